@@ -1,0 +1,163 @@
+package bot
+
+import (
+	"strings"
+	"time"
+)
+
+// State is where a request stands. Terminal states never change again.
+type State string
+
+const (
+	StatePending   State = "pending"
+	StateApproved  State = "approved"
+	StateExecuting State = "executing"
+	StateSucceeded State = "succeeded"
+	StateFailed    State = "failed"
+	StateDenied    State = "denied"
+	StateExpired   State = "expired"
+	StateCancelled State = "cancelled"
+)
+
+// Terminal reports whether s is final.
+func (s State) Terminal() bool {
+	switch s {
+	case StateSucceeded, StateFailed, StateDenied, StateExpired, StateCancelled:
+		return true
+	}
+	return false
+}
+
+// Open reports whether a request in state s still blocks a second ask for
+// the same account by the same requester.
+func (s State) Open() bool { return !s.Terminal() }
+
+// Platform is where a person spoke.
+type Platform string
+
+const (
+	PlatformSlack   Platform = "slack"
+	PlatformDiscord Platform = "discord"
+	PlatformConsole Platform = "console"
+)
+
+// Person is a human known to config. The same person on two platforms is one
+// Person: the Name is what policy compares.
+type Person struct {
+	Name    string
+	Slack   string // Slack user ID
+	Discord string // Discord user ID
+	Groups  []string
+}
+
+// In reports whether p is named by one of names, directly or through a group.
+func (p Person) In(names []string) bool {
+	for _, n := range names {
+		if n == p.Name {
+			return true
+		}
+		for _, g := range p.Groups {
+			if n == g {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Account is a resettable cloud account declared in config. Nothing else can be
+// reset.
+type Account struct {
+	Name     string
+	Provider string // "tencent.tdsql", "tencent.cam", "tencent.ciam", "tencent.tcr", "alibaba.ehpc"
+	Region   string
+
+	// Users are the users of the account that may be reset. Selectable is true
+	// when config listed them with `users:`, so that a requester may name some.
+	Users      []string
+	Selectable bool
+
+	// Settings holds the provider's own keys (instance_id, host, user_store_id,
+	// registry_id, action, ...) as written in config.
+	Settings map[string]string
+
+	// Random asks the provider to make the password (tencent.tcr).
+	Random bool
+	// NeedResetPassword makes the user change the password at next login
+	// (tencent.cam); default true.
+	NeedResetPassword bool
+	PasswordLength    int    // 0: the provider's default
+	Endpoint          string // host[:port] override
+	Scheme            string // "https" or "http" override
+
+	Requesters []string // person or group names
+	Approvers  []string // person or group names
+	// ApproverRoles are Discord role IDs whose holders may approve.
+	ApproverRoles []string
+	Approvals     int           // distinct approvals needed, >= 1
+	TTL           time.Duration // how long a request stays pending
+}
+
+// Resource describes what the account resets, for approval cards.
+func (a Account) Resource() string {
+	var keys []string
+	for _, k := range []string{"instance_id", "user_store_id", "user_id", "registry_id", "cluster_id", "name"} {
+		if v := a.Settings[k]; v != "" {
+			keys = append(keys, k+"="+v)
+		}
+	}
+	return strings.Join(keys, " ")
+}
+
+// Vote is one approver's decision.
+type Vote struct {
+	Person   string    `json:"person"`
+	Platform Platform  `json:"platform"`
+	Approve  bool      `json:"approve"`
+	Reason   string    `json:"reason,omitempty"`
+	At       time.Time `json:"at"`
+}
+
+// Request is one reset of one account by one requester.
+type Request struct {
+	ID        string    `json:"id"`
+	Account   string    `json:"account"`
+	Users     []string  `json:"users"`
+	Reason    string    `json:"reason"`
+	Requester string    `json:"requester"` // person name
+	Platform  Platform  `json:"platform"`  // where it was asked; the password goes there
+	State     State     `json:"state"`
+	Approvals int       `json:"approvals"` // distinct approvals needed
+	CreatedAt time.Time `json:"created_at"`
+	ExpiresAt time.Time `json:"expires_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+	Votes     []Vote    `json:"votes,omitempty"`
+	// Outcome is a message safe to show everyone: why it failed, was denied,
+	// or which users were reset. Never a password.
+	Outcome string `json:"outcome,omitempty"`
+	// Refs holds adapters' references: the approval card on each platform
+	// ("slack.card" -> "C123/1700000000.0001"), the requester's interaction
+	// ("discord.interaction" -> token), ... Adapters own their keys.
+	Refs map[string]string `json:"refs,omitempty"`
+}
+
+// Approved counts the distinct approvals.
+func (r Request) Approved() int {
+	n := 0
+	for _, v := range r.Votes {
+		if v.Approve {
+			n++
+		}
+	}
+	return n
+}
+
+// VoteOf returns the vote of a person, if any.
+func (r Request) VoteOf(person string) (Vote, bool) {
+	for _, v := range r.Votes {
+		if v.Person == person {
+			return v, true
+		}
+	}
+	return Vote{}, false
+}

@@ -1,0 +1,214 @@
+package bot
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Kind is what a command asks for.
+type Kind string
+
+const (
+	KindEmpty   Kind = "empty" // no arguments: Slack opens a form, others show help
+	KindHelp    Kind = "help"
+	KindList    Kind = "list"
+	KindStatus  Kind = "status"
+	KindCancel  Kind = "cancel"
+	KindApprove Kind = "approve"
+	KindDeny    Kind = "deny"
+	KindAsk     Kind = "ask"
+)
+
+// Command is one parsed command, whichever platform it came from.
+type Command struct {
+	Kind    Kind
+	ID      string   // status (optional), cancel, approve, deny
+	Account string   // ask
+	Users   []string // ask: the users named after the colon; empty means the account's default
+	Reason  string   // ask (required), deny (optional)
+}
+
+// Limits on what a command may carry; longer input is refused, not cut.
+const (
+	MaxReason    = 500
+	MaxUsers     = 100
+	maxName      = 64
+	commandName  = "/reset-password"
+	idPrefix     = "R-"
+	idLength     = 6
+	IDAlphabet   = "23456789ABCDEFGHJKMNPQRSTVWXYZ" // no 0/O, 1/I/L, U: easy to read aloud
+	usageAsk     = "/reset-password <account>[:<user>[,<user>…]] <reason>"
+	usageHelpers = "/reset-password list | status [R-…] | cancel R-… | approve R-… | deny R-… [reason] | help"
+)
+
+// Usage is the help text every adapter shows.
+const Usage = "Usage:\n" +
+	"  " + usageAsk + "   ask for a password reset (the reason is required)\n" +
+	"  /reset-password list                 the accounts you may ask for\n" +
+	"  /reset-password status [R-…]         your open requests, or one request\n" +
+	"  /reset-password cancel R-…           withdraw your pending request\n" +
+	"  /reset-password approve R-…          approve a request (approvers)\n" +
+	"  /reset-password deny R-… [reason]    deny a request (approvers)\n" +
+	"  /reset-password help                 this text"
+
+// Parse reads the text of a /reset-password command (with or without the
+// leading "/reset-password"). Bad input gets an *Error EINVALID whose message
+// says what was wrong and how to write it.
+func Parse(text string) (Command, error) {
+	if !utf8.ValidString(text) {
+		return Command{}, invalid("the command is not valid text", usageAsk)
+	}
+	fields := strings.Fields(text)
+	if len(fields) > 0 && strings.EqualFold(fields[0], commandName) {
+		fields = fields[1:]
+	}
+	if len(fields) == 0 {
+		return Command{Kind: KindEmpty}, nil
+	}
+	word, args := strings.ToLower(fields[0]), fields[1:]
+	switch word {
+	case "help":
+		return Command{Kind: KindHelp}, nil
+	case "list":
+		if len(args) > 0 {
+			return Command{}, invalid("list takes no arguments", "/reset-password list")
+		}
+		return Command{Kind: KindList}, nil
+	case "status":
+		if len(args) == 0 {
+			return Command{Kind: KindStatus}, nil
+		}
+		if len(args) > 1 {
+			return Command{}, invalid("status takes at most one request ID", "/reset-password status [R-…]")
+		}
+		id, err := ParseID(args[0])
+		if err != nil {
+			return Command{}, err
+		}
+		return Command{Kind: KindStatus, ID: id}, nil
+	case "cancel", "approve":
+		kind := Kind(word)
+		if len(args) != 1 {
+			return Command{}, invalid(word+" takes exactly one request ID", "/reset-password "+word+" R-…")
+		}
+		id, err := ParseID(args[0])
+		if err != nil {
+			return Command{}, err
+		}
+		return Command{Kind: kind, ID: id}, nil
+	case "deny":
+		if len(args) == 0 {
+			return Command{}, invalid("deny needs a request ID", "/reset-password deny R-… [reason]")
+		}
+		id, err := ParseID(args[0])
+		if err != nil {
+			return Command{}, err
+		}
+		reason, err := parseReason(args[1:], false)
+		if err != nil {
+			return Command{}, err
+		}
+		return Command{Kind: KindDeny, ID: id, Reason: reason}, nil
+	}
+	return parseAsk(fields)
+}
+
+func parseAsk(fields []string) (Command, error) {
+	target := fields[0]
+	account, userList, hasUsers := strings.Cut(target, ":")
+	if err := checkName("account", account); err != nil {
+		return Command{}, err
+	}
+	cmd := Command{Kind: KindAsk, Account: account}
+	if hasUsers {
+		if userList == "" {
+			return Command{}, invalid("no user named after the colon in "+quote(target), usageAsk)
+		}
+		seen := map[string]bool{}
+		for _, u := range strings.Split(userList, ",") {
+			if err := checkName("user", u); err != nil {
+				return Command{}, err
+			}
+			if seen[u] {
+				return Command{}, invalid("user "+quote(u)+" is named twice", usageAsk)
+			}
+			seen[u] = true
+			cmd.Users = append(cmd.Users, u)
+		}
+		if len(cmd.Users) > MaxUsers {
+			return Command{}, invalid("at most 100 users in one request", usageAsk)
+		}
+	}
+	reason, err := parseReason(fields[1:], true)
+	if err != nil {
+		return Command{}, err
+	}
+	cmd.Reason = reason
+	return cmd, nil
+}
+
+func parseReason(words []string, required bool) (string, error) {
+	reason := strings.Join(words, " ")
+	if reason == "" {
+		if required {
+			return "", invalid("a reason is required", usageAsk)
+		}
+		return "", nil
+	}
+	if utf8.RuneCountInString(reason) > MaxReason {
+		return "", invalid("the reason is longer than 500 characters", usageAsk)
+	}
+	for _, r := range reason {
+		if unicode.IsControl(r) {
+			return "", invalid("the reason contains a control character", usageAsk)
+		}
+	}
+	return reason, nil
+}
+
+// checkName accepts the names config allows for accounts and users:
+// letters, digits and . _ - @ %, starting with a letter or digit.
+func checkName(what, s string) error {
+	if s == "" {
+		return invalid("no "+what+" named", usageAsk)
+	}
+	if len(s) > maxName {
+		return invalid("the "+what+" name is longer than 64 characters", usageAsk)
+	}
+	for i, r := range s {
+		ok := r < utf8.RuneSelf && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' ||
+			i > 0 && strings.ContainsRune("._-@%", r))
+		if !ok {
+			return invalid(what+" "+quote(s)+" has a character that is not allowed (use letters, digits, . _ - @ %)", usageAsk)
+		}
+	}
+	return nil
+}
+
+// ParseID reads a request ID, case-insensitively ("r-7f3k9q" is R-7F3K9Q).
+func ParseID(s string) (string, error) {
+	id := strings.ToUpper(s)
+	if !strings.HasPrefix(id, idPrefix) || len(id) != len(idPrefix)+idLength {
+		return "", invalid(quote(s)+" is not a request ID", "request IDs look like R-7F3K9Q")
+	}
+	for _, r := range id[len(idPrefix):] {
+		if !strings.ContainsRune(IDAlphabet, r) {
+			return "", invalid(quote(s)+" is not a request ID", "request IDs look like R-7F3K9Q")
+		}
+	}
+	return id, nil
+}
+
+func invalid(what, how string) *Error {
+	return &Error{Code: EINVALID, Message: what + ". Write: " + how}
+}
+
+// quote shows user input in a message, cut short so a message stays readable.
+func quote(s string) string {
+	if utf8.RuneCountInString(s) > 40 {
+		r := []rune(s)
+		s = string(r[:40]) + "…"
+	}
+	return "“" + s + "”"
+}

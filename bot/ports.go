@@ -1,0 +1,146 @@
+package bot
+
+import (
+	"context"
+	"time"
+)
+
+// Clock tells the time; tests inject their own.
+type Clock interface{ Now() time.Time }
+
+// SystemClock is the wall clock.
+type SystemClock struct{}
+
+func (SystemClock) Now() time.Time { return time.Now() }
+
+// Limit is a per-requester rate limit: at most N asks within Window.
+type Limit struct {
+	N      int
+	Window time.Duration
+}
+
+// Claim is a request taken off the execution queue by one process.
+type Claim struct {
+	Request Request
+	// Token identifies this claim; Finish refuses a claim whose token is no
+	// longer the request's (another process took it over).
+	Token string
+	// Stale is true when the request was already executing under a process
+	// whose lease ran out: that process may or may not have called the cloud
+	// API, so the claimant must not call it again.
+	Stale bool
+	// Entry is the queue entry, acknowledged by Finish.
+	Entry string
+}
+
+// Event is one line of the audit log. It never holds a password.
+type Event struct {
+	ID        string    `json:"id,omitempty"` // stream entry ID, set when read
+	Time      time.Time `json:"time"`
+	Kind      string    `json:"event"` // requested, voted, refused, approved, denied, cancelled, expired, executing, succeeded, failed, delivered, delivery_failed
+	RequestID string    `json:"request,omitempty"`
+	Actor     string    `json:"actor"` // person name, or "system"
+	Platform  Platform  `json:"platform,omitempty"`
+	Detail    string    `json:"detail,omitempty"` // reason, refusal, outcome
+}
+
+// AuditQuery selects audit events.
+type AuditQuery struct {
+	RequestID string    // "" for every request
+	Since     time.Time // zero for all
+}
+
+// Store is the workflow's state, shared by every replica. Every method is
+// atomic across processes. Errors are *Error with the codes named, or
+// EUNAVAILABLE when the store cannot be reached.
+type Store interface {
+	// Create stores req as pending, with its expiry, and audits "requested".
+	// It fails with EDUPLICATE (Error.ID = the open request) when the
+	// requester has an open request for the same account, and ERATELIMIT
+	// when they asked limit.N times within limit.Window already; both refusals
+	// are audited.
+	Create(ctx context.Context, req Request, limit Limit) (Request, error)
+
+	// Vote records v. It fails with ENOTFOUND; ECONFLICT when the request is
+	// not pending (or past its expiry), the message saying its state;
+	// EFORBIDDEN when v.Person is the requester or has voted already. Every
+	// refusal is audited. One deny makes it denied; the request's Approvals
+	// distinct approvals make it approved and queue it for execution, in the
+	// same atomic step.
+	Vote(ctx context.Context, id string, v Vote) (Request, error)
+
+	// Cancel withdraws a pending request; only the requester may (EFORBIDDEN),
+	// only while pending (ECONFLICT).
+	Cancel(ctx context.Context, id, person string, platform Platform) (Request, error)
+
+	// Get returns a request, or ENOTFOUND.
+	Get(ctx context.Context, id string) (Request, error)
+
+	// Open returns the requester's requests that are not terminal, newest first.
+	Open(ctx context.Context, requester string) ([]Request, error)
+
+	// SetRef records an adapter's reference on a request (a card's location).
+	SetRef(ctx context.Context, id, key, value string) error
+
+	// ExpireDue moves every pending request past its expiry to expired,
+	// audits it, and returns them. Safe to run in several processes at once:
+	// each request is expired, and returned, by exactly one.
+	ExpireDue(ctx context.Context) ([]Request, error)
+
+	// Next blocks until a request can be executed and claims it for consumer
+	// for lease, moving it from approved to executing. A request whose
+	// executor's lease ran out is handed out again with Claim.Stale set. It
+	// returns ctx's error when ctx ends.
+	Next(ctx context.Context, consumer string, lease time.Duration) (Claim, error)
+
+	// Finish moves a claimed request to succeeded or failed with outcome (safe
+	// to show) and acknowledges its queue entry. ECONFLICT when the claim is
+	// no longer the request's.
+	Finish(ctx context.Context, c Claim, state State, outcome string) (Request, error)
+
+	// Audit appends e to the audit log.
+	Audit(ctx context.Context, e Event) error
+
+	// AuditLog reads the audit log, oldest first.
+	AuditLog(ctx context.Context, q AuditQuery) ([]Event, error)
+}
+
+// UserResult is the outcome of one user's reset.
+type UserResult struct {
+	User     string
+	Password Secret // zero when Err is set
+	Err      error  // an *Error with a message for the requester
+}
+
+// Provider resets passwords through one cloud API.
+type Provider interface {
+	// Reset sets new passwords for users of acct and returns one result per
+	// user. An error for the whole call is an *Error: EPROVIDER (the API
+	// refused; the message tells the requester what to do), EUNAVAILABLE
+	// (nothing was changed; asking again is safe), EUNKNOWN (the call was
+	// sent and no answer came: the account may or may not have changed).
+	Reset(ctx context.Context, acct Account, users []string) ([]UserResult, error)
+}
+
+// Notifier shows the bot's messages on one chat platform.
+type Notifier interface {
+	Platform() Platform
+
+	// Card posts the approval card for req to the platform's approvals
+	// channel, or updates it in place when ref (what an earlier Card call
+	// returned) is not empty. It returns the card's reference.
+	Card(ctx context.Context, req Request, acct Account, ref string) (string, error)
+
+	// Notify tells person something about req, visibly to them alone.
+	Notify(ctx context.Context, person Person, req Request, text string) error
+
+	// Deliver shows the new passwords to person alone (ephemerally). It is
+	// the only place a password leaves the process.
+	Deliver(ctx context.Context, person Person, req Request, results []UserResult) error
+}
+
+// Logger is what the service logs through; *slog.Logger satisfies it.
+type Logger interface {
+	Info(msg string, args ...any)
+	Error(msg string, args ...any)
+}

@@ -1,0 +1,671 @@
+package bot
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Options are what a Service is made of. cmd/resetbot fills them in.
+type Options struct {
+	Store     Store
+	Providers map[string]Provider // by provider key ("tencent.cam"); a key may repeat a value
+	Notifiers []Notifier          // one per configured chat platform
+	People    []Person
+	Accounts  []Account
+	Limit     Limit // per requester; zero: 10 an hour
+
+	Clock   Clock     // nil: the wall clock
+	Rand    io.Reader // request IDs; nil: crypto/rand
+	Log     Logger    // nil: discard
+	Metrics Metrics   // nil: none
+
+	// Lease is how long an executor holds a request before another process
+	// may take it over as stale. It must exceed a provider call's timeout
+	// with its retries. Zero: 2 minutes.
+	Lease time.Duration
+}
+
+// Metrics counts what the service does; cmd/resetbot backs it with
+// Prometheus. Labels never carry a password.
+type Metrics interface {
+	Event(kind string)                                   // an audit event kind
+	Execution(provider string, d time.Duration, ok bool) // one provider call
+}
+
+// Service runs resets end to end: it checks policy, keeps state in the
+// Store, executes approved requests through Providers and tells people
+// through Notifiers.
+type Service struct {
+	store     Store
+	providers map[string]Provider
+	notifiers map[Platform]Notifier
+	platforms []Platform // configured, in a stable order
+	people    []Person
+	accounts  map[string]Account
+	limit     Limit
+	clock     Clock
+	lease     time.Duration
+	log       Logger
+	metrics   Metrics
+
+	randMu sync.Mutex
+	rand   io.Reader
+}
+
+// New checks opts and makes a Service.
+func New(opts Options) (*Service, error) {
+	if opts.Store == nil {
+		return nil, errors.New("bot: no store")
+	}
+	s := &Service{
+		store:     opts.Store,
+		providers: opts.Providers,
+		notifiers: map[Platform]Notifier{},
+		people:    opts.People,
+		accounts:  map[string]Account{},
+		limit:     opts.Limit,
+		clock:     opts.Clock,
+		lease:     opts.Lease,
+		log:       opts.Log,
+		metrics:   opts.Metrics,
+		rand:      opts.Rand,
+	}
+	if s.limit.N == 0 {
+		s.limit = Limit{N: 10, Window: time.Hour}
+	}
+	if s.clock == nil {
+		s.clock = SystemClock{}
+	}
+	if s.lease == 0 {
+		s.lease = 2 * time.Minute
+	}
+	if s.log == nil {
+		s.log = discard{}
+	}
+	if s.metrics == nil {
+		s.metrics = noMetrics{}
+	}
+	if s.rand == nil {
+		s.rand = rand.Reader
+	}
+	for _, n := range opts.Notifiers {
+		if _, dup := s.notifiers[n.Platform()]; dup {
+			return nil, fmt.Errorf("bot: two notifiers for %s", n.Platform())
+		}
+		s.notifiers[n.Platform()] = n
+		s.platforms = append(s.platforms, n.Platform())
+	}
+	for _, a := range opts.Accounts {
+		if _, ok := s.providers[a.Provider]; !ok {
+			return nil, fmt.Errorf("bot: account %s: no provider %s", a.Name, a.Provider)
+		}
+		if a.Approvals < 1 {
+			a.Approvals = 1
+		}
+		if a.TTL <= 0 {
+			a.TTL = 30 * time.Minute
+		}
+		s.accounts[a.Name] = a
+	}
+	return s, nil
+}
+
+// Actor is who sent a command, as the adapter saw them.
+type Actor struct {
+	Platform Platform
+	UserID   string   // the platform's user ID
+	Roles    []string // Discord role IDs, where known
+	// Refs are stored on a request this actor creates (a Discord
+	// interaction token, for the password's delivery).
+	Refs map[string]string
+}
+
+// Reply is the answer to a command, shown to its sender alone.
+type Reply struct {
+	Text    string
+	Request *Request // the request the command was about, if any
+	Err     error    // set when the command was refused or failed; Text says why
+}
+
+// Person finds who a platform user is.
+func (s *Service) Person(p Platform, userID string) (Person, bool) {
+	if userID == "" {
+		return Person{}, false
+	}
+	for _, per := range s.people {
+		switch {
+		case p == PlatformSlack && per.Slack == userID,
+			p == PlatformDiscord && per.Discord == userID,
+			p == PlatformConsole && per.Name == userID:
+			return per, true
+		}
+	}
+	return Person{}, false
+}
+
+// Account returns a configured account.
+func (s *Service) Account(name string) (Account, bool) {
+	a, ok := s.accounts[name]
+	return a, ok
+}
+
+// AccountsFor returns the accounts person may ask for, by name.
+func (s *Service) AccountsFor(p Person) []Account {
+	var out []Account
+	for _, a := range s.accounts {
+		if p.In(a.Requesters) {
+			out = append(out, a)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// HandleText parses text and runs it: what adapters call for typed commands.
+func (s *Service) HandleText(ctx context.Context, a Actor, text string) Reply {
+	cmd, err := Parse(text)
+	if err != nil {
+		return fail(err)
+	}
+	return s.Handle(ctx, a, cmd)
+}
+
+// Handle runs one command for actor.
+func (s *Service) Handle(ctx context.Context, a Actor, cmd Command) Reply {
+	p, ok := s.Person(a.Platform, a.UserID)
+	if !ok {
+		s.audit(ctx, Event{Kind: "refused", RequestID: cmd.ID, Actor: string(a.Platform) + ":" + a.UserID,
+			Platform: a.Platform, Detail: "unknown person tried " + string(cmd.Kind)})
+		return fail(Errorf(EFORBIDDEN, "you are not in resetbot's list of people: ask an admin to add your %s user ID %s", a.Platform, a.UserID))
+	}
+	switch cmd.Kind {
+	case KindEmpty, KindHelp:
+		return Reply{Text: Usage}
+	case KindList:
+		return s.list(p)
+	case KindStatus:
+		return s.status(ctx, p, cmd.ID)
+	case KindAsk:
+		return s.ask(ctx, a, p, cmd)
+	case KindApprove, KindDeny:
+		return s.vote(ctx, a, p, cmd)
+	case KindCancel:
+		return s.cancel(ctx, a, p, cmd.ID)
+	}
+	return fail(Errorf(EINVALID, "unknown command. %s", Usage))
+}
+
+func (s *Service) list(p Person) Reply {
+	accts := s.AccountsFor(p)
+	if len(accts) == 0 {
+		return Reply{Text: "You may not ask for any account's reset."}
+	}
+	var b strings.Builder
+	b.WriteString("Accounts you may ask for:")
+	for _, a := range accts {
+		fmt.Fprintf(&b, "\n• %s (%s %s, %s)", a.Name, a.Provider, a.Region, strings.Join(a.Users, ", "))
+	}
+	return Reply{Text: b.String()}
+}
+
+func (s *Service) status(ctx context.Context, p Person, id string) Reply {
+	if id == "" {
+		reqs, err := s.store.Open(ctx, p.Name)
+		if err != nil {
+			return s.failed(ctx, "list open requests", err)
+		}
+		if len(reqs) == 0 {
+			return Reply{Text: "You have no open requests."}
+		}
+		var b strings.Builder
+		b.WriteString("Your open requests:")
+		for _, r := range reqs {
+			b.WriteString("\n• " + Summary(r))
+		}
+		return Reply{Text: b.String()}
+	}
+	req, err := s.store.Get(ctx, id)
+	if err != nil {
+		return s.failed(ctx, "get "+id, err)
+	}
+	acct := s.accounts[req.Account]
+	if req.Requester != p.Name && !s.mayApprove(p, Actor{}, acct) {
+		return fail(Errorf(ENOTFOUND, "no request %s that you asked for or may approve", id))
+	}
+	return Reply{Text: Summary(req), Request: &req}
+}
+
+func (s *Service) ask(ctx context.Context, a Actor, p Person, cmd Command) Reply {
+	acct, ok := s.accounts[cmd.Account]
+	if !ok || !p.In(acct.Requesters) {
+		detail := "asked for unknown account " + cmd.Account
+		if ok {
+			detail = "not a requester of " + cmd.Account
+		}
+		s.audit(ctx, Event{Kind: "refused", Actor: p.Name, Platform: a.Platform, Detail: detail})
+		return fail(Errorf(EFORBIDDEN, "you may not ask for %q: `/reset-password list` shows the accounts you may ask for", cmd.Account))
+	}
+	users, err := pickUsers(acct, cmd.Users)
+	if err != nil {
+		return fail(err)
+	}
+	now := s.clock.Now().UTC().Truncate(time.Millisecond)
+	req := Request{
+		Account:   acct.Name,
+		Users:     users,
+		Reason:    cmd.Reason,
+		Requester: p.Name,
+		Platform:  a.Platform,
+		State:     StatePending,
+		Approvals: acct.Approvals,
+		CreatedAt: now,
+		UpdatedAt: now,
+		ExpiresAt: now.Add(acct.TTL),
+		Refs:      a.Refs,
+	}
+	for try := 0; ; try++ {
+		if req.ID, err = s.newID(); err != nil {
+			return s.failed(ctx, "make a request ID", err)
+		}
+		created, err := s.store.Create(ctx, req, s.limit)
+		var e *Error
+		if errors.As(err, &e) && e.Code == ECONFLICT && try < 3 {
+			continue // the ID was taken: another try with a new one
+		}
+		if err != nil {
+			if errors.As(err, &e) && e.Code == EDUPLICATE {
+				return Reply{Text: e.Message, Err: err, Request: &Request{ID: e.ID}}
+			}
+			return s.failed(ctx, "create a request", err)
+		}
+		req = created
+		break
+	}
+	s.metrics.Event("requested")
+	s.postCards(ctx, req)
+	return Reply{Request: &req, Text: fmt.Sprintf("%s: asked to reset %s (%s). Waiting for %s from %s; expires %s.",
+		req.ID, acct.Name, strings.Join(req.Users, ", "), plural(req.Approvals, "approval"),
+		strings.Join(acct.Approvers, ", "), req.ExpiresAt.Format("15:04 MST"))}
+}
+
+// pickUsers checks the users a requester named against the account.
+func pickUsers(acct Account, named []string) ([]string, error) {
+	if len(named) == 0 {
+		return append([]string(nil), acct.Users...), nil
+	}
+	if !acct.Selectable {
+		return nil, Errorf(EINVALID, "account %s resets %s only: leave out the users. Write: /reset-password %s <reason>",
+			acct.Name, strings.Join(acct.Users, ", "), acct.Name)
+	}
+	for _, u := range named {
+		found := false
+		for _, au := range acct.Users {
+			found = found || au == u
+		}
+		if !found {
+			return nil, Errorf(EINVALID, "account %s has no user %q: its users are %s", acct.Name, u, strings.Join(acct.Users, ", "))
+		}
+	}
+	return named, nil
+}
+
+func (s *Service) mayApprove(p Person, a Actor, acct Account) bool {
+	if p.In(acct.Approvers) {
+		return true
+	}
+	if a.Platform == PlatformDiscord {
+		for _, r := range a.Roles {
+			for _, ar := range acct.ApproverRoles {
+				if r == ar {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+func (s *Service) vote(ctx context.Context, a Actor, p Person, cmd Command) Reply {
+	req, err := s.store.Get(ctx, cmd.ID)
+	if err != nil {
+		return s.failed(ctx, "get "+cmd.ID, err)
+	}
+	acct := s.accounts[req.Account]
+	if !s.mayApprove(p, a, acct) {
+		s.audit(ctx, Event{Kind: "refused", RequestID: req.ID, Actor: p.Name, Platform: a.Platform,
+			Detail: "not an approver of " + req.Account})
+		return fail(Errorf(EFORBIDDEN, "you are not an approver of %s", req.Account))
+	}
+	v := Vote{Person: p.Name, Platform: a.Platform, Approve: cmd.Kind == KindApprove, Reason: cmd.Reason,
+		At: s.clock.Now().UTC().Truncate(time.Millisecond)}
+	req, err = s.store.Vote(ctx, cmd.ID, v)
+	if err != nil {
+		return s.failed(ctx, "vote on "+cmd.ID, err)
+	}
+	s.metrics.Event("voted")
+	s.updateCards(ctx, req)
+	switch req.State {
+	case StateApproved:
+		s.tell(ctx, req, fmt.Sprintf("%s was approved by %s; resetting now.", req.ID, approvers(req)))
+	case StateDenied:
+		s.tell(ctx, req, fmt.Sprintf("%s was denied by %s%s.", req.ID, p.Name, because(v.Reason)))
+	default:
+		s.tell(ctx, req, fmt.Sprintf("%s: %s approved (%d of %d).", req.ID, p.Name, req.Approved(), req.Approvals))
+	}
+	verb := "approved"
+	if !v.Approve {
+		verb = "denied"
+	}
+	return Reply{Request: &req, Text: fmt.Sprintf("You %s %s. It is now %s.", verb, req.ID, req.State)}
+}
+
+func (s *Service) cancel(ctx context.Context, a Actor, p Person, id string) Reply {
+	req, err := s.store.Cancel(ctx, id, p.Name, a.Platform)
+	if err != nil {
+		return s.failed(ctx, "cancel "+id, err)
+	}
+	s.metrics.Event("cancelled")
+	s.updateCards(ctx, req)
+	return Reply{Request: &req, Text: req.ID + " is cancelled."}
+}
+
+// RunExecutor executes approved requests until ctx ends. consumer names this
+// process in the queue; every process must use its own.
+func (s *Service) RunExecutor(ctx context.Context, consumer string) error {
+	for {
+		c, err := s.store.Next(ctx, consumer, s.lease)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			s.log.Error("take the next request", "err", err)
+			select { // the store is down: wait a little, then try again
+			case <-ctx.Done():
+				return nil
+			case <-time.After(time.Second):
+			}
+			continue
+		}
+		s.Execute(ctx, c)
+	}
+}
+
+// Execute runs one claimed request: the provider call, the delivery, the
+// final state. Exported for tests and the playground's step-by-step mode.
+func (s *Service) Execute(ctx context.Context, c Claim) {
+	req := c.Request
+	if c.Stale {
+		s.finish(ctx, c, StateFailed, fmt.Sprintf("outcome unknown for %s: the bot stopped during the reset; check the account before asking again", req.Account))
+		return
+	}
+	acct, ok := s.accounts[req.Account]
+	prov := s.providers[acct.Provider]
+	if !ok || prov == nil {
+		s.finish(ctx, c, StateFailed, fmt.Sprintf("account %s is no longer configured", req.Account))
+		return
+	}
+	s.updateCards(ctx, req)
+	start := s.clock.Now()
+	results, err := prov.Reset(ctx, acct, req.Users)
+	s.metrics.Execution(acct.Provider, s.clock.Now().Sub(start), err == nil)
+	if err != nil {
+		s.log.Error("reset failed", "request", req.ID, "account", acct.Name, "err", err)
+		s.finish(ctx, c, StateFailed, ErrorMessage(err))
+		return
+	}
+	var done, failed []string
+	for _, r := range results {
+		if r.Err != nil {
+			failed = append(failed, r.User+": "+ErrorMessage(r.Err))
+		} else {
+			done = append(done, r.User)
+		}
+	}
+	outcome := "reset " + strings.Join(done, ", ")
+	if len(done) == 0 {
+		s.finish(ctx, c, StateFailed, strings.Join(failed, "; "))
+		return
+	}
+	if len(failed) > 0 {
+		outcome += "; not reset: " + strings.Join(failed, "; ")
+	}
+	if err := s.deliver(ctx, req, results); err != nil {
+		s.log.Error("deliver password", "request", req.ID, "err", err)
+		s.audit(ctx, Event{Kind: "delivery_failed", RequestID: req.ID, Actor: "system", Platform: req.Platform, Detail: ErrorMessage(err)})
+		outcome += "; the new password could not be delivered: ask again"
+	} else {
+		s.audit(ctx, Event{Kind: "delivered", RequestID: req.ID, Actor: "system", Platform: req.Platform,
+			Detail: "to " + req.Requester})
+		s.metrics.Event("delivered")
+	}
+	s.finish(ctx, c, StateSucceeded, outcome)
+}
+
+func (s *Service) deliver(ctx context.Context, req Request, results []UserResult) error {
+	n, ok := s.notifiers[req.Platform]
+	if !ok {
+		return Errorf(EUNAVAILABLE, "%s is not configured, so the password cannot reach %s", req.Platform, req.Requester)
+	}
+	p, _ := s.personByName(req.Requester)
+	var err error
+	for try := 0; try < 3; try++ { // a chat API hiccup should not lose a password that now exists
+		if err = n.Deliver(ctx, p, req, results); err == nil || ErrorCode(err) != EUNAVAILABLE {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(try+1) * 500 * time.Millisecond):
+		}
+	}
+	return err
+}
+
+func (s *Service) finish(ctx context.Context, c Claim, state State, outcome string) {
+	req, err := s.store.Finish(ctx, c, state, outcome)
+	if err != nil {
+		s.log.Error("finish request", "request", c.Request.ID, "state", state, "err", err)
+		return
+	}
+	s.metrics.Event(string(state))
+	s.updateCards(ctx, req)
+	if state == StateSucceeded {
+		s.tell(ctx, req, fmt.Sprintf("%s done: %s.", req.ID, req.Outcome))
+	} else {
+		s.tell(ctx, req, fmt.Sprintf("%s failed: %s", req.ID, req.Outcome))
+	}
+}
+
+// RunSweeper expires overdue requests every interval until ctx ends.
+func (s *Service) RunSweeper(ctx context.Context, every time.Duration) error {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		s.Sweep(ctx)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// Sweep expires overdue requests once and tells everyone concerned.
+func (s *Service) Sweep(ctx context.Context) {
+	reqs, err := s.store.ExpireDue(ctx)
+	if err != nil {
+		s.log.Error("expire requests", "err", err)
+		return
+	}
+	for _, r := range reqs {
+		s.metrics.Event("expired")
+		s.updateCards(ctx, r)
+		s.tell(ctx, r, fmt.Sprintf("%s expired without enough approvals.", r.ID))
+	}
+}
+
+const cardRef = "card."
+
+func (s *Service) postCards(ctx context.Context, req Request) {
+	acct := s.accounts[req.Account]
+	for _, pl := range s.platforms {
+		ref, err := s.notifiers[pl].Card(ctx, req, acct, "")
+		if err != nil {
+			s.chatFault(ctx, req, pl, "post the approval card", err)
+			continue
+		}
+		if err := s.store.SetRef(ctx, req.ID, cardRef+string(pl), ref); err != nil {
+			s.log.Error("remember card", "request", req.ID, "err", err)
+		}
+	}
+}
+
+// updateCards shows req's current state on every platform's card.
+func (s *Service) updateCards(ctx context.Context, req Request) {
+	acct := s.accounts[req.Account]
+	for _, pl := range s.platforms {
+		ref := req.Refs[cardRef+string(pl)]
+		if ref == "" {
+			continue // never posted (the chat API was down): nothing to update
+		}
+		if _, err := s.notifiers[pl].Card(ctx, req, acct, ref); err != nil {
+			s.chatFault(ctx, req, pl, "update the approval card", err)
+		}
+	}
+}
+
+// tell sends the requester a status line on the platform they asked from.
+func (s *Service) tell(ctx context.Context, req Request, text string) {
+	n, ok := s.notifiers[req.Platform]
+	if !ok {
+		return
+	}
+	p, _ := s.personByName(req.Requester)
+	if err := n.Notify(ctx, p, req, text); err != nil {
+		s.chatFault(ctx, req, req.Platform, "notify "+req.Requester, err)
+	}
+}
+
+func (s *Service) chatFault(ctx context.Context, req Request, pl Platform, what string, err error) {
+	s.log.Error(what, "request", req.ID, "platform", pl, "err", err)
+	s.audit(ctx, Event{Kind: "chat_error", RequestID: req.ID, Actor: "system", Platform: pl,
+		Detail: "could not " + what + ": " + ErrorMessage(err)})
+}
+
+func (s *Service) personByName(name string) (Person, bool) {
+	for _, p := range s.people {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return Person{Name: name}, false
+}
+
+func (s *Service) audit(ctx context.Context, e Event) {
+	if e.Time.IsZero() {
+		e.Time = s.clock.Now().UTC()
+	}
+	if err := s.store.Audit(ctx, e); err != nil {
+		s.log.Error("audit", "event", e.Kind, "err", err)
+	}
+	if e.Kind == "refused" {
+		s.metrics.Event(e.Kind)
+	}
+}
+
+// failed turns an error into a reply; internal errors are logged and shown
+// only as a reference.
+func (s *Service) failed(ctx context.Context, what string, err error) Reply {
+	var e *Error
+	if errors.As(err, &e) && e.Code != EINTERNAL {
+		if e.Code == EUNAVAILABLE {
+			s.log.Error(what, "err", err)
+		}
+		return fail(err)
+	}
+	s.log.Error(what, "err", err)
+	return fail(Errorf(EINTERNAL, "internal error while trying to %s: the bot's log has the details", what))
+}
+
+func fail(err error) Reply { return Reply{Text: ErrorMessage(err), Err: err} }
+
+// newID makes a request ID like R-7F3K9Q, without modulo bias.
+func (s *Service) newID() (string, error) {
+	s.randMu.Lock()
+	defer s.randMu.Unlock()
+	return NewID(s.rand)
+}
+
+// NewID makes a request ID from rnd.
+func NewID(rnd io.Reader) (string, error) {
+	const n = byte(len(IDAlphabet))
+	limit := 256 - 256%int(n) // bytes at or above limit would favour the first letters
+	out := []byte(idPrefix)
+	var buf [16]byte
+	for len(out) < len(idPrefix)+idLength {
+		if _, err := io.ReadFull(rnd, buf[:]); err != nil {
+			return "", fmt.Errorf("read random bytes: %w", err)
+		}
+		for _, b := range buf {
+			if int(b) < limit && len(out) < len(idPrefix)+idLength {
+				out = append(out, IDAlphabet[b%n])
+			}
+		}
+	}
+	return string(out), nil
+}
+
+// Summary is one line about a request, safe for anyone who may see it.
+func Summary(r Request) string {
+	s := fmt.Sprintf("%s %s (%s) by %s: %s", r.ID, r.Account, strings.Join(r.Users, ", "), r.Requester, r.State)
+	switch r.State {
+	case StatePending:
+		s += fmt.Sprintf(", %d of %d approvals, expires %s", r.Approved(), r.Approvals, r.ExpiresAt.Format("15:04 MST"))
+	case StateSucceeded, StateFailed, StateDenied:
+		if r.Outcome != "" {
+			s += " — " + r.Outcome
+		}
+	}
+	return s
+}
+
+func approvers(r Request) string {
+	var names []string
+	for _, v := range r.Votes {
+		if v.Approve {
+			names = append(names, v.Person)
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+func because(reason string) string {
+	if reason == "" {
+		return ""
+	}
+	return ": " + reason
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+type discard struct{}
+
+func (discard) Info(string, ...any)  {}
+func (discard) Error(string, ...any) {}
+
+type noMetrics struct{}
+
+func (noMetrics) Event(string)                          {}
+func (noMetrics) Execution(string, time.Duration, bool) {}
