@@ -7,16 +7,23 @@ import (
 
 // Secret holds a password. Every way of printing or encoding it prints
 // "[redacted]"; only Reveal gives the value, and only Deliver should call it.
-type Secret struct{ v string }
+// The value sits behind a pointer: where fmt cannot call the methods (a
+// Secret in an unexported field) it prints an address, not the password.
+type Secret struct{ v *string }
 
 // NewSecret wraps a password.
-func NewSecret(v string) Secret { return Secret{v: v} }
+func NewSecret(v string) Secret { return Secret{v: &v} }
 
 // Reveal returns the password.
-func (s Secret) Reveal() string { return s.v }
+func (s Secret) Reveal() string {
+	if s.v == nil {
+		return ""
+	}
+	return *s.v
+}
 
 // IsZero reports whether no password is held.
-func (s Secret) IsZero() bool { return s.v == "" }
+func (s Secret) IsZero() bool { return s.Reveal() == "" }
 
 const redacted = "[redacted]"
 

@@ -393,7 +393,9 @@ func (s *Service) RunExecutor(ctx context.Context, consumer string) error {
 			}
 			continue
 		}
-		s.Execute(ctx, c)
+		// A reset under way finishes even when shutdown begins: cutting it
+		// off would leave its outcome unknown. Providers bound each call.
+		s.Execute(context.WithoutCancel(ctx), c)
 	}
 }
 
