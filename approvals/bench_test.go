@@ -1,0 +1,99 @@
+package approvals_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"resetbot/approvals"
+	"resetbot/bot"
+	"resetbot/internal/redistest"
+)
+
+// counter counts the round trips a client makes: one per command, one per
+// pipeline.
+type counter struct{ n *atomic.Int64 }
+
+func (c counter) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (c counter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		c.n.Add(1)
+		return next(ctx, cmd)
+	}
+}
+
+func (c counter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		c.n.Add(1)
+		return next(ctx, cmds)
+	}
+}
+
+// BenchmarkVote measures votes through Store.Vote on a real redis-server of
+// its own, in parallel. Each request needs two approvals, so half the votes
+// record an approval and half approve and queue the request.
+func BenchmarkVote(b *testing.B) {
+	srv, err := redistest.Start()
+	if err != nil {
+		b.Fatalf("start redis-server: %v", err)
+	}
+	defer srv.Stop()
+	var roundTrips atomic.Int64
+	client := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	defer client.Close()
+	client.AddHook(counter{&roundTrips})
+	store := approvals.New(client, approvals.Options{})
+	ctx := context.Background()
+
+	requests := (b.N+1)/2 + 1
+	ids := make(chan int, requests)
+	for i := range requests {
+		ids <- i
+	}
+	close(ids)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for i := range ids {
+				_, err := store.Create(ctx, bot.Request{
+					ID: fmt.Sprintf("R-%07d", i), Account: "prod-db", Requester: fmt.Sprintf("p%d", i),
+					Platform: bot.PlatformSlack, Approvals: 2, ExpiresAt: time.Now().Add(time.Hour),
+				}, bot.Limit{N: 10, Window: time.Hour})
+				if err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	// The last request loads the vote script before the clock starts.
+	if _, err := store.Vote(ctx, fmt.Sprintf("R-%07d", requests-1), bot.Vote{Person: "warmup", Approve: true}); err != nil {
+		b.Fatal(err)
+	}
+
+	var next atomic.Int64
+	roundTrips.Store(0)
+	// Clicks arrive from many users at once: more goroutines than cores.
+	b.SetParallelism(4)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := next.Add(1) - 1
+			v := bot.Vote{Person: fmt.Sprintf("approver-%d", i%2), Platform: bot.PlatformSlack, Approve: true}
+			if _, err := store.Vote(ctx, fmt.Sprintf("R-%07d", i/2), v); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "votes/s")
+	b.ReportMetric(float64(roundTrips.Load())/float64(b.N), "roundtrips/op")
+}

@@ -1,0 +1,176 @@
+package approvals
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"resetbot/bot"
+)
+
+// storedVote is how a vote sits in the request hash's "votes" field: Lua
+// appends it as opaque JSON, so that no script needs a JSON library.
+type storedVote struct {
+	Person   string       `json:"person"`
+	Platform bot.Platform `json:"platform"`
+	Approve  bool         `json:"approve"`
+	Reason   string       `json:"reason,omitempty"`
+	At       int64        `json:"at"` // ms
+}
+
+// ms is the store's time resolution.
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMS(v int64) time.Time { return time.UnixMilli(v) }
+
+// requestFields is the hash a new request starts as.
+func requestFields(r bot.Request) ([]any, error) {
+	users, err := json.Marshal(r.Users)
+	if err != nil {
+		return nil, fmt.Errorf("encode users: %w", err)
+	}
+	f := []any{
+		"id", r.ID,
+		"account", r.Account,
+		"users", string(users),
+		"reason", r.Reason,
+		"requester", r.Requester,
+		"platform", string(r.Platform),
+		"state", string(bot.StatePending),
+		"approvals", strconv.Itoa(r.Approvals),
+		"created", strconv.FormatInt(ms(r.CreatedAt), 10),
+		"expires", strconv.FormatInt(ms(r.ExpiresAt), 10),
+		"updated", strconv.FormatInt(ms(r.UpdatedAt), 10),
+		"nappr", "0",
+	}
+	for k, v := range r.Refs {
+		f = append(f, refField+k, v)
+	}
+	return f, nil
+}
+
+const refField = "ref:"
+
+// parseRequest turns an HGETALL reply into a Request.
+func parseRequest(v any) (bot.Request, error) {
+	flat, ok := v.([]any)
+	if !ok || len(flat)%2 != 0 {
+		return bot.Request{}, fmt.Errorf("decode request: unexpected reply %T", v)
+	}
+	var r bot.Request
+	for i := 0; i < len(flat); i += 2 {
+		k, _ := flat[i].(string)
+		val, _ := flat[i+1].(string)
+		var err error
+		switch k {
+		case "id":
+			r.ID = val
+		case "account":
+			r.Account = val
+		case "users":
+			err = json.Unmarshal([]byte(val), &r.Users)
+		case "reason":
+			r.Reason = val
+		case "requester":
+			r.Requester = val
+		case "platform":
+			r.Platform = bot.Platform(val)
+		case "state":
+			r.State = bot.State(val)
+		case "approvals":
+			r.Approvals, err = strconv.Atoi(val)
+		case "created":
+			r.CreatedAt, err = parseMS(val)
+		case "expires":
+			r.ExpiresAt, err = parseMS(val)
+		case "updated":
+			r.UpdatedAt, err = parseMS(val)
+		case "outcome":
+			r.Outcome = val
+		case "votes":
+			r.Votes, err = parseVotes(val)
+		default:
+			if name, ok := strings.CutPrefix(k, refField); ok {
+				if r.Refs == nil {
+					r.Refs = map[string]string{}
+				}
+				r.Refs[name] = val
+			}
+		}
+		if err != nil {
+			return bot.Request{}, fmt.Errorf("decode request field %q: %w", k, err)
+		}
+	}
+	if r.ID == "" {
+		return bot.Request{}, fmt.Errorf("decode request: no id field")
+	}
+	return r, nil
+}
+
+func parseMS(s string) (time.Time, error) {
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return fromMS(v), nil
+}
+
+func parseVotes(s string) ([]bot.Vote, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var stored []storedVote
+	if err := json.Unmarshal([]byte("["+s+"]"), &stored); err != nil {
+		return nil, err
+	}
+	votes := make([]bot.Vote, len(stored))
+	for i, v := range stored {
+		votes[i] = bot.Vote{Person: v.Person, Platform: v.Platform, Approve: v.Approve, Reason: v.Reason, At: fromMS(v.At)}
+	}
+	return votes, nil
+}
+
+// reply is a script's answer, split into its status and the rest.
+func reply(v any) (string, []any, error) {
+	arr, ok := v.([]any)
+	if !ok || len(arr) == 0 {
+		return "", nil, fmt.Errorf("unexpected script reply %T", v)
+	}
+	status, _ := arr[0].(string)
+	return status, arr[1:], nil
+}
+
+// refusal turns an {'err', code, message, id, extra} reply into a *bot.Error.
+func refusal(rest []any) (*bot.Error, string) {
+	str := func(i int) string {
+		if i < len(rest) {
+			s, _ := rest[i].(string)
+			return s
+		}
+		return ""
+	}
+	return &bot.Error{Code: str(0), Message: str(1), ID: str(2)}, str(3)
+}
+
+func str(v any) string {
+	s, _ := v.(string)
+	return s
+}
+
+// human writes a duration the way people say it: "45s", "12m", "1h30m".
+func human(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int((d+time.Second-1)/time.Second))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int((d+time.Minute-1)/time.Minute))
+	}
+	d = (d + time.Minute - 1) / time.Minute * time.Minute
+	h, m := int(d/time.Hour), int(d%time.Hour/time.Minute)
+	if m == 0 {
+		return fmt.Sprintf("%dh", h)
+	}
+	return fmt.Sprintf("%dh%dm", h, m)
+}

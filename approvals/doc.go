@@ -1,0 +1,77 @@
+// Package approvals is the Redis-backed workflow behind bot.Store: requests and
+// their votes, expiry, the execution queue and the audit log, shared by every
+// replica of the bot.
+//
+// # Atomicity
+//
+// Every transition (Create, Vote, Cancel, ExpireDue, the claim inside Next,
+// Finish, SetRef, Audit) is one Lua script sent with EVALSHA: one round trip,
+// atomic across processes. go-redis loads a script again when Redis answers
+// NOSCRIPT (after a restart or SCRIPT FLUSH). The time of a transition comes
+// from the injected bot.Clock and travels as an argument in milliseconds;
+// scripts never read Redis TIME, so tests control time and every replica
+// agrees with its own clock. Times come back at millisecond precision as
+// time.UnixMilli values. Redis 7.0 or newer is needed (audit entry IDs are
+// written as "<ms>-*").
+//
+// # Keys
+//
+// Every key is "{" + Options.Prefix + "}" + name, with Prefix "resetbot:" by
+// default: {resetbot:}req:R-7F3K9Q. The braces make the whole prefix the Redis
+// Cluster hash tag, so all of the bot's keys live in one slot and a script
+// may touch any of them; scripts derive keys they can only know after reading
+// a request (the requester's open requests) from the prefix, and declare in
+// KEYS all the others. Names and IDs are used in keys as they are: each family
+// of keys starts with its own word, so families cannot collide.
+//
+//	req:<id>          hash    One request. Written by Create and every
+//	                          transition. Kept while open; expires Retention
+//	                          (default 30 days) after it becomes terminal.
+//	                          Fields: id, account, users (JSON array), reason,
+//	                          requester, platform, state, approvals, created,
+//	                          expires, updated (ms), outcome, votes (the votes'
+//	                          JSON objects, comma-separated, in order), nappr
+//	                          (approvals so far), v:<person> (one per voter,
+//	                          "1" approve, "0" deny), ref:<key> (SetRef),
+//	                          entry (queue entry, once approved), token and
+//	                          lease (ms deadline) while executing.
+//	open:<requester>  hash    account -> ID of the requester's open
+//	                          (non-terminal) request for it: one open request
+//	                          per requester and account, and the list behind
+//	                          Open. Written by Create; the field is removed
+//	                          when that request becomes terminal. No TTL.
+//	rate:<requester>  zset    IDs of the requester's recent asks, scored by
+//	                          time (ms): the sliding window of the rate limit.
+//	                          Written by Create, trimmed by Create; expires one
+//	                          window after the last ask.
+//	deadlines         zset    ID -> expiry (ms) of each pending request. Added by
+//	                          Create, removed by ExpireDue or when the request
+//	                          leaves pending. No TTL.
+//	leases            zset    ID -> lease deadline (ms) of each executing
+//	                          request. Written by the claim in Next, removed by
+//	                          Finish. Next takes over entries past their
+//	                          deadline (Claim.Stale). No TTL.
+//	queue             stream  The execution queue: one entry {request: ID} per
+//	                          approved request, added by the vote that approved
+//	                          it, read by Next through the consumer group
+//	                          "executors" (created by Next with MKSTREAM),
+//	                          acknowledged and deleted by Finish, or by the
+//	                          claim when the request is already terminal.
+//	audit             stream  The audit log: fields time (ms), event, request,
+//	                          actor, platform, detail. Appended by every
+//	                          transition, every refusal and Audit; capped at
+//	                          about AuditMaxLen entries (XADD MAXLEN ~). Entry
+//	                          IDs follow the store's clock, so AuditLog selects
+//	                          Since by ID.
+//
+// Nothing the store writes holds a password: the store never receives one.
+//
+// # Execution
+//
+// A vote that reaches the request's approvals moves it to approved and queues
+// it in the same script, so it is queued exactly once however many clicks
+// arrive. Next hands each approved request to one executor with a random token
+// and a lease; Finish accepts only the current token. A request whose lease ran
+// out is handed out again with Claim.Stale set: the first executor may or may
+// not have called the cloud, so the second one must not call it again.
+package approvals

@@ -1,0 +1,318 @@
+package approvals
+
+import "github.com/redis/go-redis/v9"
+
+// Every script starts with this prelude. ARGV[1..4] are the same for all of
+// them: the key prefix with its hash tag, the time (ms, from the injected
+// clock, never Redis TIME), the audit stream's approximate MAXLEN and the
+// retention of terminal requests (ms). Keys are derived from the prefix in
+// Lua because some (the requester's open-request hash) are only known once the
+// request is read; KEYS still names every key Go can know, for routing, and
+// all keys share one hash tag, so they live in one slot.
+//
+// Replies are tables whose first element says what happened:
+// {'ok', <request as HGETALL>, ...}, {'err', code, message, id, extra} for a
+// refusal, or {'skip'}/{'none'} for the claim script.
+const prelude = `
+local K = ARGV[1]
+local NOWS = ARGV[2]
+local NOW = tonumber(ARGV[2])
+local MAXLEN = ARGV[3]
+local RETENTION = ARGV[4]
+local AUDIT = K .. 'audit'
+local TERMINAL = {succeeded = true, failed = true, denied = true, expired = true, cancelled = true}
+
+local function istr(n) return string.format('%.0f', n) end
+local function rkey(id) return K .. 'req:' .. id end
+
+-- audit appends an event whose stream ID follows the injected clock, so that
+-- AuditLog can select by time; a clock behind the last entry reuses its ms.
+-- at is the event's time, the clock's by default.
+local function audit(event, id, actor, platform, detail, at)
+  local ms = NOW
+  local last = redis.call('XREVRANGE', AUDIT, '+', '-', 'COUNT', 1)
+  if #last > 0 then
+    local lms = tonumber(string.match(last[1][1], '^(%d+)%-'))
+    if lms and lms > ms then ms = lms end
+  end
+  redis.call('XADD', AUDIT, 'MAXLEN', '~', MAXLEN, istr(ms) .. '-*',
+    'time', at or NOWS, 'event', event, 'request', id, 'actor', actor,
+    'platform', platform, 'detail', detail)
+end
+
+local function refuse(code, msg, id, extra)
+  return {'err', code, msg, id or '', extra or ''}
+end
+
+-- close does the bookkeeping of a request that became terminal.
+local function close(id, account, requester)
+  local open = K .. 'open:' .. requester
+  if redis.call('HGET', open, account) == id then
+    redis.call('HDEL', open, account)
+  end
+  redis.call('ZREM', K .. 'deadlines', id)
+  redis.call('ZREM', K .. 'leases', id)
+  redis.call('PEXPIRE', rkey(id), RETENTION)
+end
+
+local function okreq(id)
+  return {'ok', redis.call('HGETALL', rkey(id))}
+end
+`
+
+// ARGV[5..]: id, requester, account, platform, expires (ms), limit N,
+// window (ms), refusal detail for the rate limit, reason, then the hash's
+// field/value pairs.
+const createLua = prelude + `
+local id, requester, account, platform = ARGV[5], ARGV[6], ARGV[7], ARGV[8]
+local expires, limit, window, limitDetail, reason = ARGV[9], tonumber(ARGV[10]), tonumber(ARGV[11]), ARGV[12], ARGV[13]
+local rk = rkey(id)
+if redis.call('EXISTS', rk) == 1 then
+  return refuse('conflict', 'request ID already in use', id)
+end
+local open = K .. 'open:' .. requester
+local cur = redis.call('HGET', open, account)
+if cur then
+  local st = redis.call('HGET', rkey(cur), 'state')
+  if st and not TERMINAL[st] then
+    audit('refused', cur, requester, platform, 'duplicate: ' .. cur .. ' is already open for ' .. account)
+    return refuse('duplicate', 'you already have an open request for ' .. account .. ': ' .. cur, cur)
+  end
+  redis.call('HDEL', open, account)
+end
+if limit > 0 then
+  local rate = K .. 'rate:' .. requester
+  redis.call('ZREMRANGEBYSCORE', rate, '-inf', istr(NOW - window))
+  if redis.call('ZCARD', rate) >= limit then
+    local oldest = redis.call('ZRANGE', rate, 0, 0, 'WITHSCORES')
+    local wait = tonumber(oldest[2]) + window - NOW
+    audit('refused', '', requester, platform, limitDetail .. ' (' .. account .. ')')
+    return refuse('rate_limited', '', '', istr(wait))
+  end
+  redis.call('ZADD', rate, NOWS, id)
+  redis.call('PEXPIRE', rate, istr(window))
+end
+redis.call('HSET', rk, unpack(ARGV, 14))
+redis.call('HSET', open, account, id)
+redis.call('ZADD', K .. 'deadlines', expires, id)
+audit('requested', id, requester, platform, account .. ': ' .. reason)
+return okreq(id)
+`
+
+// ARGV[5..]: id, person, platform, "1" to approve or "0" to deny, the vote as
+// JSON, the vote's reason.
+const voteLua = prelude + `
+local id, person, platform, approve, vote, reason = ARGV[5], ARGV[6], ARGV[7], ARGV[8] == '1', ARGV[9], ARGV[10]
+local rk = rkey(id)
+local f = redis.call('HMGET', rk, 'state', 'requester', 'account', 'expires', 'approvals')
+local state, requester, account = f[1], f[2], f[3]
+local function refused(code, msg)
+  audit('refused', id, person, platform, msg)
+  return refuse(code, msg, id)
+end
+if not state then
+  return refused('not_found', 'there is no request ' .. id)
+end
+if state ~= 'pending' then
+  return refused('conflict', id .. ' is already ' .. state)
+end
+if NOW >= tonumber(f[4]) then
+  return refused('conflict', id .. ' has expired')
+end
+if person == requester then
+  if approve then
+    return refused('forbidden', 'you cannot approve your own request')
+  end
+  return refused('forbidden', 'you cannot deny your own request; cancel it instead')
+end
+if redis.call('HEXISTS', rk, 'v:' .. person) == 1 then
+  return refused('forbidden', 'you already voted on ' .. id)
+end
+local votes = redis.call('HGET', rk, 'votes')
+if votes and votes ~= '' then votes = votes .. ',' .. vote else votes = vote end
+redis.call('HSET', rk, 'votes', votes, 'v:' .. person, approve and '1' or '0', 'updated', NOWS)
+if approve then
+  local n = redis.call('HINCRBY', rk, 'nappr', 1)
+  audit('voted', id, person, platform, 'approve')
+  if n >= tonumber(f[5]) then
+    local entry = redis.call('XADD', K .. 'queue', '*', 'request', id)
+    redis.call('HSET', rk, 'state', 'approved', 'entry', entry)
+    redis.call('ZREM', K .. 'deadlines', id)
+    audit('approved', id, person, platform, istr(n) .. ' of ' .. f[5] .. ' approvals')
+  end
+else
+  local outcome = 'denied by ' .. person
+  if reason ~= '' then outcome = outcome .. ': ' .. reason end
+  redis.call('HSET', rk, 'state', 'denied', 'outcome', outcome)
+  audit('denied', id, person, platform, reason)
+  close(id, account, requester)
+end
+return okreq(id)
+`
+
+// ARGV[5..]: id, person, platform.
+const cancelLua = prelude + `
+local id, person, platform = ARGV[5], ARGV[6], ARGV[7]
+local rk = rkey(id)
+local f = redis.call('HMGET', rk, 'state', 'requester', 'account')
+local state, requester, account = f[1], f[2], f[3]
+local function refused(code, msg)
+  audit('refused', id, person, platform, msg)
+  return refuse(code, msg, id)
+end
+if not state then
+  return refused('not_found', 'there is no request ' .. id)
+end
+if person ~= requester then
+  return refused('forbidden', 'only ' .. requester .. ', who asked, can cancel ' .. id)
+end
+if state ~= 'pending' then
+  return refused('conflict', id .. ' is already ' .. state)
+end
+redis.call('HSET', rk, 'state', 'cancelled', 'outcome', 'cancelled by ' .. person, 'updated', NOWS)
+audit('cancelled', id, person, platform, '')
+close(id, account, requester)
+return okreq(id)
+`
+
+// ARGV[5]: how many due requests to look at.
+const expireLua = prelude + `
+local due = redis.call('ZRANGEBYSCORE', K .. 'deadlines', '-inf', NOWS, 'LIMIT', 0, tonumber(ARGV[5]))
+local out = {}
+for _, id in ipairs(due) do
+  redis.call('ZREM', K .. 'deadlines', id)
+  local rk = rkey(id)
+  local f = redis.call('HMGET', rk, 'state', 'requester', 'account')
+  if f[1] == 'pending' then
+    redis.call('HSET', rk, 'state', 'expired', 'outcome', 'expired: not approved in time', 'updated', NOWS)
+    audit('expired', id, 'system', '', 'not approved before its expiry')
+    close(id, f[3], f[2])
+    table.insert(out, redis.call('HGETALL', rk))
+  end
+end
+return {'ok', istr(#due), out}
+`
+
+// ARGV[5..]: id and queue entry (both empty: take over the first request
+// whose lease ran out), lease (ms), new token, consumer, consumer group.
+const claimLua = prelude + `
+local id, entry, lease, token, consumer, group = ARGV[5], ARGV[6], tonumber(ARGV[7]), ARGV[8], ARGV[9], ARGV[10]
+local queue, leases = K .. 'queue', K .. 'leases'
+
+local function drop(e)
+  if e and e ~= '' then
+    redis.pcall('XACK', queue, group, e)
+    redis.pcall('XDEL', queue, e)
+  end
+end
+
+-- try claims id; it returns the reply, or nil to look further.
+local function try(id, entry)
+  local rk = rkey(id)
+  local f = redis.call('HMGET', rk, 'state', 'lease', 'entry')
+  local state = f[1]
+  if entry == '' then entry = f[3] or '' end
+  if state ~= 'approved' and state ~= 'executing' then
+    -- gone, terminal, or never approved: nothing to execute
+    redis.call('ZREM', leases, id)
+    drop(entry)
+    return nil
+  end
+  local stale = state == 'executing'
+  if stale and tonumber(f[2] or '0') > NOW then
+    return nil
+  end
+  local deadline = istr(NOW + lease)
+  redis.call('HSET', rk, 'state', 'executing', 'token', token, 'lease', deadline, 'updated', NOWS)
+  redis.call('ZADD', leases, deadline, id)
+  if stale then
+    audit('executing', id, 'system', '', 'taken over by ' .. consumer .. ': the previous executor\'s lease ran out, outcome unknown')
+  else
+    audit('executing', id, 'system', '', 'claimed by ' .. consumer)
+  end
+  return {'ok', redis.call('HGETALL', rk), stale and '1' or '0', entry}
+end
+
+if id ~= '' then
+  return try(id, entry) or {'skip'}
+end
+local due = redis.call('ZRANGEBYSCORE', leases, '-inf', NOWS, 'LIMIT', 0, 10)
+for _, d in ipairs(due) do
+  local r = try(d, '')
+  if r then return r end
+end
+return {'none'}
+`
+
+// ARGV[5..]: id, token, state, outcome, queue entry, consumer group.
+const finishLua = prelude + `
+local id, token, state, outcome, entry, group = ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10]
+local rk = rkey(id)
+local f = redis.call('HMGET', rk, 'state', 'token', 'requester', 'account', 'entry')
+if not f[1] then
+  return refuse('not_found', 'there is no request ' .. id, id)
+end
+if f[1] ~= 'executing' or f[2] ~= token then
+  if TERMINAL[f[1]] then
+    return refuse('conflict', id .. ' is already ' .. f[1], id)
+  end
+  return refuse('conflict', id .. ' was taken over by another executor', id)
+end
+redis.call('HSET', rk, 'state', state, 'outcome', outcome, 'updated', NOWS)
+redis.call('HDEL', rk, 'token', 'lease')
+close(id, f[4], f[3])
+local queue = K .. 'queue'
+for _, e in ipairs({f[5] or '', entry}) do
+  if e ~= '' then
+    redis.pcall('XACK', queue, group, e)
+    redis.pcall('XDEL', queue, e)
+  end
+end
+audit(state, id, 'system', '', outcome)
+return okreq(id)
+`
+
+// ARGV[5..]: id, ref key, value.
+const setRefLua = prelude + `
+local id = ARGV[5]
+if redis.call('EXISTS', rkey(id)) == 0 then
+  return refuse('not_found', 'there is no request ' .. id, id)
+end
+redis.call('HSET', rkey(id), 'ref:' .. ARGV[6], ARGV[7])
+return {'ok'}
+`
+
+// ARGV[5]: requester.
+const openLua = prelude + `
+local out = {}
+for _, id in ipairs(redis.call('HVALS', K .. 'open:' .. ARGV[5])) do
+  local h = redis.call('HGETALL', rkey(id))
+  if #h > 0 then table.insert(out, h) end
+end
+return {'ok', out}
+`
+
+// ARGV[5..]: event, request, actor, platform, detail, the event's time (ms).
+const auditLua = prelude + `
+audit(ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10])
+return {'ok'}
+`
+
+// scripts are the Lua scripts of one Store.
+type scripts struct {
+	create, vote, cancel, expire, claim, finish, setRef, open, audit *redis.Script
+}
+
+func newScripts() scripts {
+	return scripts{
+		create: redis.NewScript(createLua),
+		vote:   redis.NewScript(voteLua),
+		cancel: redis.NewScript(cancelLua),
+		expire: redis.NewScript(expireLua),
+		claim:  redis.NewScript(claimLua),
+		finish: redis.NewScript(finishLua),
+		setRef: redis.NewScript(setRefLua),
+		open:   redis.NewScript(openLua),
+		audit:  redis.NewScript(auditLua),
+	}
+}
