@@ -1,0 +1,77 @@
+package approvals
+
+import (
+	"context"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Seen reports whether key is seen for the first time within ttl, across
+// every process sharing the Redis: the adapters use it to drop a chat
+// platform's retried or replayed delivery. Keys live under "seen:" and
+// expire on their own.
+func (s *Store) Seen(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+	ok, err := s.c.SetNX(ctx, s.key("seen:"+key), 1, ttl).Result()
+	if err != nil {
+		return false, fail("remember delivery", err)
+	}
+	return ok, nil
+}
+
+// Renewing and releasing must compare the holder and act in one step, or a
+// replica whose lease just ran out could extend or delete its successor's.
+var (
+	leaseAcquire = redis.NewScript(`
+local cur = redis.call('GET', KEYS[1])
+if cur == false then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+if cur == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0`)
+	leaseRenew = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0`)
+	leaseRelease = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+end
+return 0`)
+)
+
+// Acquire takes the lease name for holder for ttl when nobody holds it, or
+// extends it when holder already does, and reports whether holder holds it.
+// Leases run on Redis's own clock ("lease:" keys with a TTL): they only
+// decide which replica runs a long-lived session.
+func (s *Store) Acquire(ctx context.Context, name, holder string, ttl time.Duration) (bool, error) {
+	n, err := leaseAcquire.Run(ctx, s.c, []string{s.key("lease:" + name)}, holder, ttl.Milliseconds()).Int()
+	if err != nil {
+		return false, fail("acquire lease "+name, err)
+	}
+	return n == 1, nil
+}
+
+// Renew extends holder's lease on name to ttl from now; false when holder no
+// longer holds it.
+func (s *Store) Renew(ctx context.Context, name, holder string, ttl time.Duration) (bool, error) {
+	n, err := leaseRenew.Run(ctx, s.c, []string{s.key("lease:" + name)}, holder, ttl.Milliseconds()).Int()
+	if err != nil {
+		return false, fail("renew lease "+name, err)
+	}
+	return n == 1, nil
+}
+
+// Release gives name up if holder holds it.
+func (s *Store) Release(ctx context.Context, name, holder string) error {
+	if err := leaseRelease.Run(ctx, s.c, []string{s.key("lease:" + name)}, holder).Err(); err != nil {
+		return fail("release lease "+name, err)
+	}
+	return nil
+}
