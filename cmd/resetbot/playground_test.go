@@ -1,0 +1,107 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// lineReader hands the test each line the program prints, so the test can
+// answer the way a person at the console would.
+type lineReader struct{ lines chan string }
+
+func readLines(r io.Reader) *lineReader {
+	lr := &lineReader{lines: make(chan string, 1000)}
+	go func() {
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			lr.lines <- sc.Text()
+		}
+		close(lr.lines)
+	}()
+	return lr
+}
+
+// waitFor returns the first line matching re, failing the test at the deadline.
+func (lr *lineReader) waitFor(ctx context.Context, t *testing.T, re *regexp.Regexp) []string {
+	t.Helper()
+	for {
+		select {
+		case l, ok := <-lr.lines:
+			if !ok {
+				t.Fatalf("output ended before a line matching %s", re)
+			}
+			if m := re.FindStringSubmatch(l); m != nil {
+				return m
+			}
+		case <-ctx.Done():
+			t.Fatalf("no line matching %s before the deadline", re)
+		}
+	}
+}
+
+func TestPlaygroundAskApproveDeliver(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	var stderr strings.Builder
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"resetbot", "playground"}, func(string) string { return "" }, inR, outW, &stderr)
+		outW.Close()
+	}()
+	out := readLines(outR)
+
+	io.WriteString(inW, "alice> /reset-password demo-tdsql locked out\n")
+	id := out.waitFor(ctx, t, regexp.MustCompile(`\[ephemeral to alice\] (R-[0-9A-Z]{6}): asked to reset demo-tdsql`))[1]
+
+	io.WriteString(inW, "alice> approve "+id+"\n")
+	out.waitFor(ctx, t, regexp.MustCompile(`\[ephemeral to alice\] you are not an approver`))
+
+	io.WriteString(inW, "bob> approve "+id+"\n")
+	pw := out.waitFor(ctx, t, regexp.MustCompile(`\[ephemeral to alice\] `+id+` new password for demo-tdsql user app_user: (\S+)`))[1]
+	if len(pw) < 8 {
+		t.Errorf("delivered password %q is shorter than 8", pw)
+	}
+	inW.Close()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("playground ended with %v, want nil at end of input", err)
+		}
+	case <-ctx.Done():
+		t.Fatal("playground did not end at end of input")
+	}
+	if strings.Contains(stderr.String(), pw) {
+		t.Error("the password appeared on stderr")
+	}
+}
+
+func TestPlaygroundBadLinesChangeNothing(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	in := strings.NewReader("no prompt here\nalice> /reset-password\nalice> /reset-password demo-tdsql\nmallory> list\nalice> status\n")
+	var out, stderr strings.Builder
+	if err := run(ctx, []string{"resetbot", "playground"}, func(string) string { return "" }, in, &out, &stderr); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	for _, want := range []string{
+		"write lines as: <person>> <command>",
+		"Usage:",
+		"a reason is required. Write:",
+		"you are not in resetbot's list of people",
+		"You have no open requests.",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	if strings.Contains(out.String(), "[#approvals]") {
+		t.Errorf("a bad line posted an approval card:\n%s", out.String())
+	}
+}
