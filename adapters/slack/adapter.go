@@ -1,0 +1,240 @@
+package slack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"resetbot/bot"
+)
+
+// Bot is what the adapter needs from the service (bot.Service has it).
+type Bot interface {
+	// Handle runs one command for actor; its Reply is shown to the actor alone.
+	Handle(ctx context.Context, a bot.Actor, c bot.Command) bot.Reply
+	// Person finds who a Slack user is.
+	Person(p bot.Platform, userID string) (bot.Person, bool)
+	// AccountsFor lists the accounts p may ask for, for the request modal.
+	AccountsFor(p bot.Person) []bot.Account
+}
+
+// Options configure an Adapter. cmd/resetbot fills them in from the `slack:`
+// section of the config.
+type Options struct {
+	BotToken      string // xoxb-…: every Web API call
+	SigningSecret string // verifies HTTP requests; not needed for Socket Mode alone
+	AppToken      string // xapp-…: turns Socket Mode on
+	// APIURL is the Web API's base URL; empty: https://slack.com/api/.
+	// GovSlack, proxies and tests set their own.
+	APIURL           string
+	ApprovalsChannel string // channel ID where approval cards go
+
+	HTTPClient *http.Client // nil: a client with a 15 s timeout
+	Clock      bot.Clock    // nil: the wall clock; checks request timestamps
+	Log        *slog.Logger // nil: discard
+
+	// Seen reports whether key is new, remembering it for ttl. Every replica
+	// must share it (cmd/resetbot backs it with Redis SET NX) so that a
+	// payload Slack delivers twice is handled once. Nil: an in-process map,
+	// right for one replica only.
+	Seen func(ctx context.Context, key string, ttl time.Duration) (first bool, err error)
+}
+
+// Adapter connects one Slack workspace to the bot. It is a bot.Notifier for
+// the service and serves Slack's HTTP requests and Socket Mode events.
+type Adapter struct {
+	opts    Options
+	api     *slack.Client
+	log     *slog.Logger
+	clock   bot.Clock
+	seen    func(ctx context.Context, key string, ttl time.Duration) (bool, error)
+	apiBase *url.URL
+
+	bot Bot
+
+	work  sync.WaitGroup
+	slots chan struct{} // bounds the background work running at once
+
+	dmMu sync.Mutex
+	dms  map[string]string // user ID -> their DM channel with the bot
+
+	cardsMu sync.Mutex
+	cards   map[string]*cardState // card ref -> what it shows
+}
+
+var _ bot.Notifier = (*Adapter)(nil)
+
+// Limits and timeouts of the adapter.
+const (
+	maxBody     = 64 << 10         // Slack's payloads are a few KiB
+	maxSkew     = 5 * time.Minute  // Slack's advice for request timestamps
+	workTimeout = 30 * time.Second // one command's background work, Slack calls included
+	seenTTL     = 15 * time.Minute // longer than the signature window and Slack's retries
+	// maxWorking bounds background work running at once, so that a burst of
+	// commands queues instead of starving the acknowledgements of CPU and
+	// the Redis pool of connections.
+	maxWorking = 32
+	maxCards   = 2000 // cards whose order of updates is remembered
+)
+
+// New checks opts and makes an Adapter. Attach the bot before serving.
+func New(opts Options) (*Adapter, error) {
+	var problems []string
+	if opts.BotToken == "" {
+		problems = append(problems, "slack.bot_token is empty")
+	}
+	if opts.SigningSecret == "" && opts.AppToken == "" {
+		problems = append(problems, "slack.signing_secret is empty (it is required unless slack.app_token turns on Socket Mode)")
+	}
+	if opts.ApprovalsChannel == "" {
+		problems = append(problems, "slack.approvals_channel is empty")
+	}
+	if opts.APIURL == "" {
+		opts.APIURL = slack.APIURL
+	}
+	if !strings.HasSuffix(opts.APIURL, "/") {
+		opts.APIURL += "/"
+	}
+	base, err := url.Parse(opts.APIURL)
+	if err != nil || (base.Scheme != "https" && base.Scheme != "http") || base.Host == "" {
+		problems = append(problems, fmt.Sprintf("slack.api_url %q is not an http(s) URL", opts.APIURL))
+	}
+	if len(problems) > 0 {
+		return nil, errors.New("slack: " + strings.Join(problems, "; "))
+	}
+	if opts.HTTPClient == nil {
+		opts.HTTPClient = &http.Client{Timeout: 15 * time.Second}
+	}
+	a := &Adapter{
+		opts:    opts,
+		log:     opts.Log,
+		clock:   opts.Clock,
+		seen:    opts.Seen,
+		apiBase: base,
+		dms:     map[string]string{},
+		cards:   map[string]*cardState{},
+		slots:   make(chan struct{}, maxWorking),
+	}
+	if a.log == nil {
+		a.log = slog.New(slog.DiscardHandler)
+	}
+	if a.clock == nil {
+		a.clock = bot.SystemClock{}
+	}
+	if a.seen == nil {
+		a.seen = newMemSeen(a.clock).Seen
+	}
+	clientOpts := []slack.Option{
+		slack.OptionAPIURL(opts.APIURL),
+		slack.OptionHTTPClient(opts.HTTPClient),
+		slack.OptionLog(libLog{a.log}),
+	}
+	if opts.AppToken != "" {
+		clientOpts = append(clientOpts, slack.OptionAppLevelToken(opts.AppToken))
+	}
+	a.api = slack.New(opts.BotToken, clientOpts...)
+	return a, nil
+}
+
+// Attach gives the adapter the bot it serves. It is called once, before
+// serving: the service needs the adapter as a Notifier first.
+func (a *Adapter) Attach(b Bot) { a.bot = b }
+
+// Platform is Slack.
+func (a *Adapter) Platform() bot.Platform { return bot.PlatformSlack }
+
+// Register adds the Slack endpoints to mux.
+func (a *Adapter) Register(mux *http.ServeMux) {
+	mux.HandleFunc("POST /slack/commands", a.serveCommand)
+	mux.HandleFunc("POST /slack/interactions", a.serveInteraction)
+}
+
+// Wait blocks until the background work started by handlers is done. Call it
+// after the HTTP server and Run have stopped, for a graceful shutdown.
+func (a *Adapter) Wait() { a.work.Wait() }
+
+// Check asks Slack whether the bot token works (auth.test), for readiness
+// probes and start-up checks.
+func (a *Adapter) Check(ctx context.Context) error {
+	return a.call(ctx, "check the bot token", func(ctx context.Context) error {
+		_, err := a.api.AuthTestContext(ctx)
+		return err
+	})
+}
+
+// background runs f after the acknowledgement, bounded by workTimeout. The
+// request's context ends when the handler returns, so f gets its own.
+func (a *Adapter) background(what string, f func(ctx context.Context)) {
+	a.work.Go(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), workTimeout)
+		defer cancel()
+		select {
+		case a.slots <- struct{}{}:
+			defer func() { <-a.slots }()
+		case <-ctx.Done():
+			a.log.Error("slack: dropped work that waited too long to start", "work", what)
+			return
+		}
+		defer func() {
+			if p := recover(); p != nil { // one bad payload must not take the bot down
+				a.log.Error("slack: background work panicked", "work", what, "panic", fmt.Sprint(p))
+			}
+		}()
+		f(ctx)
+	})
+}
+
+// first reports whether key has not been handled yet. When the shared memory
+// cannot be reached it says yes: asks and votes are idempotent in the store,
+// so handling a double is safe, while dropping a first delivery is not.
+func (a *Adapter) first(ctx context.Context, key string) bool {
+	ok, err := a.seen(ctx, "slack:"+key, seenTTL)
+	if err != nil {
+		a.log.Error("slack: check for a repeated delivery", "err", err)
+		return true
+	}
+	return ok
+}
+
+// memSeen is the in-process Seen for a single replica.
+type memSeen struct {
+	clock bot.Clock
+	mu    sync.Mutex
+	keys  map[string]time.Time // key -> expiry
+}
+
+func newMemSeen(c bot.Clock) *memSeen { return &memSeen{clock: c, keys: map[string]time.Time{}} }
+
+func (m *memSeen) Seen(_ context.Context, key string, ttl time.Duration) (bool, error) {
+	now := m.clock.Now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.keys) > 10000 { // forget what has expired before it adds up
+		for k, exp := range m.keys {
+			if now.After(exp) {
+				delete(m.keys, k)
+			}
+		}
+	}
+	if exp, ok := m.keys[key]; ok && now.Before(exp) {
+		return false, nil
+	}
+	m.keys[key] = now.Add(ttl)
+	return true, nil
+}
+
+// libLog sends slack-go's own log lines to slog at debug level.
+type libLog struct{ l *slog.Logger }
+
+func (l libLog) Output(_ int, s string) error {
+	l.l.Debug("slack-go: " + strings.TrimSpace(s))
+	return nil
+}

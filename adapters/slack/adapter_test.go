@@ -1,0 +1,645 @@
+package slack_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	slackad "resetbot/adapters/slack"
+	"resetbot/bot"
+)
+
+// blockText is every string in a call's blocks, decoded, one a line.
+func blockText(c apiCall) string { return jsonStrings(c.get("blocks")) }
+
+// cardOf returns the last card call (post or update) for request id.
+func cardOf(calls []apiCall, id string) (apiCall, bool) {
+	for i := len(calls) - 1; i >= 0; i-- {
+		c := calls[i]
+		if (c.Method == "chat.postMessage" || c.Method == "chat.update") && strings.Contains(c.get("blocks"), id) {
+			return c, true
+		}
+	}
+	return apiCall{}, false
+}
+
+func TestResetOverHTTP(t *testing.T) {
+	e := newEnv(t)
+	var id string
+
+	t.Run("AliceAsks", func(t *testing.T) {
+		id = e.ask(alice, "prod-db locked out after the key rotation")
+		posts := e.slack.CallsOf("chat.postMessage")
+		if len(posts) != 1 {
+			t.Fatalf("got %d chat.postMessage calls, want 1 card", len(posts))
+		}
+		card := posts[0]
+		if got := card.get("channel"); got != approvalsChannel {
+			t.Errorf("card channel: got %q, want %q", got, approvalsChannel)
+		}
+		blocks := card.get("blocks")
+		for _, want := range []string{`"action_id":"approve"`, `"action_id":"deny"`, `"value":"` + id + `"`} {
+			if !strings.Contains(blocks, want) {
+				t.Errorf("card blocks lack %s:\n%s", want, blocks)
+			}
+		}
+		text := blockText(card)
+		for _, want := range []string{id, "alice", "prod-db", "tencent.tdsql ap-guangzhou", "instance_id=tdsql3-d8fffc3c",
+			"app_user", "locked out after the key rotation", "<!date^", "0 of 1 approvals"} {
+			if !strings.Contains(text, want) {
+				t.Errorf("card lacks %q:\n%s", want, text)
+			}
+		}
+		req := e.request(id)
+		if req.State != bot.StatePending {
+			t.Errorf("state: got %s, want pending", req.State)
+		}
+		if got, want := req.Refs["card.slack"], approvalsChannel+"/1700000000."; !strings.HasPrefix(got, want) {
+			t.Errorf("card ref: got %q, want %q…", got, want)
+		}
+	})
+
+	t.Run("OwnApproveRefused", func(t *testing.T) {
+		hook := "own-" + e.next()
+		if status, _ := e.interact(click(alice, "approve", id, "1700000100.000001", hook, e.slack)); status != http.StatusOK {
+			t.Fatalf("click: got %d, want 200", status)
+		}
+		if got := e.slack.Reply(e.ctx(), hook); !strings.Contains(got, "own request") {
+			t.Errorf("reply: got %q, want a refusal of her own approval", got)
+		}
+		if req := e.request(id); req.State != bot.StatePending || len(req.Votes) != 0 {
+			t.Errorf("after her own approve: got %s with %d votes, want pending with none", req.State, len(req.Votes))
+		}
+	})
+
+	t.Run("NonApproverRefused", func(t *testing.T) {
+		hook := "carol-" + e.next()
+		e.interact(click(carol, "approve", id, "1700000101.000001", hook, e.slack))
+		if got := e.slack.Reply(e.ctx(), hook); !strings.Contains(got, "not an approver") {
+			t.Errorf("reply: got %q, want a refusal", got)
+		}
+		if req := e.request(id); req.State != bot.StatePending || len(req.Votes) != 0 {
+			t.Errorf("after carol: got %s with %d votes, want pending with none", req.State, len(req.Votes))
+		}
+	})
+
+	bobClick := click(bob, "approve", id, "1700000102.000001", "bob-approve", e.slack)
+	t.Run("BobApproves", func(t *testing.T) {
+		if status, _ := e.interact(bobClick); status != http.StatusOK {
+			t.Fatalf("click: got %d, want 200", status)
+		}
+		if got := e.slack.Reply(e.ctx(), "bob-approve"); !strings.Contains(got, "You approved "+id) {
+			t.Errorf("reply: got %q, want a confirmation", got)
+		}
+		e.slack.WaitFor(e.ctx(), "the card to show success", func(cs []apiCall) bool {
+			c, ok := cardOf(cs, id)
+			return ok && c.Method == "chat.update" && strings.Contains(c.get("blocks"), "succeeded")
+		})
+	})
+
+	t.Run("ExactlyOneProviderCall", func(t *testing.T) {
+		if n := e.resets(); n != 1 {
+			t.Errorf("calls to the cloud API: got %d, want 1", n)
+		}
+	})
+
+	t.Run("CardUpdatedWithoutButtons", func(t *testing.T) {
+		c, _ := cardOf(e.slack.Calls(), id)
+		blocks := c.get("blocks")
+		if c.Method != "chat.update" || c.get("channel") != approvalsChannel {
+			t.Fatalf("last card call: got %s in %s, want chat.update in %s", c.Method, c.get("channel"), approvalsChannel)
+		}
+		if strings.Contains(blocks, `"action_id":"approve"`) || strings.Contains(blocks, `"action_id":"deny"`) {
+			t.Errorf("the finished card still has buttons:\n%s", blocks)
+		}
+		if !strings.Contains(blockText(c), "*bob* approved") {
+			t.Errorf("the card does not show bob's vote:\n%s", blocks)
+		}
+		if got := e.request(id).State; got != bot.StateSucceeded {
+			t.Errorf("state: got %s, want succeeded", got)
+		}
+	})
+
+	t.Run("PasswordReachesAliceByEphemeralOnly", func(t *testing.T) {
+		pws := e.passwords()
+		if len(pws) != 1 {
+			t.Fatalf("passwords made: got %d, want 1", len(pws))
+		}
+		pw := pws[0]
+		var carriers []apiCall
+		for _, c := range e.slack.Calls() {
+			if strings.Contains(c.text(), pw) {
+				carriers = append(carriers, c)
+			}
+		}
+		if len(carriers) != 1 {
+			t.Fatalf("calls carrying the password: got %d, want 1", len(carriers))
+		}
+		c := carriers[0]
+		if c.Method != "chat.postEphemeral" || c.get("user") != alice || c.get("channel") != "D"+alice {
+			t.Errorf("the password went by %s to user %q in %q, want chat.postEphemeral to %s in D%s",
+				c.Method, c.get("user"), c.get("channel"), alice, alice)
+		}
+		if strings.Contains(c.get("text"), pw) {
+			t.Errorf("the notification text carries the password; only the blocks should")
+		}
+		opened := false
+		for _, o := range e.slack.CallsOf("conversations.open") {
+			opened = opened || o.get("users") == alice
+		}
+		if !opened {
+			t.Errorf("no conversations.open with alice before the delivery")
+		}
+		if strings.Contains(e.logs.String(), pw) {
+			t.Errorf("the log holds the password")
+		}
+		if strings.Contains(e.redisDump(), pw) {
+			t.Errorf("Redis holds the password")
+		}
+	})
+
+	t.Run("ReplayedClickDoesNothing", func(t *testing.T) {
+		before := len(e.slack.Calls())
+		if status, _ := e.interact(bobClick); status != http.StatusOK {
+			t.Fatalf("replayed click: got %d, want 200", status)
+		}
+		e.ad.Wait()
+		if got := e.slack.Calls()[before:]; len(got) != 0 {
+			t.Errorf("a replayed click made %d Slack calls (%v), want none", len(got), got[0].Method)
+		}
+		if n := e.resets(); n != 1 {
+			t.Errorf("calls to the cloud API after the replay: got %d, want 1", n)
+		}
+		if votes := e.request(id).Votes; len(votes) != 1 {
+			t.Errorf("votes after the replay: got %d, want 1", len(votes))
+		}
+	})
+}
+
+func TestRefusedRequests(t *testing.T) {
+	e := newEnv(t)
+	ask := e.commandForm(alice, "prod-db locked out", "refused")
+	tests := []struct {
+		name       string
+		path, body string
+		edit       func(*http.Request)
+		want       int
+	}{
+		{"BadSignature", "/slack/commands", ask, func(r *http.Request) {
+			sign(r, ask, time.Now(), "not-the-secret")
+		}, http.StatusUnauthorized},
+		{"TamperedBody", "/slack/commands", ask, func(r *http.Request) {
+			sign(r, strings.Replace(ask, "prod-db", "staging-db", 1), time.Now(), secret)
+		}, http.StatusUnauthorized},
+		{"StaleTimestamp", "/slack/commands", ask, func(r *http.Request) {
+			sign(r, ask, time.Now().Add(-6*time.Minute), secret)
+		}, http.StatusUnauthorized},
+		{"FutureTimestamp", "/slack/commands", ask, func(r *http.Request) {
+			sign(r, ask, time.Now().Add(6*time.Minute), secret)
+		}, http.StatusUnauthorized},
+		{"NoSignature", "/slack/commands", ask, func(r *http.Request) {
+			r.Header.Del("X-Slack-Signature")
+		}, http.StatusUnauthorized},
+		{"BadSignatureOnClick", "/slack/interactions", interactionForm(t, click(bob, "approve", "R-222222", "1", "x", e.slack)),
+			func(r *http.Request) { r.Header.Set("X-Slack-Signature", "v0=00") }, http.StatusUnauthorized},
+		{"BodyTooLarge", "/slack/commands", ask + "&pad=" + strings.Repeat("a", 70<<10), nil, http.StatusRequestEntityTooLarge},
+		{"CommandWithoutUser", "/slack/commands", url.Values{"text": {"list"}, "command": {"/reset-password"}}.Encode(), nil, http.StatusBadRequest},
+		{"InteractionWithoutPayload", "/slack/interactions", "nothing=here", nil, http.StatusBadRequest},
+		{"PayloadNotJSON", "/slack/interactions", url.Values{"payload": {"{not json"}}.Encode(), nil, http.StatusBadRequest},
+		{"ClickWithoutUser", "/slack/interactions", interactionForm(t, map[string]any{"type": "block_actions"}), nil, http.StatusBadRequest},
+		{"ClickWithBadRequestID", "/slack/interactions", interactionForm(t, click(bob, "approve", "R-0OIL1U", "1", "x", e.slack)), nil, http.StatusBadRequest},
+		{"DenyFormWithoutRequest", "/slack/interactions", interactionForm(t, map[string]any{
+			"type": "view_submission", "user": map[string]any{"id": bob},
+			"view": map[string]any{"id": "V1", "callback_id": "reset_deny", "private_metadata": "junk"},
+		}), nil, http.StatusBadRequest},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var edits []func(*http.Request)
+			if tt.edit != nil {
+				edits = append(edits, tt.edit)
+			}
+			if got, _ := e.post(tt.path, tt.body, edits...); got != tt.want {
+				t.Errorf("status: got %d, want %d", got, tt.want)
+			}
+			e.ad.Wait()
+			if calls := e.slack.Calls(); len(calls) != 0 {
+				t.Errorf("Slack got %d calls (first %s), want none", len(calls), calls[0].Method)
+			}
+			if hasEvent(e.audit(), "requested", "") {
+				t.Errorf("a request was created")
+			}
+		})
+	}
+}
+
+func TestUnknownUserRefused(t *testing.T) {
+	tests := []struct{ name, text string }{
+		{"Ask", "prod-db let me in"},
+		{"List", "list"},
+		{"Form", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			status, body, hook := e.command(mallory, tt.text)
+			if status != http.StatusOK || body != "" {
+				t.Fatalf("got %d %q, want an empty 200", status, body)
+			}
+			if got := e.slack.Reply(e.ctx(), hook); !strings.Contains(got, "not in resetbot's list of people") {
+				t.Errorf("reply: got %q, want a refusal", got)
+			}
+			e.ad.Wait()
+			for _, m := range []string{"chat.postMessage", "views.open"} {
+				if n := len(e.slack.CallsOf(m)); n != 0 {
+					t.Errorf("%s calls: got %d, want none", m, n)
+				}
+			}
+			evs := e.audit()
+			if hasEvent(evs, "requested", "") || !hasEvent(evs, "refused", "unknown person") {
+				t.Errorf("audit: got %v, want one refusal and no request", evs)
+			}
+		})
+	}
+}
+
+func TestBadCommandTextAnsweredAtOnce(t *testing.T) {
+	e := newEnv(t)
+	tests := []struct{ name, text, want string }{
+		{"NoReason", "prod-db", "a reason is required"},
+		{"BadID", "approve R-1", "is not a request ID"},
+		{"BadAccountName", "prod/db why", "not allowed"},
+		{"ListWithArgs", "list everything", "list takes no arguments"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, body, _ := e.command(alice, tt.text)
+			if status != http.StatusOK {
+				t.Fatalf("status: got %d, want 200", status)
+			}
+			var msg struct {
+				ResponseType string `json:"response_type"`
+				Text         string `json:"text"`
+			}
+			if err := json.Unmarshal([]byte(body), &msg); err != nil {
+				t.Fatalf("body %q is not a message: %v", body, err)
+			}
+			if msg.ResponseType != "ephemeral" || !strings.Contains(msg.Text, tt.want) || !strings.Contains(msg.Text, "Write:") {
+				t.Errorf("got %s %q, want an ephemeral %q with how to write it", msg.ResponseType, msg.Text, tt.want)
+			}
+		})
+	}
+	e.ad.Wait()
+	if calls := e.slack.Calls(); len(calls) != 0 {
+		t.Errorf("Slack got %d calls, want none", len(calls))
+	}
+	if hasEvent(e.audit(), "requested", "") {
+		t.Errorf("a request was created")
+	}
+}
+
+func TestTextCommands(t *testing.T) {
+	e := newEnv(t)
+	tests := []struct{ name, user, text, want string }{
+		{"Help", alice, "help", "Usage:"},
+		{"List", alice, "list", "prod-db (tencent.tdsql ap-guangzhou"},
+		{"StatusEmpty", carol, "status", "no open requests"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, hook := e.command(tt.user, tt.text)
+			if got := e.slack.Reply(e.ctx(), hook); !strings.Contains(got, tt.want) {
+				t.Errorf("reply: got %q, want %q", got, tt.want)
+			}
+		})
+	}
+	t.Run("ApproveAndCancelByText", func(t *testing.T) {
+		id := e.ask(alice, "staging-db rotate")
+		_, _, hook := e.command(alice, "cancel "+strings.ToLower(id))
+		if got := e.slack.Reply(e.ctx(), hook); got != id+" is cancelled." {
+			t.Errorf("cancel reply: got %q", got)
+		}
+		_, _, hook = e.command(bob, "approve "+id)
+		if got := e.slack.Reply(e.ctx(), hook); !strings.Contains(got, "cancelled") {
+			t.Errorf("approving a cancelled request: got %q, want a refusal that says it is cancelled", got)
+		}
+		if n := e.resets(); n != 0 {
+			t.Errorf("calls to the cloud API: got %d, want 0", n)
+		}
+	})
+}
+
+func TestRequestForm(t *testing.T) {
+	e := newEnv(t)
+	status, body, hook := e.command(alice, "")
+	if status != http.StatusOK || body != "" {
+		t.Fatalf("got %d %q, want an empty 200", status, body)
+	}
+	opened := e.slack.WaitFor(e.ctx(), "views.open", func(cs []apiCall) bool {
+		for _, c := range cs {
+			if c.Method == "views.open" {
+				return true
+			}
+		}
+		return false
+	})
+	var open apiCall
+	for _, c := range opened {
+		if c.Method == "views.open" {
+			open = c
+		}
+	}
+	if got, want := open.get("trigger_id"), "trigger-"+hook; got != want {
+		t.Errorf("trigger_id: got %q, want %q", got, want)
+	}
+	for _, want := range []string{"prod-db", "staging-db", "reset_ask", `"action_id":"reason"`} {
+		if !strings.Contains(open.Body, want) {
+			t.Errorf("the form lacks %q: %s", want, open.Body)
+		}
+	}
+
+	t.Run("EmptyReasonRefusedInTheForm", func(t *testing.T) {
+		status, body := e.interact(submission(t, alice, open, map[string]any{
+			"account": map[string]any{"type": "static_select", "selected_option": map[string]any{"value": "prod-db"}},
+			"reason":  map[string]any{"type": "plain_text_input", "value": "   "},
+		}))
+		var got struct {
+			ResponseAction string            `json:"response_action"`
+			Errors         map[string]string `json:"errors"`
+		}
+		_ = json.Unmarshal([]byte(body), &got)
+		if status != http.StatusOK || got.ResponseAction != "errors" || got.Errors["reason"] == "" {
+			t.Errorf("got %d %s, want field errors on the reason", status, body)
+		}
+	})
+
+	t.Run("SubmissionAsks", func(t *testing.T) {
+		sub := submission(t, alice, open, map[string]any{
+			"account": map[string]any{"type": "static_select", "selected_option": map[string]any{"value": "prod-db"}},
+			"reason":  map[string]any{"type": "plain_text_input", "value": "locked\nout"},
+		})
+		if status, body := e.interact(sub); status != http.StatusOK || body != "" {
+			t.Fatalf("got %d %q, want an empty 200 that closes the form", status, body)
+		}
+		id := askedID(t, e.slack.Reply(e.ctx(), hook))
+		req := e.request(id)
+		if req.Account != "prod-db" || req.Reason != "locked out" || req.Requester != "alice" {
+			t.Errorf("request: got %s %q by %s, want prod-db %q by alice", req.Account, req.Reason, req.Requester, "locked out")
+		}
+		t.Run("SubmittedTwiceAsksOnce", func(t *testing.T) {
+			before := len(e.slack.Calls())
+			e.interact(sub)
+			e.ad.Wait()
+			if got := len(e.slack.Calls()) - before; got != 0 {
+				t.Errorf("a repeated submission made %d Slack calls, want none", got)
+			}
+		})
+	})
+}
+
+func TestDenyForm(t *testing.T) {
+	e := newEnv(t)
+	id := e.ask(alice, "prod-db locked out")
+	e.interact(click(bob, "deny", id, "1700000200.000001", "bob-deny", e.slack))
+	calls := e.slack.WaitFor(e.ctx(), "the deny form", func(cs []apiCall) bool {
+		for _, c := range cs {
+			if c.Method == "views.open" {
+				return true
+			}
+		}
+		return false
+	})
+	var open apiCall
+	for _, c := range calls {
+		if c.Method == "views.open" {
+			open = c
+		}
+	}
+	if !strings.Contains(open.Body, "reset_deny") || !strings.Contains(open.Body, id) {
+		t.Fatalf("the deny form does not name %s: %s", id, open.Body)
+	}
+	if got := e.request(id).State; got != bot.StatePending {
+		t.Fatalf("opening the form changed the state to %s", got)
+	}
+	e.interact(submission(t, bob, open, map[string]any{
+		"reason": map[string]any{"type": "plain_text_input", "value": "use the <!channel> break-glass account"},
+	}))
+	if got := e.slack.Reply(e.ctx(), "bob-deny"); !strings.Contains(got, "You denied "+id) {
+		t.Errorf("reply to bob: got %q", got)
+	}
+	req := e.request(id)
+	if req.State != bot.StateDenied {
+		t.Fatalf("state: got %s, want denied", req.State)
+	}
+	c, _ := cardOf(e.slack.Calls(), id)
+	blocks := blockText(c)
+	if c.Method != "chat.update" || strings.Contains(c.get("blocks"), `"action_id":"approve"`) || !strings.Contains(blocks, "*bob* denied") {
+		t.Errorf("card after the deny: got %s\n%s", c.Method, blocks)
+	}
+	if !strings.Contains(blocks, "&lt;!channel&gt;") {
+		t.Errorf("the card does not escape a reason that mentions the channel:\n%s", blocks)
+	}
+	e.slack.WaitFor(e.ctx(), "alice to hear of the deny", func(cs []apiCall) bool {
+		for _, c := range cs {
+			if c.Method == "chat.postEphemeral" && c.get("user") == alice && strings.Contains(c.get("text"), "denied by bob") {
+				return true
+			}
+		}
+		return false
+	})
+	if n := e.resets(); n != 0 {
+		t.Errorf("calls to the cloud API: got %d, want 0", n)
+	}
+}
+
+func TestRetriedDeliveryIgnored(t *testing.T) {
+	e := newEnv(t)
+	status, body := e.post("/slack/commands", e.commandForm(alice, "prod-db locked out", "retried"), func(r *http.Request) {
+		r.Header.Set("X-Slack-Retry-Num", "1")
+		r.Header.Set("X-Slack-Retry-Reason", "http_timeout")
+	})
+	if status != http.StatusOK || body != "" {
+		t.Errorf("got %d %q, want an empty 200", status, body)
+	}
+	e.ad.Wait()
+	if calls := e.slack.Calls(); len(calls) != 0 {
+		t.Errorf("Slack got %d calls, want none", len(calls))
+	}
+	if hasEvent(e.audit(), "requested", "") {
+		t.Errorf("a retried delivery created a request")
+	}
+}
+
+func TestRepeatedCommandAsksOnce(t *testing.T) {
+	tests := []struct {
+		name string
+		opts []envOption
+	}{
+		{"SharedMemory", nil},
+		{"InProcessMemory", []envOption{func(o *slackad.Options) { o.Seen = nil }}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, tt.opts...)
+			form := e.commandForm(alice, "prod-db locked out", "twice")
+			e.post("/slack/commands", form)
+			e.post("/slack/commands", form) // the same signed body again, within the window
+			e.ad.Wait()
+			if n := len(e.slack.CallsOf("chat.postMessage")); n != 1 {
+				t.Errorf("cards: got %d, want 1", n)
+			}
+			if n := len(e.slack.CallsOf("hook")); n != 1 {
+				t.Errorf("replies: got %d, want 1", n)
+			}
+		})
+	}
+}
+
+func TestRateLimitedCardHonoursRetryAfter(t *testing.T) {
+	e := newEnv(t)
+	e.slack.fail("chat.postMessage", fault{status: http.StatusTooManyRequests, retryAfter: "1", err: "ratelimited", times: 1})
+	id := e.ask(alice, "prod-db locked out")
+	posts := e.slack.CallsOf("chat.postMessage")
+	if len(posts) != 2 {
+		t.Fatalf("chat.postMessage calls: got %d, want 2 (refused, then retried)", len(posts))
+	}
+	if gap := posts[1].At.Sub(posts[0].At); gap < time.Second {
+		t.Errorf("retried after %s, want at least the 1s of Retry-After", gap)
+	}
+	if ref := e.request(id).Refs["card.slack"]; ref == "" {
+		t.Errorf("the card posted on the retry has no ref on the request")
+	}
+}
+
+func TestChannelNotFoundLeavesRequestPending(t *testing.T) {
+	e := newEnv(t)
+	e.slack.fail("chat.postMessage", fault{err: "channel_not_found"})
+	id := e.ask(alice, "prod-db locked out")
+	req := e.request(id)
+	if req.State != bot.StatePending || req.Refs["card.slack"] != "" {
+		t.Errorf("got %s with card ref %q, want pending without a card", req.State, req.Refs["card.slack"])
+	}
+	if n := len(e.slack.CallsOf("chat.postMessage")); n != 1 {
+		t.Errorf("chat.postMessage calls: got %d, want 1 (channel_not_found is not retried)", n)
+	}
+	if !hasEvent(e.audit(), "chat_error", "slack.approvals_channel") {
+		t.Errorf("audit: no chat_error that names the setting to fix: %v", e.audit())
+	}
+	_, _, hook := e.command(bob, "approve "+id)
+	if got := e.slack.Reply(e.ctx(), hook); !strings.Contains(got, "You approved "+id) {
+		t.Errorf("approving by text without a card: got %q", got)
+	}
+	e.slack.WaitFor(e.ctx(), "the password's delivery", func(cs []apiCall) bool {
+		for _, c := range cs {
+			if c.Method == "chat.postEphemeral" && c.get("user") == alice && strings.Contains(c.get("text"), "password") {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+func TestDeliveryFaultIsAudited(t *testing.T) {
+	e := newEnv(t)
+	id := e.ask(alice, "prod-db locked out")
+	e.slack.fail("chat.postEphemeral", fault{err: "invalid_auth"})
+	e.interact(click(bob, "approve", id, "1700000300.000001", "bob", e.slack))
+	e.slack.WaitFor(e.ctx(), "the card to show the result", func(cs []apiCall) bool {
+		c, ok := cardOf(cs, id)
+		return ok && strings.Contains(c.get("blocks"), "succeeded")
+	})
+	req := e.request(id)
+	if !strings.Contains(req.Outcome, "could not be delivered") {
+		t.Errorf("outcome: got %q, want it to say the password did not arrive", req.Outcome)
+	}
+	if !hasEvent(e.audit(), "delivery_failed", "slack.bot_token") {
+		t.Errorf("audit: no delivery_failed naming the token: %v", e.audit())
+	}
+	deliveries := 0
+	for _, c := range e.slack.CallsOf("chat.postEphemeral") {
+		if strings.Contains(c.get("text"), "is ready") {
+			deliveries++
+		}
+	}
+	if deliveries != 1 {
+		t.Errorf("delivery attempts: got %d, want 1 (invalid_auth is not worth a retry)", deliveries)
+	}
+}
+
+func TestNew(t *testing.T) {
+	tests := []struct {
+		name string
+		opts slackad.Options
+		want string
+	}{
+		{"NoToken", slackad.Options{SigningSecret: "s", ApprovalsChannel: "C1"}, "bot_token"},
+		{"NoSecretNorAppToken", slackad.Options{BotToken: "xoxb", ApprovalsChannel: "C1"}, "signing_secret"},
+		{"NoChannel", slackad.Options{BotToken: "xoxb", SigningSecret: "s"}, "approvals_channel"},
+		{"BadAPIURL", slackad.Options{BotToken: "xoxb", SigningSecret: "s", ApprovalsChannel: "C1", APIURL: "ftp://x"}, "api_url"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := slackad.New(tt.opts)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("got %v, want an error naming %s", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestCheck(t *testing.T) {
+	f := newFakeSlack(t, botToken, appToken)
+	tests := []struct {
+		name  string
+		token string
+		code  string
+	}{
+		{"GoodToken", botToken, ""},
+		{"BadToken", "xoxb-wrong", bot.EINTERNAL},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ad, err := slackad.New(slackad.Options{BotToken: tt.token, SigningSecret: secret, ApprovalsChannel: approvalsChannel, APIURL: f.APIURL()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = ad.Check(context.Background())
+			if got := bot.ErrorCode(err); got != tt.code {
+				t.Errorf("got %v (%s), want code %q", err, got, tt.code)
+			}
+			if err != nil && !strings.Contains(bot.ErrorMessage(err), "slack.bot_token") {
+				t.Errorf("message %q does not say what to fix", bot.ErrorMessage(err))
+			}
+		})
+	}
+}
+
+func TestCardFaultsLeaveRequestPending(t *testing.T) {
+	tests := []struct {
+		name  string
+		fault fault
+		want  string // in the audited chat_error
+	}{
+		{"NotInChannel", fault{err: "not_in_channel"}, "/invite"},
+		{"InvalidAuth", fault{err: "invalid_auth"}, "slack.bot_token"},
+		{"ServerError", fault{status: http.StatusServiceUnavailable, err: "service_unavailable"}, "HTTP 503"},
+		{"RateLimitedTooLong", fault{status: http.StatusTooManyRequests, retryAfter: "120", err: "ratelimited"}, "rate limiting"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.slack.fail("chat.postMessage", tt.fault)
+			id := e.ask(alice, "prod-db locked out")
+			if req := e.request(id); req.State != bot.StatePending || req.Refs["card.slack"] != "" {
+				t.Errorf("got %s with card ref %q, want pending without a card", req.State, req.Refs["card.slack"])
+			}
+			if !hasEvent(e.audit(), "chat_error", tt.want) {
+				t.Errorf("audit: no chat_error saying %q: %v", tt.want, e.audit())
+			}
+		})
+	}
+}

@@ -1,0 +1,253 @@
+package slack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"resetbot/bot"
+)
+
+// Retries of one Web API call.
+const (
+	maxTries     = 4
+	firstBackoff = 250 * time.Millisecond
+)
+
+// call runs one Web API call with retries and turns a final failure into a
+// *bot.Error whose message says what could not be done and how to fix it.
+func (a *Adapter) call(ctx context.Context, what string, fn func(context.Context) error) error {
+	if err := a.retry(ctx, fn, true); err != nil {
+		return a.fault(what, err)
+	}
+	return nil
+}
+
+// retry runs fn until it succeeds, fails for good, or the tries or ctx run
+// out. Unless idempotent, a call whose outcome is unknown (a timeout after
+// sending, a 5xx) is not sent again: only refusals that guarantee nothing
+// happened are retried (rate limits, connections never made).
+func (a *Adapter) retry(ctx context.Context, fn func(context.Context) error, idempotent bool) error {
+	backoff := firstBackoff
+	for try := 1; ; try++ {
+		err := fn(ctx)
+		if err == nil {
+			return nil
+		}
+		wait, ok := retryAfter(err, backoff, idempotent)
+		if !ok || try == maxTries || ctx.Err() != nil {
+			return err
+		}
+		if deadline, has := ctx.Deadline(); has && time.Until(deadline) < wait {
+			return err // waiting as long as Slack asks would outlive the work's deadline
+		}
+		a.log.Info("slack: retrying a Web API call", "after", wait, "try", try, "err", safeErr(err))
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		backoff *= 2
+	}
+}
+
+// retryAfter says whether err is worth another try and after how long.
+func retryAfter(err error, backoff time.Duration, idempotent bool) (time.Duration, bool) {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return 0, false
+	}
+	var rl *slack.RateLimitedError
+	if errors.As(err, &rl) {
+		return max(rl.RetryAfter, time.Second), true
+	}
+	var sc slack.StatusCodeError
+	if errors.As(err, &sc) {
+		switch {
+		case sc.Code == http.StatusTooManyRequests: // no Retry-After header
+			return time.Second, true
+		case sc.Code >= 500:
+			return backoff, idempotent
+		}
+		return 0, false
+	}
+	var se slack.SlackErrorResponse
+	if errors.As(err, &se) {
+		switch se.Err {
+		case "ratelimited":
+			return time.Second, true
+		case "service_unavailable", "internal_error", "fatal_error", "request_timeout":
+			return backoff, idempotent
+		}
+		return 0, false
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return backoff, true // never reached Slack
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) || errors.As(err, new(net.Error)) {
+		return backoff, idempotent
+	}
+	return 0, false
+}
+
+// fault turns a Slack failure into a *bot.Error safe to show and logs it.
+// what says what could not be done ("post the approval card"); it never
+// holds a secret.
+func (a *Adapter) fault(what string, err error) *bot.Error {
+	e := classify(what, err)
+	a.log.Error("slack: Web API call failed", "what", what, "code", e.Code, "err", safeErr(err))
+	return e
+}
+
+func classify(what string, err error) *bot.Error {
+	var rl *slack.RateLimitedError
+	if errors.As(err, &rl) {
+		return &bot.Error{Code: bot.EUNAVAILABLE, Retryable: true,
+			Message: fmt.Sprintf("Slack is rate limiting the bot (retry after %s); try again in a minute", rl.RetryAfter)}
+	}
+	var se slack.SlackErrorResponse
+	if errors.As(err, &se) {
+		return slackCode(what, se)
+	}
+	var sc slack.StatusCodeError
+	if errors.As(err, &sc) {
+		return &bot.Error{Code: bot.EUNAVAILABLE, Retryable: true,
+			Message: fmt.Sprintf("Slack answered HTTP %d; try again shortly", sc.Code)}
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return &bot.Error{Code: bot.EUNAVAILABLE, Retryable: true,
+			Message: "Slack did not answer in time; try again shortly"}
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) || errors.As(err, new(net.Error)) {
+		return &bot.Error{Code: bot.EUNAVAILABLE, Retryable: true,
+			Message: "Slack cannot be reached from the bot; try again shortly"}
+	}
+	return bot.Errorf(bot.EINTERNAL, "unexpected answer from Slack while trying to %s (the bot's log has the details)", what)
+}
+
+// slackCode explains one of the Web API's error codes.
+func slackCode(what string, se slack.SlackErrorResponse) *bot.Error {
+	code := se.Err
+	fix := ""
+	switch code {
+	case "ratelimited", "service_unavailable", "internal_error", "fatal_error", "request_timeout":
+		return &bot.Error{Code: bot.EUNAVAILABLE, Retryable: true,
+			Message: fmt.Sprintf("Slack is unavailable (%s); try again shortly", code)}
+	case "channel_not_found":
+		fix = "the channel does not exist or the bot cannot see it: check that slack.approvals_channel is a channel ID (C…) and invite the bot to it"
+	case "not_in_channel":
+		fix = "the bot is not in the channel: invite it with /invite @resetbot"
+	case "is_archived":
+		fix = "the channel is archived: unarchive it or set another slack.approvals_channel"
+	case "invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive":
+		fix = "the bot token was refused: check slack.bot_token (xoxb-…) and that the app is installed"
+	case "missing_scope":
+		fix = "the Slack app lacks a scope"
+		if se.Needed != "" {
+			fix += " (" + se.Needed + ")"
+		}
+		fix += ": reinstall it from deploy/slack/manifest.yaml"
+	case "user_not_found", "user_not_in_channel", "cannot_dm_bot", "user_disabled":
+		fix = "that user cannot be reached"
+	case "expired_trigger_id", "invalid_trigger_id", "exchanged_trigger_id":
+		fix = "the form could not be opened in time: run the command again"
+	case "message_not_found", "cant_update_message":
+		fix = "the approval card was deleted"
+	default:
+		fix = "the call was refused while trying to " + what
+	}
+	return bot.Errorf(bot.EINTERNAL, "Slack: %s (%s)", fix, code)
+}
+
+// codeOf returns the Web API error code of err, if any.
+func codeOf(err error) string {
+	var se slack.SlackErrorResponse
+	if errors.As(err, &se) {
+		return se.Err
+	}
+	return ""
+}
+
+// safeErr is err for the log, without URLs: a response_url is a credential
+// for posting into a conversation.
+func safeErr(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		host := ""
+		if u, perr := url.Parse(ue.URL); perr == nil {
+			host = u.Host
+		}
+		return ue.Op + " " + host + ": " + ue.Err.Error()
+	}
+	return err.Error()
+}
+
+// dmChannel returns the ID of user's direct conversation with the bot.
+func (a *Adapter) dmChannel(ctx context.Context, user string) (string, error) {
+	a.dmMu.Lock()
+	ch, ok := a.dms[user]
+	a.dmMu.Unlock()
+	if ok {
+		return ch, nil
+	}
+	err := a.retry(ctx, func(ctx context.Context) error {
+		c, _, _, err := a.api.OpenConversationContext(ctx, &slack.OpenConversationParameters{Users: []string{user}})
+		if err == nil && c != nil {
+			ch = c.ID
+		}
+		return err
+	}, true)
+	if err != nil {
+		return "", a.fault("open a direct message with the user", err)
+	}
+	if ch == "" {
+		return "", a.fault("open a direct message with the user", errors.New("conversations.open returned no channel"))
+	}
+	a.dmMu.Lock()
+	a.dms[user] = ch
+	a.dmMu.Unlock()
+	return ch, nil
+}
+
+func (a *Adapter) forgetDM(user string) {
+	a.dmMu.Lock()
+	delete(a.dms, user)
+	a.dmMu.Unlock()
+}
+
+// ephemeralDM shows a message to user alone, in their DM with the bot
+// (conversations.open, then chat.postEphemeral there).
+func (a *Adapter) ephemeralDM(ctx context.Context, user, what, text string, blocks []slack.Block) error {
+	opts := []slack.MsgOption{slack.MsgOptionText(text, true)}
+	if len(blocks) > 0 {
+		opts = append(opts, slack.MsgOptionBlocks(blocks...))
+	}
+	for try := 0; ; try++ {
+		ch, err := a.dmChannel(ctx, user)
+		if err != nil {
+			return err
+		}
+		err = a.retry(ctx, func(ctx context.Context) error {
+			_, err := a.api.PostEphemeralContext(ctx, ch, user, opts...)
+			return err
+		}, true)
+		if err == nil {
+			return nil
+		}
+		if try == 0 && codeOf(err) == "channel_not_found" {
+			a.forgetDM(user) // the remembered DM went away: open it again
+			continue
+		}
+		return a.fault(what, err)
+	}
+}

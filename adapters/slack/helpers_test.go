@@ -1,0 +1,403 @@
+package slack_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	slackad "resetbot/adapters/slack"
+	"resetbot/approvals"
+	"resetbot/bot"
+	"resetbot/internal/redistest"
+	"resetbot/providers/emulator"
+	"resetbot/providers/tencent"
+)
+
+const (
+	botToken         = "xoxb-test-token"
+	appToken         = "xapp-test-token"
+	secret           = "8f742231b10e8888abcd99yyyzzz85a5"
+	approvalsChannel = "C0APPROVALS"
+	general          = "C0GENERAL"
+	alice            = "U0ALICE"
+	bob              = "U0BOB"
+	carol            = "U0CAROL"
+	mallory          = "U0MALLORY"
+)
+
+var people = []bot.Person{
+	{Name: "alice", Slack: alice, Groups: []string{"eng", "db-approvers"}}, // an approver, but not of her own requests
+	{Name: "bob", Slack: bob, Groups: []string{"eng", "db-approvers"}},
+	{Name: "carol", Slack: carol, Groups: []string{"eng"}},
+}
+
+const (
+	prodDB    = "tdsql3-d8fffc3c"
+	stagingDB = "tdsql3-0000aaaa"
+	tcID      = "AKIDresetbotslacktest"
+	tcKey     = "resetbot-slack-test-key"
+)
+
+var accounts = []bot.Account{{
+	Name: "prod-db", Provider: emulator.TencentTDSQL, Region: "ap-guangzhou",
+	Users: []string{"app_user"}, Settings: map[string]string{"instance_id": prodDB, "host": "%"},
+	Requesters: []string{"eng"}, Approvers: []string{"db-approvers"}, Approvals: 1, TTL: 30 * time.Minute,
+}, {
+	Name: "staging-db", Provider: emulator.TencentTDSQL, Region: "ap-shanghai",
+	Users: []string{"app_user"}, Settings: map[string]string{"instance_id": stagingDB, "host": "%"},
+	Requesters: []string{"eng"}, Approvers: []string{"db-approvers"}, Approvals: 1, TTL: 30 * time.Minute,
+}}
+
+// syncBuffer collects log output from several goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// env is the whole bot on real Redis, its Slack adapter served over HTTP,
+// and a fake Slack Web API behind it.
+type env struct {
+	t      testing.TB
+	slack  *fakeSlack
+	ad     *slackad.Adapter
+	svc    *bot.Service
+	store  *approvals.Store
+	redis  *redis.Client
+	prefix string
+	srv    *httptest.Server
+	emu    *emulator.Emulator // the TDSQL API behind the real Tencent provider
+	logs   *syncBuffer
+	seq    atomic.Int64
+}
+
+type envOption func(*slackad.Options)
+
+func withAppToken(o *slackad.Options) { o.AppToken = appToken }
+
+func newEnv(t testing.TB, opts ...envOption) *env {
+	t.Helper()
+	client, prefix := redistest.Client(t)
+	e := &env{t: t, redis: client, prefix: prefix, logs: &syncBuffer{}}
+	e.emu = emulator.New(emulator.Options{TencentSecretID: tcID, TencentSecretKey: tcKey})
+	e.emu.AddUser(emulator.TencentTDSQL, prodDB, "app_user@%")
+	e.emu.AddUser(emulator.TencentTDSQL, stagingDB, "app_user@%")
+	cloud := httptest.NewTLSServer(e.emu)
+	t.Cleanup(cloud.Close)
+	prov := tencent.New(tencent.Options{
+		SecretID: tcID, SecretKey: tcKey,
+		Endpoint:  cloud.Listener.Addr().String(),
+		Transport: cloud.Client().Transport,
+		Timeout:   5 * time.Second,
+		Backoff:   func(int) time.Duration { return time.Millisecond },
+	})
+	e.slack = newFakeSlack(t, botToken, appToken)
+	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	e.store = approvals.New(client, approvals.Options{Prefix: prefix, Poll: 100 * time.Millisecond})
+	o := slackad.Options{
+		BotToken:         botToken,
+		SigningSecret:    secret,
+		APIURL:           e.slack.APIURL(),
+		ApprovalsChannel: approvalsChannel,
+		Log:              log,
+		Seen: func(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+			return client.SetNX(ctx, prefix+"seen:"+key, 1, ttl).Result()
+		},
+	}
+	for _, f := range opts {
+		f(&o)
+	}
+	ad, err := slackad.New(o)
+	if err != nil {
+		t.Fatalf("slack.New: %v", err)
+	}
+	e.ad = ad
+	svc, err := bot.New(bot.Options{
+		Store:     e.store,
+		Providers: map[string]bot.Provider{emulator.TencentTDSQL: prov},
+		Notifiers: []bot.Notifier{ad},
+		People:    people,
+		Accounts:  accounts,
+		Log:       log,
+		Lease:     time.Minute,
+	})
+	if err != nil {
+		t.Fatalf("bot.New: %v", err)
+	}
+	e.svc = svc
+	ad.Attach(svc)
+	mux := http.NewServeMux()
+	ad.Register(mux)
+	e.srv = httptest.NewServer(mux)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = svc.RunExecutor(ctx, "test")
+	}()
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("the bot's log:\n%s", e.logs)
+		}
+		e.srv.Close()
+		cancel()
+		<-done
+		ad.Wait()
+	})
+	return e
+}
+
+// resets counts the password resets the cloud API was asked for.
+func (e *env) resets() int {
+	n := 0
+	for _, c := range e.emu.Calls() {
+		if c.Provider == emulator.TencentTDSQL {
+			n++
+		}
+	}
+	return n
+}
+
+// passwords returns the passwords the cloud API now holds.
+func (e *env) passwords() []string {
+	var out []string
+	for _, db := range []string{prodDB, stagingDB} {
+		if pw, _ := e.emu.Password(emulator.TencentTDSQL, db, "app_user@%"); pw != "" {
+			out = append(out, pw)
+		}
+	}
+	return out
+}
+
+// ctx is a deadline for waiting on the bot's background work.
+func (e *env) ctx() context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	e.t.Cleanup(cancel)
+	return ctx
+}
+
+// next makes a unique suffix for trigger IDs, hooks and timestamps.
+func (e *env) next() string { return strconv.FormatInt(e.seq.Add(1), 10) }
+
+// sign sets Slack's signature headers on r for body at ts.
+func sign(r *http.Request, body string, ts time.Time, key string) {
+	stamp := strconv.FormatInt(ts.Unix(), 10)
+	mac := hmac.New(sha256.New, []byte(key))
+	fmt.Fprintf(mac, "v0:%s:%s", stamp, body)
+	r.Header.Set("X-Slack-Request-Timestamp", stamp)
+	r.Header.Set("X-Slack-Signature", "v0="+hex.EncodeToString(mac.Sum(nil)))
+}
+
+// post sends a signed form to path and returns the status and body.
+func (e *env) post(path, body string, edit ...func(*http.Request)) (int, string) {
+	e.t.Helper()
+	r, err := http.NewRequest(http.MethodPost, e.srv.URL+path, strings.NewReader(body))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	sign(r, body, time.Now(), secret)
+	for _, f := range edit {
+		f(r)
+	}
+	resp, err := http.DefaultClient.Do(r)
+	if err != nil {
+		e.t.Fatalf("POST %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// commandForm is a slash command's body as Slack sends it.
+func (e *env) commandForm(user, text, hook string) string {
+	return url.Values{
+		"token": {"unused"}, "team_id": {"T1"}, "team_domain": {"example"},
+		"channel_id": {general}, "channel_name": {"general"},
+		"user_id": {user}, "user_name": {strings.ToLower(user)},
+		"command": {"/reset-password"}, "text": {text},
+		"api_app_id":   {"A1"},
+		"response_url": {e.slack.hookURL(hook)},
+		"trigger_id":   {"trigger-" + hook},
+	}.Encode()
+}
+
+// command sends /reset-password text as user; its reply goes to the hook
+// it returns.
+func (e *env) command(user, text string) (status int, body, hook string) {
+	e.t.Helper()
+	hook = "cmd-" + e.next()
+	status, body = e.post("/slack/commands", e.commandForm(user, text, hook))
+	return status, body, hook
+}
+
+// interact sends an interaction payload.
+func (e *env) interact(payload any) (int, string) {
+	e.t.Helper()
+	return e.post("/slack/interactions", interactionForm(e.t, payload))
+}
+
+func interactionForm(t testing.TB, payload any) string {
+	b, err := json.Marshal(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return url.Values{"payload": {string(b)}}.Encode()
+}
+
+// click is a block_actions payload: user pressed the card's button action
+// for request id. Its reply goes to hook.
+func click(user, action, id, actionTS, hook string, f *fakeSlack) map[string]any {
+	return map[string]any{
+		"type":         "block_actions",
+		"user":         map[string]any{"id": user, "username": strings.ToLower(user)},
+		"api_app_id":   "A1",
+		"team":         map[string]any{"id": "T1"},
+		"trigger_id":   "trigger-" + hook,
+		"response_url": f.hookURL(hook),
+		"channel":      map[string]any{"id": approvalsChannel},
+		"container":    map[string]any{"type": "message", "channel_id": approvalsChannel, "message_ts": "1700000000.000001"},
+		"actions": []any{map[string]any{
+			"type": "button", "block_id": "vote", "action_id": action, "value": id, "action_ts": actionTS,
+			"text": map[string]any{"type": "plain_text", "text": action},
+		}},
+	}
+}
+
+// submission is the view_submission of the form that views.open call c
+// opened, filled in with values (block ID -> the element's state).
+func submission(t testing.TB, user string, c apiCall, values map[string]any) map[string]any {
+	t.Helper()
+	view, _ := c.JSON["view"].(map[string]any)
+	if view == nil {
+		t.Fatalf("views.open carried no view: %s", c.Body)
+	}
+	state := map[string]any{}
+	for block, v := range values {
+		state[block] = map[string]any{block: v}
+	}
+	return map[string]any{
+		"type":       "view_submission",
+		"user":       map[string]any{"id": user},
+		"api_app_id": "A1",
+		"team":       map[string]any{"id": "T1"},
+		"trigger_id": "trigger-submit-" + user,
+		"view": map[string]any{
+			"id":               "V-" + c.get("trigger_id"),
+			"type":             "modal",
+			"callback_id":      view["callback_id"],
+			"private_metadata": view["private_metadata"],
+			"hash":             "h1",
+			"state":            map[string]any{"values": state},
+		},
+	}
+}
+
+// askedID extracts the request ID from the service's acknowledgement.
+func askedID(t testing.TB, reply string) string {
+	t.Helper()
+	id, _, ok := strings.Cut(reply, ":")
+	if !ok || !strings.HasPrefix(id, "R-") {
+		t.Fatalf("the reply to an ask %q does not start with a request ID", reply)
+	}
+	return id
+}
+
+// ask has alice ask for prod-db and returns the request ID.
+func (e *env) ask(user, text string) string {
+	e.t.Helper()
+	status, body, hook := e.command(user, text)
+	if status != http.StatusOK || body != "" {
+		e.t.Fatalf("ask: got %d %q, want an empty 200", status, body)
+	}
+	return askedID(e.t, e.slack.Reply(e.ctx(), hook))
+}
+
+// request reads a request from the store.
+func (e *env) request(id string) bot.Request {
+	e.t.Helper()
+	r, err := e.store.Get(context.Background(), id)
+	if err != nil {
+		e.t.Fatalf("get %s: %v", id, err)
+	}
+	return r
+}
+
+// audit returns the kinds of audit events, in order.
+func (e *env) audit() []bot.Event {
+	e.t.Helper()
+	evs, err := e.store.AuditLog(context.Background(), bot.AuditQuery{})
+	if err != nil {
+		e.t.Fatalf("audit log: %v", err)
+	}
+	return evs
+}
+
+func hasEvent(evs []bot.Event, kind, detail string) bool {
+	for _, ev := range evs {
+		if ev.Kind == kind && strings.Contains(ev.Detail, detail) {
+			return true
+		}
+	}
+	return false
+}
+
+// redisDump is every value under the test's prefix, for scans.
+func (e *env) redisDump() string {
+	e.t.Helper()
+	ctx := context.Background()
+	var b strings.Builder
+	iter := e.redis.Scan(ctx, 0, "*"+e.prefix+"*", 100).Iterator()
+	for iter.Next(ctx) {
+		k := iter.Val()
+		b.WriteString(k + "\n")
+		switch e.redis.Type(ctx, k).Val() {
+		case "string":
+			b.WriteString(e.redis.Get(ctx, k).Val())
+		case "hash":
+			fmt.Fprint(&b, e.redis.HGetAll(ctx, k).Val())
+		case "list":
+			fmt.Fprint(&b, e.redis.LRange(ctx, k, 0, -1).Val())
+		case "set":
+			fmt.Fprint(&b, e.redis.SMembers(ctx, k).Val())
+		case "zset":
+			fmt.Fprint(&b, e.redis.ZRange(ctx, k, 0, -1).Val())
+		case "stream":
+			fmt.Fprint(&b, e.redis.XRange(ctx, k, "-", "+").Val())
+		}
+		b.WriteString("\n")
+	}
+	if err := iter.Err(); err != nil {
+		e.t.Fatalf("scan redis: %v", err)
+	}
+	return b.String()
+}
