@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"resetbot/adapters/slack"
 	"resetbot/approvals"
 	"resetbot/bot"
 )
@@ -12,19 +13,62 @@ import (
 // chat holds the configured chat adapters and what serve does with them.
 type chat struct {
 	notifiers []bot.Notifier
-	attach    func(*bot.Service)
-	register  func(*http.ServeMux)
-	start     func(context.Context) error
-	runners   []func(context.Context) error
-	wait      func()
+	attachers []func(*bot.Service)
+	muxers    []func(*http.ServeMux)
+	starters  []func(context.Context) error
+	runners   []func(context.Context) error // long-running: Socket Mode, Gateway
+	waiters   []func()
+}
+
+func (c *chat) attach(s *bot.Service) {
+	for _, f := range c.attachers {
+		f(s)
+	}
+}
+
+func (c *chat) register(mux *http.ServeMux) {
+	for _, f := range c.muxers {
+		f(mux)
+	}
+}
+
+func (c *chat) start(ctx context.Context) error {
+	for _, f := range c.starters {
+		if err := f(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *chat) wait() {
+	for _, f := range c.waiters {
+		f()
+	}
 }
 
 func chatAdapters(cfg *Config, store *approvals.Store, log *slog.Logger) (*chat, error) {
-	c := &chat{
-		attach:   func(*bot.Service) {},
-		register: func(*http.ServeMux) {},
-		start:    func(context.Context) error { return nil },
-		wait:     func() {},
+	c := &chat{}
+	if s := cfg.Slack; s != nil {
+		a, err := slack.New(slack.Options{
+			BotToken:         s.BotToken.Reveal(),
+			SigningSecret:    s.SigningSecret.Reveal(),
+			AppToken:         s.AppToken.Reveal(),
+			APIURL:           s.APIURL,
+			ApprovalsChannel: s.ApprovalsChannel,
+			Log:              log.With("platform", "slack"),
+			Seen:             store.Seen,
+		})
+		if err != nil {
+			return nil, err
+		}
+		c.notifiers = append(c.notifiers, a)
+		c.attachers = append(c.attachers, func(s *bot.Service) { a.Attach(s) })
+		c.muxers = append(c.muxers, a.Register)
+		if !s.AppToken.IsZero() {
+			c.runners = append(c.runners, a.Run)
+		}
+		c.waiters = append(c.waiters, a.Wait)
 	}
 	return c, nil
 }

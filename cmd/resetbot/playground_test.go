@@ -33,7 +33,7 @@ func (lr *lineReader) waitFor(ctx context.Context, t *testing.T, re *regexp.Rege
 		select {
 		case l, ok := <-lr.lines:
 			if !ok {
-				t.Fatalf("output ended before a line matching %s", re)
+				t.Fatalf("output ended before a line matching %s", re) // stderr is in the caller
 			}
 			if m := re.FindStringSubmatch(l); m != nil {
 				return m

@@ -202,7 +202,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	g.Add(func() error { return svc.RunExecutor(runCtx, consumer) }, func(error) { cancel() })
 	g.Add(func() error { return svc.RunSweeper(runCtx, 5*time.Second) }, func(error) { cancel() })
 	for _, r := range chat.runners {
-		r := r
 		g.Add(func() error { return r(runCtx) }, func(error) { cancel() })
 	}
 	err = g.Run()

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"resetbot/internal/redistest"
+)
+
+const serveYAML = `
+listen: "127.0.0.1:0"
+redis:
+  url: "redis://%REDIS%/0"
+  prefix: "%PREFIX%"
+slack:
+  bot_token: "${SLACK_BOT_TOKEN}"
+  signing_secret: "${SLACK_SIGNING_SECRET}"
+  api_url: "http://127.0.0.1:1/api/"
+  approvals_channel: "C0APPROVALS"
+tencentcloud:
+  secret_id: "${TENCENTCLOUD_SECRET_ID}"
+  secret_key: "${TENCENTCLOUD_SECRET_KEY}"
+people:
+  - {name: alice, slack: U0ALICE, groups: [eng]}
+  - {name: bob, slack: U0BOB, groups: [db-approvers]}
+accounts:
+  - name: prod-db
+    provider: tencent.tdsql
+    region: ap-guangzhou
+    instance_id: tdsql3-d8fffc3c
+    user: app_user
+    requesters: [eng]
+    approvers: [db-approvers]
+`
+
+func serveEnv(k string) string {
+	return map[string]string{
+		"SLACK_BOT_TOKEN":         "xoxb-test-token",
+		"SLACK_SIGNING_SECRET":    "signing-secret-for-tests",
+		"TENCENTCLOUD_SECRET_ID":  "AKIDtest",
+		"TENCENTCLOUD_SECRET_KEY": "tencent-secret-key-for-tests",
+	}[k]
+}
+
+func writeConfig(t *testing.T, text string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestServeHealthReadyMetricsAndShutdown(t *testing.T) {
+	_, prefix := redistest.Client(t)
+	cfg := strings.NewReplacer("%REDIS%", redistest.Addr(t), "%PREFIX%", prefix).Replace(serveYAML)
+	path := writeConfig(t, cfg)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	outR, outW := io.Pipe()
+	var stderr strings.Builder
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"resetbot", "serve", "--config", path}, serveEnv, strings.NewReader(""), outW, &stderr)
+		outW.Close()
+	}()
+	lines := readLines(outR)
+	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
+	defer wcancel()
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("serve's log:\n%s", stderr.String())
+		}
+	})
+	addr := lines.waitFor(wctx, t, regexp.MustCompile(`listening on (\S+)`))[1]
+
+	for path, want := range map[string]string{
+		"/healthz": "ok",
+		"/readyz":  "ready",
+		"/metrics": "go_goroutines",
+	} {
+		res, err := http.Get("http://" + addr + path)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK || !strings.Contains(string(body), want) {
+			t.Errorf("GET %s = %d %.80q, want 200 with %q", path, res.StatusCode, body, want)
+		}
+	}
+	res, err := http.Post("http://"+addr+"/slack/commands", "application/x-www-form-urlencoded", strings.NewReader("text=list"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusUnauthorized {
+		t.Errorf("unsigned POST /slack/commands = %d, want 401", res.StatusCode)
+	}
+
+	cancel() // what SIGTERM does through signal.NotifyContext
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve returned %v after shutdown, want nil", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not stop after its context ended")
+	}
+	for _, secret := range []string{"xoxb-test-token", "signing-secret-for-tests", "tencent-secret-key-for-tests"} {
+		if strings.Contains(stderr.String(), secret) {
+			t.Errorf("the log shows the secret %q", secret)
+		}
+	}
+}
+
+func TestCheckConfig(t *testing.T) {
+	good := writeConfig(t, strings.NewReplacer("%REDIS%", "127.0.0.1:6390", "%PREFIX%", "x:").Replace(serveYAML))
+	var out, errOut strings.Builder
+	if err := run(context.Background(), []string{"resetbot", "check-config", "--config", good}, serveEnv, nil, &out, &errOut); err != nil {
+		t.Fatalf("check-config on a good file: %v\n%s%s", err, out.String(), errOut.String())
+	}
+	if !strings.Contains(out.String(), "ok (2 people, 1 accounts)") {
+		t.Errorf("check-config said %q", out.String())
+	}
+
+	bad := writeConfig(t, strings.NewReplacer("%REDIS%", "127.0.0.1:6390", "%PREFIX%", "x:",
+		"provider: tencent.tdsql", "provider: tencent.nosuch", "approvers: [db-approvers]", "approvers: [nobody-group]").Replace(serveYAML)+"colour: blue\n")
+	out.Reset()
+	err := run(context.Background(), []string{"resetbot", "check-config", "--config", bad}, serveEnv, nil, &out, &errOut)
+	if err == nil {
+		t.Fatal("check-config passed a bad file")
+	}
+	for _, want := range []string{"colour", "tencent.nosuch", "nobody-group"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("check-config output does not name %q:\n%s", want, out.String())
+		}
+	}
+	if strings.Contains(out.String(), "tencent-secret-key-for-tests") {
+		t.Error("check-config printed a secret")
+	}
+}
