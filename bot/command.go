@@ -160,7 +160,9 @@ func parseReason(words []string, required bool) (string, error) {
 		return "", invalid("the reason is longer than 500 characters", usageAsk)
 	}
 	for _, r := range reason {
-		if unicode.IsControl(r) {
+		// Format characters (bidi overrides, zero-width) could make a card
+		// read differently from what it says.
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
 			return "", invalid("the reason contains a control character", usageAsk)
 		}
 	}
@@ -189,7 +191,7 @@ func checkName(what, s string) error {
 // ParseID reads a request ID, case-insensitively ("r-7f3k9q" is R-7F3K9Q).
 func ParseID(s string) (string, error) {
 	id := strings.ToUpper(s)
-	if !strings.HasPrefix(id, idPrefix) || len(id) != len(idPrefix)+idLength {
+	if !strings.HasPrefix(id, idPrefix) || len(id) != len(idPrefix)+idLength || len(id) != len(s) {
 		return "", invalid(quote(s)+" is not a request ID", "request IDs look like R-7F3K9Q")
 	}
 	for _, r := range id[len(idPrefix):] {

@@ -191,7 +191,7 @@ func (s *Service) Handle(ctx context.Context, a Actor, cmd Command) Reply {
 	case KindList:
 		return s.list(p)
 	case KindStatus:
-		return s.status(ctx, p, cmd.ID)
+		return s.status(ctx, a, p, cmd.ID)
 	case KindAsk:
 		return s.ask(ctx, a, p, cmd)
 	case KindApprove, KindDeny:
@@ -215,7 +215,7 @@ func (s *Service) list(p Person) Reply {
 	return Reply{Text: b.String()}
 }
 
-func (s *Service) status(ctx context.Context, p Person, id string) Reply {
+func (s *Service) status(ctx context.Context, a Actor, p Person, id string) Reply {
 	if id == "" {
 		reqs, err := s.store.Open(ctx, p.Name)
 		if err != nil {
@@ -236,7 +236,7 @@ func (s *Service) status(ctx context.Context, p Person, id string) Reply {
 		return s.failed(ctx, "get "+id, err)
 	}
 	acct := s.accounts[req.Account]
-	if req.Requester != p.Name && !s.mayApprove(p, Actor{}, acct) {
+	if req.Requester != p.Name && !s.mayApprove(p, a, acct) {
 		return fail(Errorf(ENOTFOUND, "no request %s that you asked for or may approve", id))
 	}
 	return Reply{Text: Summary(req), Request: &req}
@@ -432,6 +432,9 @@ func (s *Service) Execute(ctx context.Context, c Claim) {
 	}
 	outcome := "reset " + strings.Join(done, ", ")
 	if len(done) == 0 {
+		if len(failed) == 0 {
+			failed = []string{"the cloud API reported no user as reset"}
+		}
 		s.finish(ctx, c, StateFailed, strings.Join(failed, "; "))
 		return
 	}

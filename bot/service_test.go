@@ -283,9 +283,14 @@ type env struct {
 
 func newEnv(t *testing.T, mods ...func(*bot.Options)) *env {
 	t.Helper()
+	client, prefix := redistest.Client(t)
+	return newEnvOn(t, client, prefix, mods...)
+}
+
+func newEnvOn(t *testing.T, client *redis.Client, prefix string, mods ...func(*bot.Options)) *env {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), waitLimit)
 	t.Cleanup(cancel)
-	client, prefix := redistest.Client(t)
 	e := &env{
 		t: t, ctx: ctx, client: client, prefix: prefix,
 		clock:   &clock{t: time.Date(2030, 1, 2, 9, 30, 0, 0, time.UTC)},
@@ -967,4 +972,266 @@ func TestServiceExactlyOnce(t *testing.T) {
 		t.Errorf("cards posted: got %d, want 2 (one per platform)", posts)
 	}
 	e.wantCardState(id, bot.StateSucceeded)
+}
+
+// TestServiceStaleExecution: an executor claims a request and dies. Another
+// replica's executor takes it over once the lease has run out and, since the
+// first may or may not have called the cloud, fails it as "outcome unknown"
+// without calling the provider.
+func TestServiceStaleExecution(t *testing.T) {
+	e := newEnv(t)
+	id := e.ask(as("alice", bot.PlatformSlack), "prod-db locked out")
+	e.mustDo(as("bob", bot.PlatformSlack), "approve "+id)
+
+	deadClient, _ := redistest.Client(t)
+	dead := approvals.New(deadClient, approvals.Options{Prefix: e.prefix, Clock: e.clock})
+	claim, err := dead.Next(e.ctx, "dead", 50*time.Millisecond)
+	if err != nil {
+		t.Fatalf("the dead executor's Next: %v", err)
+	}
+	if claim.Request.ID != id || claim.Stale {
+		t.Fatalf("the dead executor's claim: got %+v, want a fresh claim of %s", claim, id)
+	}
+	e.wantState(id, bot.StateExecuting)
+
+	liveClient, _ := redistest.Client(t)
+	live, _ := e.newService(liveClient)
+	e.runExecutor(live, "live")
+	e.clock.Advance(time.Second) // the dead executor's lease runs out
+
+	if err := e.chat.waitFor(e.ctx, "failed", told("alice", id, "failed")); err != nil {
+		t.Fatal(err)
+	}
+	req := e.wantState(id, bot.StateFailed)
+	if !strings.Contains(req.Outcome, "outcome unknown") {
+		t.Errorf("outcome: got %q, want it to say the outcome is unknown", req.Outcome)
+	}
+	if got := e.prov.calls.Load(); got != 0 {
+		t.Errorf("provider calls: got %d, want 0", got)
+	}
+	if got := e.chat.count("deliver", nil); got != 0 {
+		t.Errorf("deliveries: got %d, want 0", got)
+	}
+	e.wantCardState(id, bot.StateFailed)
+	e.wantAudit(id, "executing", "system", "taken over by live")
+	e.wantAudit(id, "failed", "system", "outcome unknown")
+
+	// The dead executor coming back cannot overwrite the result.
+	if _, err := dead.Finish(e.ctx, claim, bot.StateSucceeded, "reset app_user"); bot.ErrorCode(err) != bot.ECONFLICT {
+		t.Errorf("the dead executor's Finish: got %v, want %s", err, bot.ECONFLICT)
+	}
+	e.wantState(id, bot.StateFailed)
+	// No request stays executing.
+	iter := e.client.Scan(e.ctx, 0, "{"+e.prefix+"}req:*", 100).Iterator()
+	for iter.Next(e.ctx) {
+		if st := e.client.HGet(e.ctx, iter.Val(), "state").Val(); st == string(bot.StateExecuting) {
+			t.Errorf("%s is still executing", iter.Val())
+		}
+	}
+	if n := e.client.ZCard(e.ctx, "{"+e.prefix+"}leases").Val(); n != 0 {
+		t.Errorf("leases: got %d, want 0", n)
+	}
+}
+
+// TestServiceRedisDown stops Redis under a running service: people get a
+// clear answer, nothing panics, and the service works again once Redis is
+// back (empty: the test server keeps nothing on disk).
+func TestServiceRedisDown(t *testing.T) {
+	srv, err := redistest.Start()
+	if err != nil {
+		t.Fatalf("no redis-server of the test's own: %v", err)
+	}
+	t.Cleanup(func() { _ = srv.Stop() })
+	client := redis.NewClient(&redis.Options{Addr: srv.Addr, MaxRetries: -1}) // fail fast while it is down
+	t.Cleanup(func() { _ = client.Close() })
+	e := newEnvOn(t, client, "down:")
+	e.runExecutor(e.svc, "only")
+	id := e.ask(as("alice", bot.PlatformSlack), "prod-db locked out")
+
+	if err := srv.Stop(); err != nil {
+		t.Fatalf("stop redis: %v", err)
+	}
+	for _, c := range []struct {
+		actor bot.Actor
+		text  string
+	}{
+		{as("alice", bot.PlatformSlack), "hpc:u1 locked out"},
+		{as("bob", bot.PlatformSlack), "approve " + id},
+		{as("alice", bot.PlatformSlack), "cancel " + id},
+		{as("alice", bot.PlatformDiscord), "status"},
+		{as("alice", bot.PlatformDiscord), "status " + id},
+	} {
+		r := e.do(c.actor, c.text)
+		refused(t, r, bot.EUNAVAILABLE, "unreachable")
+		if strings.Contains(r.Text, srv.Addr) || strings.Contains(r.Text, "connection refused") {
+			t.Errorf("%q: reply %q shows Redis's own error", c.text, r.Text)
+		}
+	}
+	e.svc.Sweep(e.ctx) // logs, does not panic
+	if !strings.Contains(e.log.String(), "unreachable") {
+		t.Errorf("log: want the outage logged, got %q", e.log.String())
+	}
+
+	if err := srv.Restart(); err != nil {
+		t.Fatalf("restart redis: %v", err)
+	}
+	// The client takes a moment to dial again after failures: ask until
+	// Redis answers.
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	r := e.do(as("alice", bot.PlatformSlack), "prod-db locked out, again")
+	for bot.ErrorCode(r.Err) == bot.EUNAVAILABLE {
+		select {
+		case <-e.ctx.Done():
+			t.Fatalf("Redis is back, the service is not: %q", r.Text)
+		case <-tick.C:
+		}
+		r = e.do(as("alice", bot.PlatformSlack), "prod-db locked out, again")
+	}
+	if r.Err != nil || r.Request == nil {
+		t.Fatalf("ask after the restart: got %q (%v)", r.Text, r.Err)
+	}
+	id = r.Request.ID
+	e.mustDo(as("bob", bot.PlatformSlack), "approve "+id)
+	if err := e.chat.waitFor(e.ctx, "done", told("alice", id, "done")); err != nil {
+		t.Fatal(err)
+	}
+	e.wantState(id, bot.StateSucceeded)
+	if got := e.prov.calls.Load(); got != 1 {
+		t.Errorf("provider calls: got %d, want 1", got)
+	}
+}
+
+// TestServicePasswordOnlyInDelivery runs full flows and looks for the new
+// passwords everywhere the bot writes: every Redis key, the audit log, every
+// card and status line, the replies, the log and the metrics. They may only
+// be in the Deliver calls.
+func TestServicePasswordOnlyInDelivery(t *testing.T) {
+	tests := []struct {
+		name  string
+		setup func(e *env)
+	}{
+		{"Delivered", func(e *env) {}},
+		{"PartlyFailedAndNotDelivered", func(e *env) {
+			e.prov.userErr = map[string]error{"u2": bot.Errorf(bot.EPROVIDER, "user u2 does not exist in the cluster")}
+			e.chat.deliverErr = errors.New("discord: interaction token expired")
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			tc.setup(e)
+			e.runExecutor(e.svc, "only")
+			var replies []bot.Reply
+			do := func(a bot.Actor, text string) {
+				replies = append(replies, e.do(a, text))
+			}
+			id := e.ask(as("alice", bot.PlatformDiscord), "hpc:u1,u2 the batch is down")
+			do(as("bob", bot.PlatformSlack), "approve "+id)
+			do(as("carol", bot.PlatformDiscord), "approve "+id)
+			if err := e.chat.waitFor(e.ctx, "done", told("alice", id, "done")); err != nil {
+				t.Fatal(err)
+			}
+			do(as("alice", bot.PlatformDiscord), "status "+id)
+			do(as("bob", bot.PlatformSlack), "status "+id)
+			do(as("alice", bot.PlatformSlack), "status")
+			do(as("dave", bot.PlatformSlack), "approve "+id)
+
+			passwords := e.prov.generated()
+			if len(passwords) == 0 {
+				t.Fatal("the provider made no password")
+			}
+
+			// Where the passwords must not be.
+			places := map[string]string{
+				"redis":   redisDump(t, e),
+				"audit":   auditDump(t, e),
+				"log":     e.log.String(),
+				"metrics": e.metrics.String(),
+			}
+			var chat, delivered strings.Builder
+			for _, s := range e.chat.all() {
+				results := s.Results
+				s.Results = nil
+				fmt.Fprintf(&chat, "%+v\n", s)
+				b, _ := json.Marshal(s)
+				chat.Write(b)
+				for _, r := range results {
+					fmt.Fprintf(&chat, "%+v %v\n", r, r)
+					delivered.WriteString(r.Password.Reveal() + "\n")
+				}
+			}
+			places["chat"] = chat.String()
+			var rs strings.Builder
+			for _, r := range replies {
+				fmt.Fprintf(&rs, "%+v %v\n", r, r.Request)
+			}
+			places["replies"] = rs.String()
+
+			if !strings.Contains(places["redis"], "{"+e.prefix+"}req:"+id) || !strings.Contains(places["redis"], "the batch is down") {
+				t.Fatalf("the Redis dump misses the request: the scan is broken")
+			}
+			if !strings.Contains(places["audit"], "succeeded") {
+				t.Fatalf("the audit dump misses the outcome: the scan is broken")
+			}
+			if tc.name == "PartlyFailedAndNotDelivered" && !strings.Contains(places["log"], "deliver password") {
+				t.Errorf("log: want the failed delivery logged, got %q", places["log"])
+			}
+			for _, pw := range passwords {
+				if !strings.Contains(delivered.String(), pw) {
+					t.Errorf("password %q was not passed to Deliver", pw)
+				}
+				for where, text := range places {
+					if strings.Contains(text, pw) {
+						t.Errorf("a new password shows in the %s", where)
+					}
+				}
+			}
+		})
+	}
+}
+
+// redisDump is every key of the test server with its contents.
+func redisDump(t *testing.T, e *env) string {
+	t.Helper()
+	ctx := e.ctx
+	var b strings.Builder
+	iter := e.client.Scan(ctx, 0, "*", 1000).Iterator()
+	for iter.Next(ctx) {
+		key := iter.Val()
+		typ := e.client.Type(ctx, key).Val()
+		fmt.Fprintf(&b, "%s (%s): ", key, typ)
+		switch typ {
+		case "string":
+			b.WriteString(e.client.Get(ctx, key).Val())
+		case "hash":
+			fmt.Fprint(&b, e.client.HGetAll(ctx, key).Val())
+		case "list":
+			fmt.Fprint(&b, e.client.LRange(ctx, key, 0, -1).Val())
+		case "set":
+			fmt.Fprint(&b, e.client.SMembers(ctx, key).Val())
+		case "zset":
+			fmt.Fprint(&b, e.client.ZRangeWithScores(ctx, key, 0, -1).Val())
+		case "stream":
+			fmt.Fprint(&b, e.client.XRange(ctx, key, "-", "+").Val())
+		}
+		b.WriteString("\n")
+	}
+	if err := iter.Err(); err != nil {
+		t.Fatalf("scan redis: %v", err)
+	}
+	return b.String()
+}
+
+func auditDump(t *testing.T, e *env) string {
+	t.Helper()
+	events, err := e.store.AuditLog(e.ctx, bot.AuditQuery{})
+	if err != nil {
+		t.Fatalf("AuditLog: %v", err)
+	}
+	b, err := json.Marshal(events)
+	if err != nil {
+		t.Fatalf("encode the audit log: %v", err)
+	}
+	return string(b)
 }
