@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"resetbot/adapters/discord"
 	"resetbot/adapters/slack"
 	"resetbot/approvals"
 	"resetbot/bot"
@@ -32,13 +33,15 @@ func (c *chat) register(mux *http.ServeMux) {
 	}
 }
 
-func (c *chat) start(ctx context.Context) error {
+// start runs the adapters' start-up calls (Discord's command registration).
+// A chat API that is down at start is logged, not fatal: the bot still
+// serves the other platform and the text commands.
+func (c *chat) start(ctx context.Context, log *slog.Logger) {
 	for _, f := range c.starters {
 		if err := f(ctx); err != nil {
-			return err
+			log.Error("chat start-up", "err", err)
 		}
 	}
-	return nil
 }
 
 func (c *chat) wait() {
@@ -66,6 +69,31 @@ func chatAdapters(cfg *Config, store *approvals.Store, log *slog.Logger) (*chat,
 		c.attachers = append(c.attachers, func(s *bot.Service) { a.Attach(s) })
 		c.muxers = append(c.muxers, a.Register)
 		if !s.AppToken.IsZero() {
+			c.runners = append(c.runners, a.Run)
+		}
+		c.waiters = append(c.waiters, a.Wait)
+	}
+	if d := cfg.Discord; d != nil {
+		a, err := discord.New(discord.Options{
+			BotToken:         d.BotToken.Reveal(),
+			ApplicationID:    d.ApplicationID,
+			PublicKey:        d.PublicKey,
+			GuildID:          d.GuildID,
+			APIURL:           d.APIURL,
+			ApprovalsChannel: d.ApprovalsChannel,
+			Gateway:          d.Gateway,
+			Log:              log.With("platform", "discord"),
+			Seen:             store.Seen,
+			Lease:            store,
+		})
+		if err != nil {
+			return nil, err
+		}
+		c.notifiers = append(c.notifiers, a)
+		c.attachers = append(c.attachers, func(s *bot.Service) { a.Attach(s) })
+		c.muxers = append(c.muxers, a.Register)
+		c.starters = append(c.starters, a.Start)
+		if d.Gateway {
 			c.runners = append(c.runners, a.Run)
 		}
 		c.waiters = append(c.waiters, a.Wait)

@@ -177,10 +177,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	if err := chat.start(ctx); err != nil {
-		_ = ln.Close()
-		return err
-	}
+	chat.start(ctx, log)
 	log.Info("serving", "listen", ln.Addr().String())
 	fmt.Fprintf(stdout, "resetbot listening on %s\n", ln.Addr())
 

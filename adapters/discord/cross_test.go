@@ -1,0 +1,388 @@
+package discord_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"resetbot/adapters/discord"
+	slackad "resetbot/adapters/slack"
+	"resetbot/bot"
+)
+
+const (
+	slackToken    = "xoxb-cross-test"
+	slackSecret   = "0123456789abcdef0123456789abcdef"
+	slackChannel  = "C0APPROVALS"
+	slackAlice    = "U0ALICE"
+	slackBob      = "U0BOB"
+	slackEphemera = "chat.postEphemeral"
+)
+
+// slackCall is one call the fake Slack received.
+type slackCall struct {
+	Method string // a Web API method, or "hook" for a response_url
+	Hook   string
+	Raw    string // the body as sent, and decoded
+}
+
+// fakeSlack speaks the few Slack Web API methods the Slack adapter uses
+// here, and records every call.
+type fakeSlack struct {
+	t   testing.TB
+	srv *httptest.Server
+
+	mu      sync.Mutex
+	calls   []slackCall
+	changed chan struct{}
+	seq     int
+}
+
+func newFakeSlack(t testing.TB) *fakeSlack {
+	f := &fakeSlack{t: t, changed: make(chan struct{})}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /api/{method}", f.serveAPI)
+	mux.HandleFunc("POST /hooks/{id}", func(w http.ResponseWriter, r *http.Request) {
+		f.record(slackCall{Method: "hook", Hook: r.PathValue("id"), Raw: readAll(r)})
+		writeSlack(w, map[string]any{"ok": true})
+	})
+	f.srv = httptest.NewServer(mux)
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+func readAll(r *http.Request) string {
+	b, _ := io.ReadAll(r.Body)
+	s := string(b)
+	if dec, err := url.QueryUnescape(s); err == nil {
+		s += "\n" + dec
+	}
+	return s
+}
+
+func writeSlack(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func (f *fakeSlack) record(c slackCall) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, c)
+	close(f.changed)
+	f.changed = make(chan struct{})
+}
+
+func (f *fakeSlack) snapshot() []slackCall {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]slackCall(nil), f.calls...)
+}
+
+func (f *fakeSlack) wait(ctx context.Context, what string, match func(slackCall) bool) slackCall {
+	f.t.Helper()
+	for {
+		f.mu.Lock()
+		for _, c := range f.calls {
+			if match(c) {
+				f.mu.Unlock()
+				return c
+			}
+		}
+		ch := f.changed
+		f.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			f.t.Fatalf("waiting for Slack's %s: %v", what, ctx.Err())
+		case <-ch:
+		}
+	}
+}
+
+func (f *fakeSlack) serveAPI(w http.ResponseWriter, r *http.Request) {
+	c := slackCall{Method: r.PathValue("method"), Raw: readAll(r)}
+	f.record(c)
+	form, _ := url.ParseQuery(strings.SplitN(c.Raw, "\n", 2)[0])
+	token := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if token == "" {
+		token = form.Get("token") // slack-go sends form calls' token in the form
+	}
+	if token != slackToken {
+		writeSlack(w, map[string]any{"ok": false, "error": "invalid_auth"})
+		return
+	}
+	f.mu.Lock()
+	f.seq++
+	ts := fmt.Sprintf("1700000000.%06d", f.seq)
+	f.mu.Unlock()
+	switch c.Method {
+	case "chat.postMessage":
+		writeSlack(w, map[string]any{"ok": true, "channel": form.Get("channel"), "ts": ts})
+	case "chat.update":
+		writeSlack(w, map[string]any{"ok": true, "channel": form.Get("channel"), "ts": form.Get("ts")})
+	case "chat.postEphemeral":
+		writeSlack(w, map[string]any{"ok": true, "message_ts": ts})
+	case "conversations.open":
+		writeSlack(w, map[string]any{"ok": true, "channel": map[string]any{"id": "D" + form.Get("users")}})
+	default:
+		writeSlack(w, map[string]any{"ok": false, "error": "unknown_method"})
+	}
+}
+
+// crossEnv is one resetbot on both platforms: one service, one store, the
+// Slack and the Discord adapters, and a fake of each platform.
+type crossEnv struct {
+	*env
+	slack   *fakeSlack
+	slackAd *slackad.Adapter
+	hooks   int
+}
+
+func newCrossEnv(t *testing.T) *crossEnv {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+	// slack-go checks Slack's signed timestamps against the wall clock.
+	clock := &testClock{now: time.Now().UTC().Truncate(time.Second)}
+	e := &env{t: t, ctx: ctx, clock: clock, prov: &recorder{}, key: testKey(), logs: &syncBuffer{}}
+	e.backend()
+	ce := &crossEnv{env: e, slack: newFakeSlack(t)}
+
+	var err error
+	if e.ad, err = discord.New(adapterOptions(e.fake, e.clock, e.logs)); err != nil {
+		t.Fatal(err)
+	}
+	ce.slackAd, err = slackad.New(slackad.Options{
+		BotToken: slackToken, SigningSecret: slackSecret, APIURL: ce.slack.srv.URL + "/api/",
+		ApprovalsChannel: slackChannel, Clock: e.clock, Log: slog.New(slog.NewTextHandler(e.logs, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.svc, err = bot.New(bot.Options{
+		Store:     e.store,
+		Providers: e.providers(),
+		Notifiers: []bot.Notifier{ce.slackAd, e.ad},
+		People:    people,
+		Accounts:  accounts,
+		Clock:     e.clock,
+		Log:       slog.New(slog.NewTextHandler(e.logs, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.ad.Attach(e.svc)
+	ce.slackAd.Attach(e.svc)
+	mux := http.NewServeMux()
+	e.ad.Register(mux)
+	ce.slackAd.Register(mux)
+	e.srv = httptest.NewServer(mux)
+
+	execCtx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = e.svc.RunExecutor(execCtx, "test")
+	}()
+	t.Cleanup(func() {
+		stop()
+		<-done
+		e.srv.Close()
+		e.ad.Wait()
+		ce.slackAd.Wait()
+		cancel()
+	})
+	return ce
+}
+
+// slackPost signs a Slack request the way Slack does and posts it.
+func (ce *crossEnv) slackPost(path string, form url.Values) int {
+	ce.t.Helper()
+	body := form.Encode()
+	ts := strconv.FormatInt(ce.clock.Now().Unix(), 10)
+	mac := hmac.New(sha256.New, []byte(slackSecret))
+	fmt.Fprintf(mac, "v0:%s:%s", ts, body)
+	req, err := http.NewRequestWithContext(ce.ctx, "POST", ce.srv.URL+path, bytes.NewReader([]byte(body)))
+	if err != nil {
+		ce.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Slack-Request-Timestamp", ts)
+	req.Header.Set("X-Slack-Signature", "v0="+hex.EncodeToString(mac.Sum(nil)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		ce.t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func (ce *crossEnv) hook() (id, u string) {
+	ce.hooks++
+	id = fmt.Sprintf("hook-%d", ce.hooks)
+	return id, ce.slack.srv.URL + "/hooks/" + id
+}
+
+// slackCommand types /reset-password text in Slack and returns the reply.
+func (ce *crossEnv) slackCommand(user, text string) string {
+	ce.t.Helper()
+	id, hook := ce.hook()
+	status := ce.slackPost("/slack/commands", url.Values{
+		"team_id": {"T1"}, "channel_id": {"C0GENERAL"}, "user_id": {user}, "command": {"/reset-password"},
+		"text": {text}, "response_url": {hook}, "trigger_id": {"trig-" + id},
+	})
+	if status != 200 {
+		ce.t.Fatalf("slash command: got %d, want 200", status)
+	}
+	return ce.slack.wait(ce.ctx, "the reply on "+id, func(c slackCall) bool { return c.Method == "hook" && c.Hook == id }).Raw
+}
+
+// slackApprove clicks Approve on the Slack card and returns the reply.
+func (ce *crossEnv) slackApprove(user, reqID string) string {
+	ce.t.Helper()
+	id, hook := ce.hook()
+	payload, _ := json.Marshal(map[string]any{
+		"type": "block_actions", "user": map[string]any{"id": user}, "trigger_id": "trig-" + id,
+		"response_url": hook, "channel": map[string]any{"id": slackChannel},
+		"actions": []any{map[string]any{"action_id": "approve", "block_id": "vote", "value": reqID,
+			"type": "button", "action_ts": "1700000100." + strconv.Itoa(ce.hooks)}},
+	})
+	if status := ce.slackPost("/slack/interactions", url.Values{"payload": {string(payload)}}); status != 200 {
+		ce.t.Fatalf("click: got %d, want 200", status)
+	}
+	return ce.slack.wait(ce.ctx, "the reply on "+id, func(c slackCall) bool { return c.Method == "hook" && c.Hook == id }).Raw
+}
+
+// checkCrossSecrets fails if a password is anywhere but the one ephemeral
+// message on the platform where it was asked.
+func (ce *crossEnv) checkCrossSecrets(passwords []string, askedOn bot.Platform) {
+	ce.t.Helper()
+	ce.checkSecrets(passwords) // Discord's calls, logs, Redis
+	n := 0
+	for _, c := range ce.slack.snapshot() {
+		for _, pw := range passwords {
+			if !strings.Contains(c.Raw, pw) {
+				continue
+			}
+			if c.Method != slackEphemera {
+				ce.t.Errorf("the password is in Slack's %s", c.Method)
+			}
+			n++
+		}
+	}
+	for _, c := range ce.fake.snapshot() {
+		for _, pw := range passwords {
+			if strings.Contains(c.Raw, pw) {
+				n++
+			}
+		}
+	}
+	if n != 1 {
+		ce.t.Errorf("messages holding the password: got %d, want 1", n)
+	}
+	if askedOn == bot.PlatformDiscord {
+		for _, c := range ce.slack.snapshot() {
+			if c.Method == slackEphemera && strings.Contains(c.Raw, passwords[0]) {
+				ce.t.Errorf("a request asked on Discord delivered its password on Slack")
+			}
+		}
+	}
+}
+
+func slackCardIs(id, state string) func(slackCall) bool {
+	return func(c slackCall) bool {
+		return c.Method == "chat.update" && strings.Contains(c.Raw, id+": alice asks to reset prod-db (app_user): "+state)
+	}
+}
+
+// TestAcrossPlatforms has one request asked on one platform and approved on
+// the other: the same person cannot approve their own request from either
+// side, every card follows, and the password goes back where it was asked.
+func TestAcrossPlatforms(t *testing.T) {
+	t.Run("AskedInSlackApprovedInDiscord", func(t *testing.T) {
+		ce := newCrossEnv(t)
+		reply := ce.slackCommand(slackAlice, "prod-db locked out")
+		id := idRE.FindString(reply)
+		if id == "" {
+			t.Fatalf("Slack reply: got %q, want a request ID", reply)
+		}
+		ce.slack.wait(ce.ctx, "the Slack card", func(c slackCall) bool { return c.Method == "chat.postMessage" && strings.Contains(c.Raw, id) })
+		card := ce.fake.wait(ce.ctx, "the Discord card", isCardPost)
+		if !strings.Contains(embedText(card), id) || !strings.Contains(card.Raw, "asked on slack") {
+			t.Errorf("Discord card: got %s, want %s asked on slack", embedText(card), id)
+		}
+
+		// alice is one person on both platforms
+		a := ce.mustSend(ce.click(alice, "approve:"+id))
+		if !strings.Contains(a.Content(), "cannot approve your own request") {
+			t.Errorf("alice approving on Discord: got %q, want refused", a.Content())
+		}
+
+		a = ce.mustSend(ce.click(bob, "approve:"+id))
+		if !strings.Contains(a.Content(), "You approved "+id) {
+			t.Errorf("bob approving on Discord: got %q", a.Content())
+		}
+		ce.fake.wait(ce.ctx, "the Discord card done", cardState("Done"))
+		ce.slack.wait(ce.ctx, "the Slack card done", slackCardIs(id, "succeeded"))
+		ce.slackAd.Wait()
+		ce.ad.Wait()
+		if got := ce.resets(); got != 1 {
+			t.Fatalf("provider calls: got %d, want 1", got)
+		}
+		pw := ce.passwords()[0]
+		n := 0
+		for _, c := range ce.slack.snapshot() {
+			if c.Method == slackEphemera && strings.Contains(c.Raw, "channel=D"+slackAlice) && strings.Contains(c.Raw, pw) {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("ephemeral Slack messages to alice with the password: got %d, want 1", n)
+		}
+		if n := ce.fake.count(func(c call) bool { return strings.HasPrefix(c.Path, "webhooks/") }); n != 0 {
+			t.Errorf("Discord follow-ups for a Slack request: got %d, want 0", n)
+		}
+		ce.checkCrossSecrets(ce.passwords(), bot.PlatformSlack)
+	})
+
+	t.Run("AskedInDiscordApprovedInSlack", func(t *testing.T) {
+		ce := newCrossEnv(t)
+		id, ask := ce.ask(alice, "prod-db")
+		ce.fake.wait(ce.ctx, "the Discord card", isCardPost)
+		ce.slack.wait(ce.ctx, "the Slack card", func(c slackCall) bool { return c.Method == "chat.postMessage" && strings.Contains(c.Raw, id) })
+
+		if reply := ce.slackApprove(slackAlice, id); !strings.Contains(reply, "cannot approve your own request") {
+			t.Errorf("alice approving in Slack: got %q, want refused", reply)
+		}
+		if reply := ce.slackApprove(slackBob, id); !strings.Contains(reply, "You approved "+id) {
+			t.Errorf("bob approving in Slack: got %q", reply)
+		}
+		delivered := ce.fake.wait(ce.ctx, "the password on Discord", func(c call) bool {
+			return isFollowup(tokenOf(ask))(c) && strings.Contains(content(c), "New password")
+		})
+		if !delivered.Ephemeral {
+			t.Errorf("delivery on Discord: got flags %v, want 64", delivered.Body["flags"])
+		}
+		ce.fake.wait(ce.ctx, "the Discord card done", cardState("Done"))
+		ce.slack.wait(ce.ctx, "the Slack card done", slackCardIs(id, "succeeded"))
+		ce.slackAd.Wait()
+		ce.ad.Wait()
+		if got := ce.resets(); got != 1 {
+			t.Errorf("provider calls: got %d, want 1", got)
+		}
+		ce.checkCrossSecrets(ce.passwords(), bot.PlatformDiscord)
+	})
+}

@@ -1,0 +1,50 @@
+// Package discord is resetbot's Discord adapter. It registers the
+// /reset-password slash command, turns slash commands, autocomplete, button
+// clicks and modal submissions into bot commands, and the bot's approval
+// cards, status lines and passwords into Discord REST calls made with
+// github.com/bwmarrin/discordgo.
+//
+// Interactions arrive over HTTP (POST /discord/interactions) or, when the
+// Gateway is enabled, over one Gateway session. An HTTP interaction must carry
+// a valid Ed25519 signature of its timestamp and body, made with the
+// application's key, and a timestamp no more than five minutes from the
+// adapter's clock: discordgo checks the signature but not the age, and without
+// the age check a recorded interaction could be replayed for ever. Anything
+// else gets 401 and changes nothing. Each interaction is handled once: its ID
+// goes through Options.Seen, which a deployment of several replicas backs with
+// Redis.
+//
+// Discord wants an answer within three seconds. The adapter runs the command
+// and, when the bot answers in time, replies at once; otherwise it sends a
+// deferred ephemeral response and edits it when the answer is ready. Every
+// answer to a person is ephemeral (flag 64).
+//
+// Only one replica may hold the Gateway session, or every interaction would
+// be handled by each of them: Run takes a Lease (backed by Redis in
+// production) before it connects, renews it while connected, and lets it go on
+// the way out, so that another replica takes over. A replica that stops
+// renewing closes its session before its lease can run out.
+//
+// The approval card is a message with an embed and Approve and Deny buttons in
+// the approvals channel. It is edited on every state change and loses its
+// buttons once the request is no longer pending. Deny asks for a reason in a
+// modal.
+//
+// A password leaves the process in one place: an ephemeral follow-up on the
+// interaction with which the requester asked, while its token is valid (15
+// minutes). The token is kept on the request (Request.Refs) so that whichever
+// replica executes the request can use it. After that, the password cannot be
+// shown privately and Deliver says so; Offer and the Reveal button are the
+// adapter's half of running the reset at the requester's click instead (see
+// Revealer).
+//
+// All REST calls go to Options.APIURL. discordgo builds its URLs from
+// package-level variables; rather than changing those (racy, and wrong for a
+// second adapter in the same process), the adapter's HTTP client rewrites
+// discordgo's API prefix to APIURL in its transport. The same transport keeps
+// Discord's rate-limit headers within bounds, because discordgo sleeps on them
+// without a context. A 429 is retried when its retry_after is short, network
+// errors and 5xx are retried where the call is safe to repeat, and other
+// faults come back as *bot.Error (EUNAVAILABLE) with a message that names the
+// fix.
+package discord

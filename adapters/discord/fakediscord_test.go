@@ -1,0 +1,452 @@
+package discord_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"resetbot/bot"
+)
+
+// fakeDiscord speaks the parts of the Discord REST API (v10) and Gateway
+// that resetbot uses, and records every call, so that tests drive the real
+// discordgo client and check what reached "Discord".
+type fakeDiscord struct {
+	t       testing.TB
+	srv     *httptest.Server
+	clock   bot.Clock
+	token   string // the bot token REST calls must carry (or one of allowed)
+	allowed map[string]bool
+
+	mu        sync.Mutex
+	calls     []call
+	changed   chan struct{} // closed and replaced when a call is recorded
+	nextID    int
+	channels  map[string]bool           // channels that exist
+	messages  map[string]map[string]any // "channel/message" -> the message as last written
+	nonces    map[string]string         // nonce -> message ID, for enforce_nonce
+	tokens    map[string]time.Time      // interaction token -> when it was issued
+	ephemeral map[string]bool           // interaction tokens whose answer is ephemeral
+	fault     func(c call) *faultAnswer // injected failures; nil: none
+
+	// Gateway
+	upgrader  websocket.Upgrader
+	conns     map[*websocket.Conn]string // open Gateway connections -> identify token
+	identify  chan gatewayHello          // one per IDENTIFY
+	gone      chan string                // identify token of each closed connection
+	gwTraffic sync.WaitGroup
+}
+
+// call is one request as the fake saw it, or an HTTP answer to an
+// interaction (Method "ANSWER") noted by the test.
+type call struct {
+	Method string
+	Path   string // below /api/v10/
+	Query  url.Values
+	Auth   string
+	Body   map[string]any
+	Raw    string
+	Status int
+	Resp   map[string]any // the fake's answer
+	// Ephemeral is true for what only one person sees, once: an ephemeral
+	// follow-up, an ephemeral interaction answer, or an edit of one.
+	Ephemeral bool
+}
+
+type faultAnswer struct {
+	Status int
+	Body   string
+	Header map[string]string
+	Hang   bool // close the connection without an answer
+}
+
+type gatewayHello struct {
+	Token string // from IDENTIFY
+	Open  int    // open Gateway connections at that moment, this one included
+	send  func(v any) error
+}
+
+const apiPrefix = "/api/v10/"
+
+func newFakeDiscord(t testing.TB, clock bot.Clock, botToken string, channels ...string) *fakeDiscord {
+	f := &fakeDiscord{
+		t: t, clock: clock, token: botToken,
+		changed:   make(chan struct{}),
+		channels:  map[string]bool{},
+		messages:  map[string]map[string]any{},
+		nonces:    map[string]string{},
+		tokens:    map[string]time.Time{},
+		ephemeral: map[string]bool{},
+		conns:     map[*websocket.Conn]string{},
+		identify:  make(chan gatewayHello, 16),
+		gone:      make(chan string, 16),
+		allowed:   map[string]bool{},
+	}
+	for _, c := range channels {
+		f.channels[c] = true
+	}
+	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
+	t.Cleanup(f.close)
+	return f
+}
+
+// APIURL is what Options.APIURL points at.
+func (f *fakeDiscord) APIURL() string { return f.srv.URL + apiPrefix }
+
+func (f *fakeDiscord) close() {
+	f.mu.Lock()
+	for c := range f.conns {
+		_ = c.Close()
+	}
+	f.mu.Unlock()
+	f.srv.Close()
+	f.gwTraffic.Wait()
+}
+
+// allow accepts another bot token.
+func (f *fakeDiscord) allow(token string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.allowed[token] = true
+}
+
+// issue records an interaction token as valid from now for 15 minutes.
+func (f *fakeDiscord) issue(token string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.tokens[token] = f.clock.Now()
+}
+
+func (f *fakeDiscord) setFault(fn func(c call) *faultAnswer) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.fault = fn
+}
+
+// answer notes the HTTP answer to an interaction, as Discord would take it.
+func (f *fakeDiscord) answer(token string, body []byte) {
+	var m map[string]any
+	_ = json.Unmarshal(body, &m)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.record(call{Method: "ANSWER", Path: "interaction/" + token, Body: m, Raw: string(body), Status: 200,
+		Ephemeral: f.noteAnswer(token, m)})
+}
+
+// noteAnswer remembers whether an interaction's answer is ephemeral; its
+// result says whether this answer (a message) is.
+func (f *fakeDiscord) noteAnswer(token string, m map[string]any) bool {
+	data, _ := m["data"].(map[string]any)
+	flags, _ := data["flags"].(float64)
+	eph := int(flags)&64 != 0
+	switch num(m["type"]) {
+	case 4, 5:
+		f.ephemeral[token] = eph
+	}
+	return eph
+}
+
+func (f *fakeDiscord) record(c call) {
+	f.calls = append(f.calls, c)
+	close(f.changed)
+	f.changed = make(chan struct{})
+}
+
+// snapshot returns the calls so far.
+func (f *fakeDiscord) snapshot() []call {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]call(nil), f.calls...)
+}
+
+// count returns how many calls so far match.
+func (f *fakeDiscord) count(match func(call) bool) int {
+	n := 0
+	for _, c := range f.snapshot() {
+		if match(c) {
+			n++
+		}
+	}
+	return n
+}
+
+// waitN waits until n calls match, and returns the nth.
+func (f *fakeDiscord) waitN(ctx context.Context, n int, what string, match func(call) bool) call {
+	f.t.Helper()
+	for {
+		f.mu.Lock()
+		seen := 0
+		for _, c := range f.calls {
+			if match(c) {
+				seen++
+				if seen == n {
+					f.mu.Unlock()
+					return c
+				}
+			}
+		}
+		ch := f.changed
+		f.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			f.t.Fatalf("waiting for %s (#%d): %v", what, n, ctx.Err())
+		case <-ch:
+		}
+	}
+}
+
+func (f *fakeDiscord) wait(ctx context.Context, what string, match func(call) bool) call {
+	f.t.Helper()
+	return f.waitN(ctx, 1, what, match)
+}
+
+func (f *fakeDiscord) serve(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/gateway" || r.URL.Path == "/gateway/" {
+		f.serveGateway(w, r)
+		return
+	}
+	raw, _ := io.ReadAll(r.Body)
+	c := call{Method: r.Method, Path: strings.TrimPrefix(r.URL.Path, apiPrefix), Query: r.URL.Query(),
+		Auth: r.Header.Get("Authorization"), Raw: string(raw)}
+	if len(raw) > 0 {
+		_ = json.Unmarshal(raw, &c.Body)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !strings.HasPrefix(r.URL.Path, apiPrefix) {
+		c.Status = 404
+		f.record(c)
+		writeAPI(w, 404, `{"message": "404: Not Found", "code": 0}`)
+		return
+	}
+	c.Ephemeral = f.ephemeralCall(c)
+	if f.fault != nil {
+		if fa := f.fault(c); fa != nil {
+			c.Status = fa.Status
+			f.record(c)
+			if fa.Hang {
+				if hj, ok := w.(http.Hijacker); ok {
+					conn, _, err := hj.Hijack()
+					if err == nil {
+						_ = conn.Close()
+					}
+				}
+				return
+			}
+			for k, v := range fa.Header {
+				w.Header().Set(k, v)
+			}
+			writeAPI(w, fa.Status, fa.Body)
+			return
+		}
+	}
+	status, body := f.route(&c)
+	c.Status = status
+	_ = json.Unmarshal([]byte(body), &c.Resp)
+	f.record(c)
+	writeAPI(w, status, body)
+}
+
+func writeAPI(w http.ResponseWriter, status int, body string) {
+	if body == "" {
+		w.WriteHeader(status)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, body)
+}
+
+func apiError(code int, msg string) string {
+	return fmt.Sprintf(`{"message": %q, "code": %d}`, msg, code)
+}
+
+// route answers one call the way Discord would; f.mu is held.
+func (f *fakeDiscord) route(c *call) (int, string) {
+	p := strings.Split(c.Path, "/")
+	webhookCall := len(p) >= 3 && p[0] == "webhooks" || len(p) == 4 && p[0] == "interactions"
+	if !webhookCall && c.Auth != "Bot "+f.token && !f.allowed[strings.TrimPrefix(c.Auth, "Bot ")] {
+		return 401, apiError(0, "401: Unauthorized")
+	}
+	switch {
+	case c.Method == "PUT" && len(p) >= 3 && p[0] == "applications" && p[len(p)-1] == "commands":
+		var cmds []map[string]any
+		_ = json.Unmarshal([]byte(c.Raw), &cmds)
+		for _, cmd := range cmds {
+			f.nextID++
+			cmd["id"] = fmt.Sprint(9000 + f.nextID)
+		}
+		b, _ := json.Marshal(cmds)
+		return 200, string(b)
+
+	case c.Method == "GET" && c.Path == "gateway":
+		return 200, fmt.Sprintf(`{"url": "ws://%s/gateway"}`, f.srv.Listener.Addr())
+
+	case c.Method == "POST" && len(p) == 3 && p[0] == "channels" && p[2] == "messages":
+		if !f.channels[p[1]] {
+			return 404, apiError(10003, "Unknown Channel")
+		}
+		if nonce, _ := c.Body["nonce"].(string); nonce != "" && c.Body["enforce_nonce"] == true {
+			if id, ok := f.nonces[nonce]; ok {
+				b, _ := json.Marshal(f.messages[p[1]+"/"+id])
+				return 200, string(b)
+			}
+		}
+		f.nextID++
+		id := fmt.Sprint(5000 + f.nextID)
+		msg := map[string]any{"id": id, "channel_id": p[1], "content": c.Body["content"], "embeds": c.Body["embeds"],
+			"components": c.Body["components"]}
+		f.messages[p[1]+"/"+id] = msg
+		if nonce, _ := c.Body["nonce"].(string); nonce != "" {
+			f.nonces[nonce] = id
+		}
+		b, _ := json.Marshal(msg)
+		return 200, string(b)
+
+	case c.Method == "PATCH" && len(p) == 4 && p[0] == "channels" && p[2] == "messages":
+		msg, ok := f.messages[p[1]+"/"+p[3]]
+		if !ok {
+			return 404, apiError(10008, "Unknown Message")
+		}
+		for k, v := range c.Body {
+			msg[k] = v
+		}
+		b, _ := json.Marshal(msg)
+		return 200, string(b)
+
+	case c.Method == "POST" && c.Path == "users/@me/channels":
+		rcpt, _ := c.Body["recipient_id"].(string)
+		id := "dm-" + rcpt
+		f.channels[id] = true
+		return 200, fmt.Sprintf(`{"id": %q, "type": 1}`, id)
+
+	case c.Method == "POST" && len(p) == 3 && p[0] == "webhooks":
+		if !f.validToken(p[2]) {
+			return 404, apiError(10015, "Unknown Webhook")
+		}
+		if c.Query.Get("wait") != "true" {
+			return 204, ""
+		}
+		f.nextID++
+		return 200, fmt.Sprintf(`{"id": "%d", "channel_id": "0"}`, 5000+f.nextID)
+
+	case c.Method == "PATCH" && len(p) == 5 && p[0] == "webhooks" && p[4] == "@original":
+		if !f.validToken(p[2]) {
+			return 404, apiError(10015, "Unknown Webhook")
+		}
+		return 200, `{"id": "1", "channel_id": "0"}`
+
+	case c.Method == "POST" && len(p) == 4 && p[0] == "interactions" && p[3] == "callback":
+		if !f.validToken(p[2]) {
+			return 404, apiError(10062, "Unknown interaction")
+		}
+		f.noteAnswer(p[2], c.Body)
+		return 204, ""
+	}
+	return 404, apiError(0, "404: Not Found")
+}
+
+// ephemeralCall reports whether a call shows its content to one person
+// once: an ephemeral follow-up or interaction answer, or an edit of one.
+// f.mu is held.
+func (f *fakeDiscord) ephemeralCall(c call) bool {
+	p := strings.Split(c.Path, "/")
+	switch {
+	case c.Method == "POST" && len(p) == 3 && p[0] == "webhooks",
+		c.Method == "POST" && len(p) == 4 && p[0] == "interactions" && p[3] == "callback":
+		data, _ := c.Body["data"].(map[string]any)
+		flags := num(c.Body["flags"]) + num(data["flags"])
+		return int(flags)&64 != 0
+	case c.Method == "PATCH" && len(p) == 5 && p[0] == "webhooks" && p[4] == "@original":
+		return f.ephemeral[p[2]]
+	}
+	return false
+}
+
+func (f *fakeDiscord) validToken(token string) bool {
+	at, ok := f.tokens[token]
+	return ok && f.clock.Now().Sub(at) < 15*time.Minute
+}
+
+func num(v any) float64 {
+	n, _ := v.(float64)
+	return n
+}
+
+// serveGateway speaks just enough of the Gateway: HELLO, IDENTIFY, READY,
+// heartbeats, and then whatever dispatch sends.
+func (f *fakeDiscord) serveGateway(w http.ResponseWriter, r *http.Request) {
+	conn, err := f.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return
+	}
+	f.gwTraffic.Add(1)
+	defer f.gwTraffic.Done()
+	defer func() {
+		f.mu.Lock()
+		token, identified := f.conns[conn]
+		delete(f.conns, conn)
+		f.mu.Unlock()
+		_ = conn.Close()
+		if identified {
+			select {
+			case f.gone <- token:
+			default: // nobody is counting
+			}
+		}
+	}()
+	var wmu sync.Mutex
+	send := func(v any) error {
+		wmu.Lock()
+		defer wmu.Unlock()
+		return conn.WriteJSON(v)
+	}
+	if send(map[string]any{"op": 10, "d": map[string]any{"heartbeat_interval": 45000}}) != nil {
+		return
+	}
+	for {
+		var m struct {
+			Op int             `json:"op"`
+			D  json.RawMessage `json:"d"`
+		}
+		if err := conn.ReadJSON(&m); err != nil {
+			return
+		}
+		switch m.Op {
+		case 1:
+			_ = send(map[string]any{"op": 11})
+		case 2:
+			var id struct {
+				Token string `json:"token"`
+			}
+			_ = json.Unmarshal(m.D, &id)
+			id.Token = strings.TrimPrefix(id.Token, "Bot ")
+			f.mu.Lock()
+			f.conns[conn] = id.Token
+			open := len(f.conns)
+			f.mu.Unlock()
+			_ = send(map[string]any{"op": 0, "t": "READY", "s": 1, "d": map[string]any{
+				"v": 10, "session_id": "session-" + id.Token, "user": map[string]any{"id": "42", "username": "resetbot", "bot": true},
+				"guilds": []any{}}})
+			select {
+			case f.identify <- gatewayHello{Token: id.Token, Open: open, send: send}:
+			default: // nobody is counting
+			}
+		}
+	}
+}
+
+// dispatch sends an interaction over a Gateway connection.
+func (f *fakeDiscord) dispatch(h gatewayHello, interaction map[string]any) error {
+	return h.send(map[string]any{"op": 0, "t": "INTERACTION_CREATE", "s": 2, "d": interaction})
+}

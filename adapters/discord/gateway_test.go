@@ -1,0 +1,166 @@
+package discord_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"resetbot/adapters/discord"
+)
+
+// crashingLease never lets go, like a replica that died.
+type crashingLease struct{ discord.Lease }
+
+func (crashingLease) Release(context.Context, string, string) error { return nil }
+
+type running struct {
+	stop context.CancelFunc
+	done chan error
+}
+
+func (e *env) gatewayAdapter(token string, lease discord.Lease) *discord.Adapter {
+	e.t.Helper()
+	e.fake.allow(token)
+	o := adapterOptions(e.fake, e.clock, e.logs)
+	o.BotToken, o.Gateway, o.Lease, o.LeaseTTL = token, true, lease, 600*time.Millisecond
+	a, err := discord.New(o)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	a.Attach(e.svc)
+	return a
+}
+
+func run(a *discord.Adapter) running {
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	return running{stop, done}
+}
+
+func (r running) halt(t *testing.T, ctx context.Context) {
+	t.Helper()
+	r.stop()
+	select {
+	case err := <-r.done:
+		if err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	case <-ctx.Done():
+		t.Fatalf("Run did not return after its context ended")
+	}
+}
+
+func (e *env) nextIdentify() gatewayHello {
+	e.t.Helper()
+	select {
+	case h := <-e.fake.identify:
+		return h
+	case <-e.ctx.Done():
+		e.t.Fatalf("waiting for a Gateway IDENTIFY: %v", e.ctx.Err())
+	}
+	return gatewayHello{}
+}
+
+func (e *env) nextGone() string {
+	e.t.Helper()
+	select {
+	case tok := <-e.fake.gone:
+		return tok
+	case <-e.ctx.Done():
+		e.t.Fatalf("waiting for a Gateway connection to close: %v", e.ctx.Err())
+	}
+	return ""
+}
+
+// TestGateway runs three replicas against one lease in Redis: one holds the
+// Gateway session at a time, interactions that arrive through it are
+// answered, and another replica takes over when the holder stops, dies, or
+// loses the lease.
+func TestGateway(t *testing.T) {
+	e := newEnv(t)
+	lease := redisLease{c: e.redis, prefix: e.prefix}
+
+	a := run(e.gatewayAdapter("gw-a", lease))
+	h := e.nextIdentify()
+	if h.Token != "gw-a" || h.Open != 1 {
+		t.Fatalf("first session: got %s with %d open, want gw-a alone", h.Token, h.Open)
+	}
+	b := run(e.gatewayAdapter("gw-b", crashingLease{lease}))
+
+	t.Run("InteractionsAreAnswered", func(t *testing.T) {
+		i := e.slash(alice, "help")
+		if err := e.fake.dispatch(h, i); err != nil {
+			t.Fatal(err)
+		}
+		cb := e.fake.wait(e.ctx, "the callback", isPostTo("interactions/"+i["id"].(string)+"/"+tokenOf(i)+"/callback"))
+		data, _ := cb.Body["data"].(map[string]any)
+		if num(cb.Body["type"]) != 4 || !cb.Ephemeral || !strings.Contains(data["content"].(string), "Usage on Discord") {
+			t.Errorf("callback: got %s, want the usage, ephemeral", cb.Raw)
+		}
+		// the same interaction twice: handled once
+		if err := e.fake.dispatch(h, i); err != nil {
+			t.Fatal(err)
+		}
+		again := e.fake.waitN(e.ctx, 2, "the second callback", isPostTo("interactions/"+i["id"].(string)+"/"+tokenOf(i)+"/callback"))
+		if !strings.Contains(again.Raw, "handled already") {
+			t.Errorf("second callback: got %s, want it recognised as a repeat", again.Raw)
+		}
+	})
+
+	t.Run("StoppingHandsOver", func(t *testing.T) {
+		a.halt(t, e.ctx)
+		if gone := e.nextGone(); gone != "gw-a" {
+			t.Errorf("closed: got %s, want gw-a", gone)
+		}
+		h := e.nextIdentify()
+		if h.Token != "gw-b" || h.Open != 1 {
+			t.Errorf("next session: got %s with %d open, want gw-b alone", h.Token, h.Open)
+		}
+	})
+
+	var c running
+	t.Run("DyingHandsOverWhenTheLeaseRunsOut", func(t *testing.T) {
+		b.halt(t, e.ctx) // closes its session but leaves the lease held
+		if gone := e.nextGone(); gone != "gw-b" {
+			t.Errorf("closed: got %s, want gw-b", gone)
+		}
+		c = run(e.gatewayAdapter("gw-c", lease))
+		h := e.nextIdentify()
+		if h.Token != "gw-c" || h.Open != 1 {
+			t.Errorf("next session: got %s with %d open, want gw-c alone", h.Token, h.Open)
+		}
+	})
+
+	t.Run("LosingTheLeaseClosesTheSession", func(t *testing.T) {
+		key := e.prefix + "discord.gateway." + appID
+		if err := e.redis.Set(e.ctx, key, "someone-else", 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if gone := e.nextGone(); gone != "gw-c" {
+			t.Errorf("closed: got %s, want gw-c", gone)
+		}
+		if err := e.redis.Del(e.ctx, key).Err(); err != nil {
+			t.Fatal(err)
+		}
+		h := e.nextIdentify() // free again: it connects again
+		if h.Token != "gw-c" || h.Open != 1 {
+			t.Errorf("next session: got %s with %d open, want gw-c alone", h.Token, h.Open)
+		}
+	})
+	c.halt(t, e.ctx)
+	if held, _ := e.redis.Exists(e.ctx, e.prefix+"discord.gateway."+appID).Result(); held != 0 {
+		t.Errorf("lease after the last replica stopped: still held")
+	}
+}
+
+func TestRunWithoutGatewayReturns(t *testing.T) {
+	e := newEnv(t)
+	if err := e.ad.Run(e.ctx); err != nil {
+		t.Errorf("Run: got %v, want nil at once", err)
+	}
+	if n := len(e.fake.snapshot()); n != 0 {
+		t.Errorf("calls: got %d, want none", n)
+	}
+}

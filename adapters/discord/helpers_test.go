@@ -1,0 +1,587 @@
+package discord_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"resetbot/adapters/discord"
+	"resetbot/approvals"
+	"resetbot/bot"
+	"resetbot/internal/redistest"
+	"resetbot/providers/emulator"
+	"resetbot/providers/ratelimit"
+	"resetbot/providers/tencent"
+)
+
+const (
+	appID       = "11110000"
+	guildID     = "22220000"
+	otherGuild  = "22229999"
+	approvalsCh = "789"
+	botToken    = "discord-bot-token"
+	roleOps     = "777" // may approve prod-db
+
+	alice   = "1001"
+	bob     = "1002"
+	carol   = "1003"
+	dave    = "1004"
+	mallory = "6666" // not in config
+)
+
+var people = []bot.Person{
+	{Name: "alice", Discord: alice, Slack: "U0ALICE", Groups: []string{"eng", "db-approvers"}}, // an approver, not of her own requests
+	{Name: "bob", Discord: bob, Slack: "U0BOB", Groups: []string{"eng", "db-approvers"}},
+	{Name: "carol", Discord: carol, Groups: []string{"eng"}},
+	{Name: "dave", Discord: dave, Groups: []string{"ops"}},
+}
+
+const (
+	tdsqlInstance = "tdsql3-d8fffc3c"
+	secretID      = "AKIDdiscordtest"
+	secretKey     = "discord-test-secret-key"
+)
+
+// prod-db goes through the real Tencent provider to the emulator; hpc
+// through a recorder.
+var accounts = []bot.Account{{
+	Name: "prod-db", Provider: "tencent.tdsql", Region: "ap-guangzhou",
+	Users: []string{"app_user"}, Settings: map[string]string{"instance_id": tdsqlInstance, "host": "%"},
+	Requesters: []string{"eng"}, Approvers: []string{"db-approvers"}, ApproverRoles: []string{roleOps},
+	Approvals: 1, TTL: 30 * time.Minute,
+}, {
+	Name: "hpc", Provider: "test.recorder", Region: "cn-hangzhou",
+	Users: []string{"u1", "u2", "u3"}, Selectable: true, Settings: map[string]string{"cluster_id": "ehpc-hz-1"},
+	Requesters: []string{"eng"}, Approvers: []string{"db-approvers"}, Approvals: 1, TTL: 30 * time.Minute,
+}}
+
+// testClock is the time every part of a test agrees on.
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newClock() *testClock {
+	return &testClock{now: time.Date(2025, 3, 4, 9, 0, 0, 0, time.UTC)}
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *testClock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// recorder is a bot.Provider that makes a random password per user and
+// remembers every one, so tests can look for them where they must not be.
+type recorder struct {
+	mu        sync.Mutex
+	calls     int
+	passwords []string
+}
+
+func (r *recorder) Reset(_ context.Context, _ bot.Account, users []string) ([]bot.UserResult, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls++
+	var out []bot.UserResult
+	for _, u := range users {
+		var b [9]byte
+		_, _ = rand.Read(b[:])
+		pw := "Pw-" + hex.EncodeToString(b[:]) + "!"
+		r.passwords = append(r.passwords, pw)
+		out = append(out, bot.UserResult{User: u, Password: bot.NewSecret(pw)})
+	}
+	return out, nil
+}
+
+func (r *recorder) Calls() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.calls
+}
+
+func (r *recorder) Passwords() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.passwords...)
+}
+
+// syncBuffer collects logs from several goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// env is one resetbot with Discord: the real service and Redis store, the
+// adapter under test on an httptest server, and a fake Discord.
+type env struct {
+	t      *testing.T
+	ctx    context.Context
+	clock  *testClock
+	fake   *fakeDiscord
+	ad     *discord.Adapter
+	svc    *bot.Service
+	store  *approvals.Store
+	redis  *redis.Client
+	prefix string
+	prov   *recorder
+	emu    *emulator.Emulator
+	tp     *tencent.Provider
+	srv    *httptest.Server
+	key    ed25519.PrivateKey
+	logs   *syncBuffer
+
+	mu  sync.Mutex
+	seq int
+}
+
+func testKey() ed25519.PrivateKey {
+	return ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, ed25519.SeedSize))
+}
+
+func adapterOptions(f *fakeDiscord, clock bot.Clock, logs io.Writer) discord.Options {
+	return discord.Options{
+		BotToken:         botToken,
+		ApplicationID:    appID,
+		PublicKey:        hex.EncodeToString(testKey().Public().(ed25519.PublicKey)),
+		GuildID:          guildID,
+		APIURL:           f.APIURL(),
+		ApprovalsChannel: approvalsCh,
+		Clock:            clock,
+		Log:              slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		MaxRetryWait:     500 * time.Millisecond,
+	}
+}
+
+// newEnv starts an env; change adapts the adapter's options.
+func newEnv(t *testing.T, change ...func(*discord.Options)) *env {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+	e := &env{t: t, ctx: ctx, clock: newClock(), prov: &recorder{}, key: testKey(), logs: &syncBuffer{}}
+	e.backend()
+
+	opts := adapterOptions(e.fake, e.clock, e.logs)
+	for _, c := range change {
+		c(&opts)
+	}
+	ad, err := discord.New(opts)
+	if err != nil {
+		t.Fatalf("discord.New: %v", err)
+	}
+	e.ad = ad
+	e.svc, err = bot.New(bot.Options{
+		Store:     e.store,
+		Providers: e.providers(),
+		Notifiers: []bot.Notifier{ad},
+		People:    people,
+		Accounts:  accounts,
+		Clock:     e.clock,
+		Log:       slog.New(slog.NewTextHandler(e.logs, nil)),
+	})
+	if err != nil {
+		t.Fatalf("bot.New: %v", err)
+	}
+	ad.Attach(e.svc)
+	mux := http.NewServeMux()
+	ad.Register(mux)
+	e.srv = httptest.NewServer(mux)
+
+	execCtx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = e.svc.RunExecutor(execCtx, "test")
+	}()
+	t.Cleanup(func() {
+		stop()
+		<-done
+		e.srv.Close()
+		ad.Wait()
+		cancel()
+	})
+	return e
+}
+
+// backend makes what does not depend on the chat platforms: the fake
+// Discord, the Redis store, and the cloud (the Tencent emulator).
+func (e *env) backend() {
+	t := e.t
+	e.fake = newFakeDiscord(t, e.clock, botToken, approvalsCh)
+	e.redis, e.prefix = redistest.Client(t)
+	e.store = approvals.New(e.redis, approvals.Options{Prefix: e.prefix, Clock: e.clock})
+	e.emu = emulator.New(emulator.Options{TencentSecretID: secretID, TencentSecretKey: secretKey})
+	e.emu.AddUser(emulator.TencentTDSQL, tdsqlInstance, "app_user@%")
+	cloud := httptest.NewTLSServer(e.emu)
+	t.Cleanup(cloud.Close)
+	e.tp = tencent.New(tencent.Options{
+		SecretID: secretID, SecretKey: secretKey,
+		Endpoint:  cloud.Listener.Addr().String(),
+		Transport: cloud.Client().Transport,
+		Limiter:   ratelimit.NewLocal(1000),
+		Timeout:   5 * time.Second,
+		Backoff:   func(int) time.Duration { return time.Millisecond },
+	})
+}
+
+func (e *env) providers() map[string]bot.Provider {
+	return map[string]bot.Provider{"tencent.tdsql": e.tp, "test.recorder": e.prov}
+}
+
+// resets counts the resets done: calls to the cloud that changed a password.
+func (e *env) resets() int {
+	n := e.prov.Calls()
+	for _, c := range e.emu.Calls() {
+		if c.Action == "ResetUserPassword" && c.Code == "" {
+			n++
+		}
+	}
+	return n
+}
+
+// passwords lists every password set so far.
+func (e *env) passwords() []string {
+	pws := e.prov.Passwords()
+	if pw, _ := e.emu.Password(emulator.TencentTDSQL, tdsqlInstance, "app_user@%"); pw != "" {
+		pws = append(pws, pw)
+	}
+	return pws
+}
+
+// interaction makes an interaction from user in the configured guild, with
+// a token the fake Discord accepts for 15 minutes from now.
+func (e *env) interaction(user string, typ int, data map[string]any) map[string]any {
+	e.mu.Lock()
+	e.seq++
+	id := strconv.Itoa(880000 + e.seq)
+	e.mu.Unlock()
+	token := "itok-" + id
+	e.fake.issue(token)
+	return map[string]any{
+		"id": id, "application_id": appID, "type": typ, "token": token, "version": 1,
+		"guild_id": guildID, "channel_id": "555",
+		"member": map[string]any{"user": map[string]any{"id": user, "username": "user" + user}, "roles": []string{}},
+		"data":   data,
+	}
+}
+
+// slash is /reset-password <sub> with string options given as name, value.
+func (e *env) slash(user, sub string, kv ...string) map[string]any {
+	var opts []map[string]any
+	for i := 0; i+1 < len(kv); i += 2 {
+		opts = append(opts, map[string]any{"name": kv[i], "type": 3, "value": kv[i+1]})
+	}
+	return e.interaction(user, 2, map[string]any{"id": "9001", "name": "reset-password", "type": 1,
+		"options": []map[string]any{{"name": sub, "type": 1, "options": opts}}})
+}
+
+// complete is an autocomplete of ask's option focused, others given as name, value.
+func (e *env) complete(user, focused, typed string, kv ...string) map[string]any {
+	opts := []map[string]any{{"name": focused, "type": 3, "value": typed, "focused": true}}
+	for i := 0; i+1 < len(kv); i += 2 {
+		opts = append(opts, map[string]any{"name": kv[i], "type": 3, "value": kv[i+1]})
+	}
+	return e.interaction(user, 4, map[string]any{"id": "9001", "name": "reset-password", "type": 1,
+		"options": []map[string]any{{"name": "ask", "type": 1, "options": opts}}})
+}
+
+// click is a button click on the approval card.
+func (e *env) click(user, customID string) map[string]any {
+	i := e.interaction(user, 3, map[string]any{"custom_id": customID, "component_type": 2})
+	i["message"] = map[string]any{"id": "5001", "channel_id": approvalsCh}
+	return i
+}
+
+// submit is the Deny form sent with reason.
+func (e *env) submit(user, customID, reason string) map[string]any {
+	return e.interaction(user, 5, map[string]any{"custom_id": customID, "components": []any{
+		map[string]any{"type": 1, "components": []any{map[string]any{"type": 4, "custom_id": "reason", "value": reason}}},
+	}})
+}
+
+func withRoles(i map[string]any, roles ...string) map[string]any {
+	i["member"].(map[string]any)["roles"] = roles
+	return i
+}
+
+// answer is an HTTP answer to an interaction.
+type answer struct {
+	Status int
+	Body   map[string]any
+	Raw    string
+}
+
+func (a answer) Type() int { return int(num(a.Body["type"])) }
+
+func (a answer) data() map[string]any { d, _ := a.Body["data"].(map[string]any); return d }
+
+func (a answer) Content() string { s, _ := a.data()["content"].(string); return s }
+
+func (a answer) Ephemeral() bool { return int(num(a.data()["flags"]))&64 != 0 }
+
+// send signs i with the application's key at the clock's time and posts it.
+func (e *env) send(i map[string]any) answer {
+	e.t.Helper()
+	body, err := json.Marshal(i)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	ts := strconv.FormatInt(e.clock.Now().Unix(), 10)
+	return e.post(body, ts, sign(e.key, ts, body), i["token"])
+}
+
+func sign(key ed25519.PrivateKey, ts string, body []byte) string {
+	return hex.EncodeToString(ed25519.Sign(key, append([]byte(ts), body...)))
+}
+
+// post sends a body with the given signature headers ("" leaves one out).
+func (e *env) post(body []byte, ts, sig string, token any) answer {
+	e.t.Helper()
+	req, err := http.NewRequestWithContext(e.ctx, "POST", e.srv.URL+"/discord/interactions", bytes.NewReader(body))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if ts != "" {
+		req.Header.Set("X-Signature-Timestamp", ts)
+	}
+	if sig != "" {
+		req.Header.Set("X-Signature-Ed25519", sig)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatalf("post an interaction: %v", err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	a := answer{Status: resp.StatusCode, Raw: string(raw)}
+	if resp.StatusCode == 200 {
+		_ = json.Unmarshal(raw, &a.Body)
+		if tok, _ := token.(string); tok != "" {
+			e.fake.answer(tok, raw)
+		}
+	}
+	return a
+}
+
+// mustSend sends i and insists on an ephemeral message in answer.
+func (e *env) mustSend(i map[string]any) answer {
+	e.t.Helper()
+	a := e.send(i)
+	if a.Status != 200 || a.Type() != 4 || !a.Ephemeral() {
+		e.t.Fatalf("answer: got %d %s, want 200 with an ephemeral message (type 4, flag 64)", a.Status, a.Raw)
+	}
+	return a
+}
+
+var idRE = regexp.MustCompile(`R-[2-9A-HJKMNP-TV-Z]{6}`)
+
+// ask has alice (or who) ask for prod-db and returns the request ID.
+func (e *env) ask(who, account string) (string, map[string]any) {
+	e.t.Helper()
+	i := e.slash(who, "ask", "account", account, "reason", "locked out during the incident")
+	a := e.mustSend(i)
+	id := idRE.FindString(a.Content())
+	if id == "" || !strings.Contains(a.Content(), "asked to reset") {
+		e.t.Fatalf("ask: got %q, want a new request's ID", a.Content())
+	}
+	return id, i
+}
+
+func tokenOf(i map[string]any) string { return i["token"].(string) }
+
+// call matchers
+
+func isCardPost(c call) bool {
+	return c.Method == "POST" && c.Path == "channels/"+approvalsCh+"/messages" && c.Status == 200
+}
+
+func isCardEdit(c call) bool {
+	return c.Method == "PATCH" && strings.HasPrefix(c.Path, "channels/"+approvalsCh+"/messages/") && c.Status == 200
+}
+
+func isFollowup(token string) func(call) bool {
+	return func(c call) bool {
+		return c.Method == "POST" && c.Path == "webhooks/"+appID+"/"+token && c.Status < 300
+	}
+}
+
+func isEditOriginal(token string) func(call) bool {
+	return func(c call) bool {
+		return c.Method == "PATCH" && c.Path == "webhooks/"+appID+"/"+token+"/messages/@original" && c.Status == 200
+	}
+}
+
+func isDM(user string) func(call) bool {
+	return func(c call) bool {
+		return c.Method == "POST" && c.Path == "channels/dm-"+user+"/messages" && c.Status == 200
+	}
+}
+
+func cardState(state string) func(call) bool {
+	return func(c call) bool { return isCardEdit(c) && strings.Contains(embedText(c), "**"+state+"**") }
+}
+
+// embedText is the card's embed as text.
+func embedText(c call) string {
+	b, _ := json.Marshal(c.Body["embeds"])
+	return string(b)
+}
+
+// customIDs lists the buttons' custom_ids of a message body.
+func customIDs(body map[string]any) []string {
+	var out []string
+	rows, _ := body["components"].([]any)
+	for _, r := range rows {
+		row, _ := r.(map[string]any)
+		items, _ := row["components"].([]any)
+		for _, it := range items {
+			m, _ := it.(map[string]any)
+			if id, _ := m["custom_id"].(string); id != "" {
+				out = append(out, id)
+			}
+		}
+	}
+	return out
+}
+
+func content(c call) string { s, _ := c.Body["content"].(string); return s }
+
+// checkSecrets fails if a password is anywhere but an ephemeral message: any
+// other call to Discord, the logs, or Redis.
+func (e *env) checkSecrets(passwords []string) {
+	e.t.Helper()
+	if len(passwords) == 0 {
+		return
+	}
+	for _, c := range e.fake.snapshot() {
+		for _, pw := range passwords {
+			if strings.Contains(c.Raw, pw) && !c.Ephemeral {
+				e.t.Errorf("the password is in a call that is not ephemeral: %s %s", c.Method, c.Path)
+			}
+		}
+	}
+	logs := e.logs.String()
+	for _, pw := range passwords {
+		if strings.Contains(logs, pw) {
+			e.t.Errorf("the password is in the logs")
+		}
+	}
+	for _, v := range redisValues(e.t, e.ctx, e.redis, e.prefix) {
+		for _, pw := range passwords {
+			if strings.Contains(v, pw) {
+				e.t.Errorf("the password is in Redis")
+			}
+		}
+	}
+}
+
+// redisValues reads every value under the test's prefix.
+func redisValues(t *testing.T, ctx context.Context, c *redis.Client, prefix string) []string {
+	t.Helper()
+	keys, err := c.Keys(ctx, "*"+prefix+"*").Result()
+	if err != nil {
+		t.Fatalf("list Redis keys: %v", err)
+	}
+	var out []string
+	for _, k := range keys {
+		out = append(out, k)
+		switch c.Type(ctx, k).Val() {
+		case "string":
+			out = append(out, c.Get(ctx, k).Val())
+		case "hash":
+			for f, v := range c.HGetAll(ctx, k).Val() {
+				out = append(out, f, v)
+			}
+		case "list":
+			out = append(out, c.LRange(ctx, k, 0, -1).Val()...)
+		case "set":
+			out = append(out, c.SMembers(ctx, k).Val()...)
+		case "zset":
+			out = append(out, c.ZRange(ctx, k, 0, -1).Val()...)
+		case "stream":
+			for _, m := range c.XRange(ctx, k, "-", "+").Val() {
+				out = append(out, fmt.Sprint(m.Values))
+			}
+		}
+	}
+	return out
+}
+
+// redisLease is the Gateway lease on real Redis, as a deployment backs it.
+type redisLease struct {
+	c      *redis.Client
+	prefix string
+}
+
+var (
+	acquireLua = redis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if not v then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+elseif v == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0`)
+	renewLua = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0`)
+	releaseLua = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0`)
+)
+
+func (l redisLease) Acquire(ctx context.Context, name, holder string, ttl time.Duration) (bool, error) {
+	n, err := acquireLua.Run(ctx, l.c, []string{l.prefix + name}, holder, ttl.Milliseconds()).Int()
+	return n == 1, err
+}
+
+func (l redisLease) Renew(ctx context.Context, name, holder string, ttl time.Duration) (bool, error) {
+	n, err := renewLua.Run(ctx, l.c, []string{l.prefix + name}, holder, ttl.Milliseconds()).Int()
+	return n == 1, err
+}
+
+func (l redisLease) Release(ctx context.Context, name, holder string) error {
+	return releaseLua.Run(ctx, l.c, []string{l.prefix + name}, holder).Err()
+}
+
+var _ discord.Lease = redisLease{}

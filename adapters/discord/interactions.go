@@ -1,0 +1,541 @@
+package discord
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/bwmarrin/discordgo"
+
+	"resetbot/bot"
+)
+
+// response is an interaction response. discordgo's own type sends null
+// fields that Discord refuses for some types (an autocomplete result with no
+// choices, for one), so the adapter writes exactly what each type needs.
+type response struct {
+	Type discordgo.InteractionResponseType `json:"type"`
+	Data *responseData                     `json:"data,omitempty"`
+}
+
+type responseData struct {
+	Content         string                                       `json:"content,omitempty"`
+	Flags           discordgo.MessageFlags                       `json:"flags,omitempty"`
+	AllowedMentions *discordgo.MessageAllowedMentions            `json:"allowed_mentions,omitempty"`
+	Choices         *[]*discordgo.ApplicationCommandOptionChoice `json:"choices,omitempty"`
+	CustomID        string                                       `json:"custom_id,omitempty"`
+	Title           string                                       `json:"title,omitempty"`
+	Components      []discordgo.MessageComponent                 `json:"components,omitempty"`
+}
+
+// responder sends an interaction's one initial response: in the HTTP reply,
+// or to the callback endpoint for a Gateway interaction.
+type responder func(*response) error
+
+// work is a command's slow part; it returns the text for the person who
+// sent it.
+type work func(ctx context.Context) string
+
+const maxContent = 2000 // Discord's limit on a message's content
+
+func ephemeral(text string) *response {
+	return &response{Type: discordgo.InteractionResponseChannelMessageWithSource, Data: &responseData{
+		Content: clip(text, maxContent), Flags: discordgo.MessageFlagsEphemeral, AllowedMentions: noMentions(),
+	}}
+}
+
+func deferred() *response {
+	return &response{Type: discordgo.InteractionResponseDeferredChannelMessageWithSource,
+		Data: &responseData{Flags: discordgo.MessageFlagsEphemeral}}
+}
+
+// noMentions keeps user-supplied text (a reason) from pinging anyone.
+func noMentions() *discordgo.MessageAllowedMentions {
+	return &discordgo.MessageAllowedMentions{Parse: []discordgo.AllowedMentionType{}}
+}
+
+// serveHTTP answers POST /discord/interactions.
+func (a *Adapter) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+			return
+		}
+		http.Error(w, "cannot read the request body", http.StatusBadRequest)
+		return
+	}
+	// The age first: discordgo checks the signature but not how old it is.
+	if !a.fresh(r.Header.Get("X-Signature-Timestamp")) {
+		http.Error(w, "invalid request signature", http.StatusUnauthorized)
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	if !discordgo.VerifyInteraction(r, a.publicKey) {
+		http.Error(w, "invalid request signature", http.StatusUnauthorized)
+		return
+	}
+	var i discordgo.Interaction
+	if err := json.Unmarshal(body, &i); err != nil {
+		http.Error(w, "malformed interaction", http.StatusBadRequest)
+		return
+	}
+	if i.AppID != a.opts.ApplicationID {
+		http.Error(w, "interaction for another application", http.StatusBadRequest)
+		return
+	}
+	if i.Type == discordgo.InteractionPing {
+		writeJSON(w, &response{Type: discordgo.InteractionResponsePong})
+		return
+	}
+	if i.ID == "" || i.Token == "" || userOf(&i) == nil {
+		http.Error(w, "malformed interaction", http.StatusBadRequest)
+		return
+	}
+	if a.service() == nil {
+		http.Error(w, "not ready", http.StatusServiceUnavailable)
+		return
+	}
+	answered := false
+	a.handle(r.Context(), &i, func(resp *response) error {
+		if answered {
+			return errors.New("discord: an interaction is answered once")
+		}
+		answered = true
+		writeJSON(w, resp)
+		return nil
+	})
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(b)
+}
+
+// fresh reports whether a signature timestamp (Unix seconds) is within the
+// window around now, so that a recorded interaction cannot be replayed later.
+func (a *Adapter) fresh(ts string) bool {
+	secs, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return false
+	}
+	age := a.clock.Now().Sub(time.Unix(secs, 0))
+	return age <= signatureWindow && age >= -signatureWindow
+}
+
+// handle answers one checked interaction through respond, exactly once, and
+// leaves any slow part running in the background.
+func (a *Adapter) handle(ctx context.Context, i *discordgo.Interaction, respond responder) {
+	answer := func(r *response) {
+		if err := respond(r); err != nil {
+			a.log.Error("discord: answer an interaction", "interaction", i.ID, "err", err)
+		}
+	}
+	if i.Type == discordgo.InteractionApplicationCommandAutocomplete {
+		answer(a.autocomplete(i)) // changes nothing, so no need to see it once
+		return
+	}
+	first, err := a.seen(ctx, "discord:interaction:"+i.ID, seenTTL)
+	if err != nil {
+		a.log.Error("discord: check an interaction against replays", "interaction", i.ID, "err", err)
+		answer(ephemeral("resetbot cannot reach its store right now: try again in a minute."))
+		return
+	}
+	if !first {
+		answer(ephemeral("This interaction was handled already."))
+		return
+	}
+	now, slow := a.route(i)
+	if now != nil {
+		answer(now)
+		return
+	}
+	a.run(ctx, i, slow, respond)
+}
+
+// run answers with slow's text when it is ready within AckWithin, and
+// otherwise defers the answer and edits it in when slow is done.
+func (a *Adapter) run(ctx context.Context, i *discordgo.Interaction, slow work, respond responder) {
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), workTimeout)
+	done := make(chan string, 1)
+	a.goBackground(func() {
+		defer cancel()
+		done <- slow(wctx)
+	})
+	if a.ackWithin > 0 {
+		t := time.NewTimer(a.ackWithin)
+		select {
+		case text := <-done:
+			t.Stop()
+			if err := respond(ephemeral(text)); err != nil {
+				a.log.Error("discord: answer an interaction", "interaction", i.ID, "err", err)
+			}
+			return
+		case <-t.C:
+		}
+	}
+	if err := respond(deferred()); err != nil {
+		a.log.Error("discord: defer an interaction's answer", "interaction", i.ID, "err", err)
+		return // the work still runs; its answer has nowhere to go
+	}
+	token := i.Token
+	a.goBackground(func() {
+		text := <-done
+		ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if err := a.editOriginal(ectx, token, text); err != nil {
+			a.log.Error("discord: edit a deferred answer", "interaction", i.ID, "err", err)
+		}
+	})
+}
+
+// editOriginal replaces the deferred answer of the interaction with text.
+func (a *Adapter) editOriginal(ctx context.Context, token, text string) error {
+	content := clip(text, maxContent)
+	edit := &discordgo.WebhookEdit{Content: &content, AllowedMentions: noMentions()}
+	var err error
+	// An edit that overtakes Discord's processing of the deferral finds no
+	// message yet: give it a moment, a few times.
+	for try := 1; try <= attempts; try++ {
+		var last error
+		err = a.call(ctx, "edit a deferred answer", true, func(o ...discordgo.RequestOption) error {
+			_, last = a.rest.WebhookMessageEdit(a.opts.ApplicationID, token, "@original", edit, o...)
+			return last
+		})
+		code, _ := restCode(last)
+		early := tokenGone(last) || code == codeUnknownMessage
+		if err == nil || !early || !sleep(ctx, time.Duration(try)*500*time.Millisecond) {
+			return err
+		}
+	}
+	return err
+}
+
+// route decides what an interaction gets: an immediate response, or work
+// whose text is the answer.
+func (a *Adapter) route(i *discordgo.Interaction) (*response, work) {
+	b := a.service()
+	actor := a.actor(i)
+	handle := func(cmd bot.Command) work {
+		return func(ctx context.Context) string {
+			reply := b.Handle(ctx, actor, cmd)
+			if cmd.Kind == bot.KindHelp && reply.Err == nil {
+				return usage
+			}
+			return reply.Text
+		}
+	}
+	switch data := i.Data.(type) {
+	case discordgo.ApplicationCommandInteractionData:
+		if data.Name != commandName {
+			return ephemeral("resetbot does not know this command."), nil
+		}
+		cmd, err := commandOf(data)
+		if err != nil {
+			return ephemeral(bot.ErrorMessage(err)), nil
+		}
+		if cmd.Kind == bot.KindAsk {
+			// The password comes back on this interaction: any replica
+			// that executes the request finds its token on the request.
+			actor.Refs = map[string]string{RefInteraction: i.Token}
+		}
+		return nil, handle(cmd)
+	case discordgo.MessageComponentInteractionData:
+		verb, id, err := splitCustomID(data.CustomID)
+		if err != nil {
+			return ephemeral("This button is not resetbot's, or no longer works."), nil
+		}
+		switch verb {
+		case "approve":
+			return nil, handle(bot.Command{Kind: bot.KindApprove, ID: id})
+		case "deny":
+			return denyModal(id), nil
+		case "reveal":
+			return nil, func(ctx context.Context) string { return a.reveal(ctx, b, actor, i, id) }
+		}
+		return ephemeral("This button is not resetbot's, or no longer works."), nil
+	case discordgo.ModalSubmitInteractionData:
+		verb, id, err := splitCustomID(data.CustomID)
+		if err != nil || verb != "deny" {
+			return ephemeral("This form is not resetbot's, or no longer works."), nil
+		}
+		cmd, err := parseAs(bot.KindDeny, "deny "+id+" "+modalValue(data.Components, "reason"))
+		if err != nil {
+			return ephemeral(bot.ErrorMessage(err)), nil
+		}
+		return nil, handle(cmd)
+	}
+	return ephemeral("resetbot does not handle this kind of interaction."), nil
+}
+
+// actor is who sent i. Role IDs count only from the configured guild.
+func (a *Adapter) actor(i *discordgo.Interaction) bot.Actor {
+	act := bot.Actor{Platform: bot.PlatformDiscord}
+	if u := userOf(i); u != nil {
+		act.UserID = u.ID
+	}
+	if i.Member != nil && (a.opts.GuildID == "" || i.GuildID == a.opts.GuildID) {
+		act.Roles = slices.Clone(i.Member.Roles)
+	}
+	return act
+}
+
+// userOf is who sent i: the member in a guild, the user in a DM.
+func userOf(i *discordgo.Interaction) *discordgo.User {
+	if i.Member != nil && i.Member.User != nil && i.Member.User.ID != "" {
+		return i.Member.User
+	}
+	if i.User != nil && i.User.ID != "" {
+		return i.User
+	}
+	return nil
+}
+
+// commandOf turns /reset-password's subcommand and options into the text
+// grammar and parses it, so that both platforms share one set of checks.
+func commandOf(data discordgo.ApplicationCommandInteractionData) (bot.Command, error) {
+	if len(data.Options) != 1 || data.Options[0] == nil || data.Options[0].Type != discordgo.ApplicationCommandOptionSubCommand {
+		return bot.Command{}, bot.Errorf(bot.EINVALID, "pick one of /reset-password's subcommands: ask, list, status, cancel, approve, deny, help")
+	}
+	sub := data.Options[0]
+	opt := func(name string) (string, error) {
+		for _, o := range sub.Options {
+			if o != nil && o.Name == name {
+				s, ok := o.Value.(string)
+				if !ok {
+					return "", bot.Errorf(bot.EINVALID, "option %s must be text", name)
+				}
+				return strings.TrimSpace(s), nil
+			}
+		}
+		return "", nil
+	}
+	word := func(name string) (string, error) { // one token: the text grammar splits on spaces
+		s, err := opt(name)
+		if err == nil && strings.ContainsFunc(s, isSpace) {
+			err = bot.Errorf(bot.EINVALID, "option %s must be one word, without spaces: %q", name, clip(s, 40))
+		}
+		return s, err
+	}
+	var text string
+	var kind bot.Kind
+	switch sub.Name {
+	case "ask":
+		account, err1 := word("account")
+		users, err2 := opt("users")
+		reason, err3 := opt("reason")
+		if err := errors.Join(err1, err2, err3); err != nil {
+			return bot.Command{}, firstBotError(err)
+		}
+		if account == "" {
+			return bot.Command{}, bot.Errorf(bot.EINVALID, "name the account: /reset-password ask account:<account> reason:<why>")
+		}
+		text, kind = account, bot.KindAsk
+		if users = strings.Join(strings.FieldsFunc(users, isSpace), ""); users != "" {
+			text += ":" + users
+		}
+		text += " " + reason
+	case "list", "help":
+		text, kind = sub.Name, bot.Kind(sub.Name)
+	case "status", "cancel", "approve", "deny":
+		id, err := word("id")
+		if err != nil {
+			return bot.Command{}, err
+		}
+		text, kind = sub.Name+" "+id, bot.Kind(sub.Name)
+		if sub.Name == "deny" {
+			reason, err := opt("reason")
+			if err != nil {
+				return bot.Command{}, err
+			}
+			text += " " + reason
+		}
+	default:
+		return bot.Command{}, bot.Errorf(bot.EINVALID, "resetbot has no subcommand %q: /reset-password help lists them", clip(sub.Name, 40))
+	}
+	return parseAs(kind, text)
+}
+
+// parseAs parses text and insists that it is a command of kind: an account
+// named "list" must not turn an ask into a list.
+func parseAs(kind bot.Kind, text string) (bot.Command, error) {
+	cmd, err := bot.Parse(text)
+	if err != nil {
+		return bot.Command{}, err
+	}
+	if cmd.Kind != kind {
+		if kind == bot.KindAsk {
+			return bot.Command{}, bot.Errorf(bot.EINVALID, "not an account: %q. /reset-password list shows the accounts you may ask for", clip(strings.Fields(text)[0], 40))
+		}
+		return bot.Command{}, bot.Errorf(bot.EINVALID, "that is not a %s command: /reset-password help shows how to write it", kind)
+	}
+	return cmd, nil
+}
+
+func firstBotError(err error) error {
+	var e *bot.Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return err
+}
+
+func isSpace(r rune) bool {
+	return r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '\u00a0' || r == '\u3000'
+}
+
+// splitCustomID reads a button's or form's custom_id, "verb:R-XXXXXX".
+func splitCustomID(s string) (verb, id string, err error) {
+	verb, rest, ok := strings.Cut(s, ":")
+	if !ok {
+		return "", "", errors.New("no request ID")
+	}
+	id, err = bot.ParseID(rest)
+	return verb, id, err
+}
+
+func denyModal(id string) *response {
+	return &response{Type: discordgo.InteractionResponseModal, Data: &responseData{
+		CustomID: "deny:" + id,
+		Title:    "Deny " + id,
+		Components: []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{
+			discordgo.TextInput{CustomID: "reason", Label: "Why? (the requester sees this)", Style: discordgo.TextInputParagraph,
+				Required: false, MaxLength: bot.MaxReason},
+		}}},
+	}}
+}
+
+// modalValue finds a text input's value among a submitted form's rows.
+func modalValue(components []discordgo.MessageComponent, customID string) string {
+	for _, c := range components {
+		switch c := c.(type) {
+		case *discordgo.ActionsRow:
+			if v := modalValue(c.Components, customID); v != "" {
+				return v
+			}
+		case *discordgo.TextInput:
+			if c.CustomID == customID {
+				return c.Value
+			}
+		}
+	}
+	return ""
+}
+
+// autocomplete suggests the accounts the person may ask for and, for an
+// account whose users may be picked, its users.
+func (a *Adapter) autocomplete(i *discordgo.Interaction) *response {
+	choices := []*discordgo.ApplicationCommandOptionChoice{}
+	result := &response{Type: discordgo.InteractionApplicationCommandAutocompleteResult,
+		Data: &responseData{Choices: &choices}}
+	data, ok := i.Data.(discordgo.ApplicationCommandInteractionData)
+	u := userOf(i)
+	if !ok || data.Name != commandName || len(data.Options) != 1 || data.Options[0] == nil || u == nil {
+		return result
+	}
+	b := a.service()
+	p, known := b.Person(bot.PlatformDiscord, u.ID)
+	if !known {
+		return result
+	}
+	var focused *discordgo.ApplicationCommandInteractionDataOption
+	values := map[string]string{}
+	for _, o := range data.Options[0].Options {
+		if o == nil {
+			continue
+		}
+		s, _ := o.Value.(string)
+		values[o.Name] = strings.TrimSpace(s)
+		if o.Focused {
+			focused = o
+		}
+	}
+	if focused == nil {
+		return result
+	}
+	accts := b.AccountsFor(p)
+	add := func(name, value string) bool {
+		choices = append(choices, &discordgo.ApplicationCommandOptionChoice{Name: clip(name, 100), Value: value})
+		return len(choices) < 25 // Discord shows at most 25
+	}
+	typed := strings.ToLower(values[focused.Name])
+	switch focused.Name {
+	case "account":
+		for _, acct := range accts {
+			if strings.Contains(strings.ToLower(acct.Name), typed) && len(acct.Name) <= 100 {
+				if !add(acct.Name+" ("+acct.Provider+" "+acct.Region+")", acct.Name) {
+					break
+				}
+			}
+		}
+	case "users":
+		for _, acct := range accts {
+			if acct.Name != values["account"] || !acct.Selectable {
+				continue
+			}
+			// Complete the last of a comma-separated list.
+			typedList := strings.Join(strings.FieldsFunc(values["users"], isSpace), "")
+			head, last := "", typedList
+			if k := strings.LastIndex(typedList, ","); k >= 0 {
+				head, last = typedList[:k+1], typedList[k+1:]
+			}
+			for _, user := range acct.Users {
+				v := head + user
+				if strings.HasPrefix(strings.ToLower(user), strings.ToLower(last)) && len(v) <= 100 && !slices.Contains(strings.Split(head, ","), user) {
+					if !add(v, v) {
+						break
+					}
+				}
+			}
+		}
+	}
+	return result
+}
+
+// clip cuts s to at most n bytes on a rune boundary, marking the cut.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n - len("…")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+const usage = "Usage on Discord:\n```\n" +
+	"/reset-password ask account:<account> reason:<why> [users:<a,b>]\n" +
+	"                                  ask for a password reset\n" +
+	"/reset-password list              the accounts you may ask for\n" +
+	"/reset-password status [id:R-…]   your open requests, or one request\n" +
+	"/reset-password cancel id:R-…     withdraw your pending request\n" +
+	"/reset-password approve id:R-…    approve a request (approvers; or the card's button)\n" +
+	"/reset-password deny id:R-… [reason:…]\n" +
+	"                                  deny a request (approvers)\n" +
+	"/reset-password help              this text\n```"

@@ -1,0 +1,184 @@
+package discord
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+
+	"resetbot/bot"
+)
+
+// Discord's JSON error codes that the adapter treats on their own.
+const (
+	codeUnknownChannel     = 10003
+	codeUnknownMessage     = 10008
+	codeUnknownWebhook     = 10015
+	codeUnknownInteraction = 10062
+	codeMissingAccess      = 50001
+	codeCannotDM           = 50007
+	codeMissingPermissions = 50013
+	codeInvalidToken       = 50027
+)
+
+const attempts = 3
+
+// call runs one REST call f, retrying where waiting helps: a 429 whose
+// retry_after is within MaxRetryWait, and, when the call is idempotent (or
+// could not have been sent), network errors and 5xx. It returns nil or a
+// *bot.Error; what says what was being done, for the log.
+func (a *Adapter) call(ctx context.Context, what string, idempotent bool, f func(...discordgo.RequestOption) error) error {
+	for try := 1; ; try++ {
+		err := f(discordgo.WithContext(ctx))
+		if err == nil {
+			return nil
+		}
+		wait, again := a.retryAfter(err, idempotent, try)
+		if !again || try >= attempts || ctx.Err() != nil {
+			return a.fault(what, err)
+		}
+		a.log.Info("discord: retrying", "call", what, "try", try, "wait", wait, "cause", cause(err))
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return a.fault(what, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+func (a *Adapter) retryAfter(err error, idempotent bool, try int) (time.Duration, bool) {
+	backoff := time.Duration(try) * 250 * time.Millisecond
+	var rl *discordgo.RateLimitError
+	var re *discordgo.RESTError
+	switch {
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return 0, false
+	case errors.As(err, &rl):
+		// Discord refused the call without acting on it: always safe to
+		// repeat, if the wait is short enough to be worth it.
+		if rl.TooManyRequests == nil || rl.RetryAfter > a.maxWait {
+			return 0, false
+		}
+		return rl.RetryAfter, true
+	case errors.As(err, &re):
+		if re.Response != nil && re.Response.StatusCode >= 500 && idempotent {
+			return backoff, true
+		}
+		return 0, false
+	case notSent(err):
+		return backoff, true
+	case idempotent && isNetwork(err):
+		return backoff, true
+	}
+	return 0, false
+}
+
+// notSent reports a network error from before the request left: a failed
+// dial. Repeating the call cannot make it happen twice.
+func notSent(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
+
+func isNetwork(err error) bool {
+	var ue *url.Error
+	var ne net.Error
+	return errors.As(err, &ue) || errors.As(err, &ne)
+}
+
+// restCode returns Discord's JSON error code and the HTTP status of err, if
+// it is an error answer from Discord.
+func restCode(err error) (code, status int) {
+	var re *discordgo.RESTError
+	if !errors.As(err, &re) {
+		return 0, 0
+	}
+	if re.Message != nil {
+		code = re.Message.Code
+	}
+	if re.Response != nil {
+		status = re.Response.StatusCode
+	}
+	return code, status
+}
+
+// tokenGone reports an error saying that an interaction's token no longer
+// works (it expired, or was never valid).
+func tokenGone(err error) bool {
+	code, _ := restCode(err)
+	return code == codeUnknownWebhook || code == codeInvalidToken || code == codeUnknownInteraction
+}
+
+// fault logs err and turns it into a *bot.Error whose message says what went
+// wrong and how to fix it, never Discord's own text.
+func (a *Adapter) fault(what string, err error) error {
+	var be *bot.Error
+	if errors.As(err, &be) {
+		return be
+	}
+	a.log.Error("discord: "+what, "cause", cause(err))
+	unavailable := func(format string, args ...any) error {
+		e := bot.Errorf(bot.EUNAVAILABLE, format, args...)
+		e.Retryable = true
+		return e
+	}
+	var rl *discordgo.RateLimitError
+	if errors.As(err, &rl) && rl.TooManyRequests != nil {
+		return unavailable("Discord is rate limiting the bot: try again in %s", rl.RetryAfter.Round(time.Second)+time.Second)
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return unavailable("Discord did not answer in time: try again")
+	}
+	code, status := restCode(err)
+	switch {
+	case code == codeUnknownChannel:
+		return unavailable("Discord says the channel does not exist or the bot cannot see it: check discord.approvals_channel (%s) and that the bot is in that server", a.opts.ApprovalsChannel)
+	case code == codeMissingAccess || code == codeMissingPermissions:
+		return unavailable("the bot lacks a permission in Discord: give it View Channel, Send Messages, Embed Links and Read Message History in channel %s", a.opts.ApprovalsChannel)
+	case code == codeCannotDM:
+		return unavailable("Discord does not let the bot send this person a direct message: they must allow direct messages from members of the bot's server")
+	case code == codeUnknownMessage:
+		return unavailable("the Discord message was deleted")
+	case tokenGone(err):
+		return bot.Errorf(bot.ECONFLICT, "the Discord interaction has expired (its token lasts 15 minutes)")
+	case status == http.StatusUnauthorized:
+		return unavailable("Discord refused the bot token: check discord.bot_token")
+	case status >= 500:
+		return unavailable("Discord is having trouble (HTTP %d): try again", status)
+	case status != 0:
+		return unavailable("Discord refused the call (HTTP %d, code %d): the bot's log has the details", status, code)
+	}
+	return unavailable("cannot reach Discord at %s: try again", a.opts.APIURL)
+}
+
+// cause describes err for the log without what it may carry: a URL holds an
+// interaction token, and a response body could echo what was sent.
+func cause(err error) string {
+	var re *discordgo.RESTError
+	if errors.As(err, &re) {
+		status, msg, code := "", "", 0
+		if re.Response != nil {
+			status = re.Response.Status
+		}
+		if re.Message != nil {
+			msg, code = re.Message.Message, re.Message.Code
+		}
+		return fmt.Sprintf("HTTP %s, Discord code %d: %s", status, code, msg)
+	}
+	var rl *discordgo.RateLimitError
+	if errors.As(err, &rl) && rl.TooManyRequests != nil {
+		return fmt.Sprintf("rate limited, retry after %s", rl.RetryAfter)
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Op + ": " + ue.Err.Error()
+	}
+	return err.Error()
+}
