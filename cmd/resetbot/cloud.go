@@ -4,6 +4,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"resetbot/bot"
+	"resetbot/providers/alibaba"
 	"resetbot/providers/ratelimit"
 	"resetbot/providers/tencent"
 )
@@ -25,6 +26,15 @@ func cloudProviders(cfg *Config, rdb redis.UniversalClient) (map[string]bot.Prov
 		for _, k := range []string{"tencent.ciam", "tencent.tdsql", "tencent.tcr", "tencent.cam"} {
 			m[k] = p
 		}
+	}
+	if a := cfg.AlibabaCloud; a != nil {
+		m["alibaba.ehpc"] = alibaba.New(alibaba.Options{
+			AccessKeyID:     a.AccessKeyID.Reveal(),
+			AccessKeySecret: a.AccessKeySecret.Reveal(),
+			Endpoint:        a.Endpoint,
+			Scheme:          a.Scheme,
+			Limiter:         limiter,
+		})
 	}
 	return m, nil
 }
