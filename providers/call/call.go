@@ -51,6 +51,11 @@ func (e *APIError) Error() string {
 	return s
 }
 
+// ErrUnreadable is what a send function returns (wrapped or not) for an
+// answer it could not read. Do treats it as an HTTP error when the status was
+// 5xx, and as no answer otherwise.
+var ErrUnreadable = errors.New("the answer could not be read")
+
 // TransportError is a call that got no usable answer, described without the
 // HTTP client's text.
 type TransportError struct {
@@ -129,6 +134,9 @@ func (p Policy) Do(ctx context.Context, send func(ctx context.Context) error) er
 		if err == nil {
 			return nil
 		}
+		if status := int(a.status.Load()); status >= 500 && errors.Is(err, ErrUnreadable) {
+			err = &APIError{Status: status}
+		}
 		var apiErr *APIError
 		if errors.As(err, &apiErr) {
 			apiErr.API, apiErr.Attempts = p.API, n+1
@@ -150,7 +158,10 @@ func (p Policy) Do(ctx context.Context, send func(ctx context.Context) error) er
 				Message: "outcome unknown for " + p.Account + ": check the account before asking again",
 			}, te)
 		}
-		if ctx.Err() != nil || n >= retries {
+		if ctx.Err() != nil {
+			return p.notSent(fmt.Errorf("%w: %w", te, ctx.Err()))
+		}
+		if n >= retries {
 			return p.notSent(te)
 		}
 	}
@@ -192,6 +203,8 @@ func Describe(err error, timeout time.Duration) string {
 	var recordHeader tls.RecordHeaderError
 	var netErr net.Error
 	switch {
+	case errors.Is(err, ErrUnreadable):
+		return "the answer could not be read"
 	case errors.Is(err, context.DeadlineExceeded):
 		return fmt.Sprintf("no answer within %s", timeout)
 	case errors.Is(err, context.Canceled):

@@ -7,7 +7,9 @@
 // clock, so replicas with skewed clocks still agree. A caller reserves the
 // slot at max(TAT, now), moves TAT one interval (1s/rate) past it, and
 // sleeps until its slot. With a burst of one, calls are spaced at least one
-// interval apart, so no second holds more than rate calls. A slot whose
+// interval apart, so no second holds more than rate calls; the interval is
+// 2% longer than 1s/rate so that network jitter does not push the rate+1st
+// call into an API's one-second window. A slot whose
 // caller gives up is lost, which errs on the side of fewer calls.
 //
 // In front of Redis sits an in-process golang.org/x/time/rate limiter per

@@ -62,17 +62,23 @@ type Limiter struct {
 // keeping its state in rdb under prefix.
 func New(rdb redis.UniversalClient, prefix string, perSecond int) *Limiter {
 	perSecond = max(perSecond, 1)
-	// Rounding the interval up keeps a rate that does not divide a second
-	// under, not over, its limit.
-	interval := (time.Second + time.Duration(perSecond) - 1) / time.Duration(perSecond)
-	interval = (interval + time.Microsecond - 1).Truncate(time.Microsecond)
 	return &Limiter{
 		rdb:      rdb,
 		prefix:   prefix,
 		perSec:   perSecond,
-		interval: interval,
+		interval: spacing(perSecond),
 		local:    map[string]*rate.Limiter{},
 	}
+}
+
+// spacing is the interval between calls at perSecond: a second divided by
+// the rate, 2% longer, rounded up to the microsecond. Calls spaced exactly
+// 1s/rate apart put the rate+1st call at the very edge of the API's
+// one-second window, where network jitter tips it over; the margin keeps it
+// out.
+func spacing(perSecond int) time.Duration {
+	d := time.Second * 102 / 100 / time.Duration(perSecond)
+	return (d + time.Microsecond - 1).Truncate(time.Microsecond)
 }
 
 // Rate is the number of calls a second allowed per key.
@@ -159,7 +165,7 @@ type Local struct {
 // NewLocal returns an in-process limiter of perSecond calls a second per key.
 func NewLocal(perSecond int) *Local {
 	perSecond = max(perSecond, 1)
-	return &Local{interval: time.Second / time.Duration(perSecond), lims: map[string]*rate.Limiter{}}
+	return &Local{interval: spacing(perSecond), lims: map[string]*rate.Limiter{}}
 }
 
 // Wait blocks until a call under key is allowed or ctx ends.

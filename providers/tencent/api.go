@@ -53,13 +53,14 @@ type ResetUsersPasswordResponse struct {
 }
 
 // ModifyServiceAccountPasswordRequest is tcr ModifyServiceAccountPassword.
-// Random is required by the API, so it is always sent.
+// Random is required by the API, so it is always sent; Password is nil with
+// Random (the SDK's JSON encoder omits nil pointers only).
 type ModifyServiceAccountPasswordRequest struct {
 	*tchttp.BaseRequest
-	RegistryId string `json:"RegistryId"`
-	Name       string `json:"Name"`
-	Random     bool   `json:"Random"`
-	Password   string `json:"Password,omitempty"`
+	RegistryId string  `json:"RegistryId"`
+	Name       string  `json:"Name"`
+	Random     bool    `json:"Random"`
+	Password   *string `json:"Password,omitnil,omitempty"`
 }
 
 // ModifyServiceAccountPasswordResponse returns the password in force, which

@@ -168,7 +168,10 @@ func (p *Provider) Reset(ctx context.Context, acct bot.Account, users []string) 
 		}
 		return p.each(ctx, c, acct, rule, users, modifyServiceAccountPassword, func(ctx context.Context, c *common.Client, user, pw string) (string, error) {
 			req := &ModifyServiceAccountPasswordRequest{BaseRequest: modifyServiceAccountPassword.request(),
-				RegistryId: registry, Name: user, Random: acct.Random, Password: pw}
+				RegistryId: registry, Name: user, Random: acct.Random}
+			if !acct.Random {
+				req.Password = &pw
+			}
 			resp := &ModifyServiceAccountPasswordResponse{BaseResponse: &tchttp.BaseResponse{}}
 			if err := send(ctx, c, req, resp); err != nil {
 				return "", err
@@ -363,6 +366,8 @@ func send(ctx context.Context, c *common.Client, req tchttp.Request, resp tchttp
 	switch {
 	case sdkErr.Code == "ClientError.HttpStatusCodeError":
 		return &call.APIError{RequestID: sdkErr.RequestId} // Do fills in the status
+	case sdkErr.Code == "ClientError.ParseJsonError", sdkErr.Code == "ClientError.IOError":
+		return call.ErrUnreadable // its message quotes the body
 	case strings.HasPrefix(sdkErr.Code, "ClientError."):
 		return sdkErr // no answer the bot could read
 	}
