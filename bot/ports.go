@@ -115,7 +115,7 @@ type UserResult struct {
 // Provider resets passwords through one cloud API.
 type Provider interface {
 	// Reset sets new passwords for users of acct and returns one result per
-	// user. An error for the whole call is an *Error: EPROVIDER (the API
+	// user. An error for the whole call wraps an *Error: EPROVIDER (the API
 	// refused; the message tells the requester what to do), EUNAVAILABLE
 	// (nothing was changed; asking again is safe), EUNKNOWN (the call was
 	// sent and no answer came: the account may or may not have changed).
