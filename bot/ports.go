@@ -139,6 +139,16 @@ type Notifier interface {
 	Deliver(ctx context.Context, person Person, req Request, results []UserResult) error
 }
 
+// DeliveryWindow is implemented by a Notifier that can show a password only
+// for a while after the requester asked (Discord's interaction token lasts
+// 15 minutes). The executor asks it before the reset: resetting a password
+// that could not be shown would lock the requester out for nothing.
+type DeliveryWindow interface {
+	// CanDeliver reports whether a password for req could still be shown
+	// to its requester, leaving time for the reset.
+	CanDeliver(req Request) bool
+}
+
 // Logger is what the service logs through; *slog.Logger satisfies it.
 type Logger interface {
 	Info(msg string, args ...any)

@@ -413,6 +413,11 @@ func (s *Service) Execute(ctx context.Context, c Claim) {
 		s.finish(ctx, c, StateFailed, fmt.Sprintf("account %s is no longer configured", req.Account))
 		return
 	}
+	if w, ok := s.notifiers[req.Platform].(DeliveryWindow); ok && !w.CanDeliver(req) {
+		s.finish(ctx, c, StateFailed, fmt.Sprintf("not reset: the approval came after %s stopped letting the bot show %s the password privately; ask again and have it approved sooner",
+			req.Platform, req.Requester))
+		return
+	}
 	s.updateCards(ctx, req)
 	start := s.clock.Now()
 	results, err := prov.Reset(ctx, acct, req.Users)

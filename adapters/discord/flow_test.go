@@ -371,41 +371,30 @@ func TestDeferredAnswer(t *testing.T) {
 	})
 }
 
-// TestDeliveryAfterTheTokenExpired pins down today's contract: the reset runs
-// when approved, and when alice's interaction is too old for an ephemeral
-// follow-up the password is shown nowhere (not even in a DM); she is told
-// in a DM to ask again.
-func TestDeliveryAfterTheTokenExpired(t *testing.T) {
+// TestNoResetAfterTheTokenExpired: when alice's interaction is too old for
+// an ephemeral follow-up, the password could be shown nowhere, so the reset
+// does not run at all; she is told in a DM to ask again.
+func TestNoResetAfterTheTokenExpired(t *testing.T) {
 	e := newEnv(t)
 	id, ask := e.ask(alice, "prod-db")
 	e.clock.Add(16 * time.Minute)
 	e.mustSend(e.click(bob, "approve:"+id))
 	dm := e.fake.wait(e.ctx, "alice told in a DM", func(c call) bool {
-		return isDM(alice)(c) && strings.Contains(content(c), "could not be delivered")
+		return isDM(alice)(c) && strings.Contains(content(c), "not reset")
 	})
 	if dm.Ephemeral {
 		t.Errorf("a DM counted as ephemeral")
 	}
+	e.fake.wait(e.ctx, "the card edited to failed", cardState("Failed"))
+	e.ad.Wait()
+	if n := e.resets(); n != 0 {
+		t.Errorf("resets: got %d, want 0 (the password could not have been shown)", n)
+	}
 	if n := e.fake.count(func(c call) bool { return isFollowup(tokenOf(ask))(c) }); n != 0 {
 		t.Errorf("follow-ups on the expired token: got %d, want 0", n)
 	}
-	e.fake.wait(e.ctx, "the card edited to done", cardState("Done"))
-	e.ad.Wait()
-	pws := e.passwords()
-	for _, c := range e.fake.snapshot() {
-		for _, pw := range pws {
-			if strings.Contains(c.Raw, pw) {
-				t.Errorf("the password left in %s %s", c.Method, c.Path)
-			}
-		}
-	}
-	e.checkSecrets(pws)
-	events, _ := e.store.AuditLog(e.ctx, bot.AuditQuery{RequestID: id})
-	found := false
-	for _, ev := range events {
-		found = found || ev.Kind == "delivery_failed" && strings.Contains(ev.Detail, "15 minutes")
-	}
-	if !found {
-		t.Errorf("audit: got %+v, want delivery_failed saying why", events)
+	req, err := e.store.Get(e.ctx, id)
+	if err != nil || req.State != bot.StateFailed || !strings.Contains(req.Outcome, "ask again") {
+		t.Errorf("request: got %s %q (%v), want failed saying to ask again", req.State, req.Outcome, err)
 	}
 }
