@@ -161,3 +161,43 @@ func (r Request) VoteOf(person string) (Vote, bool) {
 	}
 	return Vote{}, false
 }
+
+// Version orders the states one request passes through, so that a chat
+// adapter can drop a card update older than one it already showed: states
+// only move forward, and within a state a later update, or one more vote,
+// is newer.
+type Version struct {
+	rank  int
+	at    time.Time
+	votes int
+}
+
+const rankFinal = 3
+
+// Version is r's place in that order.
+func (r Request) Version() Version {
+	rank := rankFinal
+	switch r.State {
+	case StatePending:
+		rank = 0
+	case StateApproved:
+		rank = 1
+	case StateExecuting:
+		rank = 2
+	}
+	return Version{rank: rank, at: r.UpdatedAt, votes: len(r.Votes)}
+}
+
+// Before reports whether v is older than w.
+func (v Version) Before(w Version) bool {
+	if v.rank != w.rank {
+		return v.rank < w.rank
+	}
+	if !v.at.Equal(w.at) {
+		return v.at.Before(w.at)
+	}
+	return v.votes < w.votes
+}
+
+// Final reports whether v is a terminal state: nothing newer will come.
+func (v Version) Final() bool { return v.rank == rankFinal }

@@ -65,8 +65,8 @@ func (a *Adapter) Card(ctx context.Context, req bot.Request, acct bot.Account, r
 	shown := a.cards.get(ref)
 	shown.mu.Lock()
 	defer shown.mu.Unlock()
-	v := versionOf(req)
-	if v.before(shown.v) {
+	v := req.Version()
+	if v.Before(shown.v) {
 		return ref, nil
 	}
 	embeds := []*discordgo.MessageEmbed{embed}
@@ -90,7 +90,7 @@ type cards struct {
 
 type cardShown struct {
 	mu sync.Mutex
-	v  version
+	v  bot.Version
 }
 
 const maxCards = 1000
@@ -107,7 +107,7 @@ func (c *cards) get(ref string) *cardShown {
 	if len(c.shown) >= maxCards { // forget finished cards
 		for k, s := range c.shown {
 			if s.mu.TryLock() {
-				if s.v.rank == rankTerminal {
+				if s.v.Final() {
 					delete(c.shown, k)
 				}
 				s.mu.Unlock()
@@ -117,39 +117,6 @@ func (c *cards) get(ref string) *cardShown {
 	s := &cardShown{}
 	c.shown[ref] = s
 	return s
-}
-
-// version orders the states of one request: states move forward only, and
-// within a state a later update, or one more vote, is newer.
-type version struct {
-	rank  int
-	at    time.Time
-	votes int
-}
-
-const rankTerminal = 3
-
-func versionOf(r bot.Request) version {
-	rank := rankTerminal
-	switch r.State {
-	case bot.StatePending:
-		rank = 0
-	case bot.StateApproved:
-		rank = 1
-	case bot.StateExecuting:
-		rank = 2
-	}
-	return version{rank: rank, at: r.UpdatedAt, votes: len(r.Votes)}
-}
-
-func (v version) before(w version) bool {
-	if v.rank != w.rank {
-		return v.rank < w.rank
-	}
-	if !v.at.Equal(w.at) {
-		return v.at.Before(w.at)
-	}
-	return v.votes < w.votes
 }
 
 // Notify tells person about req: ephemerally on the interaction with which

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/slack-go/slack"
 
@@ -37,7 +36,7 @@ func (a *Adapter) Card(ctx context.Context, req bot.Request, acct bot.Account, r
 		ref = channel + "/" + ts
 		c := a.card(ref)
 		c.mu.Lock()
-		if v := versionOf(req); c.shown.before(v) {
+		if v := req.Version(); c.shown.Before(v) {
 			c.shown = v
 		}
 		c.mu.Unlock()
@@ -53,8 +52,8 @@ func (a *Adapter) Card(ctx context.Context, req bot.Request, acct bot.Account, r
 	c := a.card(ref)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	v := versionOf(req)
-	if v.before(c.shown) {
+	v := req.Version()
+	if v.Before(c.shown) {
 		return ref, nil
 	}
 	err := a.call(ctx, "update the approval card", func(ctx context.Context) error {
@@ -71,38 +70,7 @@ func (a *Adapter) Card(ctx context.Context, req bot.Request, acct bot.Account, r
 // cardState is what one card shows, as far as this process knows.
 type cardState struct {
 	mu    sync.Mutex
-	shown version
-}
-
-// version orders the states of one request: states only move forward, and
-// within a state a later update (or one more vote) is newer.
-type version struct {
-	rank  int
-	at    time.Time
-	votes int
-}
-
-func versionOf(r bot.Request) version {
-	rank := 3 // terminal
-	switch r.State {
-	case bot.StatePending:
-		rank = 0
-	case bot.StateApproved:
-		rank = 1
-	case bot.StateExecuting:
-		rank = 2
-	}
-	return version{rank: rank, at: r.UpdatedAt, votes: len(r.Votes)}
-}
-
-func (v version) before(w version) bool {
-	if v.rank != w.rank {
-		return v.rank < w.rank
-	}
-	if !v.at.Equal(w.at) {
-		return v.at.Before(w.at)
-	}
-	return v.votes < w.votes
+	shown bot.Version
 }
 
 // card returns the state of the card ref, forgetting finished cards once
@@ -116,7 +84,7 @@ func (a *Adapter) card(ref string) *cardState {
 	if len(a.cards) >= maxCards {
 		for k, c := range a.cards {
 			if c.mu.TryLock() {
-				if c.shown.rank == 3 {
+				if c.shown.Final() {
 					delete(a.cards, k)
 				}
 				c.mu.Unlock()
