@@ -89,6 +89,8 @@ func parseRequest(v any) (bot.Request, error) {
 			r.UpdatedAt, err = parseMS(val)
 		case "outcome":
 			r.Outcome = val
+		case "reveal":
+			r.RevealBy, err = parseMS(val)
 		case "votes":
 			r.Votes, err = parseVotes(val)
 		default:

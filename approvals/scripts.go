@@ -154,7 +154,7 @@ return okreq(id)
 const cancelLua = prelude + `
 local id, person, platform = ARGV[5], ARGV[6], ARGV[7]
 local rk = rkey(id)
-local f = redis.call('HMGET', rk, 'state', 'requester', 'account')
+local f = redis.call('HMGET', rk, 'state', 'requester', 'account', 'reveal')
 local state, requester, account = f[1], f[2], f[3]
 local function refused(code, msg)
   audit('refused', id, person, platform, msg)
@@ -166,10 +166,12 @@ end
 if person ~= requester then
   return refused('forbidden', 'only ' .. requester .. ', who asked, can cancel ' .. id)
 end
-if state ~= 'pending' then
+-- a request waiting for its requester's Reveal is theirs to withdraw too
+if state ~= 'pending' and not (state == 'approved' and f[4]) then
   return refused('conflict', id .. ' is already ' .. state)
 end
 redis.call('HSET', rk, 'state', 'cancelled', 'outcome', 'cancelled by ' .. person, 'updated', NOWS)
+redis.call('HDEL', rk, 'reveal', 'token')
 audit('cancelled', id, person, platform, '')
 close(id, account, requester)
 return okreq(id)
@@ -182,10 +184,17 @@ local out = {}
 for _, id in ipairs(due) do
   redis.call('ZREM', K .. 'deadlines', id)
   local rk = rkey(id)
-  local f = redis.call('HMGET', rk, 'state', 'requester', 'account')
+  local f = redis.call('HMGET', rk, 'state', 'requester', 'account', 'reveal')
   if f[1] == 'pending' then
     redis.call('HSET', rk, 'state', 'expired', 'outcome', 'expired: not approved in time', 'updated', NOWS)
     audit('expired', id, 'system', '', 'not approved before its expiry')
+    close(id, f[3], f[2])
+    table.insert(out, redis.call('HGETALL', rk))
+  elseif f[1] == 'approved' and f[4] then
+    redis.call('HSET', rk, 'state', 'expired', 'outcome',
+      'expired: ' .. f[2] .. ' did not press Reveal in time; nothing was reset', 'updated', NOWS)
+    redis.call('HDEL', rk, 'reveal', 'token')
+    audit('expired', id, 'system', '', 'Reveal not pressed before its deadline; nothing was reset')
     close(id, f[3], f[2])
     table.insert(out, redis.call('HGETALL', rk))
   end
@@ -248,18 +257,21 @@ return {'none'}
 const finishLua = prelude + `
 local id, token, state, outcome, entry, group = ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10]
 local rk = rkey(id)
-local f = redis.call('HMGET', rk, 'state', 'token', 'requester', 'account', 'entry')
+local f = redis.call('HMGET', rk, 'state', 'token', 'requester', 'account', 'entry', 'reveal')
 if not f[1] then
   return refuse('not_found', 'there is no request ' .. id, id)
 end
-if f[1] ~= 'executing' or f[2] ~= token then
+-- the claim still holds while executing, or while Offer left it waiting
+-- for Reveal (ClaimReveal gives it a new token)
+local held = f[1] == 'executing' or (f[1] == 'approved' and f[6])
+if not held or f[2] ~= token then
   if TERMINAL[f[1]] then
     return refuse('conflict', id .. ' is already ' .. f[1], id)
   end
   return refuse('conflict', id .. ' was taken over by another executor', id)
 end
 redis.call('HSET', rk, 'state', state, 'outcome', outcome, 'updated', NOWS)
-redis.call('HDEL', rk, 'token', 'lease')
+redis.call('HDEL', rk, 'token', 'lease', 'reveal')
 close(id, f[4], f[3])
 local queue = K .. 'queue'
 for _, e in ipairs({f[5] or '', entry}) do
@@ -270,6 +282,71 @@ for _, e in ipairs({f[5] or '', entry}) do
 end
 audit(state, id, 'system', '', outcome)
 return okreq(id)
+`
+
+// ARGV[5..]: id, token, the Reveal deadline (ms), outcome, queue entry,
+// consumer group. The token stays, so that the claim can still finish the
+// request (as failed, when the offer cannot be sent).
+const offerLua = prelude + `
+local id, token, by, outcome, entry, group = ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10]
+local rk = rkey(id)
+local f = redis.call('HMGET', rk, 'state', 'token', 'entry')
+if not f[1] then
+  return refuse('not_found', 'there is no request ' .. id, id)
+end
+if f[1] ~= 'executing' or f[2] ~= token then
+  if TERMINAL[f[1]] then
+    return refuse('conflict', id .. ' is already ' .. f[1], id)
+  end
+  return refuse('conflict', id .. ' was taken over by another executor', id)
+end
+redis.call('HSET', rk, 'state', 'approved', 'reveal', by, 'outcome', outcome, 'updated', NOWS)
+redis.call('HDEL', rk, 'lease')
+redis.call('ZREM', K .. 'leases', id)
+redis.call('ZADD', K .. 'deadlines', by, id)
+local queue = K .. 'queue'
+for _, e in ipairs({f[3] or '', entry}) do
+  if e ~= '' then
+    redis.pcall('XACK', queue, group, e)
+    redis.pcall('XDEL', queue, e)
+  end
+end
+audit('offered', id, 'system', '', outcome)
+return okreq(id)
+`
+
+// ARGV[5..]: id, person, platform, lease (ms), new token.
+const revealLua = prelude + `
+local id, person, platform, lease, token = ARGV[5], ARGV[6], ARGV[7], tonumber(ARGV[8]), ARGV[9]
+local rk = rkey(id)
+local f = redis.call('HMGET', rk, 'state', 'requester', 'reveal')
+local state, requester, by = f[1], f[2], f[3]
+local function refused(code, msg)
+  audit('refused', id, person, platform, msg)
+  return refuse(code, msg, id)
+end
+if not state then
+  return refused('not_found', 'there is no request ' .. id)
+end
+if person ~= requester then
+  return refused('forbidden', 'only ' .. requester .. ', who asked, can reveal ' .. id)
+end
+if state == 'executing' then
+  return refused('conflict', id .. ' is being reset already')
+end
+if state ~= 'approved' or not by then
+  return refused('conflict', id .. ' is ' .. state .. ': it has no password waiting to be revealed')
+end
+if NOW >= tonumber(by) then
+  return refused('conflict', 'the Reveal button of ' .. id .. ' has expired; nothing was reset: ask again')
+end
+local deadline = istr(NOW + lease)
+redis.call('HSET', rk, 'state', 'executing', 'token', token, 'lease', deadline, 'updated', NOWS)
+redis.call('HDEL', rk, 'reveal')
+redis.call('ZREM', K .. 'deadlines', id)
+redis.call('ZADD', K .. 'leases', deadline, id)
+audit('executing', id, person, platform, 'Reveal pressed by ' .. person)
+return {'ok', redis.call('HGETALL', rk), '0', ''}
 `
 
 // ARGV[5..]: id, ref key, value.
@@ -300,7 +377,7 @@ return {'ok'}
 
 // scripts are the Lua scripts of one Store.
 type scripts struct {
-	create, vote, cancel, expire, claim, finish, setRef, open, audit *redis.Script
+	create, vote, cancel, expire, claim, finish, offer, reveal, setRef, open, audit *redis.Script
 }
 
 func newScripts() scripts {
@@ -311,6 +388,8 @@ func newScripts() scripts {
 		expire: redis.NewScript(expireLua),
 		claim:  redis.NewScript(claimLua),
 		finish: redis.NewScript(finishLua),
+		offer:  redis.NewScript(offerLua),
+		reveal: redis.NewScript(revealLua),
 		setRef: redis.NewScript(setRefLua),
 		open:   redis.NewScript(openLua),
 		audit:  redis.NewScript(auditLua),

@@ -214,8 +214,9 @@ func (s *Store) Vote(ctx context.Context, id string, v bot.Vote) (bot.Request, e
 	return s.runRequest(ctx, "vote on "+id, s.lua.vote, keys, now, id, v.Person, string(v.Platform), approve, string(vote), v.Reason)
 }
 
-// Cancel withdraws a pending request. A request still pending past its expiry
-// may be cancelled: withdrawing it harms no one.
+// Cancel withdraws a pending request, or one waiting for its requester's
+// Reveal. A request still pending past its expiry may be cancelled:
+// withdrawing it harms no one.
 func (s *Store) Cancel(ctx context.Context, id, person string, platform bot.Platform) (bot.Request, error) {
 	if person == "" {
 		return bot.Request{}, bot.Errorf(bot.EINVALID, "a cancel needs a person")
@@ -502,6 +503,52 @@ func (s *Store) Finish(ctx context.Context, c bot.Claim, state bot.State, outcom
 	id := c.Request.ID
 	keys := []string{s.reqKey(id), s.key("leases"), s.key("queue"), s.key("deadlines"), s.key("audit")}
 	return s.runRequest(ctx, "finish "+id, s.lua.finish, keys, s.now(), id, c.Token, string(state), outcome, c.Entry, Group)
+}
+
+// Offer puts a claimed request back to approved to wait until by for its
+// requester's Reveal, and removes its queue entry.
+func (s *Store) Offer(ctx context.Context, c bot.Claim, by time.Time, outcome string) (bot.Request, error) {
+	id := c.Request.ID
+	if by.IsZero() {
+		return bot.Request{}, bot.Errorf(bot.EINVALID, "an offer needs a deadline")
+	}
+	keys := []string{s.reqKey(id), s.key("leases"), s.key("deadlines"), s.key("queue"), s.key("audit")}
+	return s.runRequest(ctx, "offer "+id, s.lua.offer, keys, s.now(), id, c.Token, ms(by), outcome, c.Entry, Group)
+}
+
+// ClaimReveal claims an offered request at its requester's click.
+func (s *Store) ClaimReveal(ctx context.Context, id, person string, platform bot.Platform, lease time.Duration) (bot.Claim, error) {
+	if lease < time.Millisecond {
+		return bot.Claim{}, bot.Errorf(bot.EINVALID, "a lease must be at least 1ms, not %s", lease)
+	}
+	if person == "" {
+		return bot.Claim{}, bot.Errorf(bot.EINVALID, "a reveal needs a person")
+	}
+	token, err := newToken()
+	if err != nil {
+		return bot.Claim{}, err
+	}
+	keys := []string{s.reqKey(id), s.key("deadlines"), s.key("leases"), s.key("audit")}
+	op := "reveal " + id
+	status, rest, err := s.run(ctx, op, s.lua.reveal, keys, s.now(), id, person, string(platform), lease.Milliseconds(), token)
+	if err != nil {
+		return bot.Claim{}, err
+	}
+	switch status {
+	case "ok":
+		if len(rest) < 1 {
+			return bot.Claim{}, fmt.Errorf("%s: short reply", op)
+		}
+		r, err := parseRequest(rest[0])
+		if err != nil {
+			return bot.Claim{}, fmt.Errorf("%s: %w", op, err)
+		}
+		return bot.Claim{Request: r, Token: token}, nil
+	case "err":
+		e, _ := refusal(rest)
+		return bot.Claim{}, e
+	}
+	return bot.Claim{}, fmt.Errorf("%s: unexpected script status %q", op, status)
 }
 
 // Audit appends e to the audit log; a zero e.Time is the store's clock. The

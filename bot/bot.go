@@ -132,8 +132,14 @@ type Request struct {
 	ExpiresAt time.Time `json:"expires_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 	Votes     []Vote    `json:"votes,omitempty"`
+	// RevealBy is set while an approved request waits for its requester to
+	// press Reveal (its password could no longer be shown on the interaction
+	// where they asked): nothing is reset before that click, and the request
+	// expires at RevealBy without it.
+	RevealBy time.Time `json:"reveal_by,omitzero"`
 	// Outcome is a message safe to show everyone: why it failed, was denied,
-	// or which users were reset. Never a password.
+	// or which users were reset; while it waits for Reveal, that it does.
+	// Never a password.
 	Outcome string `json:"outcome,omitempty"`
 	// Refs holds adapters' references: the approval card on each platform
 	// ("slack.card" -> "C123/1700000000.0001"), the requester's interaction

@@ -37,7 +37,7 @@ type Claim struct {
 type Event struct {
 	ID        string    `json:"id,omitempty"` // stream entry ID, set when read
 	Time      time.Time `json:"time"`
-	Kind      string    `json:"event"` // requested, voted, refused, approved, denied, cancelled, expired, executing, succeeded, failed, delivered, delivery_failed
+	Kind      string    `json:"event"` // requested, voted, refused, approved, denied, cancelled, expired, executing, offered, succeeded, failed, delivered, delivery_failed
 	RequestID string    `json:"request,omitempty"`
 	Actor     string    `json:"actor"` // person name, or "system"
 	Platform  Platform  `json:"platform,omitempty"`
@@ -69,8 +69,8 @@ type Store interface {
 	// same atomic step.
 	Vote(ctx context.Context, id string, v Vote) (Request, error)
 
-	// Cancel withdraws a pending request; only the requester may (EFORBIDDEN),
-	// only while pending (ECONFLICT).
+	// Cancel withdraws a pending request, or one waiting for its requester's
+	// Reveal; only the requester may (EFORBIDDEN), only then (ECONFLICT).
 	Cancel(ctx context.Context, id, person string, platform Platform) (Request, error)
 
 	// Get returns a request, or ENOTFOUND.
@@ -82,7 +82,8 @@ type Store interface {
 	// SetRef records an adapter's reference on a request (a card's location).
 	SetRef(ctx context.Context, id, key, value string) error
 
-	// ExpireDue moves every pending request past its expiry to expired,
+	// ExpireDue moves every pending request past its expiry, and every one
+	// waiting for Reveal past its RevealBy, to expired,
 	// audits it, and returns them. Safe to run in several processes at once:
 	// each request is expired, and returned, by exactly one.
 	ExpireDue(ctx context.Context) ([]Request, error)
@@ -95,8 +96,22 @@ type Store interface {
 
 	// Finish moves a claimed request to succeeded or failed with outcome (safe
 	// to show) and acknowledges its queue entry. ECONFLICT when the claim is
-	// no longer the request's.
+	// no longer the request's. A claim that Offer put back still finishes,
+	// until ClaimReveal takes the request.
 	Finish(ctx context.Context, c Claim, state State, outcome string) (Request, error)
+
+	// Offer puts a claimed request back to approved, off the queue, to wait
+	// until by for its requester to press Reveal; outcome (safe to show) says
+	// so on the cards. Nothing is reset. ExpireDue expires it at by. ECONFLICT
+	// when the claim is no longer the request's.
+	Offer(ctx context.Context, c Claim, by time.Time, outcome string) (Request, error)
+
+	// ClaimReveal claims an offered request for execution at its requester's
+	// click, for lease, as Next does. It fails with ENOTFOUND; EFORBIDDEN when
+	// person is not the requester; ECONFLICT when the request is not waiting
+	// for Reveal (already revealed, finished, or past RevealBy). Refusals are
+	// audited.
+	ClaimReveal(ctx context.Context, id, person string, platform Platform, lease time.Duration) (Claim, error)
 
 	// Audit appends e to the audit log.
 	Audit(ctx context.Context, e Event) error
@@ -147,6 +162,16 @@ type DeliveryWindow interface {
 	// CanDeliver reports whether a password for req could still be shown
 	// to its requester, leaving time for the reset.
 	CanDeliver(req Request) bool
+}
+
+// Offerer is implemented by a Notifier whose DeliveryWindow can close: when
+// it has, the executor does not reset but Offers the requester a way to
+// reveal the password later, and the reset runs at that moment
+// (Service.Reveal), so that the password never has to be kept.
+type Offerer interface {
+	// Offer tells person, privately, that req is approved and gives them a
+	// way (a Reveal button) to run the reset and see the password.
+	Offer(ctx context.Context, person Person, req Request) error
 }
 
 // Logger is what the service logs through; *slog.Logger satisfies it.

@@ -407,25 +407,53 @@ func (s *Service) Execute(ctx context.Context, c Claim) {
 		s.finish(ctx, c, StateFailed, fmt.Sprintf("outcome unknown for %s: the bot stopped during the reset; check the account before asking again", req.Account))
 		return
 	}
-	acct, ok := s.accounts[req.Account]
-	prov := s.providers[acct.Provider]
-	if !ok || prov == nil {
+	acct, prov, ok := s.target(req)
+	if !ok {
 		s.finish(ctx, c, StateFailed, fmt.Sprintf("account %s is no longer configured", req.Account))
 		return
 	}
-	if w, ok := s.notifiers[req.Platform].(DeliveryWindow); ok && !w.CanDeliver(req) {
+	n := s.notifiers[req.Platform]
+	if w, ok := n.(DeliveryWindow); ok && !w.CanDeliver(req) {
+		if o, ok := n.(Offerer); ok {
+			s.offer(ctx, c, acct, o)
+			return
+		}
 		s.finish(ctx, c, StateFailed, fmt.Sprintf("not reset: the approval came after %s stopped letting the bot show %s the password privately; ask again and have it approved sooner",
 			req.Platform, req.Requester))
 		return
 	}
 	s.updateCards(ctx, req)
+	results, outcome, ok := s.reset(ctx, req, acct, prov)
+	if !ok {
+		s.finish(ctx, c, StateFailed, outcome)
+		return
+	}
+	err := s.retry(ctx, func() error {
+		if n == nil {
+			return Errorf(EUNAVAILABLE, "%s is not configured, so the password cannot reach %s", req.Platform, req.Requester)
+		}
+		p, _ := s.personByName(req.Requester)
+		return n.Deliver(ctx, p, req, results)
+	})
+	s.finish(ctx, c, StateSucceeded, s.delivered(ctx, req, outcome, "", err))
+}
+
+// target is the account of req and its provider, while both are configured.
+func (s *Service) target(req Request) (Account, Provider, bool) {
+	acct, ok := s.accounts[req.Account]
+	prov := s.providers[acct.Provider]
+	return acct, prov, ok && prov != nil
+}
+
+// reset calls the provider for req. It returns the results and the outcome
+// to record, and false when no user was reset.
+func (s *Service) reset(ctx context.Context, req Request, acct Account, prov Provider) ([]UserResult, string, bool) {
 	start := s.clock.Now()
 	results, err := prov.Reset(ctx, acct, req.Users)
 	s.metrics.Execution(acct.Provider, s.clock.Now().Sub(start), err == nil)
 	if err != nil {
 		s.log.Error("reset failed", "request", req.ID, "account", acct.Name, "err", err)
-		s.finish(ctx, c, StateFailed, ErrorMessage(err))
-		return
+		return nil, ErrorMessage(err), false
 	}
 	var done, failed []string
 	for _, r := range results {
@@ -435,38 +463,39 @@ func (s *Service) Execute(ctx context.Context, c Claim) {
 			done = append(done, r.User)
 		}
 	}
-	outcome := "reset " + strings.Join(done, ", ")
 	if len(done) == 0 {
 		if len(failed) == 0 {
 			failed = []string{"the cloud API reported no user as reset"}
 		}
-		s.finish(ctx, c, StateFailed, strings.Join(failed, "; "))
-		return
+		return results, strings.Join(failed, "; "), false
 	}
+	outcome := "reset " + strings.Join(done, ", ")
 	if len(failed) > 0 {
 		outcome += "; not reset: " + strings.Join(failed, "; ")
 	}
-	if err := s.deliver(ctx, req, results); err != nil {
-		s.log.Error("deliver password", "request", req.ID, "err", err)
-		s.audit(ctx, Event{Kind: "delivery_failed", RequestID: req.ID, Actor: "system", Platform: req.Platform, Detail: ErrorMessage(err)})
-		outcome += "; the new password could not be delivered: ask again"
-	} else {
-		s.audit(ctx, Event{Kind: "delivered", RequestID: req.ID, Actor: "system", Platform: req.Platform,
-			Detail: "to " + req.Requester})
-		s.metrics.Event("delivered")
-	}
-	s.finish(ctx, c, StateSucceeded, outcome)
+	return results, outcome, true
 }
 
-func (s *Service) deliver(ctx context.Context, req Request, results []UserResult) error {
-	n, ok := s.notifiers[req.Platform]
-	if !ok {
-		return Errorf(EUNAVAILABLE, "%s is not configured, so the password cannot reach %s", req.Platform, req.Requester)
+// delivered audits whether the passwords reached the requester (err is the
+// delivery's error) and returns the outcome to record.
+func (s *Service) delivered(ctx context.Context, req Request, outcome, how string, err error) string {
+	if err != nil {
+		s.log.Error("deliver password", "request", req.ID, "err", err)
+		s.audit(ctx, Event{Kind: "delivery_failed", RequestID: req.ID, Actor: "system", Platform: req.Platform, Detail: ErrorMessage(err)})
+		return outcome + "; the new password could not be delivered: ask again"
 	}
-	p, _ := s.personByName(req.Requester)
+	s.audit(ctx, Event{Kind: "delivered", RequestID: req.ID, Actor: "system", Platform: req.Platform,
+		Detail: "to " + req.Requester + how})
+	s.metrics.Event("delivered")
+	return outcome
+}
+
+// retry calls a chat API through fn, again after a pause while it answers
+// EUNAVAILABLE: a hiccup should not lose a password that now exists.
+func (s *Service) retry(ctx context.Context, fn func() error) error {
 	var err error
-	for try := 0; try < 3; try++ { // a chat API hiccup should not lose a password that now exists
-		if err = n.Deliver(ctx, p, req, results); err == nil || ErrorCode(err) != EUNAVAILABLE {
+	for try := 0; try < 3; try++ {
+		if err = fn(); err == nil || ErrorCode(err) != EUNAVAILABLE {
 			return err
 		}
 		select {
@@ -476,6 +505,68 @@ func (s *Service) deliver(ctx context.Context, req Request, results []UserResult
 		}
 	}
 	return err
+}
+
+// offer leaves a claimed request approved, unreset, and asks its requester
+// to press Reveal within the account's TTL: the reset runs at that click
+// (Reveal), when the password can be shown.
+func (s *Service) offer(ctx context.Context, c Claim, acct Account, o Offerer) {
+	req := c.Request
+	by := s.clock.Now().Add(acct.TTL).UTC().Truncate(time.Millisecond)
+	outcome := fmt.Sprintf("not reset yet: waiting for %s to press Reveal in a direct message on %s, until %s",
+		req.Requester, req.Platform, by.Format("15:04 MST"))
+	offered, err := s.store.Offer(ctx, c, by, outcome)
+	if err != nil {
+		// Nothing was reset. The lease runs out, and the claim's takeover
+		// fails the request.
+		s.log.Error("offer Reveal", "request", req.ID, "err", err)
+		return
+	}
+	s.metrics.Event("offered")
+	s.updateCards(ctx, offered)
+	p, _ := s.personByName(req.Requester)
+	if err := s.retry(ctx, func() error { return o.Offer(ctx, p, offered) }); err != nil {
+		s.chatFault(ctx, offered, req.Platform, "send "+req.Requester+" the Reveal button", err)
+		s.finish(ctx, c, StateFailed, fmt.Sprintf("not reset: the approval came after %s stopped letting the bot show %s the password on the request, and the Reveal button could not be sent (%s); ask again",
+			req.Platform, req.Requester, ErrorMessage(err)))
+	}
+}
+
+// Reveal runs the reset of a request waiting for Reveal, at its requester's
+// click, and hands the new passwords to show, which displays them to a
+// alone (and returns an error if it could not). The passwords exist only
+// during this call. Errors are *Error: ENOTFOUND, EFORBIDDEN (a is not the
+// requester), ECONFLICT (the request is not waiting for Reveal, or its time
+// is up), EUNAVAILABLE, or EPROVIDER when the reset failed.
+func (s *Service) Reveal(ctx context.Context, a Actor, id string, show func(context.Context, []UserResult) error) error {
+	p, ok := s.Person(a.Platform, a.UserID)
+	if !ok {
+		s.audit(ctx, Event{Kind: "refused", RequestID: id, Actor: string(a.Platform) + ":" + a.UserID,
+			Platform: a.Platform, Detail: "unknown person tried reveal"})
+		return Errorf(EFORBIDDEN, "you are not in resetbot's list of people: ask an admin to add your %s user ID %s", a.Platform, a.UserID)
+	}
+	c, err := s.store.ClaimReveal(ctx, id, p.Name, a.Platform, s.lease)
+	if err != nil {
+		return s.failed(ctx, "reveal "+id, err).Err
+	}
+	// A reset under way finishes even if the click's context ends.
+	ctx = context.WithoutCancel(ctx)
+	req := c.Request
+	acct, prov, ok := s.target(req)
+	if !ok {
+		outcome := fmt.Sprintf("account %s is no longer configured", req.Account)
+		s.finish(ctx, c, StateFailed, outcome)
+		return Errorf(ECONFLICT, "%s failed: %s", id, outcome)
+	}
+	s.updateCards(ctx, req)
+	results, outcome, ok := s.reset(ctx, req, acct, prov)
+	if !ok {
+		s.finish(ctx, c, StateFailed, outcome)
+		return Errorf(EPROVIDER, "%s failed: %s", id, outcome)
+	}
+	err = show(ctx, results)
+	s.finish(ctx, c, StateSucceeded, s.delivered(ctx, req, outcome, ", at the Reveal click", err))
+	return nil
 }
 
 func (s *Service) finish(ctx context.Context, c Claim, state State, outcome string) {
@@ -517,7 +608,7 @@ func (s *Service) Sweep(ctx context.Context) {
 	for _, r := range reqs {
 		s.metrics.Event("expired")
 		s.updateCards(ctx, r)
-		s.tell(ctx, r, fmt.Sprintf("%s expired without enough approvals.", r.ID))
+		s.tell(ctx, r, fmt.Sprintf("%s %s.", r.ID, r.Outcome))
 	}
 }
 
@@ -638,7 +729,7 @@ func Summary(r Request) string {
 	switch r.State {
 	case StatePending:
 		s += fmt.Sprintf(", %d of %d approvals, expires %s", r.Approved(), r.Approvals, r.ExpiresAt.Format("15:04 MST"))
-	case StateSucceeded, StateFailed, StateDenied:
+	case StateApproved, StateSucceeded, StateFailed, StateDenied, StateExpired:
 		if r.Outcome != "" {
 			s += " — " + r.Outcome
 		}

@@ -54,14 +54,15 @@ type Bot interface {
 
 // Revealer is the part of the service that runs a reset at the requester's
 // click on Reveal, so that a password that cannot be delivered at once never
-// has to be kept. *bot.Service does not implement it yet; until it does, the
-// Reveal button answers that it is not available.
+// has to be kept. *bot.Service implements it; a Bot that does not gets a
+// Reveal button that answers that it is not available.
 type Revealer interface {
-	// Reveal resets the passwords of the approved request id, when a is its
-	// requester, and returns them. Errors are *bot.Error: ENOTFOUND,
-	// EFORBIDDEN (a is not the requester), ECONFLICT (not waiting for a
-	// reveal), or a provider's error.
-	Reveal(ctx context.Context, a bot.Actor, id string) ([]bot.UserResult, error)
+	// Reveal resets the passwords of the request id waiting for Reveal, when
+	// a is its requester, and hands them to show, which puts them in the
+	// click's ephemeral answer. Errors are *bot.Error: ENOTFOUND, EFORBIDDEN
+	// (a is not the requester), ECONFLICT (not waiting for a reveal), or the
+	// reset's failure.
+	Reveal(ctx context.Context, a bot.Actor, id string, show func(context.Context, []bot.UserResult) error) error
 }
 
 // Lease lets one replica of many hold a named role (the Gateway session) at

@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"resetbot/adapters/discord"
 	"resetbot/bot"
@@ -369,32 +368,4 @@ func TestDeferredAnswer(t *testing.T) {
 			t.Errorf("edit: got %q, want the list", content(edit))
 		}
 	})
-}
-
-// TestNoResetAfterTheTokenExpired: when alice's interaction is too old for
-// an ephemeral follow-up, the password could be shown nowhere, so the reset
-// does not run at all; she is told in a DM to ask again.
-func TestNoResetAfterTheTokenExpired(t *testing.T) {
-	e := newEnv(t)
-	id, ask := e.ask(alice, "prod-db")
-	e.clock.Add(16 * time.Minute)
-	e.mustSend(e.click(bob, "approve:"+id))
-	dm := e.fake.wait(e.ctx, "alice told in a DM", func(c call) bool {
-		return isDM(alice)(c) && strings.Contains(content(c), "not reset")
-	})
-	if dm.Ephemeral {
-		t.Errorf("a DM counted as ephemeral")
-	}
-	e.fake.wait(e.ctx, "the card edited to failed", cardState("Failed"))
-	e.ad.Wait()
-	if n := e.resets(); n != 0 {
-		t.Errorf("resets: got %d, want 0 (the password could not have been shown)", n)
-	}
-	if n := e.fake.count(func(c call) bool { return isFollowup(tokenOf(ask))(c) }); n != 0 {
-		t.Errorf("follow-ups on the expired token: got %d, want 0", n)
-	}
-	req, err := e.store.Get(e.ctx, id)
-	if err != nil || req.State != bot.StateFailed || !strings.Contains(req.Outcome, "ask again") {
-		t.Errorf("request: got %s %q (%v), want failed saying to ask again", req.State, req.Outcome, err)
-	}
 }

@@ -159,6 +159,10 @@ func (a *Adapter) handle(ctx context.Context, i *discordgo.Interaction, respond 
 		answer(ephemeral("This interaction was handled already."))
 		return
 	}
+	if id, ok := revealClick(i); ok {
+		a.revealAt(ctx, i, id, respond)
+		return
+	}
 	now, slow := a.route(i)
 	if now != nil {
 		answer(now)
@@ -264,8 +268,6 @@ func (a *Adapter) route(i *discordgo.Interaction) (*response, work) {
 			return nil, handle(bot.Command{Kind: bot.KindApprove, ID: id})
 		case "deny":
 			return denyModal(id), nil
-		case "reveal":
-			return nil, func(ctx context.Context) string { return a.reveal(ctx, b, actor, i, id) }
 		}
 		return ephemeral("This button is not resetbot's, or no longer works."), nil
 	case discordgo.ModalSubmitInteractionData:
@@ -280,6 +282,17 @@ func (a *Adapter) route(i *discordgo.Interaction) (*response, work) {
 		return nil, handle(cmd)
 	}
 	return ephemeral("resetbot does not handle this kind of interaction."), nil
+}
+
+// revealClick reports whether i is a click on a Reveal button, and for
+// which request.
+func revealClick(i *discordgo.Interaction) (string, bool) {
+	data, ok := i.Data.(discordgo.MessageComponentInteractionData)
+	if !ok {
+		return "", false
+	}
+	verb, id, err := splitCustomID(data.CustomID)
+	return id, err == nil && verb == "reveal"
 }
 
 // actor is who sent i. Role IDs count only from the configured guild.

@@ -162,7 +162,7 @@ func (a *Adapter) CanDeliver(req bot.Request) bool {
 
 // Offer sends the requester a direct message with a Reveal button: clicking
 // it runs the reset (Revealer) and shows the password ephemerally, so that it
-// exists only while it is shown.
+// exists only while it is shown. It says nothing secret.
 func (a *Adapter) Offer(ctx context.Context, person bot.Person, req bot.Request) error {
 	msg := &discordgo.MessageSend{
 		Content: fmt.Sprintf("%s (%s) is approved. Press Reveal when you are ready: the password is reset then and shown to you alone.",
@@ -175,28 +175,52 @@ func (a *Adapter) Offer(ctx context.Context, person bot.Person, req bot.Request)
 	return a.dm(ctx, person, msg, "offer "+person.Name+" the password of "+req.ID)
 }
 
-// reveal answers a click on Reveal with the new password.
-func (a *Adapter) reveal(ctx context.Context, b Bot, actor bot.Actor, i *discordgo.Interaction, id string) string {
-	rv, ok := b.(Revealer)
+// revealAt answers a click on Reveal. The answer is deferred before the
+// reset runs: a password made at the click must have a message to go to, so
+// when the deferral fails nothing is reset. The password then replaces the
+// deferred (ephemeral) answer, and the button leaves the direct message.
+func (a *Adapter) revealAt(ctx context.Context, i *discordgo.Interaction, id string, respond responder) {
+	rv, ok := a.service().(Revealer)
 	if !ok {
-		return "Reveal is not available in this version of resetbot: ask for the reset again and keep Discord open until it is approved."
+		if err := respond(ephemeral("Reveal is not available in this version of resetbot: ask for the reset again and keep Discord open until it is approved.")); err != nil {
+			a.log.Error("discord: answer an interaction", "interaction", i.ID, "err", err)
+		}
+		return
 	}
-	results, err := rv.Reveal(ctx, actor, id)
-	if err != nil {
-		return bot.ErrorMessage(err)
+	if err := respond(deferred()); err != nil {
+		a.log.Error("discord: defer the answer to Reveal; nothing was reset", "interaction", i.ID, "request", id, "err", err)
+		return
 	}
-	if i.Message != nil && i.ChannelID != "" { // the button has done its job
+	actor, token := a.actor(i), i.Token
+	a.goBackground(func() {
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), workTimeout)
+		defer cancel()
+		shown := false
+		err := rv.Reveal(wctx, actor, id, func(ctx context.Context, results []bot.UserResult) error {
+			shown = true
+			return a.editOriginal(ctx, token, passwordText(id, results))
+		})
+		if err != nil {
+			if !shown {
+				if err := a.editOriginal(wctx, token, bot.ErrorMessage(err)); err != nil {
+					a.log.Error("discord: answer Reveal", "request", id, "err", err)
+				}
+			}
+			return
+		}
+		if i.Message == nil || i.ChannelID == "" {
+			return
+		}
 		done := id + " was revealed."
 		none := []discordgo.MessageComponent{}
 		edit := &discordgo.MessageEdit{Channel: i.ChannelID, ID: i.Message.ID, Content: &done, Components: &none}
-		if err := a.call(ctx, "remove the Reveal button of "+id, true, func(o ...discordgo.RequestOption) error {
+		if err := a.call(wctx, "remove the Reveal button of "+id, true, func(o ...discordgo.RequestOption) error {
 			_, err := a.rest.ChannelMessageEditComplex(edit, o...)
 			return err
 		}); err != nil {
 			a.log.Error("discord: remove a Reveal button", "request", id, "err", err)
 		}
-	}
-	return passwordText(id, results)
+	})
 }
 
 // liveToken returns the requester's interaction token when it will still
@@ -330,6 +354,9 @@ func stateLine(req bot.Request) string {
 	case bot.StatePending:
 		return fmt.Sprintf("**Pending**: waiting for %d more approval(s).", max(req.Approvals-req.Approved(), 1))
 	case bot.StateApproved:
+		if !req.RevealBy.IsZero() {
+			return "**Approved**: waiting for the requester to press Reveal."
+		}
 		return "**Approved**: the reset is queued."
 	case bot.StateExecuting:
 		return "**Resetting** now."
@@ -340,7 +367,7 @@ func stateLine(req bot.Request) string {
 	case bot.StateDenied:
 		return "**Denied**."
 	case bot.StateExpired:
-		return "**Expired** without enough approvals."
+		return "**Expired**."
 	case bot.StateCancelled:
 		return "**Cancelled** by the requester."
 	}

@@ -1,9 +1,7 @@
 package discord_test
 
 import (
-	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -11,27 +9,7 @@ import (
 	"resetbot/bot"
 )
 
-// revealer is the service with the proposed Reveal: it resets at the click.
-type revealer struct {
-	*bot.Service
-	prov *recorder
-
-	mu    sync.Mutex
-	calls int
-}
-
-func (r *revealer) Reveal(ctx context.Context, a bot.Actor, id string) ([]bot.UserResult, error) {
-	r.mu.Lock()
-	r.calls++
-	r.mu.Unlock()
-	p, ok := r.Person(a.Platform, a.UserID)
-	if !ok || p.Name != "alice" {
-		return nil, bot.Errorf(bot.EFORBIDDEN, "only alice, who asked, can reveal %s", id)
-	}
-	return r.prov.Reset(ctx, accounts[0], []string{"app_user"})
-}
-
-var _ discord.Revealer = (*revealer)(nil)
+var _ discord.Revealer = (*bot.Service)(nil)
 
 // dmClick is a click on a button of the bot's direct message to user.
 func (e *env) dmClick(user, customID, messageID string) map[string]any {
@@ -43,6 +21,38 @@ func (e *env) dmClick(user, customID, messageID string) map[string]any {
 	i["message"] = map[string]any{"id": messageID, "channel_id": "dm-" + user}
 	return i
 }
+
+// reveal clicks Reveal as user, insists on an ephemeral deferred answer (no
+// reset may run before the click has somewhere to show its password), and
+// returns the text that replaced it.
+func (e *env) reveal(user, id, messageID string) string {
+	e.t.Helper()
+	i := e.dmClick(user, "reveal:"+id, messageID)
+	a := e.send(i)
+	if a.Status != 200 || a.Type() != 5 || !a.Ephemeral() {
+		e.t.Fatalf("answer to Reveal: got %d %s, want 200 with an ephemeral deferral (type 5, flag 64)", a.Status, a.Raw)
+	}
+	return content(e.fake.wait(e.ctx, "the answer to "+user+"'s Reveal", isEditOriginal(tokenOf(i))))
+}
+
+// lateApproval has alice ask for prod-db, bob approve it 16 minutes later,
+// when her interaction token can no longer carry a password, and returns
+// the request and the offer in her direct messages.
+func (e *env) lateApproval() (string, map[string]any, call) {
+	e.t.Helper()
+	id, ask := e.ask(alice, "prod-db")
+	e.clock.Add(16 * time.Minute)
+	e.mustSend(e.click(bob, "approve:"+id))
+	offer := e.fake.wait(e.ctx, "the Reveal offer in alice's DMs", func(c call) bool {
+		return isDM(alice)(c) && len(customIDs(c.Body)) > 0
+	})
+	if ids := customIDs(offer.Body); len(ids) != 1 || ids[0] != "reveal:"+id {
+		e.t.Fatalf("offer buttons: got %v, want reveal:%s", ids, id)
+	}
+	return id, ask, offer
+}
+
+func msgID(c call) string { s, _ := c.Resp["id"].(string); return s }
 
 func TestCanDeliver(t *testing.T) {
 	e := newEnv(t)
@@ -72,59 +82,157 @@ func TestCanDeliver(t *testing.T) {
 	}
 }
 
-// TestReveal drives the adapter's half of resetting at the requester's click:
-// Offer sends a direct message with no password, and the click answers with
-// the password ephemerally.
-func TestReveal(t *testing.T) {
+// TestRevealAfterTheTokenExpired: approved after alice's interaction token
+// ran out, the request is not reset but offered in a DM; her click on Reveal
+// runs the reset and shows the password in the click's ephemeral answer.
+func TestRevealAfterTheTokenExpired(t *testing.T) {
 	e := newEnv(t)
-	rv := &revealer{Service: e.svc, prov: e.prov}
-	e.ad.Attach(rv)
-	req := pendingRequest("R-222222")
-	req.State = bot.StateApproved
+	id, ask, offer := e.lateApproval()
 
-	if err := e.ad.Offer(e.ctx, people[0], req); err != nil {
-		t.Fatalf("Offer: %v", err)
+	e.fake.wait(e.ctx, "the card saying it waits for Reveal", func(c call) bool {
+		return cardState("Approved")(c) && strings.Contains(embedText(c), "press Reveal")
+	})
+	req, err := e.store.Get(e.ctx, id)
+	if err != nil || req.State != bot.StateApproved || !req.RevealBy.Equal(e.clock.Now().Add(30*time.Minute)) {
+		t.Fatalf("request after the offer: got %s, reveal by %s (%v), want approved, reveal by the clock + the account's TTL",
+			req.State, req.RevealBy, err)
 	}
-	dm := e.fake.wait(e.ctx, "the offer", isDM(alice))
-	if ids := customIDs(dm.Body); len(ids) != 1 || ids[0] != "reveal:R-222222" {
-		t.Fatalf("offer buttons: got %v, want reveal:R-222222", ids)
+	if n := e.resets(); n != 0 {
+		t.Fatalf("resets before the click: got %d, want 0", n)
 	}
-	msgID, _ := dm.Resp["id"].(string)
-	if msgID == "" {
-		t.Fatalf("offer: no message ID in %v", dm.Resp)
+	if n := e.fake.count(isFollowup(tokenOf(ask))); n != 0 {
+		t.Errorf("follow-ups on the expired token: got %d, want 0", n)
 	}
 
 	t.Run("OthersCannotReveal", func(t *testing.T) {
-		a := e.mustSend(e.dmClick(bob, "reveal:R-222222", msgID))
-		if !strings.Contains(a.Content(), "only alice") {
-			t.Errorf("answer: got %q, want bob refused", a.Content())
+		if got := e.reveal(bob, id, msgID(offer)); !strings.Contains(got, "only alice") {
+			t.Errorf("answer: got %q, want bob refused", got)
 		}
-		if e.prov.Calls() != 0 {
-			t.Errorf("provider calls: got %d, want 0", e.prov.Calls())
+		if n := e.resets(); n != 0 {
+			t.Errorf("resets: got %d, want 0", n)
 		}
 	})
 
 	t.Run("TheRequesterSeesThePassword", func(t *testing.T) {
-		a := e.mustSend(e.dmClick(alice, "reveal:R-222222", msgID))
-		pws := e.prov.Passwords()
-		if len(pws) != 1 || !strings.Contains(a.Content(), pws[0]) {
-			t.Fatalf("answer: got %q, want the new password", a.Content())
+		got := e.reveal(alice, id, msgID(offer))
+		pws := e.passwords()
+		if len(pws) != 1 || !strings.Contains(got, pws[0]) {
+			t.Fatalf("answer: got %q, want the new password", got)
 		}
 		edit := e.fake.wait(e.ctx, "the offer without its button", func(c call) bool {
-			return c.Method == "PATCH" && c.Path == "channels/dm-"+alice+"/messages/"+msgID
+			return c.Method == "PATCH" && c.Path == "channels/dm-"+alice+"/messages/"+msgID(offer)
 		})
 		if comps, ok := edit.Body["components"].([]any); !ok || len(comps) != 0 {
 			t.Errorf("offer after the reveal: got components %v, want []", edit.Body["components"])
+		}
+		e.fake.wait(e.ctx, "the card edited to done", cardState("Done"))
+		req, err := e.store.Get(e.ctx, id)
+		if err != nil || req.State != bot.StateSucceeded || !req.RevealBy.IsZero() {
+			t.Errorf("request: got %s, reveal by %s (%v), want succeeded", req.State, req.RevealBy, err)
+		}
+		events, err := e.store.AuditLog(e.ctx, bot.AuditQuery{RequestID: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var kinds []string
+		for _, ev := range events {
+			kinds = append(kinds, ev.Kind)
+		}
+		want := "requested voted approved executing offered refused executing delivered succeeded"
+		if got := strings.Join(kinds, " "); got != want {
+			t.Errorf("audit: got %s, want %s", got, want)
 		}
 		e.ad.Wait()
 		e.checkSecrets(pws)
 	})
 
-	t.Run("WithoutRevealer", func(t *testing.T) {
-		e.ad.Attach(e.svc)
-		a := e.mustSend(e.dmClick(alice, "reveal:R-222222", msgID))
-		if !strings.Contains(a.Content(), "not available") {
-			t.Errorf("answer: got %q, want Reveal said unavailable", a.Content())
+	t.Run("OnlyOnce", func(t *testing.T) {
+		if got := e.reveal(alice, id, msgID(offer)); !strings.Contains(got, "succeeded") {
+			t.Errorf("second click: got %q, want it already succeeded", got)
 		}
+		if n := e.resets(); n != 1 {
+			t.Errorf("resets: got %d, want 1", n)
+		}
+		e.ad.Wait()
+		e.checkSecrets(e.passwords())
 	})
+}
+
+// TestRevealExpires: an offer nobody takes up expires with the account's
+// TTL, and its button no longer resets anything.
+func TestRevealExpires(t *testing.T) {
+	e := newEnv(t)
+	id, _, offer := e.lateApproval()
+	e.fake.wait(e.ctx, "the card saying it waits for Reveal", func(c call) bool {
+		return cardState("Approved")(c) && strings.Contains(embedText(c), "press Reveal")
+	})
+	e.clock.Add(30 * time.Minute)
+	e.svc.Sweep(e.ctx)
+	req, err := e.store.Get(e.ctx, id)
+	if err != nil || req.State != bot.StateExpired || !strings.Contains(req.Outcome, "did not press Reveal") {
+		t.Fatalf("request: got %s %q (%v), want expired, saying Reveal was not pressed", req.State, req.Outcome, err)
+	}
+	e.fake.wait(e.ctx, "the card edited to expired", cardState("Expired"))
+	if got := e.reveal(alice, id, msgID(offer)); !strings.Contains(got, "expired") {
+		t.Errorf("late click: got %q, want it expired", got)
+	}
+	if n := e.resets(); n != 0 {
+		t.Errorf("resets: got %d, want 0", n)
+	}
+	// She may ask again at once: the expired request is no longer open.
+	e.ask(alice, "prod-db")
+}
+
+// TestRevealWhenTheResetFails: the click answers with the cloud's refusal,
+// the request fails, and nothing is left to reveal.
+func TestRevealWhenTheResetFails(t *testing.T) {
+	e := newEnv(t)
+	id, _, offer := e.lateApproval()
+	e.fake.wait(e.ctx, "the card saying it waits for Reveal", cardState("Approved"))
+	e.emu.Fail("ResetUserPassword", "ResourceNotFound", 1)
+	if got := e.reveal(alice, id, msgID(offer)); !strings.Contains(got, id+" failed") {
+		t.Errorf("answer: got %q, want the failure", got)
+	}
+	req, err := e.store.Get(e.ctx, id)
+	if err != nil || req.State != bot.StateFailed {
+		t.Errorf("request: got %s (%v), want failed", req.State, err)
+	}
+	e.fake.wait(e.ctx, "the card edited to failed", cardState("Failed"))
+	if n := e.resets(); n != 0 {
+		t.Errorf("resets: got %d, want 0", n)
+	}
+}
+
+// TestRevealOfferUndeliverable: when the DM cannot be sent (alice does not
+// take DMs from the server), nothing is reset and the request fails saying
+// so, rather than wait for a click that cannot come.
+func TestRevealOfferUndeliverable(t *testing.T) {
+	e := newEnv(t)
+	e.fake.setFault(func(c call) *faultAnswer {
+		if isPostTo("channels/dm-" + alice + "/messages")(c) {
+			return &faultAnswer{Status: 403, Body: `{"message": "Cannot send messages to this user", "code": 50007}`}
+		}
+		return nil
+	})
+	id, _ := e.ask(alice, "prod-db")
+	e.clock.Add(16 * time.Minute)
+	e.mustSend(e.click(bob, "approve:"+id))
+	e.fake.wait(e.ctx, "the card edited to failed", cardState("Failed"))
+	req, err := e.store.Get(e.ctx, id)
+	if err != nil || req.State != bot.StateFailed || !strings.Contains(req.Outcome, "Reveal button could not be sent") {
+		t.Errorf("request: got %s %q (%v), want failed, saying the Reveal button could not be sent", req.State, req.Outcome, err)
+	}
+	if n := e.resets(); n != 0 {
+		t.Errorf("resets: got %d, want 0", n)
+	}
+}
+
+// TestRevealWithoutRevealer: a Bot that cannot reset at the click says so.
+func TestRevealWithoutRevealer(t *testing.T) {
+	e := newEnv(t)
+	e.ad.Attach(struct{ discord.Bot }{e.svc})
+	a := e.mustSend(e.dmClick(alice, "reveal:R-222222", "4242"))
+	if !strings.Contains(a.Content(), "not available") {
+		t.Errorf("answer: got %q, want Reveal said unavailable", a.Content())
+	}
 }
