@@ -51,6 +51,14 @@ func TestStore(t *testing.T) {
 		{"AuditLogFiltersByRequestAndTime", testAuditLog},
 		{"ConcurrentVotesApproveOnce", testConcurrentVotes},
 		{"ConcurrentNextClaimsOnce", testConcurrentNext},
+		{"OfferWaitsForReveal", testOfferWaitsForReveal},
+		{"ClaimRevealClaimsOnce", testClaimReveal},
+		{"ClaimRevealOnlyByRequester", testClaimRevealRequesterOnly},
+		{"ClaimRevealOnlyWhenOffered", testClaimRevealNeedsOffer},
+		{"UnrevealedOfferExpires", testRevealExpires},
+		{"CancelOfferedRequest", testCancelOffered},
+		{"FinishOfferedWithItsClaim", testFinishOffered},
+		{"ConcurrentRevealClaimsOnce", testConcurrentReveal},
 	}
 	for _, srv := range servers() {
 		t.Run(srv.name, func(t *testing.T) {

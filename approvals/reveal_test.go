@@ -1,0 +1,193 @@
+package approvals_test
+
+import (
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"resetbot/approvals"
+	"resetbot/bot"
+)
+
+// offered claims an approved request and offers it for Reveal within 30
+// minutes.
+func (e *env) offered(id, requester string) (bot.Claim, bot.Request) {
+	e.t.Helper()
+	e.approved(id, requester)
+	c := e.mustNext(e.store, "exec-1", time.Minute)
+	got, err := e.store.Offer(ctx(e.t), c, e.clock.Now().Add(30*time.Minute), "waiting for "+requester+" to press Reveal")
+	if err != nil {
+		e.t.Fatalf("Offer(%s): %v", id, err)
+	}
+	return c, got
+}
+
+func testOfferWaitsForReveal(t *testing.T, e *env) {
+	_, got := e.offered("R-OFFR01", "alice")
+	by := msTime(e.clock.Now().Add(30 * time.Minute))
+	if got.State != bot.StateApproved || !got.RevealBy.Equal(by) || !strings.Contains(got.Outcome, "press Reveal") {
+		t.Fatalf("after Offer: got %s, reveal by %v, %q; want approved, reveal by %v, saying so", got.State, got.RevealBy, got.Outcome, by)
+	}
+	if again := e.mustGet("R-OFFR01"); !again.RevealBy.Equal(by) {
+		t.Errorf("Get: reveal by %v, want %v", again.RevealBy, by)
+	}
+	if n := e.raw.XLen(ctx(t), e.key("queue")).Val(); n != 0 {
+		t.Errorf("queue length after Offer: got %d, want 0", n)
+	}
+	if _, ok := findEvent(e.events("R-OFFR01"), "offered", "system"); !ok {
+		t.Errorf("audit: got %s, want offered", kinds(e.events("R-OFFR01")))
+	}
+	// Not handed to another executor, not even after the claim's lease.
+	e.clock.Advance(2 * time.Minute)
+	e.wantNothingNext(e.newStore(), "exec-2", time.Minute)
+	if open, err := e.store.Open(ctx(t), "alice"); err != nil || len(open) != 1 {
+		t.Errorf("Open while waiting for Reveal: got %d, %v; want 1", len(open), err)
+	}
+}
+
+func testClaimReveal(t *testing.T, e *env) {
+	first, _ := e.offered("R-RVL001", "alice")
+	e.clock.Advance(time.Minute)
+	c, err := e.store.ClaimReveal(ctx(t), "R-RVL001", "alice", bot.PlatformDiscord, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Request.State != bot.StateExecuting || c.Stale || c.Token == "" || c.Token == first.Token || !c.Request.RevealBy.IsZero() {
+		t.Fatalf("claim: got %+v, want executing, fresh, with a new token", c)
+	}
+	if ev, ok := findEvent(e.events("R-RVL001"), "executing", "alice"); !ok || ev.Platform != bot.PlatformDiscord {
+		t.Errorf("audit: got %s, want executing by alice on discord", kinds(e.events("R-RVL001")))
+	}
+	if _, err := e.store.Finish(ctx(t), first, bot.StateSucceeded, "x"); bot.ErrorCode(err) != bot.ECONFLICT {
+		t.Errorf("Finish with the executor's old claim: got %v, want conflict", err)
+	}
+	_, err = e.store.ClaimReveal(ctx(t), "R-RVL001", "alice", bot.PlatformDiscord, time.Minute)
+	if be := wantError(t, err, bot.ECONFLICT); !strings.Contains(be.Message, "being reset") {
+		t.Errorf("second click: got %q, want it being reset", be.Message)
+	}
+	got, err := e.store.Finish(ctx(t), c, bot.StateSucceeded, "reset app_user")
+	if err != nil || got.State != bot.StateSucceeded {
+		t.Fatalf("Finish: got %s, %v", got.State, err)
+	}
+	_, err = e.store.ClaimReveal(ctx(t), "R-RVL001", "alice", bot.PlatformDiscord, time.Minute)
+	if be := wantError(t, err, bot.ECONFLICT); !strings.Contains(be.Message, "succeeded") {
+		t.Errorf("click after success: got %q, want it succeeded", be.Message)
+	}
+}
+
+func testClaimRevealRequesterOnly(t *testing.T, e *env) {
+	e.offered("R-RVL002", "alice")
+	_, err := e.store.ClaimReveal(ctx(t), "R-RVL002", "bob", bot.PlatformDiscord, time.Minute)
+	if be := wantError(t, err, bot.EFORBIDDEN); !strings.Contains(be.Message, "only alice") {
+		t.Errorf("message: got %q", be.Message)
+	}
+	if _, ok := findEvent(e.events("R-RVL002"), "refused", "bob"); !ok {
+		t.Errorf("audit: got %s, want bob's refusal", kinds(e.events("R-RVL002")))
+	}
+	_, err = e.store.ClaimReveal(ctx(t), "R-NOPE99", "alice", bot.PlatformDiscord, time.Minute)
+	wantError(t, err, bot.ENOTFOUND)
+	if got := e.mustGet("R-RVL002"); got.State != bot.StateApproved {
+		t.Errorf("state: got %s, want approved", got.State)
+	}
+}
+
+func testClaimRevealNeedsOffer(t *testing.T, e *env) {
+	e.mustCreate(e.request("R-RVL003", "alice", "acct-3", 1))
+	_, err := e.store.ClaimReveal(ctx(t), "R-RVL003", "alice", bot.PlatformDiscord, time.Minute)
+	wantError(t, err, bot.ECONFLICT) // pending
+	e.mustVote("R-RVL003", "bob", true)
+	_, err = e.store.ClaimReveal(ctx(t), "R-RVL003", "alice", bot.PlatformDiscord, time.Minute)
+	wantError(t, err, bot.ECONFLICT) // approved and queued, not offered
+	c := e.mustNext(e.store, "exec-1", time.Minute)
+	if c.Request.ID != "R-RVL003" {
+		t.Errorf("Next: got %q, want the queued request", c.Request.ID)
+	}
+}
+
+func testRevealExpires(t *testing.T, e *env) {
+	e.offered("R-RVL004", "alice")
+	e.clock.Advance(30*time.Minute - time.Millisecond)
+	if got, err := e.store.ExpireDue(ctx(t)); err != nil || len(got) != 0 {
+		t.Fatalf("ExpireDue before the deadline: got %d, %v", len(got), err)
+	}
+	e.clock.Advance(time.Millisecond)
+	_, err := e.store.ClaimReveal(ctx(t), "R-RVL004", "alice", bot.PlatformDiscord, time.Minute)
+	if be := wantError(t, err, bot.ECONFLICT); !strings.Contains(be.Message, "expired") {
+		t.Errorf("click at the deadline: got %q, want expired", be.Message)
+	}
+	got, err := e.store.ExpireDue(ctx(t))
+	if err != nil || len(got) != 1 || got[0].State != bot.StateExpired || !strings.Contains(got[0].Outcome, "did not press Reveal") {
+		t.Fatalf("ExpireDue: got %+v, %v; want R-RVL004 expired, saying Reveal was not pressed", got, err)
+	}
+	if open, err := e.store.Open(ctx(t), "alice"); err != nil || len(open) != 0 {
+		t.Errorf("Open after the expiry: got %d, %v; want none", len(open), err)
+	}
+	if ev, ok := findEvent(e.events("R-RVL004"), "expired", "system"); !ok || !strings.Contains(ev.Detail, "Reveal") {
+		t.Errorf("audit: got %s, want expired about Reveal", kinds(e.events("R-RVL004")))
+	}
+}
+
+func testCancelOffered(t *testing.T, e *env) {
+	e.offered("R-RVL005", "alice")
+	_, err := e.store.Cancel(ctx(t), "R-RVL005", "bob", bot.PlatformDiscord)
+	wantError(t, err, bot.EFORBIDDEN)
+	got, err := e.store.Cancel(ctx(t), "R-RVL005", "alice", bot.PlatformDiscord)
+	if err != nil || got.State != bot.StateCancelled || !got.RevealBy.IsZero() {
+		t.Fatalf("Cancel: got %s, reveal by %v, %v; want cancelled", got.State, got.RevealBy, err)
+	}
+	_, err = e.store.ClaimReveal(ctx(t), "R-RVL005", "alice", bot.PlatformDiscord, time.Minute)
+	wantError(t, err, bot.ECONFLICT)
+	e.clock.Advance(time.Hour)
+	if got, err := e.store.ExpireDue(ctx(t)); err != nil || len(got) != 0 {
+		t.Errorf("ExpireDue after the cancel: got %d, %v; want none", len(got), err)
+	}
+}
+
+// The executor's claim can still fail an offered request (the offer could
+// not be sent), but not after Offer lost its claim to another executor.
+func testFinishOffered(t *testing.T, e *env) {
+	c, _ := e.offered("R-RVL006", "alice")
+	got, err := e.store.Finish(ctx(t), c, bot.StateFailed, "the Reveal button could not be sent")
+	if err != nil || got.State != bot.StateFailed || !got.RevealBy.IsZero() {
+		t.Fatalf("Finish of the offer: got %s, reveal by %v, %v; want failed", got.State, got.RevealBy, err)
+	}
+	e.clock.Advance(time.Hour)
+	if got, err := e.store.ExpireDue(ctx(t)); err != nil || len(got) != 0 {
+		t.Errorf("ExpireDue after the failure: got %d, %v; want none", len(got), err)
+	}
+
+	e.approved("R-RVL007", "alice")
+	first := e.mustNext(e.store, "exec-1", time.Minute)
+	e.clock.Advance(time.Minute)
+	e.mustNext(e.newStore(), "exec-2", time.Minute) // takes it over as stale
+	_, err = e.store.Offer(ctx(t), first, e.clock.Now().Add(time.Hour), "x")
+	wantError(t, err, bot.ECONFLICT)
+}
+
+// Many clicks on one Reveal, from several processes: one claim.
+func testConcurrentReveal(t *testing.T, e *env) {
+	e.offered("R-RVL008", "alice")
+	stores := []*approvals.Store{e.store, e.newStore(), e.newStore()}
+	var mu sync.Mutex
+	won := 0
+	var wg sync.WaitGroup
+	for i := range 30 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := stores[i%len(stores)].ClaimReveal(ctx(t), "R-RVL008", "alice", bot.PlatformDiscord, time.Minute)
+			if err == nil {
+				mu.Lock()
+				won++
+				mu.Unlock()
+			} else if bot.ErrorCode(err) != bot.ECONFLICT {
+				t.Errorf("ClaimReveal: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if won != 1 {
+		t.Errorf("claims: got %d, want 1", won)
+	}
+}

@@ -1,0 +1,282 @@
+package bot_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"resetbot/approvals"
+	"resetbot/bot"
+	"resetbot/internal/redistest"
+)
+
+// lateChat is Discord once the requester's interaction token has run out:
+// nothing can be delivered, and an offer with a Reveal button is all the bot
+// can send.
+type lateChat struct {
+	notifier
+	offerErr error
+}
+
+var (
+	_ bot.DeliveryWindow = lateChat{}
+	_ bot.Offerer        = lateChat{}
+)
+
+func (lateChat) CanDeliver(bot.Request) bool { return false }
+
+func (n lateChat) Offer(_ context.Context, p bot.Person, req bot.Request) error {
+	n.chat.record(shown{Kind: "offer", Platform: n.platform, Audience: p.Name, Request: req})
+	return n.offerErr
+}
+
+func late(offerErr error) func(*bot.Options) {
+	return func(o *bot.Options) {
+		for i, n := range o.Notifiers {
+			if nt, ok := n.(notifier); ok && nt.platform == bot.PlatformDiscord {
+				o.Notifiers[i] = lateChat{notifier: nt, offerErr: offerErr}
+			}
+		}
+	}
+}
+
+// offered has alice ask for prod-db on Discord and bob approve it too late
+// for delivery, and waits for the offer.
+func (e *env) offered(svc *bot.Service) string {
+	e.t.Helper()
+	e.runExecutor(svc, "exec")
+	id := e.ask(as("alice", bot.PlatformDiscord), "prod-db locked out")
+	e.mustDo(as("bob", bot.PlatformSlack), "approve "+id)
+	if err := e.chat.waitFor(e.ctx, "the offer", func(all []shown) bool {
+		for _, s := range all {
+			if s.Kind == "offer" && s.Request.ID == id {
+				return true
+			}
+		}
+		return false
+	}); err != nil {
+		e.t.Fatal(err)
+	}
+	return id
+}
+
+// show collects what Reveal hands to be shown.
+type show struct {
+	mu      sync.Mutex
+	calls   int
+	results []bot.UserResult
+	err     error
+}
+
+func (s *show) fn(_ context.Context, r []bot.UserResult) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls++
+	s.results = append(s.results, r...)
+	return s.err
+}
+
+// TestServiceReveal: a late approval is offered, not executed; the
+// requester's click, and only hers, resets once however many replicas
+// receive clicks, and the password goes to show alone.
+func TestServiceReveal(t *testing.T) {
+	e := newEnv(t, late(nil))
+	id := e.offered(e.svc)
+	req := e.wantState(id, bot.StateApproved)
+	if !req.RevealBy.Equal(e.clock.Now().Add(30*time.Minute)) || !strings.Contains(req.Outcome, "press Reveal") {
+		t.Errorf("offered request: reveal by %v, outcome %q; want the clock + 30m, saying it waits for Reveal", req.RevealBy, req.Outcome)
+	}
+	if n := e.prov.calls.Load(); n != 0 {
+		t.Fatalf("provider calls before the click: got %d, want 0", n)
+	}
+	e.wantCardState(id, bot.StateApproved)
+	e.wantAudit(id, "offered", "system", "press Reveal")
+	if r := e.mustDo(as("alice", bot.PlatformDiscord), "status "+id); !strings.Contains(r.Text, "press Reveal") {
+		t.Errorf("status: got %q, want it waiting for Reveal", r.Text)
+	}
+
+	var s show
+	err := e.svc.Reveal(e.ctx, as("bob", bot.PlatformDiscord), id, s.fn)
+	if bot.ErrorCode(err) != bot.EFORBIDDEN || !strings.Contains(bot.ErrorMessage(err), "only alice") {
+		t.Errorf("bob's Reveal: got %v, want forbidden", err)
+	}
+	err = e.svc.Reveal(e.ctx, bot.Actor{Platform: bot.PlatformDiscord, UserID: "999"}, id, s.fn)
+	if bot.ErrorCode(err) != bot.EFORBIDDEN {
+		t.Errorf("a stranger's Reveal: got %v, want forbidden", err)
+	}
+
+	svcs := []*bot.Service{e.svc}
+	for range 2 {
+		client, _ := redistest.Client(t)
+		svc, _ := e.newService(client, late(nil))
+		svcs = append(svcs, svc)
+	}
+	const clicks = 30
+	errs := make(chan error, clicks)
+	var wg sync.WaitGroup
+	for i := range clicks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- svcs[i%len(svcs)].Reveal(e.ctx, as("alice", bot.PlatformDiscord), id, s.fn)
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	ok := 0
+	for err := range errs {
+		switch bot.ErrorCode(err) {
+		case "":
+			ok++
+		case bot.ECONFLICT:
+		default:
+			t.Errorf("a click got %v, want success or a conflict", err)
+		}
+	}
+	if ok != 1 || s.calls != 1 || e.prov.calls.Load() != 1 {
+		t.Fatalf("clicks that reset: %d, shows: %d, provider calls: %d; want 1 each", ok, s.calls, e.prov.calls.Load())
+	}
+	pws := e.prov.generated()
+	if len(s.results) != 1 || s.results[0].Password.Reveal() != pws[0] {
+		t.Errorf("shown: got %+v, want the new password of app_user", s.results)
+	}
+	req = e.wantState(id, bot.StateSucceeded)
+	if req.Outcome != "reset app_user" {
+		t.Errorf("outcome: got %q, want reset app_user", req.Outcome)
+	}
+	e.wantAudit(id, "executing", "alice", "Reveal pressed")
+	e.wantAudit(id, "delivered", "system", "Reveal")
+	e.wantCardState(id, bot.StateSucceeded)
+	e.wantTold("alice", id, "done")
+	err = e.svc.Reveal(e.ctx, as("alice", bot.PlatformDiscord), id, s.fn)
+	if bot.ErrorCode(err) != bot.ECONFLICT || !strings.Contains(bot.ErrorMessage(err), "succeeded") {
+		t.Errorf("a click after the reveal: got %v, want a conflict saying it succeeded", err)
+	}
+
+	var chat strings.Builder
+	for _, sh := range e.chat.all() {
+		b, _ := json.Marshal(sh)
+		chat.Write(b)
+		fmt.Fprintf(&chat, "%+v\n", sh)
+	}
+	places := map[string]string{"redis": redisDump(t, e), "audit": auditDump(t, e), "log": e.log.String(),
+		"metrics": e.metrics.String(), "chat": chat.String()}
+	for where, text := range places {
+		if strings.Contains(text, pws[0]) {
+			t.Errorf("the password shows in the %s", where)
+		}
+	}
+}
+
+// TestServiceRevealNotShown: when the click's answer cannot take the
+// password, the request records it, and says to ask again.
+func TestServiceRevealNotShown(t *testing.T) {
+	e := newEnv(t, late(nil))
+	id := e.offered(e.svc)
+	s := show{err: bot.Errorf(bot.EUNAVAILABLE, "Discord is having trouble")}
+	if err := e.svc.Reveal(e.ctx, as("alice", bot.PlatformDiscord), id, s.fn); err != nil {
+		t.Fatalf("Reveal: %v", err)
+	}
+	req := e.wantState(id, bot.StateSucceeded)
+	if !strings.Contains(req.Outcome, "could not be delivered") {
+		t.Errorf("outcome: got %q, want it to say the password was not delivered", req.Outcome)
+	}
+	e.wantAudit(id, "delivery_failed", "system", "Discord is having trouble")
+}
+
+// TestServiceRevealFails: a reset refused by the cloud at the click fails
+// the request and says why.
+func TestServiceRevealFails(t *testing.T) {
+	e := newEnv(t, late(nil))
+	id := e.offered(e.svc)
+	e.prov.mu.Lock()
+	e.prov.err = bot.Errorf(bot.EPROVIDER, "the instance tdsql3-d8fffc3c does not exist")
+	e.prov.mu.Unlock()
+	var s show
+	err := e.svc.Reveal(e.ctx, as("alice", bot.PlatformDiscord), id, s.fn)
+	if bot.ErrorCode(err) != bot.EPROVIDER || !strings.Contains(bot.ErrorMessage(err), "does not exist") {
+		t.Errorf("Reveal: got %v, want the cloud's refusal", err)
+	}
+	if s.calls != 0 {
+		t.Errorf("shows: got %d, want 0", s.calls)
+	}
+	e.wantState(id, bot.StateFailed)
+	e.wantTold("alice", id, "failed")
+}
+
+// TestServiceOfferUndeliverable: an offer that cannot be sent fails the
+// request at once, unreset.
+func TestServiceOfferUndeliverable(t *testing.T) {
+	e := newEnv(t, late(bot.Errorf(bot.EFORBIDDEN, "alice does not accept direct messages")))
+	id := e.offered(e.svc)
+	if err := e.chat.waitFor(e.ctx, "failed", told("alice", id, "failed")); err != nil {
+		t.Fatal(err)
+	}
+	req := e.wantState(id, bot.StateFailed)
+	if !strings.Contains(req.Outcome, "Reveal button could not be sent") || !strings.Contains(req.Outcome, "direct messages") {
+		t.Errorf("outcome: got %q, want it to say the offer could not be sent, and why", req.Outcome)
+	}
+	if n := e.prov.calls.Load(); n != 0 {
+		t.Errorf("provider calls: got %d, want 0", n)
+	}
+	e.wantAudit(id, "chat_error", "system", "Reveal button")
+}
+
+// TestServiceRevealStale: a replica that claimed the click and died leaves
+// the request to the executors, which fail it as "outcome unknown" without
+// calling the cloud again.
+func TestServiceRevealStale(t *testing.T) {
+	e := newEnv(t, late(nil))
+	id := e.offered(e.svc)
+	deadClient, _ := redistest.Client(t)
+	dead := approvals.New(deadClient, approvals.Options{Prefix: e.prefix, Clock: e.clock})
+	if _, err := dead.ClaimReveal(e.ctx, id, "alice", bot.PlatformDiscord, 50*time.Millisecond); err != nil {
+		t.Fatalf("the dead replica's claim: %v", err)
+	}
+	e.clock.Advance(time.Second)
+	if err := e.chat.waitFor(e.ctx, "failed", told("alice", id, "failed")); err != nil {
+		t.Fatal(err)
+	}
+	req := e.wantState(id, bot.StateFailed)
+	if !strings.Contains(req.Outcome, "outcome unknown") {
+		t.Errorf("outcome: got %q, want outcome unknown", req.Outcome)
+	}
+	if n := e.prov.calls.Load(); n != 0 {
+		t.Errorf("provider calls: got %d, want 0", n)
+	}
+}
+
+// TestServiceRevealRedisDown: a click while Redis is down gets a clear
+// answer and resets nothing.
+func TestServiceRevealRedisDown(t *testing.T) {
+	srv, err := redistest.Start()
+	if err != nil {
+		t.Fatalf("no redis-server of the test's own: %v", err)
+	}
+	t.Cleanup(func() { _ = srv.Stop() })
+	client := redis.NewClient(&redis.Options{Addr: srv.Addr, MaxRetries: -1}) // fail fast while it is down
+	t.Cleanup(func() { _ = client.Close() })
+	e := newEnvOn(t, client, "down:", late(nil))
+	id := e.offered(e.svc)
+	if err := srv.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	var s show
+	err = e.svc.Reveal(e.ctx, as("alice", bot.PlatformDiscord), id, s.fn)
+	if bot.ErrorCode(err) != bot.EUNAVAILABLE || !strings.Contains(strings.ToLower(bot.ErrorMessage(err)), "redis") {
+		t.Errorf("Reveal with Redis down: got %v, want EUNAVAILABLE naming Redis", err)
+	}
+	if n := e.prov.calls.Load(); n != 0 || s.calls != 0 {
+		t.Errorf("provider calls: %d, shows: %d; want 0", n, s.calls)
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Reveal waited out its context instead of failing")
+	}
+}
