@@ -30,13 +30,16 @@
 // buttons once the request is no longer pending. Deny asks for a reason in a
 // modal.
 //
-// A password leaves the process in one place: an ephemeral follow-up on the
-// interaction with which the requester asked, while its token is valid (15
-// minutes). The token is kept on the request (Request.Refs) so that whichever
-// replica executes the request can use it. After that, the password cannot be
-// shown privately and Deliver says so; Offer and the Reveal button are the
-// adapter's half of running the reset at the requester's click instead (see
-// Revealer).
+// A password leaves the process in one of two places. While the token of the
+// interaction with which the requester asked is valid (15 minutes), it is an
+// ephemeral follow-up on that interaction; the token is kept on the request
+// (Request.Refs) so that whichever replica executes the request can use it.
+// After that, CanDeliver is false and the service does not reset: it calls
+// Offer, which sends the requester a direct message with a Reveal button.
+// The click is answered at once with an ephemeral deferral; only then does
+// the service run the reset (Revealer), and the password replaces that
+// deferred answer. No reset runs when the deferral fails, and the password
+// is never stored.
 //
 // All REST calls go to Options.APIURL. discordgo builds its URLs from
 // package-level variables; rather than changing those (racy, and wrong for a
