@@ -439,12 +439,20 @@ func (e *env) wantTold(person, id, text string) {
 	}
 }
 
-// wantCardState checks that every platform's card of id shows state last.
+// wantCardState checks that every platform's card of id shows state. A vote's
+// handler and the executor update cards concurrently, so updates may arrive
+// out of order; the adapters keep the newest version (Request.Version), and
+// so does this check.
 func (e *env) wantCardState(id string, want bot.State) {
 	e.t.Helper()
 	last := map[bot.Platform]bot.State{}
+	newest := map[bot.Platform]bot.Version{}
 	for _, s := range e.chat.all() {
-		if s.Kind == "card" && s.Request.ID == id {
+		if s.Kind != "card" || s.Request.ID != id {
+			continue
+		}
+		if v, seen := newest[s.Platform]; !seen || !s.Request.Version().Before(v) {
+			newest[s.Platform] = s.Request.Version()
 			last[s.Platform] = s.Request.State
 		}
 	}
