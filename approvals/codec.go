@@ -44,6 +44,7 @@ func requestFields(r bot.Request) ([]any, error) {
 		"expires", strconv.FormatInt(ms(r.ExpiresAt), 10),
 		"updated", strconv.FormatInt(ms(r.UpdatedAt), 10),
 		"nappr", "0",
+		"rev", "1",
 	}
 	for k, v := range r.Refs {
 		f = append(f, refField+k, v)
@@ -91,6 +92,8 @@ func parseRequest(v any) (bot.Request, error) {
 			r.Outcome = val
 		case "reveal":
 			r.RevealBy, err = parseMS(val)
+		case "rev":
+			r.Rev, err = strconv.ParseInt(val, 10, 64)
 		case "votes":
 			r.Votes, err = parseVotes(val)
 		default:

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"resetbot/approvals"
 	"resetbot/bot"
 )
@@ -38,9 +40,19 @@ func testOfferWaitsForReveal(t *testing.T, e *env) {
 	if _, ok := findEvent(e.events("R-OFFR01"), "offered", "system"); !ok {
 		t.Errorf("audit: got %s, want offered", kinds(e.events("R-OFFR01")))
 	}
-	// Not handed to another executor, not even after the claim's lease.
+	// Not handed to another executor, not even after the claim's lease, nor
+	// through a queue entry read before Offer removed it.
 	e.clock.Advance(2 * time.Minute)
 	e.wantNothingNext(e.newStore(), "exec-2", time.Minute)
+	if err := e.raw.XAdd(ctx(t), &redis.XAddArgs{Stream: e.key("queue"), Values: []any{"request", "R-OFFR01"}}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	// (exec-2's abandoned read may take the entry; a 1ms lease lets exec-3
+	// reclaim it from there at once.)
+	e.wantNothingNext(e.newStore(), "exec-3", time.Millisecond)
+	if got := e.mustGet("R-OFFR01"); got.State != bot.StateApproved || got.RevealBy.IsZero() {
+		t.Errorf("after a stray queue entry: got %s, reveal by %v; want still waiting for Reveal", got.State, got.RevealBy)
+	}
 	if open, err := e.store.Open(ctx(t), "alice"); err != nil || len(open) != 1 {
 		t.Errorf("Open while waiting for Reveal: got %d, %v; want 1", len(open), err)
 	}
@@ -189,5 +201,40 @@ func testConcurrentReveal(t *testing.T, e *env) {
 	wg.Wait()
 	if won != 1 {
 		t.Errorf("claims: got %d, want 1", won)
+	}
+}
+
+// Every transition raises Rev by one, whichever process makes it, so that
+// cards can be ordered across replicas.
+func testRevCounts(t *testing.T, e *env) {
+	var revs []int64
+	note := func(r bot.Request) { revs = append(revs, r.Rev) }
+	note(e.mustCreate(e.request("R-REV001", "alice", "acct-rev", 2)))
+	note(e.mustVote("R-REV001", "bob", true))
+	note(e.mustVote("R-REV001", "carol", true)) // approves
+	c := e.mustNext(e.newStore(), "exec-1", time.Minute)
+	note(c.Request)
+	offered, err := e.store.Offer(ctx(t), c, e.clock.Now().Add(time.Hour), "waiting")
+	if err != nil {
+		t.Fatal(err)
+	}
+	note(offered)
+	rc, err := e.newStore().ClaimReveal(ctx(t), "R-REV001", "alice", bot.PlatformDiscord, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	note(rc.Request)
+	done, err := e.store.Finish(ctx(t), rc, bot.StateSucceeded, "reset app_user")
+	if err != nil {
+		t.Fatal(err)
+	}
+	note(done)
+	for i, r := range revs {
+		if r != int64(i+1) {
+			t.Fatalf("revs: got %v, want 1 to %d", revs, len(revs))
+		}
+	}
+	if got := e.mustGet("R-REV001"); got.Rev != int64(len(revs)) {
+		t.Errorf("Get: rev %d, want %d", got.Rev, len(revs))
 	}
 }

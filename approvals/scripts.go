@@ -131,6 +131,7 @@ end
 local votes = redis.call('HGET', rk, 'votes')
 if votes and votes ~= '' then votes = votes .. ',' .. vote else votes = vote end
 redis.call('HSET', rk, 'votes', votes, 'v:' .. person, approve and '1' or '0', 'updated', NOWS)
+redis.call('HINCRBY', rk, 'rev', 1)
 if approve then
   local n = redis.call('HINCRBY', rk, 'nappr', 1)
   audit('voted', id, person, platform, 'approve')
@@ -171,6 +172,7 @@ if state ~= 'pending' and not (state == 'approved' and f[4]) then
   return refused('conflict', id .. ' is already ' .. state)
 end
 redis.call('HSET', rk, 'state', 'cancelled', 'outcome', 'cancelled by ' .. person, 'updated', NOWS)
+redis.call('HINCRBY', rk, 'rev', 1)
 redis.call('HDEL', rk, 'reveal', 'token')
 audit('cancelled', id, person, platform, '')
 close(id, account, requester)
@@ -187,12 +189,14 @@ for _, id in ipairs(due) do
   local f = redis.call('HMGET', rk, 'state', 'requester', 'account', 'reveal')
   if f[1] == 'pending' then
     redis.call('HSET', rk, 'state', 'expired', 'outcome', 'expired: not approved in time', 'updated', NOWS)
+    redis.call('HINCRBY', rk, 'rev', 1)
     audit('expired', id, 'system', '', 'not approved before its expiry')
     close(id, f[3], f[2])
     table.insert(out, redis.call('HGETALL', rk))
   elseif f[1] == 'approved' and f[4] then
     redis.call('HSET', rk, 'state', 'expired', 'outcome',
       'expired: ' .. f[2] .. ' did not press Reveal in time; nothing was reset', 'updated', NOWS)
+    redis.call('HINCRBY', rk, 'rev', 1)
     redis.call('HDEL', rk, 'reveal', 'token')
     audit('expired', id, 'system', '', 'Reveal not pressed before its deadline; nothing was reset')
     close(id, f[3], f[2])
@@ -218,11 +222,12 @@ end
 -- try claims id; it returns the reply, or nil to look further.
 local function try(id, entry)
   local rk = rkey(id)
-  local f = redis.call('HMGET', rk, 'state', 'lease', 'entry')
+  local f = redis.call('HMGET', rk, 'state', 'lease', 'entry', 'reveal')
   local state = f[1]
   if entry == '' then entry = f[3] or '' end
-  if state ~= 'approved' and state ~= 'executing' then
-    -- gone, terminal, or never approved: nothing to execute
+  if (state ~= 'approved' and state ~= 'executing') or (state == 'approved' and f[4]) then
+    -- gone, terminal, never approved, or waiting for its requester's
+    -- Reveal (an entry read just before Offer removed it): nothing to execute
     redis.call('ZREM', leases, id)
     drop(entry)
     return nil
@@ -233,6 +238,7 @@ local function try(id, entry)
   end
   local deadline = istr(NOW + lease)
   redis.call('HSET', rk, 'state', 'executing', 'token', token, 'lease', deadline, 'updated', NOWS)
+  redis.call('HINCRBY', rk, 'rev', 1)
   redis.call('ZADD', leases, deadline, id)
   if stale then
     audit('executing', id, 'system', '', 'taken over by ' .. consumer .. ': the previous executor\'s lease ran out, outcome unknown')
@@ -271,6 +277,7 @@ if not held or f[2] ~= token then
   return refuse('conflict', id .. ' was taken over by another executor', id)
 end
 redis.call('HSET', rk, 'state', state, 'outcome', outcome, 'updated', NOWS)
+redis.call('HINCRBY', rk, 'rev', 1)
 redis.call('HDEL', rk, 'token', 'lease', 'reveal')
 close(id, f[4], f[3])
 local queue = K .. 'queue'
@@ -301,6 +308,7 @@ if f[1] ~= 'executing' or f[2] ~= token then
   return refuse('conflict', id .. ' was taken over by another executor', id)
 end
 redis.call('HSET', rk, 'state', 'approved', 'reveal', by, 'outcome', outcome, 'updated', NOWS)
+redis.call('HINCRBY', rk, 'rev', 1)
 redis.call('HDEL', rk, 'lease')
 redis.call('ZREM', K .. 'leases', id)
 redis.call('ZADD', K .. 'deadlines', by, id)
@@ -342,6 +350,7 @@ if NOW >= tonumber(by) then
 end
 local deadline = istr(NOW + lease)
 redis.call('HSET', rk, 'state', 'executing', 'token', token, 'lease', deadline, 'updated', NOWS)
+redis.call('HINCRBY', rk, 'rev', 1)
 redis.call('HDEL', rk, 'reveal')
 redis.call('ZREM', K .. 'deadlines', id)
 redis.call('ZADD', K .. 'leases', deadline, id)

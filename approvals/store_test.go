@@ -59,6 +59,7 @@ func TestStore(t *testing.T) {
 		{"CancelOfferedRequest", testCancelOffered},
 		{"FinishOfferedWithItsClaim", testFinishOffered},
 		{"ConcurrentRevealClaimsOnce", testConcurrentReveal},
+		{"RevCountsTransitions", testRevCounts},
 	}
 	for _, srv := range servers() {
 		t.Run(srv.name, func(t *testing.T) {
@@ -87,6 +88,7 @@ func testCreateStores(t *testing.T, e *env) {
 	want.State = bot.StatePending
 	want.Votes = nil
 	want.CreatedAt, want.UpdatedAt, want.ExpiresAt = now, now, msTime(req.ExpiresAt)
+	want.Rev = 1
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Create returned\n%+v\nwant\n%+v", got, want)
 	}

@@ -137,6 +137,10 @@ type Request struct {
 	// where they asked): nothing is reset before that click, and the request
 	// expires at RevealBy without it.
 	RevealBy time.Time `json:"reveal_by,omitzero"`
+	// Rev counts the request's transitions, as the store made them: a
+	// later one has a higher Rev, whichever process made it. Zero when
+	// unknown.
+	Rev int64 `json:"rev,omitempty"`
 	// Outcome is a message safe to show everyone: why it failed, was denied,
 	// or which users were reset; while it waits for Reveal, that it does.
 	// Never a password.
@@ -169,18 +173,20 @@ func (r Request) VoteOf(person string) (Vote, bool) {
 }
 
 // Version orders the states one request passes through, so that a chat
-// adapter can drop a card update older than one it already showed: states
-// only move forward, and within a state a later update, or one more vote,
-// is newer.
+// adapter can drop a card update older than one it already showed. Rev,
+// where both sides have it, decides; otherwise states only move forward,
+// and within a state a later update, or one more vote, is newer.
 type Version struct {
+	rev   int64
 	rank  int
 	at    time.Time
 	votes int
 }
 
-const rankFinal = 3
+const rankFinal = 4
 
-// Version is r's place in that order.
+// Version is r's place in that order. Without Rev, an approved request
+// waiting for Reveal comes after a queued one, and before executing.
 func (r Request) Version() Version {
 	rank := rankFinal
 	switch r.State {
@@ -188,14 +194,20 @@ func (r Request) Version() Version {
 		rank = 0
 	case StateApproved:
 		rank = 1
+		if !r.RevealBy.IsZero() {
+			rank = 2
+		}
 	case StateExecuting:
-		rank = 2
+		rank = 3
 	}
-	return Version{rank: rank, at: r.UpdatedAt, votes: len(r.Votes)}
+	return Version{rev: r.Rev, rank: rank, at: r.UpdatedAt, votes: len(r.Votes)}
 }
 
 // Before reports whether v is older than w.
 func (v Version) Before(w Version) bool {
+	if v.rev > 0 && w.rev > 0 {
+		return v.rev < w.rev
+	}
 	if v.rank != w.rank {
 		return v.rank < w.rank
 	}

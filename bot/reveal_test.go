@@ -67,6 +67,17 @@ func (e *env) offered(svc *bot.Service) string {
 	return id
 }
 
+// lastCard is the request as the last card update on pl showed it.
+func (e *env) lastCard(id string, pl bot.Platform) bot.Request {
+	var last bot.Request
+	for _, s := range e.chat.all() {
+		if s.Kind == "card" && s.Request.ID == id && s.Platform == pl {
+			last = s.Request
+		}
+	}
+	return last
+}
+
 // show collects what Reveal hands to be shown.
 type show struct {
 	mu      sync.Mutex
@@ -96,7 +107,11 @@ func TestServiceReveal(t *testing.T) {
 	if n := e.prov.calls.Load(); n != 0 {
 		t.Fatalf("provider calls before the click: got %d, want 0", n)
 	}
-	e.wantCardState(id, bot.StateApproved)
+	for _, pl := range []bot.Platform{bot.PlatformSlack, bot.PlatformDiscord} {
+		if c := e.lastCard(id, pl); c.State != bot.StateApproved || c.RevealBy.IsZero() || !strings.Contains(c.Outcome, "press Reveal") {
+			t.Errorf("%s card: got %s, reveal by %v, %q; want the offer shown", pl, c.State, c.RevealBy, c.Outcome)
+		}
+	}
 	e.wantAudit(id, "offered", "system", "press Reveal")
 	if r := e.mustDo(as("alice", bot.PlatformDiscord), "status "+id); !strings.Contains(r.Text, "press Reveal") {
 		t.Errorf("status: got %q, want it waiting for Reveal", r.Text)
@@ -181,8 +196,12 @@ func TestServiceRevealNotShown(t *testing.T) {
 	e := newEnv(t, late(nil))
 	id := e.offered(e.svc)
 	s := show{err: bot.Errorf(bot.EUNAVAILABLE, "Discord is having trouble")}
-	if err := e.svc.Reveal(e.ctx, as("alice", bot.PlatformDiscord), id, s.fn); err != nil {
-		t.Fatalf("Reveal: %v", err)
+	err := e.svc.Reveal(e.ctx, as("alice", bot.PlatformDiscord), id, s.fn)
+	if bot.ErrorCode(err) != bot.EUNAVAILABLE || !strings.Contains(bot.ErrorMessage(err), "could not be shown") {
+		t.Errorf("Reveal: got %v, want EUNAVAILABLE saying the password could not be shown", err)
+	}
+	if s.calls != 3 || e.prov.calls.Load() != 1 {
+		t.Errorf("shows: %d, resets: %d; want 3 tries to show one reset", s.calls, e.prov.calls.Load())
 	}
 	req := e.wantState(id, bot.StateSucceeded)
 	if !strings.Contains(req.Outcome, "could not be delivered") {

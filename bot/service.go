@@ -493,9 +493,10 @@ func (s *Service) delivered(ctx context.Context, req Request, outcome, how strin
 // retry calls a chat API through fn, again after a pause while it answers
 // EUNAVAILABLE: a hiccup should not lose a password that now exists.
 func (s *Service) retry(ctx context.Context, fn func() error) error {
+	const tries = 3
 	var err error
-	for try := 0; try < 3; try++ {
-		if err = fn(); err == nil || ErrorCode(err) != EUNAVAILABLE {
+	for try := 0; try < tries; try++ {
+		if err = fn(); err == nil || ErrorCode(err) != EUNAVAILABLE || try == tries-1 {
 			return err
 		}
 		select {
@@ -517,9 +518,13 @@ func (s *Service) offer(ctx context.Context, c Claim, acct Account, o Offerer) {
 		req.Requester, req.Platform, by.Format("15:04 MST"))
 	offered, err := s.store.Offer(ctx, c, by, outcome)
 	if err != nil {
-		// Nothing was reset. The lease runs out, and the claim's takeover
-		// fails the request.
+		// Nothing was reset. Fail it now, if the claim still holds, rather
+		// than leave it to a takeover that would call its outcome unknown.
 		s.log.Error("offer Reveal", "request", req.ID, "err", err)
+		if ErrorCode(err) != ECONFLICT {
+			s.finish(ctx, c, StateFailed, fmt.Sprintf("not reset: the approval came after %s stopped letting the bot show %s the password on the request, and the Reveal offer could not be recorded (%s); ask again",
+				req.Platform, req.Requester, ErrorMessage(err)))
+		}
 		return
 	}
 	s.metrics.Event("offered")
@@ -537,7 +542,8 @@ func (s *Service) offer(ctx context.Context, c Claim, acct Account, o Offerer) {
 // alone (and returns an error if it could not). The passwords exist only
 // during this call. Errors are *Error: ENOTFOUND, EFORBIDDEN (a is not the
 // requester), ECONFLICT (the request is not waiting for Reveal, or its time
-// is up), EUNAVAILABLE, or EPROVIDER when the reset failed.
+// is up), EUNAVAILABLE (the store is down, or show failed after the reset),
+// or EPROVIDER when the reset failed.
 func (s *Service) Reveal(ctx context.Context, a Actor, id string, show func(context.Context, []UserResult) error) error {
 	p, ok := s.Person(a.Platform, a.UserID)
 	if !ok {
@@ -564,8 +570,11 @@ func (s *Service) Reveal(ctx context.Context, a Actor, id string, show func(cont
 		s.finish(ctx, c, StateFailed, outcome)
 		return Errorf(EPROVIDER, "%s failed: %s", id, outcome)
 	}
-	err = show(ctx, results)
+	err = s.retry(ctx, func() error { return show(ctx, results) })
 	s.finish(ctx, c, StateSucceeded, s.delivered(ctx, req, outcome, ", at the Reveal click", err))
+	if err != nil {
+		return Errorf(EUNAVAILABLE, "%s was reset, but the new password could not be shown (%s): ask again", id, ErrorMessage(err))
+	}
 	return nil
 }
 
@@ -629,16 +638,30 @@ func (s *Service) postCards(ctx context.Context, req Request) {
 }
 
 // updateCards shows req's current state on every platform's card.
+//
+// Each adapter drops an update older than one it showed, but it knows only
+// its own process's updates: a replica's slow edit of an older state can
+// land after another replica's newer one. So, once its edits are done, the
+// service reads the request again and shows it again when it has moved on
+// meanwhile: whichever edit lands last, its sender then sees the newest
+// state and shows it.
 func (s *Service) updateCards(ctx context.Context, req Request) {
 	acct := s.accounts[req.Account]
-	for _, pl := range s.platforms {
-		ref := req.Refs[cardRef+string(pl)]
-		if ref == "" {
-			continue // never posted (the chat API was down): nothing to update
+	for round := 0; round < 3; round++ {
+		for _, pl := range s.platforms {
+			ref := req.Refs[cardRef+string(pl)]
+			if ref == "" {
+				continue // never posted (the chat API was down): nothing to update
+			}
+			if _, err := s.notifiers[pl].Card(ctx, req, acct, ref); err != nil {
+				s.chatFault(ctx, req, pl, "update the approval card", err)
+			}
 		}
-		if _, err := s.notifiers[pl].Card(ctx, req, acct, ref); err != nil {
-			s.chatFault(ctx, req, pl, "update the approval card", err)
+		cur, err := s.store.Get(ctx, req.ID)
+		if err != nil || !req.Version().Before(cur.Version()) {
+			return
 		}
+		req = cur
 	}
 }
 

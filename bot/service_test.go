@@ -151,14 +151,35 @@ func (c *chat) count(kind string, match func(shown) bool) int {
 	return n
 }
 
+// notifier is one process's adapter for a platform. Like the real ones, it
+// drops a card update older than one it showed (Request.Version), which it
+// knows of in its own process only: cards holds what it showed.
 type notifier struct {
 	platform bot.Platform
 	chat     *chat
+	cards    *cardVersions
+}
+
+type cardVersions struct {
+	mu    sync.Mutex
+	shown map[string]bot.Version
+}
+
+func newNotifier(pl bot.Platform, c *chat) notifier {
+	return notifier{platform: pl, chat: c, cards: &cardVersions{shown: map[string]bot.Version{}}}
 }
 
 func (n notifier) Platform() bot.Platform { return n.platform }
 
 func (n notifier) Card(_ context.Context, req bot.Request, _ bot.Account, ref string) (string, error) {
+	if ref != "" {
+		n.cards.mu.Lock() // held while the card is edited, as the adapters do
+		defer n.cards.mu.Unlock()
+		if v, ok := n.cards.shown[ref]; ok && req.Version().Before(v) {
+			return ref, nil
+		}
+		n.cards.shown[ref] = req.Version()
+	}
 	n.chat.record(shown{Kind: "card", Platform: n.platform, Audience: "channel", Ref: ref, Request: req})
 	if ref != "" {
 		return ref, nil
@@ -319,7 +340,7 @@ func (e *env) newService(client redis.UniversalClient, mods ...func(*bot.Options
 	opts := bot.Options{
 		Store:     store,
 		Providers: map[string]bot.Provider{"test.tdsql": e.prov, "test.ehpc": e.prov},
-		Notifiers: []bot.Notifier{notifier{bot.PlatformSlack, e.chat}, notifier{bot.PlatformDiscord, e.chat}},
+		Notifiers: []bot.Notifier{newNotifier(bot.PlatformSlack, e.chat), newNotifier(bot.PlatformDiscord, e.chat)},
 		People:    people(),
 		Accounts:  accounts(),
 		Clock:     e.clock,
@@ -439,20 +460,13 @@ func (e *env) wantTold(person, id, text string) {
 	}
 }
 
-// wantCardState checks that every platform's card of id shows state. A vote's
-// handler and the executor update cards concurrently, so updates may arrive
-// out of order; the adapters keep the newest version (Request.Version), and
-// so does this check.
+// wantCardState checks that every platform's card of id shows state: the
+// last update the platform received.
 func (e *env) wantCardState(id string, want bot.State) {
 	e.t.Helper()
 	last := map[bot.Platform]bot.State{}
-	newest := map[bot.Platform]bot.Version{}
 	for _, s := range e.chat.all() {
-		if s.Kind != "card" || s.Request.ID != id {
-			continue
-		}
-		if v, seen := newest[s.Platform]; !seen || !s.Request.Version().Before(v) {
-			newest[s.Platform] = s.Request.Version()
+		if s.Kind == "card" && s.Request.ID == id {
 			last[s.Platform] = s.Request.State
 		}
 	}

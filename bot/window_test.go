@@ -16,7 +16,7 @@ func (closedWindow) CanDeliver(bot.Request) bool { return false }
 func TestServiceNoResetWhenPasswordCannotBeShown(t *testing.T) {
 	e := newEnv(t)
 	e.svc, e.store = e.newService(e.client, func(o *bot.Options) {
-		o.Notifiers = []bot.Notifier{notifier{bot.PlatformSlack, e.chat}, closedWindow{notifier{bot.PlatformDiscord, e.chat}}}
+		o.Notifiers = []bot.Notifier{newNotifier(bot.PlatformSlack, e.chat), closedWindow{newNotifier(bot.PlatformDiscord, e.chat)}}
 	})
 	ctx, cancel := context.WithCancel(e.ctx)
 	defer cancel()

@@ -346,6 +346,15 @@ func (f *fakeDiscord) route(c *call) (int, string) {
 		}
 		return 200, `{"id": "1", "channel_id": "0"}`
 
+	case c.Method == "GET" && len(p) == 5 && p[0] == "webhooks" && p[4] == "@original":
+		if !f.validToken(p[2]) {
+			return 404, apiError(10015, "Unknown Webhook")
+		}
+		if _, answered := f.ephemeral[p[2]]; !answered {
+			return 404, apiError(10008, "Unknown Message")
+		}
+		return 200, `{"id": "1", "channel_id": "0"}`
+
 	case c.Method == "POST" && len(p) == 4 && p[0] == "interactions" && p[3] == "callback":
 		if !f.validToken(p[2]) {
 			return 404, apiError(10062, "Unknown interaction")

@@ -211,13 +211,21 @@ func (a *Adapter) run(ctx context.Context, i *discordgo.Interaction, slow work, 
 func (a *Adapter) editOriginal(ctx context.Context, token, text string) error {
 	content := clip(text, maxContent)
 	edit := &discordgo.WebhookEdit{Content: &content, AllowedMentions: noMentions()}
+	return a.callOriginal(ctx, "edit a deferred answer", func(o ...discordgo.RequestOption) error {
+		_, err := a.rest.WebhookMessageEdit(a.opts.ApplicationID, token, "@original", edit, o...)
+		return err
+	})
+}
+
+// callOriginal makes a call on an interaction's answer. A call that
+// overtakes Discord's processing of the answer finds no message (or no
+// token) yet: it gets a moment, a few times.
+func (a *Adapter) callOriginal(ctx context.Context, what string, fn func(o ...discordgo.RequestOption) error) error {
 	var err error
-	// An edit that overtakes Discord's processing of the deferral finds no
-	// message yet: give it a moment, a few times.
 	for try := 1; try <= attempts; try++ {
 		var last error
-		err = a.call(ctx, "edit a deferred answer", true, func(o ...discordgo.RequestOption) error {
-			_, last = a.rest.WebhookMessageEdit(a.opts.ApplicationID, token, "@original", edit, o...)
+		err = a.call(ctx, what, true, func(o ...discordgo.RequestOption) error {
+			last = fn(o...)
 			return last
 		})
 		code, _ := restCode(last)

@@ -195,6 +195,12 @@ func (a *Adapter) revealAt(ctx context.Context, i *discordgo.Interaction, id str
 	a.goBackground(func() {
 		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), workTimeout)
 		defer cancel()
+		// Over HTTP the deferral is only written into the response: make sure
+		// Discord took it, and so has a message to put the password in.
+		if err := a.landed(wctx, token); err != nil {
+			a.log.Error("discord: the answer to Reveal did not reach Discord; nothing was reset", "request", id, "err", err)
+			return
+		}
 		shown := false
 		err := rv.Reveal(wctx, actor, id, func(ctx context.Context, results []bot.UserResult) error {
 			shown = true
@@ -220,6 +226,15 @@ func (a *Adapter) revealAt(ctx context.Context, i *discordgo.Interaction, id str
 		}); err != nil {
 			a.log.Error("discord: remove a Reveal button", "request", id, "err", err)
 		}
+	})
+}
+
+// landed checks that the answer to an interaction reached Discord, waiting
+// a little for Discord to process it.
+func (a *Adapter) landed(ctx context.Context, token string) error {
+	return a.callOriginal(ctx, "check the answer to Reveal", func(o ...discordgo.RequestOption) error {
+		_, err := a.rest.WebhookMessage(a.opts.ApplicationID, token, "@original", o...)
+		return err
 	})
 }
 

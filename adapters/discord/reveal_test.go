@@ -1,6 +1,8 @@
 package discord_test
 
 import (
+	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -234,5 +236,45 @@ func TestRevealWithoutRevealer(t *testing.T) {
 	a := e.mustSend(e.dmClick(alice, "reveal:R-222222", "4242"))
 	if !strings.Contains(a.Content(), "not available") {
 		t.Errorf("answer: got %q, want Reveal said unavailable", a.Content())
+	}
+}
+
+// TestRevealAnswerLost: over HTTP the deferral is only written into the
+// response. When Discord never takes it (too late, the connection dropped),
+// the click has nowhere to show a password, so nothing is reset and the
+// button stays for another try.
+func TestRevealAnswerLost(t *testing.T) {
+	e := newEnv(t)
+	id, _, offer := e.lateApproval()
+	e.fake.wait(e.ctx, "the card saying it waits for Reveal", cardState("Approved"))
+
+	i := e.dmClick(alice, "reveal:"+id, msgID(offer))
+	body, err := json.Marshal(i)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := strconv.FormatInt(e.clock.Now().Unix(), 10)
+	if a := e.post(body, ts, sign(e.key, ts, body), nil); a.Status != 200 || a.Type() != 5 { // nil: Discord never sees the answer
+		t.Fatalf("answer: got %d %s, want a deferral", a.Status, a.Raw)
+	}
+	e.ad.Wait()
+	if n := e.resets(); n != 0 {
+		t.Errorf("resets: got %d, want 0", n)
+	}
+	if req, err := e.store.Get(e.ctx, id); err != nil || req.State != bot.StateApproved || req.RevealBy.IsZero() {
+		t.Errorf("request: got %s, reveal by %v (%v); want still waiting for Reveal", req.State, req.RevealBy, err)
+	}
+	if n := e.fake.count(func(c call) bool { return c.Method == "PATCH" && strings.HasPrefix(c.Path, "channels/dm-") }); n != 0 {
+		t.Errorf("edits of the offer: got %d, want 0 (the button stays)", n)
+	}
+	if !strings.Contains(e.logs.String(), "nothing was reset") {
+		t.Errorf("log: want the lost answer logged")
+	}
+
+	if got := e.reveal(alice, id, msgID(offer)); !strings.Contains(got, "New password") {
+		t.Errorf("the next click: got %q, want the password", got)
+	}
+	if n := e.resets(); n != 1 {
+		t.Errorf("resets after the next click: got %d, want 1", n)
 	}
 }
