@@ -385,4 +385,39 @@ func TestAcrossPlatforms(t *testing.T) {
 		}
 		ce.checkCrossSecrets(ce.passwords(), bot.PlatformDiscord)
 	})
+
+	// Approved in Slack after alice's Discord token ran out: both cards
+	// say the request waits for her Reveal, and her click in Discord
+	// resets and shows the password there alone.
+	t.Run("AskedInDiscordApprovedInSlackLate", func(t *testing.T) {
+		ce := newCrossEnv(t)
+		// Slack's signatures are checked against the wall clock: alice asks
+		// 16 minutes before it, bob approves at it.
+		ce.clock.Add(-16 * time.Minute)
+		id, ask := ce.ask(alice, "prod-db")
+		ce.slack.wait(ce.ctx, "the Slack card", func(c slackCall) bool { return c.Method == "chat.postMessage" && strings.Contains(c.Raw, id) })
+		ce.clock.Add(16 * time.Minute)
+		if reply := ce.slackApprove(slackBob, id); !strings.Contains(reply, "You approved "+id) {
+			t.Errorf("bob approving in Slack: got %q", reply)
+		}
+		offer := ce.fake.wait(ce.ctx, "the Reveal offer in alice's DMs", func(c call) bool {
+			return isDM(alice)(c) && len(customIDs(c.Body)) > 0
+		})
+		ce.slack.wait(ce.ctx, "the Slack card waiting for Reveal", func(c slackCall) bool {
+			return c.Method == "chat.update" && strings.Contains(c.Raw, id) && strings.Contains(c.Raw, "press Reveal")
+		})
+		if n := ce.resets(); n != 0 {
+			t.Fatalf("resets before the click: got %d, want 0", n)
+		}
+		if got := ce.reveal(alice, id, msgID(offer)); !strings.Contains(got, ce.passwords()[0]) {
+			t.Fatalf("the click's answer: got %q, want the password", got)
+		}
+		ce.slack.wait(ce.ctx, "the Slack card done", slackCardIs(id, "succeeded"))
+		ce.slackAd.Wait()
+		ce.ad.Wait()
+		if n := ce.fake.count(isFollowup(tokenOf(ask))); n != 0 {
+			t.Errorf("follow-ups on the expired token: got %d, want 0", n)
+		}
+		ce.checkCrossSecrets(ce.passwords(), bot.PlatformDiscord)
+	})
 }
