@@ -366,6 +366,43 @@ func (s *Service) vote(ctx context.Context, a Actor, p Person, cmd Command) Repl
 	return Reply{Request: &req, Text: fmt.Sprintf("You %s %s. It is now %s.", verb, req.ID, req.State)}
 }
 
+// CheckVote tells whether actor may vote on request id now, without voting:
+// adapters ask it before opening a form (Deny's reason) that would
+// otherwise be refused only once filled in. The refusal, an *Error with the
+// codes of Handle's votes, is audited as an attempt.
+func (s *Service) CheckVote(ctx context.Context, a Actor, id string) error {
+	p, ok := s.Person(a.Platform, a.UserID)
+	if !ok {
+		s.audit(ctx, Event{Kind: "refused", RequestID: id, Actor: string(a.Platform) + ":" + a.UserID,
+			Platform: a.Platform, Detail: "unknown person tried to vote"})
+		return Errorf(EFORBIDDEN, "you are not in resetbot's list of people: ask an admin to add your %s user ID %s", a.Platform, a.UserID)
+	}
+	req, err := s.store.Get(ctx, id)
+	if err != nil {
+		return s.failed(ctx, "get "+id, err).Err
+	}
+	var refusal *Error
+	switch {
+	case !s.mayApprove(p, a, s.accounts[req.Account]):
+		refusal = Errorf(EFORBIDDEN, "you are not an approver of %s", req.Account)
+	case req.Requester == p.Name:
+		refusal = Errorf(EFORBIDDEN, "you cannot deny your own request; cancel it instead")
+	case req.State != StatePending:
+		refusal = Errorf(ECONFLICT, "%s is already %s", req.ID, req.State)
+	case !s.clock.Now().Before(req.ExpiresAt):
+		refusal = Errorf(ECONFLICT, "%s has expired", req.ID)
+	default:
+		if _, voted := req.VoteOf(p.Name); voted {
+			refusal = Errorf(EFORBIDDEN, "you already voted on %s", req.ID)
+		}
+	}
+	if refusal != nil {
+		s.audit(ctx, Event{Kind: "refused", RequestID: id, Actor: p.Name, Platform: a.Platform, Detail: refusal.Message})
+		return refusal
+	}
+	return nil
+}
+
 func (s *Service) cancel(ctx context.Context, a Actor, p Person, id string) Reply {
 	req, err := s.store.Cancel(ctx, id, p.Name, a.Platform)
 	if err != nil {

@@ -50,6 +50,9 @@ type Bot interface {
 	Person(p bot.Platform, userID string) (bot.Person, bool)
 	// AccountsFor lists the accounts p may ask for, by name.
 	AccountsFor(p bot.Person) []bot.Account
+	// CheckVote tells whether a may vote on request id, before the Deny
+	// form opens.
+	CheckVote(ctx context.Context, a bot.Actor, id string) error
 }
 
 // Revealer is the part of the service that runs a reset at the requester's

@@ -191,6 +191,16 @@ func TestDenyAsksForAReason(t *testing.T) {
 	id, ask := e.ask(alice, "prod-db")
 	e.fake.wait(e.ctx, "the approval card", isCardPost)
 
+	// Who may not deny is told so at the click, without a form to fill in.
+	for _, tc := range []struct{ user, says string }{
+		{carol, "not an approver of prod-db"},
+		{alice, "cannot deny your own request"},
+		{mallory, "not in resetbot's list of people"},
+	} {
+		if a := e.mustSend(e.click(tc.user, "deny:"+id)); !strings.Contains(a.Content(), tc.says) {
+			t.Errorf("%s clicks Deny: got %q, want %q", tc.user, a.Content(), tc.says)
+		}
+	}
 	modal := e.send(e.click(bob, "deny:"+id))
 	if modal.Status != 200 || modal.Type() != 9 {
 		t.Fatalf("deny click: got %d %s, want a modal (type 9)", modal.Status, modal.Raw)

@@ -163,7 +163,7 @@ func (a *Adapter) handle(ctx context.Context, i *discordgo.Interaction, respond 
 		a.revealAt(ctx, i, id, respond)
 		return
 	}
-	now, slow := a.route(i)
+	now, slow := a.route(ctx, i)
 	if now != nil {
 		answer(now)
 		return
@@ -239,7 +239,7 @@ func (a *Adapter) callOriginal(ctx context.Context, what string, fn func(o ...di
 
 // route decides what an interaction gets: an immediate response, or work
 // whose text is the answer.
-func (a *Adapter) route(i *discordgo.Interaction) (*response, work) {
+func (a *Adapter) route(ctx context.Context, i *discordgo.Interaction) (*response, work) {
 	b := a.service()
 	actor := a.actor(i)
 	handle := func(cmd bot.Command) work {
@@ -275,6 +275,9 @@ func (a *Adapter) route(i *discordgo.Interaction) (*response, work) {
 		case "approve":
 			return nil, handle(bot.Command{Kind: bot.KindApprove, ID: id})
 		case "deny":
+			if err := b.CheckVote(ctx, actor, id); err != nil { // refused now, not once the form is filled in
+				return ephemeral(bot.ErrorMessage(err)), nil
+			}
 			return denyModal(id), nil
 		}
 		return ephemeral("This button is not resetbot's, or no longer works."), nil

@@ -24,6 +24,9 @@ type Bot interface {
 	Person(p bot.Platform, userID string) (bot.Person, bool)
 	// AccountsFor lists the accounts p may ask for, for the request modal.
 	AccountsFor(p bot.Person) []bot.Account
+	// CheckVote tells whether a may vote on request id, before the Deny
+	// form opens.
+	CheckVote(ctx context.Context, a bot.Actor, id string) error
 }
 
 // Options configure an Adapter. cmd/resetbot fills them in from the `slack:`

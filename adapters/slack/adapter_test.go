@@ -404,6 +404,23 @@ func TestRequestForm(t *testing.T) {
 func TestDenyForm(t *testing.T) {
 	e := newEnv(t)
 	id := e.ask(alice, "prod-db locked out")
+	// Who may not deny is told so at the click, without a form to fill in.
+	for _, tc := range []struct{ user, hook, says string }{
+		{carol, "carol-deny", "not an approver of prod-db"},
+		{alice, "alice-deny", "cannot deny your own request"},
+		{mallory, "mallory-deny", "not in resetbot's list of people"},
+	} {
+		e.interact(click(tc.user, "deny", id, "1700000100.000001", tc.hook, e.slack))
+		if got := e.slack.Reply(e.ctx(), tc.hook); !strings.Contains(got, tc.says) {
+			t.Errorf("%s clicks Deny: got %q, want %q", tc.user, got, tc.says)
+		}
+	}
+	e.ad.Wait()
+	for _, c := range e.slack.Calls() {
+		if c.Method == "views.open" {
+			t.Fatalf("a deny form opened for someone who may not deny")
+		}
+	}
 	e.interact(click(bob, "deny", id, "1700000200.000001", "bob-deny", e.slack))
 	calls := e.slack.WaitFor(e.ctx(), "the deny form", func(cs []apiCall) bool {
 		for _, c := range cs {

@@ -168,6 +168,10 @@ func (a *Adapter) onAction(ic slack.InteractionCallback) ack {
 			if !a.first(ctx, key) {
 				return
 			}
+			if err := a.bot.CheckVote(ctx, actor, id); err != nil { // refused now, not once the form is filled in
+				a.reply(ctx, to, bot.ErrorMessage(err))
+				return
+			}
 			meta, _ := json.Marshal(denyMeta{ID: id, ResponseURL: ic.ResponseURL})
 			err := a.call(ctx, "open the deny form", func(ctx context.Context) error {
 				_, err := a.api.OpenViewContext(ctx, ic.TriggerID, denyForm(id, string(meta)))
