@@ -11,9 +11,11 @@ test:
 	$(GO) vet ./...
 	./scripts/with-redis.sh $(GO) test -race -count=1 -timeout 8m ./...
 
-## bench: Go benchmarks on real Redis
+## bench: Go benchmarks on real Redis, then the load tool at the cloud's rate limit and without it
 bench:
 	./scripts/with-redis.sh $(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 20m ./...
+	./scripts/with-redis.sh $(GO) run ./cmd/resetbot-load -requests 200
+	./scripts/with-redis.sh $(GO) run ./cmd/resetbot-load -requests 500 -rate 1000
 
 ## fuzz: fuzz the command parser for a minute
 fuzz:

@@ -1,0 +1,334 @@
+// Command resetbot-load puts load on resetbot's workflow and prints figures.
+//
+// It runs several replicas of the service in one process, sharing one real
+// Redis (-redis, or RESETBOT_TEST_REDIS as `make bench` sets it), each with
+// its executor and the real Tencent provider signing calls to the cloud
+// emulator, behind the limiter that keeps the bot under the API's 20 calls a
+// second. Then -requests requesters ask at once (-concurrency at a time),
+// approvers approve every request on a replica other than the one asked, and
+// it prints the latency of asks and approvals, the time from an approval to
+// the password's delivery, and the resets per second.
+//
+// The chat platform is a sink that notes when a delivery happened and how
+// many users it covered; it keeps no password.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http/httptest"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"resetbot/approvals"
+	"resetbot/bot"
+	"resetbot/providers/emulator"
+	"resetbot/providers/ratelimit"
+	"resetbot/providers/tencent"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "resetbot-load:", err)
+		os.Exit(1)
+	}
+}
+
+type config struct {
+	redis       string
+	requests    int
+	concurrency int
+	replicas    int
+	rate        int
+	timeout     time.Duration
+}
+
+func run(ctx context.Context, args []string, out io.Writer) error {
+	var c config
+	fs := flag.NewFlagSet("resetbot-load", flag.ContinueOnError)
+	defRedis := os.Getenv("RESETBOT_TEST_REDIS")
+	if defRedis == "" {
+		defRedis = "127.0.0.1:6379"
+	}
+	fs.StringVar(&c.redis, "redis", defRedis, "Redis address (host:port); keys go under a prefix of their own, removed at the end")
+	fs.IntVar(&c.requests, "requests", 200, "requests to ask, approve and execute")
+	fs.IntVar(&c.concurrency, "concurrency", 50, "asks or approvals in flight at once")
+	fs.IntVar(&c.replicas, "replicas", 3, "service replicas sharing the Redis, each with its executor")
+	fs.IntVar(&c.rate, "rate", tencent.DefaultRate, "cloud API calls a second allowed (the emulator enforces it, the bot's limiter keeps under it)")
+	fs.DurationVar(&c.timeout, "timeout", 5*time.Minute, "give up after this long")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if c.requests < 1 || c.concurrency < 1 || c.replicas < 1 || c.rate < 1 {
+		return errors.New("-requests, -concurrency, -replicas and -rate must be at least 1")
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	return load(ctx, c, out)
+}
+
+const (
+	account  = "load-db"
+	instance = "tdsql-load"
+)
+
+// sink is the chat platform: it notes each delivery's time and keeps no
+// password.
+type sink struct {
+	mu        sync.Mutex
+	delivered map[string]time.Time
+	users     int
+	done      chan struct{}
+	want      int
+}
+
+func (s *sink) Platform() bot.Platform { return bot.PlatformConsole }
+
+func (s *sink) Card(_ context.Context, req bot.Request, _ bot.Account, ref string) (string, error) {
+	if ref == "" {
+		ref = "card-" + req.ID
+	}
+	return ref, nil
+}
+
+func (s *sink) Notify(context.Context, bot.Person, bot.Request, string) error { return nil }
+
+func (s *sink) Deliver(_ context.Context, _ bot.Person, req bot.Request, results []bot.UserResult) error {
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, dup := s.delivered[req.ID]; dup {
+		return nil
+	}
+	s.delivered[req.ID] = now
+	for _, r := range results {
+		if r.Err == nil && !r.Password.IsZero() {
+			s.users++
+		}
+	}
+	if len(s.delivered) == s.want {
+		close(s.done)
+	}
+	return nil
+}
+
+func load(ctx context.Context, c config, out io.Writer) error {
+	prefix := "resetbot-load:" + randomHex(6) + ":"
+	admin := redis.NewClient(&redis.Options{Addr: c.redis})
+	defer admin.Close()
+	if err := admin.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("redis at %s: %w", c.redis, err)
+	}
+	defer cleanup(admin, prefix)
+
+	secretID, secretKey := "AKIDload", randomHex(16)
+	emu := emulator.New(emulator.Options{TencentSecretID: secretID, TencentSecretKey: secretKey, Rate: c.rate})
+	emu.AddUser(emulator.TencentTDSQL, instance, "app_user@%")
+	cloud := httptest.NewTLSServer(emu)
+	defer cloud.Close()
+
+	people := []bot.Person{}
+	for i := range c.requests {
+		people = append(people, bot.Person{Name: fmt.Sprintf("req-%d", i), Groups: []string{"load"}})
+	}
+	const approvers = 10
+	for i := range approvers {
+		people = append(people, bot.Person{Name: fmt.Sprintf("appr-%d", i), Groups: []string{"approvers"}})
+	}
+	accounts := []bot.Account{{
+		Name: account, Provider: emulator.TencentTDSQL, Region: "ap-guangzhou",
+		Users: []string{"app_user"}, Settings: map[string]string{"instance_id": instance, "host": "%"},
+		Requesters: []string{"load"}, Approvers: []string{"approvers"}, Approvals: 1, TTL: 30 * time.Minute,
+	}}
+	chat := &sink{delivered: map[string]time.Time{}, done: make(chan struct{}), want: c.requests}
+
+	execCtx, stopExec := context.WithCancel(context.WithoutCancel(ctx))
+	var execs sync.WaitGroup
+	defer func() { stopExec(); execs.Wait() }()
+	var svcs []*bot.Service
+	for r := range c.replicas {
+		client := redis.NewClient(&redis.Options{Addr: c.redis, PoolSize: 4 * c.concurrency})
+		defer client.Close()
+		prov := tencent.New(tencent.Options{
+			SecretID: secretID, SecretKey: secretKey,
+			Endpoint: strings.TrimPrefix(cloud.URL, "https://"), Transport: cloud.Client().Transport,
+			Limiter: ratelimit.New(client, "{"+prefix+"}ratelimit:", c.rate),
+		})
+		svc, err := bot.New(bot.Options{
+			Store:     approvals.New(client, approvals.Options{Prefix: prefix}),
+			Providers: map[string]bot.Provider{emulator.TencentTDSQL: prov},
+			Notifiers: []bot.Notifier{chat},
+			People:    people,
+			Accounts:  accounts,
+			Limit:     bot.Limit{N: 1000, Window: time.Hour},
+		})
+		if err != nil {
+			return err
+		}
+		svcs = append(svcs, svc)
+		execs.Add(1)
+		go func() {
+			defer execs.Done()
+			_ = svc.RunExecutor(execCtx, fmt.Sprintf("load-%d", r))
+		}()
+	}
+
+	fmt.Fprintf(out, "resetbot-load: %d requests, %d at a time, %d replicas on Redis %s, cloud limit %d calls/s\n",
+		c.requests, c.concurrency, c.replicas, c.redis, c.rate)
+
+	ids := make([]string, c.requests)
+	askStart := time.Now()
+	asks, askErrs := each(ctx, c, func(i int) error {
+		r := svcs[i%len(svcs)].HandleText(ctx, bot.Actor{Platform: bot.PlatformConsole, UserID: fmt.Sprintf("req-%d", i)},
+			account+" load test")
+		if r.Err != nil {
+			return r.Err
+		}
+		ids[i] = r.Request.ID
+		return nil
+	})
+	report(out, "ask", asks, askErrs, time.Since(askStart))
+	if askErrs > 0 {
+		return fmt.Errorf("%d asks failed", askErrs)
+	}
+
+	var approvedAt sync.Map // request ID -> time the approval returned
+	approveStart := time.Now()
+	votes, voteErrs := each(ctx, c, func(i int) error {
+		r := svcs[(i+1)%len(svcs)].HandleText(ctx, bot.Actor{Platform: bot.PlatformConsole, UserID: fmt.Sprintf("appr-%d", i%approvers)},
+			"approve "+ids[i])
+		if r.Err != nil {
+			return r.Err
+		}
+		approvedAt.Store(ids[i], time.Now())
+		return nil
+	})
+	report(out, "approve", votes, voteErrs, time.Since(approveStart))
+	if voteErrs > 0 {
+		return fmt.Errorf("%d approvals failed", voteErrs)
+	}
+
+	select {
+	case <-chat.done:
+	case <-ctx.Done():
+		chat.mu.Lock()
+		n := len(chat.delivered)
+		chat.mu.Unlock()
+		return fmt.Errorf("%d of %d passwords delivered before giving up: %w", n, c.requests, ctx.Err())
+	}
+	chat.mu.Lock()
+	var e2e []time.Duration
+	last := approveStart
+	for id, at := range chat.delivered {
+		if v, ok := approvedAt.Load(id); ok {
+			e2e = append(e2e, max(at.Sub(v.(time.Time)), 0))
+		}
+		if at.After(last) {
+			last = at
+		}
+	}
+	users := chat.users
+	chat.mu.Unlock()
+	report(out, "approval to password", e2e, 0, 0)
+	wall := last.Sub(approveStart)
+	resets := 0
+	limited := 0
+	for _, call := range emu.Calls() {
+		switch {
+		case call.Action == "ResetUserPassword" && call.Code == "":
+			resets++
+		case strings.Contains(call.Code, "LimitExceeded"):
+			limited++
+		}
+	}
+	fmt.Fprintf(out, "resets: %d done, %d passwords delivered, %d refused by the cloud's rate limit; %.2f resets/s from the first approval to the last delivery (%s)\n",
+		resets, users, limited, float64(resets)/wall.Seconds(), wall.Round(time.Millisecond))
+	if resets != c.requests || users != c.requests {
+		return fmt.Errorf("want %d resets and deliveries, got %d and %d", c.requests, resets, users)
+	}
+	return nil
+}
+
+// each runs fn for 0..n-1, c.concurrency at a time, and returns the
+// latencies of the calls that succeeded and the number that failed.
+func each(ctx context.Context, c config, fn func(i int) error) ([]time.Duration, int) {
+	var mu sync.Mutex
+	var lat []time.Duration
+	var failed atomic.Int64
+	next := atomic.Int64{}
+	var wg sync.WaitGroup
+	for range c.concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= c.requests || ctx.Err() != nil {
+					return
+				}
+				start := time.Now()
+				if err := fn(i); err != nil {
+					if failed.Add(1) <= 3 {
+						fmt.Fprintln(os.Stderr, "resetbot-load:", bot.ErrorMessage(err))
+					}
+					continue
+				}
+				d := time.Since(start)
+				mu.Lock()
+				lat = append(lat, d)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return lat, int(failed.Load())
+}
+
+// report prints a line of latency figures; wall > 0 adds the rate.
+func report(out io.Writer, what string, lat []time.Duration, failed int, wall time.Duration) {
+	if len(lat) == 0 {
+		fmt.Fprintf(out, "%s: none succeeded, %d failed\n", what, failed)
+		return
+	}
+	slices.Sort(lat)
+	q := func(p float64) time.Duration {
+		return lat[min(int(p*float64(len(lat))), len(lat)-1)].Round(10 * time.Microsecond)
+	}
+	line := fmt.Sprintf("%s: n=%d p50=%s p95=%s p99=%s max=%s", what, len(lat), q(0.50), q(0.95), q(0.99), lat[len(lat)-1].Round(10*time.Microsecond))
+	if wall > 0 {
+		line += fmt.Sprintf(" (%.0f/s)", float64(len(lat))/wall.Seconds())
+	}
+	if failed > 0 {
+		line += fmt.Sprintf(", %d failed", failed)
+	}
+	fmt.Fprintln(out, line)
+}
+
+func cleanup(c *redis.Client, prefix string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	iter := c.Scan(ctx, 0, "{"+prefix+"}*", 1000).Iterator()
+	for iter.Next(ctx) {
+		c.Del(ctx, iter.Val())
+	}
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
