@@ -1,7 +1,12 @@
 // Package redistest gives tests a real redis-server. `make test` starts one on a
 // free port and passes its address in RESETBOT_TEST_REDIS; without it, the
 // first test that asks starts a server of its own (redis-server must be on
-// PATH; scripts/redis-server.sh installs it).
+// PATH; scripts/with-redis.sh installs it).
+//
+// Tests stop Redis on purpose to check that the bot keeps serving; go-redis
+// would log every failed dial of those moments to stderr. Importing this
+// package silences go-redis's own log: what a test needs to know comes back
+// as errors.
 package redistest
 
 import (
@@ -18,6 +23,12 @@ import (
 
 	"github.com/redis/go-redis/v9"
 )
+
+func init() { redis.SetLogger(quiet{}) }
+
+type quiet struct{}
+
+func (quiet) Printf(context.Context, string, ...any) {}
 
 // EnvAddr names the variable holding a running test server's host:port.
 const EnvAddr = "RESETBOT_TEST_REDIS"
