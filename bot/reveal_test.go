@@ -113,6 +113,7 @@ func TestServiceReveal(t *testing.T) {
 		}
 	}
 	e.wantAudit(id, "offered", "system", "press Reveal")
+	e.wantTold("alice", id, "send you a Reveal button")
 	if r := e.mustDo(as("alice", bot.PlatformDiscord), "status "+id); !strings.Contains(r.Text, "press Reveal") {
 		t.Errorf("status: got %q, want it waiting for Reveal", r.Text)
 	}

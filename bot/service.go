@@ -353,7 +353,11 @@ func (s *Service) vote(ctx context.Context, a Actor, p Person, cmd Command) Repl
 	s.updateCards(ctx, req)
 	switch req.State {
 	case StateApproved:
-		s.tell(ctx, req, fmt.Sprintf("%s was approved by %s; resetting now.", req.ID, approvers(req)))
+		next := "resetting now."
+		if s.offers(req) {
+			next = "the bot can no longer show you the password here, so it will send you a Reveal button: the reset runs when you press it."
+		}
+		s.tell(ctx, req, fmt.Sprintf("%s was approved by %s; %s", req.ID, approvers(req), next))
 	case StateDenied:
 		s.tell(ctx, req, fmt.Sprintf("%s was denied by %s%s.", req.ID, p.Name, because(v.Reason)))
 	default:
@@ -473,6 +477,15 @@ func (s *Service) Execute(ctx context.Context, c Claim) {
 		return n.Deliver(ctx, p, req, results)
 	})
 	s.finish(ctx, c, StateSucceeded, s.delivered(ctx, req, outcome, "", err))
+}
+
+// offers reports whether req, executed now, would be offered for Reveal
+// rather than reset at once.
+func (s *Service) offers(req Request) bool {
+	n := s.notifiers[req.Platform]
+	w, ok := n.(DeliveryWindow)
+	_, offerer := n.(Offerer)
+	return ok && offerer && !w.CanDeliver(req)
 }
 
 // target is the account of req and its provider, while both are configured.

@@ -105,6 +105,9 @@ func TestRevealAfterTheTokenExpired(t *testing.T) {
 	if n := e.fake.count(isFollowup(tokenOf(ask))); n != 0 {
 		t.Errorf("follow-ups on the expired token: got %d, want 0", n)
 	}
+	e.fake.wait(e.ctx, "alice told a Reveal button is coming", func(c call) bool {
+		return isDM(alice)(c) && strings.Contains(content(c), "send you a Reveal button")
+	})
 
 	t.Run("OthersCannotReveal", func(t *testing.T) {
 		if got := e.reveal(bob, id, msgID(offer)); !strings.Contains(got, "only alice") {
