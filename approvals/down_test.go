@@ -13,6 +13,7 @@ import (
 	"resetbot/approvals"
 	"resetbot/bot"
 	"resetbot/internal/redistest"
+	"resetbot/internal/testkit"
 )
 
 // When Redis goes away every call says so with EUNAVAILABLE, and the same
@@ -25,7 +26,7 @@ func TestRedisDown(t *testing.T) {
 	t.Cleanup(func() { _ = srv.Stop() })
 	client := redis.NewClient(&redis.Options{Addr: srv.Addr})
 	t.Cleanup(func() { _ = client.Close() })
-	clock := newFakeClock()
+	clock := testkit.NewClock(time.Date(2030, 1, 2, 9, 30, 0, 0, time.UTC))
 	store := approvals.New(client, approvals.Options{Clock: clock, Poll: 50 * time.Millisecond})
 	e := &env{t: t, clock: clock, store: store}
 

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,29 +15,8 @@ import (
 	"resetbot/approvals"
 	"resetbot/bot"
 	"resetbot/internal/redistest"
+	"resetbot/internal/testkit"
 )
-
-// fakeClock is a bot.Clock that moves only when told.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{t: time.Date(2030, 1, 2, 9, 30, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // server is a kind of Redis the conformance suite runs against.
 type server struct {
@@ -60,7 +38,7 @@ type env struct {
 	t      *testing.T
 	addr   string
 	prefix string
-	clock  *fakeClock
+	clock  *testkit.Clock
 	raw    *redis.Client
 	store  *approvals.Store
 }
@@ -71,7 +49,7 @@ func newEnv(t *testing.T, srv server) *env {
 		t:      t,
 		addr:   srv.addr(t),
 		prefix: "test:" + t.Name() + ":" + strconv.FormatInt(time.Now().UnixNano(), 36) + ":",
-		clock:  newFakeClock(),
+		clock:  testkit.NewClock(time.Date(2030, 1, 2, 9, 30, 0, 0, time.UTC)),
 	}
 	e.raw = redis.NewClient(&redis.Options{Addr: e.addr})
 	t.Cleanup(func() {

@@ -20,6 +20,7 @@ import (
 	"resetbot/approvals"
 	"resetbot/bot"
 	"resetbot/internal/redistest"
+	"resetbot/internal/testkit"
 )
 
 // The service's tests run it end to end on real Redis (approvals.Store). The
@@ -32,7 +33,7 @@ var (
 	_ bot.Notifier = notifier{}
 	_ bot.Provider = (*provider)(nil)
 	_ bot.Metrics  = (*metrics)(nil)
-	_ bot.Clock    = (*clock)(nil)
+	_ bot.Clock    = (*testkit.Clock)(nil)
 )
 
 func people() []bot.Person {
@@ -66,24 +67,6 @@ func accounts() []bot.Account {
 			Approvals: 2, TTL: 10 * time.Minute,
 		},
 	}
-}
-
-// clock moves only when told.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
 }
 
 // shown is one thing the bot showed on a chat platform.
@@ -268,24 +251,6 @@ func (m *metrics) String() string {
 	return strings.Join(m.labels, " ")
 }
 
-// syncBuffer is the log's output, written by several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // env is one test's world: a key prefix on the shared redis-server, a clock,
 // the chat, the cloud, the log, and a first service.
 type env struct {
@@ -293,10 +258,10 @@ type env struct {
 	ctx     context.Context
 	client  *redis.Client
 	prefix  string
-	clock   *clock
+	clock   *testkit.Clock
 	chat    *chat
 	prov    *provider
-	log     *syncBuffer
+	log     *testkit.Log
 	metrics *metrics
 	store   *approvals.Store
 	svc     *bot.Service
@@ -314,10 +279,10 @@ func newEnvOn(t *testing.T, client *redis.Client, prefix string, mods ...func(*b
 	t.Cleanup(cancel)
 	e := &env{
 		t: t, ctx: ctx, client: client, prefix: prefix,
-		clock:   &clock{t: time.Date(2030, 1, 2, 9, 30, 0, 0, time.UTC)},
+		clock:   testkit.NewClock(time.Date(2030, 1, 2, 9, 30, 0, 0, time.UTC)),
 		chat:    newChat(),
 		prov:    &provider{},
-		log:     &syncBuffer{},
+		log:     &testkit.Log{},
 		metrics: &metrics{},
 	}
 	t.Cleanup(func() {

@@ -22,6 +22,7 @@ import (
 	"resetbot/adapters/discord"
 	slackad "resetbot/adapters/slack"
 	"resetbot/bot"
+	"resetbot/internal/testkit"
 )
 
 const (
@@ -156,8 +157,8 @@ func newCrossEnv(t *testing.T) *crossEnv {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 	// slack-go checks Slack's signed timestamps against the wall clock.
-	clock := &testClock{now: time.Now().UTC().Truncate(time.Second)}
-	e := &env{t: t, ctx: ctx, clock: clock, prov: &recorder{}, key: testKey(), logs: &syncBuffer{}}
+	clock := testkit.NewClock(time.Now().UTC().Truncate(time.Second))
+	e := &env{t: t, ctx: ctx, clock: clock, prov: &recorder{}, key: testKey(), logs: &testkit.Log{}}
 	e.backend()
 	ce := &crossEnv{env: e, slack: newFakeSlack(t)}
 
@@ -393,10 +394,10 @@ func TestAcrossPlatforms(t *testing.T) {
 		ce := newCrossEnv(t)
 		// Slack's signatures are checked against the wall clock: alice asks
 		// 16 minutes before it, bob approves at it.
-		ce.clock.Add(-16 * time.Minute)
+		ce.clock.Advance(-16 * time.Minute)
 		id, ask := ce.ask(alice, "prod-db")
 		ce.slack.wait(ce.ctx, "the Slack card", func(c slackCall) bool { return c.Method == "chat.postMessage" && strings.Contains(c.Raw, id) })
-		ce.clock.Add(16 * time.Minute)
+		ce.clock.Advance(16 * time.Minute)
 		if reply := ce.slackApprove(slackBob, id); !strings.Contains(reply, "You approved "+id) {
 			t.Errorf("bob approving in Slack: got %q", reply)
 		}

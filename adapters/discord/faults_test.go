@@ -11,6 +11,7 @@ import (
 
 	"resetbot/adapters/discord"
 	"resetbot/bot"
+	"resetbot/internal/testkit"
 )
 
 func pendingRequest(id string) bot.Request {
@@ -237,7 +238,7 @@ func TestAPIFaults(t *testing.T) {
 func TestAPIURL(t *testing.T) {
 	t.Run("TwoAdaptersInOneProcess", func(t *testing.T) {
 		clock := newClock()
-		logs := &syncBuffer{}
+		logs := &testkit.Log{}
 		f1 := newFakeDiscord(t, clock, "token-one", approvalsCh)
 		f2 := newFakeDiscord(t, clock, "token-two", approvalsCh)
 		o1, o2 := adapterOptions(f1, clock, logs), adapterOptions(f2, clock, logs)
@@ -295,7 +296,7 @@ func TestAPIURL(t *testing.T) {
 			return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}},
 				Body: io.NopCloser(strings.NewReader(`{"id": "5001", "channel_id": "789"}`)), Request: r}, nil
 		})}
-		o := adapterOptions(newFakeDiscord(t, newClock(), botToken), newClock(), &syncBuffer{})
+		o := adapterOptions(newFakeDiscord(t, newClock(), botToken), newClock(), &testkit.Log{})
 		o.APIURL, o.HTTPClient = "", client
 		a, err := discord.New(o)
 		if err != nil {

@@ -25,6 +25,7 @@ import (
 	"resetbot/approvals"
 	"resetbot/bot"
 	"resetbot/internal/redistest"
+	"resetbot/internal/testkit"
 	"resetbot/providers/emulator"
 	"resetbot/providers/ratelimit"
 	"resetbot/providers/tencent"
@@ -71,27 +72,8 @@ var accounts = []bot.Account{{
 	Requesters: []string{"eng"}, Approvers: []string{"db-approvers"}, Approvals: 1, TTL: 30 * time.Minute,
 }}
 
-// testClock is the time every part of a test agrees on.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *testClock {
-	return &testClock{now: time.Date(2025, 3, 4, 9, 0, 0, 0, time.UTC)}
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+// newClock is the time every part of a test agrees on.
+func newClock() *testkit.Clock { return testkit.NewClock(time.Date(2025, 3, 4, 9, 0, 0, 0, time.UTC)) }
 
 // recorder is a bot.Provider that makes a random password per user and
 // remembers every one, so tests can look for them where they must not be.
@@ -128,30 +110,12 @@ func (r *recorder) Passwords() []string {
 	return append([]string(nil), r.passwords...)
 }
 
-// syncBuffer collects logs from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // env is one resetbot with Discord: the real service and Redis store, the
 // adapter under test on an httptest server, and a fake Discord.
 type env struct {
 	t      *testing.T
 	ctx    context.Context
-	clock  *testClock
+	clock  *testkit.Clock
 	fake   *fakeDiscord
 	ad     *discord.Adapter
 	svc    *bot.Service
@@ -163,7 +127,7 @@ type env struct {
 	tp     *tencent.Provider
 	srv    *httptest.Server
 	key    ed25519.PrivateKey
-	logs   *syncBuffer
+	logs   *testkit.Log
 
 	mu  sync.Mutex
 	seq int
@@ -191,7 +155,7 @@ func adapterOptions(f *fakeDiscord, clock bot.Clock, logs io.Writer) discord.Opt
 func newEnv(t *testing.T, change ...func(*discord.Options)) *env {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
-	e := &env{t: t, ctx: ctx, clock: newClock(), prov: &recorder{}, key: testKey(), logs: &syncBuffer{}}
+	e := &env{t: t, ctx: ctx, clock: newClock(), prov: &recorder{}, key: testKey(), logs: &testkit.Log{}}
 	e.backend()
 
 	opts := adapterOptions(e.fake, e.clock, e.logs)

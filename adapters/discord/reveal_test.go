@@ -43,7 +43,7 @@ func (e *env) reveal(user, id, messageID string) string {
 func (e *env) lateApproval() (string, map[string]any, call) {
 	e.t.Helper()
 	id, ask := e.ask(alice, "prod-db")
-	e.clock.Add(16 * time.Minute)
+	e.clock.Advance(16 * time.Minute)
 	e.mustSend(e.click(bob, "approve:"+id))
 	offer := e.fake.wait(e.ctx, "the Reveal offer in alice's DMs", func(c call) bool {
 		return isDM(alice)(c) && len(customIDs(c.Body)) > 0
@@ -67,7 +67,7 @@ func TestCanDeliver(t *testing.T) {
 		want  bool
 	}{{0, true}, {12 * time.Minute, true}, {13 * time.Minute, false}, {16 * time.Minute, false}} {
 		clk := newClock()
-		clk.now = req.CreatedAt.Add(tc.after)
+		clk.Set(req.CreatedAt.Add(tc.after))
 		o := adapterOptions(e.fake, clk, e.logs)
 		a, err := discord.New(o)
 		if err != nil {
@@ -171,7 +171,7 @@ func TestRevealExpires(t *testing.T) {
 	e.fake.wait(e.ctx, "the card saying it waits for Reveal", func(c call) bool {
 		return cardState("Approved")(c) && strings.Contains(embedText(c), "press Reveal")
 	})
-	e.clock.Add(30 * time.Minute)
+	e.clock.Advance(30 * time.Minute)
 	e.svc.Sweep(e.ctx)
 	req, err := e.store.Get(e.ctx, id)
 	if err != nil || req.State != bot.StateExpired || !strings.Contains(req.Outcome, "did not press Reveal") {
@@ -220,7 +220,7 @@ func TestRevealOfferUndeliverable(t *testing.T) {
 		return nil
 	})
 	id, _ := e.ask(alice, "prod-db")
-	e.clock.Add(16 * time.Minute)
+	e.clock.Advance(16 * time.Minute)
 	e.mustSend(e.click(bob, "approve:"+id))
 	e.fake.wait(e.ctx, "the card edited to failed", cardState("Failed"))
 	req, err := e.store.Get(e.ctx, id)

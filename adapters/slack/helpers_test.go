@@ -1,7 +1,6 @@
 package slack_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -15,7 +14,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -26,6 +24,7 @@ import (
 	"resetbot/approvals"
 	"resetbot/bot"
 	"resetbot/internal/redistest"
+	"resetbot/internal/testkit"
 	"resetbot/providers/emulator"
 	"resetbot/providers/tencent"
 )
@@ -65,24 +64,6 @@ var accounts = []bot.Account{{
 	Requesters: []string{"eng"}, Approvers: []string{"db-approvers"}, Approvals: 1, TTL: 30 * time.Minute,
 }}
 
-// syncBuffer collects log output from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // env is the whole bot on real Redis, its Slack adapter served over HTTP,
 // and a fake Slack Web API behind it.
 type env struct {
@@ -95,7 +76,7 @@ type env struct {
 	prefix string
 	srv    *httptest.Server
 	emu    *emulator.Emulator // the TDSQL API behind the real Tencent provider
-	logs   *syncBuffer
+	logs   *testkit.Log
 	seq    atomic.Int64
 }
 
@@ -106,7 +87,7 @@ func withAppToken(o *slackad.Options) { o.AppToken = appToken }
 func newEnv(t testing.TB, opts ...envOption) *env {
 	t.Helper()
 	client, prefix := redistest.Client(t)
-	e := &env{t: t, redis: client, prefix: prefix, logs: &syncBuffer{}}
+	e := &env{t: t, redis: client, prefix: prefix, logs: &testkit.Log{}}
 	e.emu = emulator.New(emulator.Options{TencentSecretID: tcID, TencentSecretKey: tcKey})
 	e.emu.AddUser(emulator.TencentTDSQL, prodDB, "app_user@%")
 	e.emu.AddUser(emulator.TencentTDSQL, stagingDB, "app_user@%")
