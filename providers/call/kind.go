@@ -26,11 +26,12 @@ const (
 	KindNotAllowed                   // the API never allows this reset
 	KindAccount                      // the cloud account is not enabled, in debt, out of quota
 	KindUnsupported                  // the API or region does not offer this
+	KindUserLookup                   // the API could not look the user up: it may not exist
 )
 
 var kindNames = [...]string{"failed", "credentials", "clock", "permission", "throttled", "internal",
 	"user-not-found", "resource-not-found", "user-frozen", "password-rejected", "bad-request", "busy",
-	"not-allowed", "account", "unsupported"}
+	"not-allowed", "account", "unsupported", "user-lookup"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -125,6 +126,9 @@ func (k Kind) Error(t Target, code string) *bot.Error {
 	case KindAccount:
 		msg = "the cloud account behind " + t.Account + " cannot use " + t.Service +
 			" now (service not enabled, overdue payment or quota reached): tell the bot's operators"
+	case KindUserLookup:
+		msg = t.Service + " could not look up " + t.users() + " in " + t.resource() + " for account " + t.Account +
+			": check that the user exists there (with its host, where the API has one), then ask again"
 	case KindUnsupported:
 		msg = t.where() + " does not offer this call for " + t.Account +
 			": ask the bot's operators to check the account's region and endpoint"

@@ -82,7 +82,7 @@
 //	  Host, Password}; all users or none; answers {"FlowId": n}.
 //	  Rule: 8-32 chars, at least two of letters, digits, symbols, symbols from
 //	  ()~!@#$%^&*-+=|{}[]:<>,.?/_ , not starting with "/" ->
-//	  InvalidParameterValue.InvalidParameterValueError. Unknown instance ->
+//	  InvalidParameterValue.CheckPasswdError. Unknown instance ->
 //	  ResourceNotFound.InstanceNotFound; unknown user ->
 //	  FailedOperation.QueryUserError; Freeze -> OperationDenied.
 //	tcr ModifyServiceAccountPassword 2019-09-24: RegistryId, Name, Random
@@ -128,14 +128,18 @@
 //
 // The documents reachable while writing this did not settle everything;
 // these are the emulator's choices:
-//   - tdmysql: no document found lists ResetUserPassword's error codes. The
-//     codes above come from tdmysql's own error list (errors.go of
-//     v20211122); none of them says "no such user", so QueryUserError
-//     stands for it. The symbol set is mariadb's (ResetAccountPassword) plus
-//     "_".
-//   - tcr: ModifyServiceAccountPassword's error list was not found; the codes
-//     above come from tcr's error list. Whether the answer carries Password
-//     when Random is false is not clear from the document; it does here.
+//   - tdmysql: no SDK lists ResetUserPassword's error codes, and the list
+//     for ResetUsersPassword names only privilege codes. The codes above come
+//     from tdmysql's own error list (errors.go of v20211122): CheckPasswdError
+//     ("password verification failed") for the rule; none says "no such
+//     user", so QueryUserError ("query user failed") stands for it. The
+//     symbol set is mariadb's (ResetAccountPassword) plus "_".
+//   - tcr: the SDK lists FailedOperation, FailedOperation.DbError,
+//     InvalidParameter, OperationDenied and UnknownParameter for
+//     ModifyServiceAccountPassword; the not-found codes above come from
+//     tcr's whole error list and are guesses. Whether the answer carries
+//     Password when Random is false is not clear from the document; it does
+//     here.
 //   - EHPC: the PartFailure code comes from the seed documents via
 //     design.md; its HTTP status (406, like AgentError) and message format
 //     are the emulator's. Unknown users fail per user rather than as

@@ -416,7 +416,7 @@ type tdsqlUser struct{ name, host, password string }
 func (e *Emulator) tdsqlApply(instance string, users []tdsqlUser) *apiError {
 	for _, x := range users {
 		if ok, why := ruleFor(TencentTDSQL).check(x.password); !ok {
-			return errorf("InvalidParameterValue.InvalidParameterValueError", "Password of %s@%s: %s.", x.name, x.host, why)
+			return errorf("InvalidParameterValue.CheckPasswdError", "Password of %s@%s: %s.", x.name, x.host, why)
 		}
 	}
 	if !e.resources[[2]string{TencentTDSQL, instance}] {

@@ -225,9 +225,9 @@ func TestTencentErrors(t *testing.T) {
 
 		{name: "TDSQLUnknownInstance", call: tencentCase{"tdmysql", "2021-11-22", "ResetUserPassword", map[string]any{"InstanceId": "tdsql3-nope", "UserName": "app_user", "Host": "%", "Password": goodTDSQL}}, want: "ResourceNotFound.InstanceNotFound"},
 		{name: "TDSQLUnknownUser", call: tdsqlReset("app_user", "10.%", goodTDSQL), want: "FailedOperation.QueryUserError"},
-		{name: "TDSQLPasswordOneClass", call: tdsqlReset("app_user", "%", "onlyletters"), want: "InvalidParameterValue.InvalidParameterValueError"},
-		{name: "TDSQLPasswordTooLong", call: tdsqlReset("app_user", "%", strings.Repeat("a1", 17)), want: "InvalidParameterValue.InvalidParameterValueError"},
-		{name: "TDSQLPasswordQuote", call: tdsqlReset("app_user", "%", `abc123'def`), want: "InvalidParameterValue.InvalidParameterValueError"},
+		{name: "TDSQLPasswordOneClass", call: tdsqlReset("app_user", "%", "onlyletters"), want: "InvalidParameterValue.CheckPasswdError"},
+		{name: "TDSQLPasswordTooLong", call: tdsqlReset("app_user", "%", strings.Repeat("a1", 17)), want: "InvalidParameterValue.CheckPasswdError"},
+		{name: "TDSQLPasswordQuote", call: tdsqlReset("app_user", "%", `abc123'def`), want: "InvalidParameterValue.CheckPasswdError"},
 
 		{name: "TCRUnknownRegistry", call: tencentCase{"tcr", "2019-09-24", "ModifyServiceAccountPassword", map[string]any{"RegistryId": "tcr-nope", "Name": "robot", "Random": false, "Password": goodTCR}}, want: "ResourceNotFound"},
 		{name: "TCRUnknownAccount", call: tcrModify("ghost", goodTCR), want: "ResourceNotFound.TcrResourceNotFound"},

@@ -99,7 +99,10 @@ func serviceCodes(provider string) map[string]call.Kind {
 			"ResourcesSoldOut":                         call.KindAccount,
 			"UnauthorizedOperation.TenantNotActivated": call.KindAccount,
 		}
-	case "tencent.tdsql": // ResetUserPassword and ResetUsersPassword: the service's list
+	// tdsql: the SDK lists for ResetUsersPassword only codes of privileges;
+	// no list was found for ResetUserPassword. So this is tdmysql's whole
+	// error list (v20211122), each code classified by its own description.
+	case "tencent.tdsql":
 		return map[string]call.Kind{
 			"AuthFailure.CamAuthError":                            call.KindPermission,
 			"AuthFailure.CheckCamAuthError":                       call.KindPermission,
@@ -111,13 +114,13 @@ func serviceCodes(provider string) map[string]call.Kind {
 			"FailedOperation.DbCountLimitError":                   call.KindFailed,
 			"FailedOperation.LockInstanceError":                   call.KindBusy,
 			"FailedOperation.QueryDBError":                        call.KindFailed,
-			"FailedOperation.QueryUserError":                      call.KindUserNotFound, // no code says "no such user"; this is the closest
+			"FailedOperation.QueryUserError":                      call.KindUserLookup, // "query user failed": no code says "no such user"
 			"FailedOperation.TableCountLimitError":                call.KindFailed,
 			"FailedOperation.UpdatePrivilegesError":               call.KindFailed,
 			"InternalError.DatabaseAccessError":                   call.KindInternal,
 			"InternalError.DbOperationFailed":                     call.KindInternal,
 			"InternalError.RouteNotFound":                         call.KindInternal,
-			"InternalError.RouterNotFound":                        call.KindInternal,
+			"InternalError.RouterNotFound":                        call.KindBadRequest, // its description: check the parameters
 			"InvalidParameter.IllegalParameterError":              call.KindBadRequest,
 			"InvalidParameter.InputIllegal":                       call.KindBadRequest,
 			"InvalidParameter.InstanceNotFound":                   call.KindResourceNotFound,
@@ -126,7 +129,7 @@ func serviceCodes(provider string) map[string]call.Kind {
 			"InvalidParameterValue.BizInvalidParameterValueError": call.KindBadRequest,
 			"InvalidParameterValue.CheckHostError":                call.KindBadRequest,
 			"InvalidParameterValue.CheckPasswdError":              call.KindPasswordRejected,
-			"InvalidParameterValue.InvalidParameterValueError":    call.KindPasswordRejected, // what the password rule answers
+			"InvalidParameterValue.InvalidParameterValueError":    call.KindBadRequest, // "parameter error", of any action
 			"MissingParameter.MissingParameterError":              call.KindBadRequest,
 			"OperationDenied":                                     call.KindNotAllowed,
 			"OperationDenied.InstanceStatusError":                 call.KindBusy,
@@ -136,13 +139,17 @@ func serviceCodes(provider string) map[string]call.Kind {
 			"ResourceUnavailable.InstanceStatusAbnormal":          call.KindBusy,
 			"UnauthorizedOperation.PermissionDenied":              call.KindPermission,
 		}
-	case "tencent.tcr": // ModifyServiceAccountPassword: the service's list
+	// tcr: ModifyServiceAccountPassword's SDK list is FailedOperation,
+	// FailedOperation.DbError, InvalidParameter, OperationDenied and
+	// UnknownParameter; the rest are tcr's codes that could come back too.
+	case "tencent.tcr":
 		return map[string]call.Kind{
+			"FailedOperation.DbError":                   call.KindInternal,
 			"FailedOperation.ErrorGetDBDataError":       call.KindFailed,
 			"FailedOperation.GetDBDataError":            call.KindFailed,
 			"InternalError.DbError":                     call.KindInternal,
 			"InternalError.ErrorTcrInternal":            call.KindInternal,
-			"InternalError.ErrorTcrUnauthorized":        call.KindPermission,
+			"InternalError.ErrorTcrUnauthorized":        call.KindInternal,         // the registry's own authorisation, not the caller's
 			"InvalidParameter":                          call.KindPasswordRejected, // with our own password; see kind
 			"InvalidParameter.ErrorTcrInvalidParameter": call.KindBadRequest,
 			"OperationDenied":                           call.KindNotAllowed,
