@@ -170,8 +170,13 @@ type DeliveryWindow interface {
 // (Service.Reveal), so that the password never has to be kept.
 type Offerer interface {
 	// Offer tells person, privately, that req is approved and gives them a
-	// way (a Reveal button) to run the reset and see the password.
-	Offer(ctx context.Context, person Person, req Request) error
+	// way (a Reveal button) to run the reset and see the password. It
+	// returns a reference to the offer, for Withdraw.
+	Offer(ctx context.Context, person Person, req Request) (string, error)
+
+	// Withdraw takes the way to reveal off the offer at ref, once req has
+	// ended (revealed, expired, cancelled, failed), and says how it ended.
+	Withdraw(ctx context.Context, req Request, ref string) error
 }
 
 // Logger is what the service logs through; *slog.Logger satisfies it.

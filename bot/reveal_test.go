@@ -32,9 +32,29 @@ var (
 
 func (lateChat) CanDeliver(bot.Request) bool { return false }
 
-func (n lateChat) Offer(_ context.Context, p bot.Person, req bot.Request) error {
+func (n lateChat) Offer(_ context.Context, p bot.Person, req bot.Request) (string, error) {
 	n.chat.record(shown{Kind: "offer", Platform: n.platform, Audience: p.Name, Request: req})
-	return n.offerErr
+	if n.offerErr != nil {
+		return "", n.offerErr
+	}
+	return "dm/" + req.ID, nil
+}
+
+func (n lateChat) Withdraw(_ context.Context, req bot.Request, ref string) error {
+	n.chat.record(shown{Kind: "withdraw", Platform: n.platform, Audience: req.Requester, Ref: ref, Request: req})
+	return nil
+}
+
+// withdrawn reports whether the offer of id was withdrawn showing state.
+func withdrawn(id string, state bot.State) func([]shown) bool {
+	return func(all []shown) bool {
+		for _, s := range all {
+			if s.Kind == "withdraw" && s.Request.ID == id && s.Ref == "dm/"+id && s.Request.State == state {
+				return true
+			}
+		}
+		return false
+	}
 }
 
 func late(offerErr error) func(*bot.Options) {
@@ -171,6 +191,9 @@ func TestServiceReveal(t *testing.T) {
 	e.wantAudit(id, "delivered", "system", "Reveal")
 	e.wantCardState(id, bot.StateSucceeded)
 	e.wantTold("alice", id, "done")
+	if !withdrawn(id, bot.StateSucceeded)(e.chat.all()) {
+		t.Errorf("the offer was not withdrawn after the reveal")
+	}
 	err = e.svc.Reveal(e.ctx, as("alice", bot.PlatformDiscord), id, s.fn)
 	if bot.ErrorCode(err) != bot.ECONFLICT || !strings.Contains(bot.ErrorMessage(err), "succeeded") {
 		t.Errorf("a click after the reveal: got %v, want a conflict saying it succeeded", err)
@@ -298,5 +321,48 @@ func TestServiceRevealRedisDown(t *testing.T) {
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Reveal waited out its context instead of failing")
+	}
+}
+
+// TestServiceOfferWithdrawn: an offer that ends without a reveal (expired,
+// cancelled) loses its button.
+func TestServiceOfferWithdrawn(t *testing.T) {
+	e := newEnv(t, late(nil))
+	expiring := e.offered(e.svc)
+	if withdrawn(expiring, bot.StateApproved)(e.chat.all()) {
+		t.Fatalf("an open offer was withdrawn")
+	}
+	e.clock.Advance(30 * time.Minute)
+	e.svc.Sweep(e.ctx)
+	e.wantState(expiring, bot.StateExpired)
+	if !withdrawn(expiring, bot.StateExpired)(e.chat.all()) {
+		t.Errorf("the expired offer was not withdrawn")
+	}
+
+	id := e.ask(as("alice", bot.PlatformDiscord), "prod-db locked out again")
+	e.mustDo(as("bob", bot.PlatformSlack), "approve "+id)
+	if err := e.chat.waitFor(e.ctx, "the second offer", func(all []shown) bool {
+		for _, s := range all {
+			if s.Kind == "offer" && s.Request.ID == id {
+				return true
+			}
+		}
+		return false
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for e.get(id).Refs["offer.discord"] == "" { // stored just after the offer was sent
+		select {
+		case <-e.ctx.Done():
+			t.Fatal("the offer's reference was never stored")
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	e.mustDo(as("alice", bot.PlatformDiscord), "cancel "+id)
+	if !withdrawn(id, bot.StateCancelled)(e.chat.all()) {
+		t.Errorf("the cancelled offer was not withdrawn")
+	}
+	if n := e.prov.calls.Load(); n != 0 {
+		t.Errorf("provider calls: got %d, want 0", n)
 	}
 }

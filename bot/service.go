@@ -580,10 +580,35 @@ func (s *Service) offer(ctx context.Context, c Claim, acct Account, o Offerer) {
 	s.metrics.Event("offered")
 	s.updateCards(ctx, offered)
 	p, _ := s.personByName(req.Requester)
-	if err := s.retry(ctx, func() error { return o.Offer(ctx, p, offered) }); err != nil {
+	var ref string
+	err = s.retry(ctx, func() error {
+		var err error
+		ref, err = o.Offer(ctx, p, offered)
+		return err
+	})
+	if err != nil {
 		s.chatFault(ctx, offered, req.Platform, "send "+req.Requester+" the Reveal button", err)
 		s.finish(ctx, c, StateFailed, fmt.Sprintf("not reset: the approval came after %s stopped letting the bot show %s the password on the request, and the Reveal button could not be sent (%s); ask again",
 			req.Platform, req.Requester, ErrorMessage(err)))
+		return
+	}
+	if err := s.store.SetRef(ctx, req.ID, offerRef+string(req.Platform), ref); err != nil {
+		s.log.Error("remember the Reveal offer", "request", req.ID, "err", err)
+	}
+}
+
+const offerRef = "offer."
+
+// withdrawOffer takes the Reveal button off a request's offer once the
+// request has ended, so that no dead button stays in a direct message.
+func (s *Service) withdrawOffer(ctx context.Context, req Request) {
+	ref := req.Refs[offerRef+string(req.Platform)]
+	o, ok := s.notifiers[req.Platform].(Offerer)
+	if ref == "" || !ok || !req.State.Terminal() {
+		return
+	}
+	if err := o.Withdraw(ctx, req, ref); err != nil {
+		s.chatFault(ctx, req, req.Platform, "take the Reveal button off the offer", err)
 	}
 }
 
@@ -709,10 +734,12 @@ func (s *Service) updateCards(ctx context.Context, req Request) {
 		}
 		cur, err := s.store.Get(ctx, req.ID)
 		if err != nil || !req.Version().Before(cur.Version()) {
+			s.withdrawOffer(ctx, req)
 			return
 		}
 		req = cur
 	}
+	s.withdrawOffer(ctx, req)
 }
 
 // tell sends the requester a status line on the platform they asked from.

@@ -128,8 +128,9 @@ func (a *Adapter) Notify(ctx context.Context, person bot.Person, req bot.Request
 			return err
 		}
 	}
-	return a.dm(ctx, person, &discordgo.MessageSend{Content: clip(text, maxContent), AllowedMentions: noMentions()},
+	_, err := a.dm(ctx, person, &discordgo.MessageSend{Content: clip(text, maxContent), AllowedMentions: noMentions()},
 		"tell "+person.Name+" about "+req.ID)
+	return err
 }
 
 // Deliver shows the new passwords to the requester as an ephemeral
@@ -162,8 +163,9 @@ func (a *Adapter) CanDeliver(req bot.Request) bool {
 
 // Offer sends the requester a direct message with a Reveal button: clicking
 // it runs the reset (Revealer) and shows the password ephemerally, so that it
-// exists only while it is shown. It says nothing secret.
-func (a *Adapter) Offer(ctx context.Context, person bot.Person, req bot.Request) error {
+// exists only while it is shown. It says nothing secret, and returns the
+// message's reference ("channel/message") for Withdraw.
+func (a *Adapter) Offer(ctx context.Context, person bot.Person, req bot.Request) (string, error) {
 	msg := &discordgo.MessageSend{
 		Content: fmt.Sprintf("%s (%s) is approved. Press Reveal when you are ready: the password is reset then and shown to you alone.",
 			req.ID, req.Account),
@@ -172,7 +174,27 @@ func (a *Adapter) Offer(ctx context.Context, person bot.Person, req bot.Request)
 		}}},
 		AllowedMentions: noMentions(),
 	}
-	return a.dm(ctx, person, msg, "offer "+person.Name+" the password of "+req.ID)
+	sent, err := a.dm(ctx, person, msg, "offer "+person.Name+" the password of "+req.ID)
+	if err != nil {
+		return "", err
+	}
+	return sent.ChannelID + "/" + sent.ID, nil
+}
+
+// Withdraw takes the Reveal button off the offer at ref once req has ended,
+// and says how it ended.
+func (a *Adapter) Withdraw(ctx context.Context, req bot.Request, ref string) error {
+	ch, id, ok := strings.Cut(ref, "/")
+	if !ok || ch == "" || id == "" {
+		return bot.Errorf(bot.EINTERNAL, "the Discord offer reference %q is not channel/message", ref)
+	}
+	text := clip(bot.Summary(req), maxContent)
+	none := []discordgo.MessageComponent{}
+	edit := &discordgo.MessageEdit{Channel: ch, ID: id, Content: &text, Components: &none, AllowedMentions: noMentions()}
+	return a.call(ctx, "take the Reveal button off the offer of "+req.ID, true, func(o ...discordgo.RequestOption) error {
+		_, err := a.rest.ChannelMessageEditComplex(edit, o...)
+		return err
+	})
 }
 
 // revealAt answers a click on Reveal. The answer is deferred before the
@@ -206,25 +228,10 @@ func (a *Adapter) revealAt(ctx context.Context, i *discordgo.Interaction, id str
 			shown = true
 			return a.editOriginal(ctx, token, passwordText(id, results))
 		})
-		if err != nil {
-			if !shown {
-				if err := a.editOriginal(wctx, token, bot.ErrorMessage(err)); err != nil {
-					a.log.Error("discord: answer Reveal", "request", id, "err", err)
-				}
+		if err != nil && !shown {
+			if err := a.editOriginal(wctx, token, bot.ErrorMessage(err)); err != nil {
+				a.log.Error("discord: answer Reveal", "request", id, "err", err)
 			}
-			return
-		}
-		if i.Message == nil || i.ChannelID == "" {
-			return
-		}
-		done := id + " was revealed."
-		none := []discordgo.MessageComponent{}
-		edit := &discordgo.MessageEdit{Channel: i.ChannelID, ID: i.Message.ID, Content: &done, Components: &none}
-		if err := a.call(wctx, "remove the Reveal button of "+id, true, func(o ...discordgo.RequestOption) error {
-			_, err := a.rest.ChannelMessageEditComplex(edit, o...)
-			return err
-		}); err != nil {
-			a.log.Error("discord: remove a Reveal button", "request", id, "err", err)
 		}
 	})
 }
@@ -262,9 +269,9 @@ func (a *Adapter) followup(ctx context.Context, token, content string, component
 }
 
 // dm sends person a direct message.
-func (a *Adapter) dm(ctx context.Context, person bot.Person, msg *discordgo.MessageSend, what string) error {
+func (a *Adapter) dm(ctx context.Context, person bot.Person, msg *discordgo.MessageSend, what string) (*discordgo.Message, error) {
 	if person.Discord == "" {
-		return bot.Errorf(bot.ENOTFOUND, "%s has no Discord user ID in resetbot's config", person.Name)
+		return nil, bot.Errorf(bot.ENOTFOUND, "%s has no Discord user ID in resetbot's config", person.Name)
 	}
 	var ch *discordgo.Channel
 	err := a.call(ctx, "open a direct message to "+person.Name, true, func(o ...discordgo.RequestOption) error {
@@ -273,12 +280,24 @@ func (a *Adapter) dm(ctx context.Context, person bot.Person, msg *discordgo.Mess
 		return err
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return a.call(ctx, what, false, func(o ...discordgo.RequestOption) error {
-		_, err := a.rest.ChannelMessageSendComplex(ch.ID, msg, o...)
+	var sent *discordgo.Message
+	err = a.call(ctx, what, false, func(o ...discordgo.RequestOption) error {
+		var err error
+		sent, err = a.rest.ChannelMessageSendComplex(ch.ID, msg, o...)
 		return err
 	})
+	if err == nil && (sent == nil || sent.ID == "") {
+		err = a.fault(what, fmt.Errorf("Discord returned no message ID"))
+	}
+	if err != nil {
+		return nil, err
+	}
+	if sent.ChannelID == "" {
+		sent.ChannelID = ch.ID
+	}
+	return sent, nil
 }
 
 // passwordText is the one message that holds passwords.

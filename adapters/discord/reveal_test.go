@@ -1,7 +1,9 @@
 package discord_test
 
 import (
+	"context"
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -124,12 +126,7 @@ func TestRevealAfterTheTokenExpired(t *testing.T) {
 		if len(pws) != 1 || !strings.Contains(got, pws[0]) {
 			t.Fatalf("answer: got %q, want the new password", got)
 		}
-		edit := e.fake.wait(e.ctx, "the offer without its button", func(c call) bool {
-			return c.Method == "PATCH" && c.Path == "channels/dm-"+alice+"/messages/"+msgID(offer)
-		})
-		if comps, ok := edit.Body["components"].([]any); !ok || len(comps) != 0 {
-			t.Errorf("offer after the reveal: got components %v, want []", edit.Body["components"])
-		}
+		e.wantWithdrawn(offer, "succeeded")
 		e.fake.wait(e.ctx, "the card edited to done", cardState("Done"))
 		req, err := e.store.Get(e.ctx, id)
 		if err != nil || req.State != bot.StateSucceeded || !req.RevealBy.IsZero() {
@@ -178,14 +175,54 @@ func TestRevealExpires(t *testing.T) {
 		t.Fatalf("request: got %s %q (%v), want expired, saying Reveal was not pressed", req.State, req.Outcome, err)
 	}
 	e.fake.wait(e.ctx, "the card edited to expired", cardState("Expired"))
+	e.wantWithdrawn(offer, "expired")
 	if got := e.reveal(alice, id, msgID(offer)); !strings.Contains(got, "expired") {
 		t.Errorf("late click: got %q, want it expired", got)
 	}
 	if n := e.resets(); n != 0 {
 		t.Errorf("resets: got %d, want 0", n)
 	}
-	// She may ask again at once: the expired request is no longer open.
-	e.ask(alice, "prod-db")
+	// She may ask again at once: the expired request is no longer open; and
+	// she may withdraw an offer she no longer wants.
+	id, _ = e.ask(alice, "prod-db")
+	e.clock.Advance(16 * time.Minute)
+	e.mustSend(e.click(bob, "approve:"+id))
+	offer = e.fake.wait(e.ctx, "the second offer", func(c call) bool {
+		return isDM(alice)(c) && slices.Contains(customIDs(c.Body), "reveal:"+id)
+	})
+	waitFor(t, e.ctx, "the offer's reference", func() bool {
+		req, err := e.store.Get(e.ctx, id)
+		return err == nil && req.Refs["offer.discord"] != ""
+	})
+	if a := e.mustSend(e.slash(alice, "cancel", "id", id)); !strings.Contains(a.Content(), "cancelled") {
+		t.Errorf("cancel: got %q", a.Content())
+	}
+	e.wantWithdrawn(offer, "cancelled")
+	if n := e.resets(); n != 0 {
+		t.Errorf("resets: got %d, want 0", n)
+	}
+}
+
+// wantWithdrawn waits for the offer's DM to lose its button and say state.
+func (e *env) wantWithdrawn(offer call, state string) {
+	e.t.Helper()
+	e.fake.wait(e.ctx, "the offer withdrawn as "+state, func(c call) bool {
+		comps, ok := c.Body["components"].([]any)
+		return c.Method == "PATCH" && c.Path == "channels/dm-"+alice+"/messages/"+msgID(offer) &&
+			ok && len(comps) == 0 && strings.Contains(content(c), state)
+	})
+}
+
+// waitFor polls cond until it holds or ctx ends.
+func waitFor(t *testing.T, ctx context.Context, what string, cond func() bool) {
+	t.Helper()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("waiting for %s: %v", what, ctx.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }
 
 // TestRevealWhenTheResetFails: the click answers with the cloud's refusal,
