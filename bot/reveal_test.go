@@ -329,6 +329,7 @@ func TestServiceRevealRedisDown(t *testing.T) {
 func TestServiceOfferWithdrawn(t *testing.T) {
 	e := newEnv(t, late(nil))
 	expiring := e.offered(e.svc)
+	e.waitOfferRef(expiring)
 	if withdrawn(expiring, bot.StateApproved)(e.chat.all()) {
 		t.Fatalf("an open offer was withdrawn")
 	}
@@ -351,18 +352,25 @@ func TestServiceOfferWithdrawn(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	for e.get(id).Refs["offer.discord"] == "" { // stored just after the offer was sent
-		select {
-		case <-e.ctx.Done():
-			t.Fatal("the offer's reference was never stored")
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
+	e.waitOfferRef(id)
 	e.mustDo(as("alice", bot.PlatformDiscord), "cancel "+id)
 	if !withdrawn(id, bot.StateCancelled)(e.chat.all()) {
 		t.Errorf("the cancelled offer was not withdrawn")
 	}
 	if n := e.prov.calls.Load(); n != 0 {
 		t.Errorf("provider calls: got %d, want 0", n)
+	}
+}
+
+// waitOfferRef waits for the offer's reference, stored just after the offer
+// was sent.
+func (e *env) waitOfferRef(id string) {
+	e.t.Helper()
+	for e.get(id).Refs["offer.discord"] == "" {
+		select {
+		case <-e.ctx.Done():
+			e.t.Fatal("the offer's reference was never stored")
+		case <-time.After(10 * time.Millisecond):
+		}
 	}
 }

@@ -594,6 +594,12 @@ func (s *Service) offer(ctx context.Context, c Claim, acct Account, o Offerer) {
 	}
 	if err := s.store.SetRef(ctx, req.ID, offerRef+string(req.Platform), ref); err != nil {
 		s.log.Error("remember the Reveal offer", "request", req.ID, "err", err)
+		return
+	}
+	// Ended (cancelled) while the offer was on its way: nothing else will
+	// withdraw it.
+	if cur, err := s.store.Get(ctx, req.ID); err == nil && cur.State.Terminal() {
+		s.withdrawOffer(ctx, cur)
 	}
 }
 
