@@ -159,15 +159,17 @@ func parseReason(words []string, required bool) (string, error) {
 	if utf8.RuneCountInString(reason) > MaxReason {
 		return "", invalid("the reason is longer than 500 characters", usageAsk)
 	}
-	for _, r := range reason {
-		// Format characters (bidi overrides, zero-width) could make a card
-		// read differently from what it says.
-		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
-			return "", invalid("the reason contains a control character", usageAsk)
-		}
+	if strings.IndexFunc(reason, HiddenRune) >= 0 {
+		return "", invalid("the reason contains a control character or an invisible formatting one", usageAsk)
 	}
 	return reason, nil
 }
+
+// HiddenRune reports whether r may not be in a reason, whichever way it was
+// typed: a control character, or a format character (a bidi override, a
+// zero-width space), which could make a card read differently from what it
+// says.
+func HiddenRune(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) }
 
 // checkName accepts the names config allows for accounts and users:
 // letters, digits and . _ - @ %, starting with a letter or digit.

@@ -130,3 +130,33 @@ func TestRefusedInteractions(t *testing.T) {
 		}
 	}
 }
+
+// TestCardShowsReasonsAsTyped: markdown in a reason (a masked link, bold
+// words, a spoiler, a mention) reaches the approvals channel as plain text,
+// not as something the bot seems to say.
+func TestCardShowsReasonsAsTyped(t *testing.T) {
+	e := newEnv(t)
+	reason := "# [Approved by security](https://evil.example/sso) **pre-approved** ||hidden|| <@1002>"
+	a := e.mustSend(e.slash(alice, "ask", "account", "prod-db", "reason", reason))
+	if !strings.Contains(a.Content(), "asked to reset") {
+		t.Fatalf("ask: got %q", a.Content())
+	}
+	card := e.fake.wait(e.ctx, "the approval card", isCardPost)
+	var embeds []struct {
+		Fields []struct{ Name, Value string } `json:"fields"`
+	}
+	b, _ := json.Marshal(card.Body["embeds"])
+	if err := json.Unmarshal(b, &embeds); err != nil || len(embeds) != 1 {
+		t.Fatalf("embeds: %v %s", err, b)
+	}
+	want := `\# \[Approved by security\]\(https://evil.example/sso\) \*\*pre-approved\*\* \|\|hidden\|\| \<@1002\>`
+	got := ""
+	for _, f := range embeds[0].Fields {
+		if f.Name == "Reason" {
+			got = f.Value
+		}
+	}
+	if got != want {
+		t.Errorf("reason on the card:\n got %s\nwant %s", got, want)
+	}
+}

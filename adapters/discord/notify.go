@@ -324,6 +324,25 @@ func codeSpan(s string) string {
 	return fence + " " + s + " " + fence
 }
 
+// escapeMarkdown shows text typed by people (a reason) as typed: without it
+// a reason could put a masked link, bold "pre-approved" words, a spoiler
+// or a heading on the card, as if the bot had written them.
+// Reasons are one line (whitespace is collapsed), so a heading or a list
+// can only start the text.
+func escapeMarkdown(s string) string {
+	var b strings.Builder
+	if strings.HasPrefix(s, "#") || strings.HasPrefix(s, "-") {
+		b.WriteByte('\\')
+	}
+	for _, r := range s {
+		if strings.ContainsRune("\\*_~`|[]()<>", r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
 // cardEmbed shows a request to approvers.
 func cardEmbed(req bot.Request, acct bot.Account) *discordgo.MessageEmbed {
 	field := func(name, value string, inline bool) *discordgo.MessageEmbedField {
@@ -346,7 +365,7 @@ func cardEmbed(req bot.Request, acct bot.Account) *discordgo.MessageEmbed {
 	}
 	fields = append(fields,
 		field("Users", strings.Join(req.Users, ", "), false),
-		field("Reason", req.Reason, false),
+		field("Reason", escapeMarkdown(req.Reason), false),
 		field("Approvals", fmt.Sprintf("%d of %d", req.Approved(), req.Approvals), true),
 		field("Expires", fmt.Sprintf("<t:%d:f>", req.ExpiresAt.Unix()), true),
 	)
@@ -359,14 +378,14 @@ func cardEmbed(req bot.Request, acct bot.Account) *discordgo.MessageEmbed {
 			}
 			line += fmt.Sprintf(" (%s, <t:%d:t>)", v.Platform, v.At.Unix())
 			if v.Reason != "" {
-				line += ": " + v.Reason
+				line += ": " + escapeMarkdown(v.Reason)
 			}
 			votes = append(votes, line)
 		}
 		fields = append(fields, field("Votes", strings.Join(votes, "\n"), false))
 	}
 	if req.Outcome != "" {
-		fields = append(fields, field("Outcome", req.Outcome, false))
+		fields = append(fields, field("Outcome", escapeMarkdown(req.Outcome), false))
 	}
 	var updated string
 	if !req.UpdatedAt.IsZero() {

@@ -377,6 +377,18 @@ func TestRequestForm(t *testing.T) {
 		}
 	})
 
+	t.Run("InvisibleCharactersRefusedInTheForm", func(t *testing.T) {
+		for _, reason := range []string{"routine rotation \u202eDENIED yb devorppa\u202c", "zero\u200bwidth"} {
+			status, body := e.interact(submission(t, alice, open, map[string]any{
+				"account": map[string]any{"type": "static_select", "selected_option": map[string]any{"value": "prod-db"}},
+				"reason":  map[string]any{"type": "plain_text_input", "value": reason},
+			}))
+			if status != http.StatusOK || !strings.Contains(body, "invisible formatting") {
+				t.Errorf("reason %q: got %d %s, want a field error on the reason", reason, status, body)
+			}
+		}
+	})
+
 	t.Run("SubmissionAsks", func(t *testing.T) {
 		sub := submission(t, alice, open, map[string]any{
 			"account": map[string]any{"type": "static_select", "selected_option": map[string]any{"value": "prod-db"}},

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/slack-go/slack"
@@ -256,8 +255,8 @@ func cleanReason(s string, required bool) (reason, problem string) {
 		return "", "A reason is required."
 	case utf8.RuneCountInString(reason) > bot.MaxReason:
 		return "", "At most 500 characters, please."
-	case strings.IndexFunc(reason, unicode.IsControl) >= 0:
-		return "", "The reason contains a control character."
+	case strings.IndexFunc(reason, bot.HiddenRune) >= 0:
+		return "", "The reason contains a control character or an invisible formatting one (such as a right-to-left mark)."
 	}
 	return reason, ""
 }
