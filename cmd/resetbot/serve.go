@@ -176,7 +176,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	// The chat endpoints face the internet and read a body before they can
+	// check its signature: no one may hold a connection open for long.
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout: httpTimeouts.read, WriteTimeout: httpTimeouts.write, IdleTimeout: httpTimeouts.idle}
 	chat.start(ctx, log)
 	log.Info("serving", "listen", ln.Addr().String())
 	fmt.Fprintf(stdout, "resetbot listening on %s\n", ln.Addr())
@@ -206,3 +209,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	log.Info("stopped")
 	return err
 }
+
+// httpTimeouts bound every connection: reading a request (Slack and Discord
+// send small ones at once), writing the answer (the slowest, Discord's, is
+// sent within 3 seconds), and waiting idle between requests.
+var httpTimeouts = struct{ read, write, idle time.Duration }{10 * time.Second, 30 * time.Second, 2 * time.Minute}

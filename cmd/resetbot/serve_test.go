@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -146,5 +149,46 @@ func TestCheckConfig(t *testing.T) {
 	}
 	if strings.Contains(out.String(), "tencent-secret-key-for-tests") {
 		t.Error("check-config printed a secret")
+	}
+}
+
+// TestServeDropsSlowBodies: a client that promises a body and sends almost
+// none cannot hold a connection: it is closed once the read timeout passes.
+func TestServeDropsSlowBodies(t *testing.T) {
+	saved := httpTimeouts
+	httpTimeouts.read = 300 * time.Millisecond
+	t.Cleanup(func() { httpTimeouts = saved })
+
+	_, prefix := redistest.Client(t)
+	cfg := strings.NewReplacer("%REDIS%", redistest.Addr(t), "%PREFIX%", prefix).Replace(serveYAML)
+	path := writeConfig(t, cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	outR, outW := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"resetbot", "serve", "--config", path}, serveEnv, strings.NewReader(""), outW, io.Discard)
+		outW.Close()
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
+	defer wcancel()
+	addr := readLines(outR).waitFor(wctx, t, regexp.MustCompile(`listening on (\S+)`))[1]
+
+	for _, p := range []string{"/slack/commands", "/slack/interactions", "/discord/interactions"} {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 60000\r\n\r\nx", p)
+		// The server must end the exchange by itself; the deadline only
+		// keeps a broken server from hanging the test.
+		_ = conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+		_, err = io.ReadAll(conn)
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			t.Errorf("POST %s: the connection was still open after 20s", p)
+		}
+		conn.Close()
 	}
 }
