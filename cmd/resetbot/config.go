@@ -299,7 +299,7 @@ func (e *ConfigError) Error() string {
 // instead.
 func LoadConfig(data []byte, getenv func(string) string) (*Config, error) {
 	c := &Config{}
-	d := &decoder{getenv: getenv, src: &configSource{lines: map[string]int{}, fromEnv: map[string]bool{}}}
+	d := &decoder{getenv: getenv, src: &configSource{lines: map[string]int{}, fromEnv: map[string]string{}}}
 	c.src = d.src
 
 	var doc yaml.Node
@@ -554,8 +554,31 @@ func (c *Config) Warnings() []Problem {
 
 // configSource is what LoadConfig learned about the file.
 type configSource struct {
-	lines   map[string]int  // key path -> line
-	fromEnv map[string]bool // key paths whose value came from ${VAR}
+	lines   map[string]int    // key path -> line
+	fromEnv map[string]string // key path -> its text as written, for values with ${VAR}
+}
+
+func (s *configSource) isFromEnv(path string) bool {
+	if s == nil {
+		return false
+	}
+	_, ok := s.fromEnv[path]
+	return ok
+}
+
+// show gives v, already formatted, for a message about the value at path;
+// but a value from the environment may be a secret in the wrong key
+// (application_id: "${DISCORD_BOT_TOKEN}"), so for one of those it gives
+// what the file says instead.
+func (s *configSource) show(path, v string) string {
+	if !s.isFromEnv(path) {
+		return v
+	}
+	written := s.fromEnv[path]
+	if !(strings.HasPrefix(written, "${") && strings.HasSuffix(written, "}") && envName(written[2:len(written)-1])) {
+		written = strconv.Quote(written)
+	}
+	return written + " (from the environment, not shown)"
 }
 
 type checker struct {
@@ -593,6 +616,14 @@ func (k *checker) warnf(path, format string, args ...any) {
 	k.warns = append(k.warns, Problem{Path: path, Line: k.line(path), Message: fmt.Sprintf(format, args...)})
 }
 
+// quoted is the value at path for a message: quoted when the file says it,
+// not shown when it came from the environment. Every message that repeats a
+// value goes through quoted or plain.
+func (k *checker) quoted(path, v string) string { return k.src.show(path, strconv.Quote(v)) }
+
+// plain is quoted without the quotes, for names and numbers.
+func (k *checker) plain(path, v string) string { return k.src.show(path, v) }
+
 // secret checks a credential: present, and (a warning) read from the
 // environment rather than written in the file.
 func (k *checker) secret(path string, s Secret, env string) {
@@ -600,7 +631,7 @@ func (k *checker) secret(path string, s Secret, env string) {
 		k.errf(path, "missing (set it to \"${%s}\")", env)
 		return
 	}
-	if k.src != nil && !k.src.fromEnv[path] {
+	if k.src != nil && !k.src.isFromEnv(path) {
 		k.warnf(path, "written in the file: prefer \"${%s}\"", env)
 	}
 }
@@ -676,14 +707,14 @@ func (c *Config) check() (errs, warns []Problem) {
 func (c *Config) checkServer(k *checker) {
 	listen := orDefault(c.Listen, defaultListen)
 	if _, port, err := net.SplitHostPort(listen); err != nil {
-		k.errf("listen", "%q is not host:port (like \":8080\")", listen)
+		k.errf("listen", "%s is not host:port (like \":8080\")", k.quoted("listen", listen))
 	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
-		k.errf("listen", "%q: the port must be a number from 0 to 65535", listen)
+		k.errf("listen", "%s: the port must be a number from 0 to 65535", k.quoted("listen", listen))
 	}
 	if c.LogLevel != "" {
 		var l slog.Level
 		if l.UnmarshalText([]byte(c.LogLevel)) != nil {
-			k.errf("log_level", "%q is not one of debug, info, warn, error", c.LogLevel)
+			k.errf("log_level", "%s is not one of debug, info, warn, error", k.quoted("log_level", c.LogLevel))
 		}
 	}
 	c.checkRedis(k)
@@ -709,11 +740,21 @@ func (c *Config) checkRedis(k *checker) {
 		k.errf("redis.url", "not a URL (like redis://host:6379/0)")
 		return
 	}
+	fromEnv := k.src.isFromEnv("redis.url")
 	if u.Scheme != "redis" && u.Scheme != "rediss" {
-		k.errf("redis.url", "the scheme must be redis:// or rediss://, not %q", u.Scheme)
+		if fromEnv {
+			k.errf("redis.url", "the scheme of %s must be redis:// or rediss://", k.plain("redis.url", raw))
+		} else {
+			k.errf("redis.url", "the scheme must be redis:// or rediss://, not %q", u.Scheme)
+		}
 		return
 	}
 	if _, err := redis.ParseURL(raw); err != nil {
+		if fromEnv {
+			// go-redis's reason quotes parts of the URL.
+			k.errf("redis.url", "%s is not a Redis URL (like redis://host:6379/0); the reason is not shown either, as it quotes the value", k.plain("redis.url", raw))
+			return
+		}
 		msg := strings.TrimPrefix(err.Error(), "redis: ")
 		if pw, ok := u.User.Password(); ok && pw != "" {
 			msg = strings.ReplaceAll(msg, pw, redactedText)
@@ -728,7 +769,7 @@ func (k *checker) httpURL(path, raw string) {
 	}
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		k.errf(path, "%q is not an http(s) URL", raw)
+		k.errf(path, "%s is not an http(s) URL", k.quoted(path, raw))
 	}
 }
 
@@ -738,7 +779,7 @@ func (k *checker) scheme(path, s string) {
 	case "http":
 		k.warnf(path, "http: passwords would cross the network in clear text (fine for a local emulator only)")
 	default:
-		k.errf(path, "%q: must be https or http", s)
+		k.errf(path, "%s: must be https or http", k.quoted(path, s))
 	}
 }
 
@@ -748,26 +789,26 @@ func (k *checker) endpoint(path, e string) {
 		return
 	}
 	if strings.Contains(e, "/") {
-		k.errf(path, "%q: write host[:port] only, without scheme or path (the scheme goes in scheme:)", e)
+		k.errf(path, "%s: write host[:port] only, without scheme or path (the scheme goes in scheme:)", k.quoted(path, e))
 		return
 	}
 	host := e
 	if strings.Contains(e, ":") {
 		h, port, err := net.SplitHostPort(e)
 		if n, perr := strconv.Atoi(port); err != nil || perr != nil || n < 1 || n > 65535 {
-			k.errf(path, "%q is not host[:port]", e)
+			k.errf(path, "%s is not host[:port]", k.quoted(path, e))
 			return
 		}
 		host = h
 	}
 	if host == "" {
-		k.errf(path, "%q: the host is missing", e)
+		k.errf(path, "%s: the host is missing", k.quoted(path, e))
 	}
 }
 
 func (k *checker) snowflake(path, v, what string) {
 	if !snowflake(v) {
-		k.errf(path, "%q is not a Discord %s (digits only)", v, what)
+		k.errf(path, "%s is not a Discord %s (digits only)", k.quoted(path, v), what)
 	}
 }
 
@@ -829,6 +870,7 @@ func (c *Config) checkPeople(k *checker) []bot.Person {
 	names := map[string]int{}
 	slackIDs := map[string]int{}
 	discordIDs := map[string]int{}
+	groupAt := map[string]string{} // group name -> where it is first listed
 	var people []bot.Person
 	for i, p := range c.PersonConfigs {
 		at := fmt.Sprintf("people[%d]", i)
@@ -836,42 +878,57 @@ func (c *Config) checkPeople(k *checker) []bot.Person {
 		case p.Name == "":
 			k.errf(at+".name", "missing")
 		case strings.ContainsAny(p.Name, " \t\n,:"):
-			k.errf(at+".name", "%q: a name has no spaces, commas or colons", p.Name)
+			k.errf(at+".name", "%s: a name has no spaces, commas or colons", k.quoted(at+".name", p.Name))
 		default:
 			if j, dup := names[p.Name]; dup {
-				k.errf(at+".name", "person %q is already people[%d]", p.Name, j)
+				k.errf(at+".name", "person %s is already people[%d]", k.quoted(at+".name", p.Name), j)
 			} else {
 				names[p.Name] = i
 			}
 		}
 		if p.Slack == "" && p.Discord == "" {
-			k.errf(at, "neither a slack nor a discord ID: %s could never be recognised", orDefault(p.Name, "this person"))
+			who := "this person"
+			if p.Name != "" {
+				who = k.plain(at+".name", p.Name)
+			}
+			k.errf(at, "neither a slack nor a discord ID: %s could never be recognised", who)
 		}
 		if p.Slack != "" {
 			if !slackUserID(p.Slack) {
-				k.errf(at+".slack", "%q is not a Slack user ID (like U012AB3CD)", p.Slack)
+				k.errf(at+".slack", "%s is not a Slack user ID (like U012AB3CD)", k.quoted(at+".slack", p.Slack))
 			} else if j, dup := slackIDs[p.Slack]; dup {
-				k.errf(at+".slack", "%s is already people[%d]'s Slack ID", p.Slack, j)
+				k.errf(at+".slack", "%s is already people[%d]'s Slack ID", k.plain(at+".slack", p.Slack), j)
 			} else {
 				slackIDs[p.Slack] = i
 			}
 		}
 		if p.Discord != "" {
 			if !snowflake(p.Discord) {
-				k.errf(at+".discord", "%q is not a Discord user ID (digits only)", p.Discord)
+				k.errf(at+".discord", "%s is not a Discord user ID (digits only)", k.quoted(at+".discord", p.Discord))
 			} else if j, dup := discordIDs[p.Discord]; dup {
-				k.errf(at+".discord", "%s is already people[%d]'s Discord ID", p.Discord, j)
+				k.errf(at+".discord", "%s is already people[%d]'s Discord ID", k.plain(at+".discord", p.Discord), j)
 			} else {
 				discordIDs[p.Discord] = i
 			}
 		}
 		for j, g := range p.Groups {
-			if g == "" || strings.ContainsAny(g, " \t\n,:") {
-				k.errf(fmt.Sprintf("%s.groups[%d]", at, j), "%q: a group name is not empty and has no spaces, commas or colons", g)
+			if path := fmt.Sprintf("%s.groups[%d]", at, j); g == "" || strings.ContainsAny(g, " \t\n,:") {
+				k.errf(path, "%s: a group name is not empty and has no spaces, commas or colons", k.quoted(path, g))
+			} else if _, seen := groupAt[g]; !seen {
+				groupAt[g] = path
 			}
 		}
 		if p.Name != "" {
 			people = append(people, bot.Person{Name: p.Name, Slack: p.Slack, Discord: p.Discord, Groups: p.Groups})
+		}
+	}
+	// Approvers and requesters name people and groups alike (bot.Person.In),
+	// so a person named like a group would be a member of it whatever their
+	// groups say.
+	for i, p := range c.PersonConfigs {
+		if g, ok := groupAt[p.Name]; ok {
+			at := fmt.Sprintf("people[%d].name", i)
+			k.errf(at, "%s is also a group name (%s): rename the person or the group", k.quoted(at, p.Name), g)
 		}
 	}
 	return people
@@ -895,12 +952,16 @@ func (c *Config) checkAccounts(k *checker, people []bot.Person) {
 		case a.Name == "":
 			k.errf(at+".name", "missing")
 		case !validAccountName(a.Name):
-			k.errf(at+".name", "%q: an account name is letters, digits, '.', '_' and '-' (it is typed in commands)", a.Name)
+			k.errf(at+".name", "%s: an account name is letters, digits, '.', '_' and '-' (it is typed in commands)", k.quoted(at+".name", a.Name))
 		case reservedAccountName(a.Name):
-			k.errf(at+".name", "%q is a command word: /reset-password %s would not ask for it", a.Name, a.Name)
+			if k.src.isFromEnv(at + ".name") {
+				k.errf(at+".name", "%s is a command word (list, help, status, cancel, approve, deny): /reset-password would not ask for it", k.plain(at+".name", a.Name))
+			} else {
+				k.errf(at+".name", "%q is a command word: /reset-password %s would not ask for it", a.Name, a.Name)
+			}
 		default:
 			if j, dup := names[a.Name]; dup {
-				k.errf(at+".name", "account %q is already accounts[%d]", a.Name, j)
+				k.errf(at+".name", "account %s is already accounts[%d]", k.quoted(at+".name", a.Name), j)
 			} else {
 				names[a.Name] = i
 			}
@@ -910,7 +971,7 @@ func (c *Config) checkAccounts(k *checker, people []bot.Person) {
 		case a.Provider == "":
 			k.errf(at+".provider", "missing: one of %s", providerNames())
 		case !ok:
-			k.errf(at+".provider", "unknown provider %q: one of %s", a.Provider, providerNames())
+			k.errf(at+".provider", "unknown provider %s: one of %s", k.quoted(at+".provider", a.Provider), providerNames())
 		default:
 			c.checkProviderKeys(k, at, a, spec)
 		}
@@ -951,7 +1012,7 @@ func (c *Config) checkProviderKeys(k *checker, at string, a AccountConfig, spec 
 		}
 	}
 	if a.Region != "" && !regionID(a.Region) {
-		k.errf(at+".region", "%q is not a region ID (like ap-guangzhou or cn-hangzhou)", a.Region)
+		k.errf(at+".region", "%s is not a region ID (like ap-guangzhou or cn-hangzhou)", k.quoted(at+".region", a.Region))
 	}
 
 	required := map[string]struct{ key, value string }{
@@ -967,7 +1028,7 @@ func (c *Config) checkProviderKeys(k *checker, at string, a AccountConfig, spec 
 		switch a.Action {
 		case "", actionResetUser, actionResetUsers:
 		default:
-			k.errf(at+".action", "%q: must be %s (the default) or %s", a.Action, actionResetUser, actionResetUsers)
+			k.errf(at+".action", "%s: must be %s (the default) or %s", k.quoted(at+".action", a.Action), actionResetUser, actionResetUsers)
 		}
 	}
 
@@ -978,7 +1039,7 @@ func (c *Config) checkProviderKeys(k *checker, at string, a AccountConfig, spec 
 	case a.Random:
 		k.errf(at+".password_length", "has no effect with random: true (the API makes the password)")
 	case a.PasswordLength < spec.minLen || a.PasswordLength > spec.maxLen:
-		k.errf(at+".password_length", "%d: %s takes %d to %d", a.PasswordLength, a.Provider, spec.minLen, spec.maxLen)
+		k.errf(at+".password_length", "%s: %s takes %d to %d", k.plain(at+".password_length", strconv.Itoa(a.PasswordLength)), a.Provider, spec.minLen, spec.maxLen)
 	}
 }
 
@@ -1003,7 +1064,7 @@ func (c *Config) checkUsers(k *checker, at string, a AccountConfig, spec provide
 	}
 	for _, key := range spec.userKeys {
 		if v := values[key]; v != "" && strings.ContainsAny(v, " \t\n,:") {
-			k.errf(at+"."+key, "%q: a user has no spaces, commas or colons (they separate users in commands)", v)
+			k.errf(at+"."+key, "%s: a user has no spaces, commas or colons (they separate users in commands)", k.quoted(at+"."+key, v))
 		}
 	}
 	seen := map[string]bool{}
@@ -1011,9 +1072,9 @@ func (c *Config) checkUsers(k *checker, at string, a AccountConfig, spec provide
 		path := fmt.Sprintf("%s.users[%d]", at, j)
 		switch {
 		case u == "" || strings.ContainsAny(u, " \t\n,:"):
-			k.errf(path, "%q: a user is not empty and has no spaces, commas or colons (they separate users in commands)", u)
+			k.errf(path, "%s: a user is not empty and has no spaces, commas or colons (they separate users in commands)", k.quoted(path, u))
 		case seen[u]:
-			k.errf(path, "%q is listed twice", u)
+			k.errf(path, "%s is listed twice", k.quoted(path, u))
 		}
 		seen[u] = true
 	}
@@ -1027,13 +1088,13 @@ func (c *Config) checkPolicy(k *checker, at string, a AccountConfig, people []bo
 		k.errf(at+".requesters", "missing: nobody could ask for this account")
 	}
 	for j, n := range a.Requesters {
-		if !known[n] {
-			k.errf(fmt.Sprintf("%s.requesters[%d]", at, j), "%q is neither a person nor a group of people", n)
+		if path := fmt.Sprintf("%s.requesters[%d]", at, j); !known[n] {
+			k.errf(path, "%s is neither a person nor a group of people", k.quoted(path, n))
 		}
 	}
 	for j, n := range a.Approvers {
-		if !known[n] {
-			k.errf(fmt.Sprintf("%s.approvers[%d]", at, j), "%q is neither a person nor a group of people", n)
+		if path := fmt.Sprintf("%s.approvers[%d]", at, j); !known[n] {
+			k.errf(path, "%s is neither a person nor a group of people", k.quoted(path, n))
 		}
 	}
 	for j, r := range a.ApproverRoles {
@@ -1047,8 +1108,9 @@ func (c *Config) checkPolicy(k *checker, at string, a AccountConfig, people []bo
 	}
 
 	n := a.approvals()
+	shownN := k.plain(at+".approvals", strconv.Itoa(n))
 	if n < 1 {
-		k.errf(at+".approvals", "%d: must be at least 1", n)
+		k.errf(at+".approvals", "%s: must be at least 1", shownN)
 	} else if len(a.Approvers) > 0 || len(a.ApproverRoles) > 0 {
 		// Role holders must still be people in config, and any of them may
 		// hold a role: with roles, everyone is a possible approver.
@@ -1059,26 +1121,36 @@ func (c *Config) checkPolicy(k *checker, at string, a AccountConfig, people []bo
 			}
 		}
 		if n > len(pool) {
-			k.errf(at+".approvals", "%d approvals needed but only %d people may approve", n, len(pool))
+			k.errf(at+".approvals", "%s approvals needed but only %d people may approve", shownN, len(pool))
 		} else {
 			// Nobody approves their own request: a requester who is also in
 			// the pool needs n others.
 			var stuck []string
 			for _, p := range people {
 				if p.In(a.Requesters) && slices.Contains(pool, p.Name) && len(pool)-1 < n {
-					stuck = append(stuck, p.Name)
+					stuck = append(stuck, k.plain(c.personPath(p.Name), p.Name))
 				}
 			}
 			if len(stuck) > 0 {
 				// A warning, not an error: such a requester may still ask for
 				// other accounts, and the design's own example has one.
-				k.warnf(at+".approvals", "%d approvals needed: requests by %s could never be approved (only %d other people may approve)", n, strings.Join(stuck, ", "), len(pool)-1)
+				k.warnf(at+".approvals", "%s approvals needed: requests by %s could never be approved (only %d other people may approve)", shownN, strings.Join(stuck, ", "), len(pool)-1)
 			}
 		}
 	}
 	if ttl := a.ttl(); ttl <= 0 || ttl > maxTTL {
-		k.errf(at+".ttl", "%s: must be more than 0 and at most %s", shortDuration(ttl), shortDuration(maxTTL))
+		k.errf(at+".ttl", "%s: must be more than 0 and at most %s", k.plain(at+".ttl", shortDuration(ttl)), shortDuration(maxTTL))
 	}
+}
+
+// personPath is the key path of the first person so named.
+func (c *Config) personPath(name string) string {
+	for i, p := range c.PersonConfigs {
+		if p.Name == name {
+			return fmt.Sprintf("people[%d].name", i)
+		}
+	}
+	return ""
 }
 
 // shortDuration writes 24h rather than 24h0m0s.
@@ -1095,13 +1167,14 @@ func shortDuration(d time.Duration) string {
 
 func (c *Config) checkClouds(k *checker) {
 	var tencent, alibaba []string
-	for _, a := range c.AccountConfigs {
+	for i, a := range c.AccountConfigs {
+		name := k.plain(fmt.Sprintf("accounts[%d].name", i), a.Name)
 		switch {
 		case !knownProvider(a.Provider):
 		case strings.HasPrefix(a.Provider, tencentProviderPrefix):
-			tencent = append(tencent, a.Name)
+			tencent = append(tencent, name)
 		case a.Provider == providerAlibabaEHPC:
-			alibaba = append(alibaba, a.Name)
+			alibaba = append(alibaba, name)
 		}
 	}
 	if t := c.TencentCloud; t == nil {
@@ -1283,12 +1356,9 @@ func (d *decoder) scalar(n *yaml.Node, v reflect.Value, path string) {
 		d.problemf(path, n.Line, "want a single value, not a list or mapping")
 		return
 	}
-	s, expanded := d.expand(n, path)
+	s := d.expand(n, path)
 	// A value from the environment may be a secret: never echo it.
-	shown := fmt.Sprintf(", not %q", s)
-	if expanded {
-		shown = " (from the environment)"
-	}
+	shown := ", not " + d.src.show(path, strconv.Quote(s))
 	switch {
 	case v.Type() == reflect.TypeFor[Secret]():
 		v.Set(reflect.ValueOf(NewSecret(s)))
@@ -1325,12 +1395,14 @@ func (d *decoder) scalar(n *yaml.Node, v reflect.Value, path string) {
 	}
 }
 
-// expand replaces ${VAR} in a scalar's text. It reports whether anything came
-// from the environment.
-func (d *decoder) expand(n *yaml.Node, path string) (string, bool) {
+// expand replaces ${VAR} in a scalar's text, and notes in src.fromEnv
+// whether anything came from the environment.
+func (d *decoder) expand(n *yaml.Node, path string) string {
+	// A merged (<<) value may have been noted at this path before.
+	delete(d.src.fromEnv, path)
 	s := n.Value
 	if !strings.Contains(s, "${") {
-		return s, false
+		return s
 	}
 	var b strings.Builder
 	expanded := false
@@ -1350,7 +1422,7 @@ func (d *decoder) expand(n *yaml.Node, path string) (string, bool) {
 		end := strings.IndexByte(s[i:], '}')
 		if end < 0 {
 			d.problemf(path, n.Line, "unterminated ${: write ${NAME}, or $${ for a literal ${")
-			return "", true
+			return ""
 		}
 		name := s[i+2 : i+end]
 		s = s[i+end+1:]
@@ -1366,9 +1438,9 @@ func (d *decoder) expand(n *yaml.Node, path string) (string, bool) {
 		b.WriteString(val)
 	}
 	if expanded {
-		d.src.fromEnv[path] = true
+		d.src.fromEnv[path] = n.Value
 	}
-	return b.String(), expanded
+	return b.String()
 }
 
 // closest returns the candidate within two edits of s, if any.

@@ -5,11 +5,13 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -455,6 +457,9 @@ func TestLoadConfigReportsProblem(t *testing.T) {
 		{"BadSlackID", edit("accounts:", "  - {name: dave, slack: dave}\naccounts:"), nil, "people[3].slack", "not a Slack user ID", "dave"},
 		{"BadDiscordID", edit("accounts:", "  - {name: dave, discord: dave#1}\naccounts:"), nil, "people[3].discord", "not a Discord user ID", "dave"},
 		{"PersonNameWithSpace", edit("accounts:", "  - {name: dave smith, slack: U0DAVE}\naccounts:"), nil, "people[3].name", "no spaces", "dave"},
+		// Approvers: [dba] would let mallory approve, whatever her groups.
+		{"PersonNamedLikeGroup", edit("accounts:", "  - {name: dba, slack: U0MALLORY, groups: [eng]}\naccounts:"), nil, "people[3].name", `"dba" is also a group name (people[1].groups[1]): rename the person or the group`, "U0MALLORY"},
+		{"PersonNamedLikeOwnGroup", edit("accounts:", "  - {name: ops, slack: U0OPS, groups: [ops]}\naccounts:"), nil, "people[3].name", `"ops" is also a group name (people[3].groups[0])`, "U0OPS"},
 
 		// Accounts, whatever the provider.
 		{"UnknownProvider", account("name: vm", "provider: tencent.cvm", "user: root", "requesters: [eng]", "approvers: [dba]"), nil, "accounts[1].provider", `unknown provider "tencent.cvm"`, "tencent.cvm"},
@@ -786,6 +791,198 @@ func TestSecretsNeverShown(t *testing.T) {
 		}
 		leaks(t, "problems", text.String(), secrets("SECRET-redis-pw", "SECRET-app-token"))
 	})
+}
+
+// TestProblemsNeverShowValuesFromEnvironment puts a variable in every key
+// whose problems repeat its value, with a value that key refuses: a swapped
+// variable (application_id: "${DISCORD_BOT_TOKEN}") must not print the token
+// through check-config, nor through serve's refusal to start.
+func TestProblemsNeverShowValuesFromEnvironment(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		env  map[string]string // added to testEnv
+		want map[string]string // key path of a problem or warning -> the variable it names
+	}{{
+		name: "EveryKey",
+		yaml: `listen: ${LISTEN}
+log_level: ${LOG_LEVEL}
+redis: {url: "${REDIS_URL}"}
+slack:
+  bot_token: ${SLACK_BOT_TOKEN}
+  signing_secret: ${SLACK_SIGNING_SECRET}
+  api_url: ${SLACK_BOT_TOKEN}
+  approvals_channel: C0APPROVALS
+discord:
+  bot_token: ${DISCORD_BOT_TOKEN}
+  application_id: "${DISCORD_BOT_TOKEN}"
+  public_key: ` + testPublicKey + `
+  guild_id: ${SLACK_SIGNING_SECRET}
+  api_url: ${TENCENTCLOUD_SECRET_KEY}
+  approvals_channel: ${ALIBABA_CLOUD_ACCESS_KEY_SECRET}
+tencentcloud:
+  secret_id: ${TENCENTCLOUD_SECRET_ID}
+  secret_key: ${TENCENTCLOUD_SECRET_KEY}
+  endpoint: ${TENCENT_ENDPOINT}
+  scheme: ${TENCENT_SCHEME}
+alibabacloud:
+  endpoint: "${ALIBABA_ENDPOINT}"
+  scheme: ${ALIBABA_SCHEME}
+people:
+  - {name: alice, slack: U0ALICE, discord: "1001", groups: [eng]}
+  - {name: "${BOB}", slack: U0BOB, discord: "1002", groups: [eng, dba]}
+  - {name: carol, slack: U0CAROL, discord: "1003", groups: [dba]}
+  - {name: "${PERSON}", slack: "${SLACK_ID}", discord: "${DISCORD_ID}", groups: ["${GROUP}"]}
+accounts:
+  - name: prod-db
+    provider: tencent.tdsql
+    region: ap-guangzhou
+    instance_id: tdsql-1
+    user: app
+    requesters: [eng]
+    approvers: [dba]
+    approvals: 2
+  - name: "${ACCOUNT}"
+    provider: tencent.tdsql
+    region: ${REGION}
+    instance_id: tdsql-2
+    action: ${ACTION}
+    user: ${USER}
+    password_length: ${PASSWORD_LENGTH}
+    endpoint: ${ENDPOINT}
+    scheme: ${SCHEME}
+    requesters: [eng, "${REQUESTER}"]
+    approvers: [dba, "${APPROVER}"]
+    approver_roles: ["${ROLE}"]
+    approvals: ${APPROVALS}
+    ttl: ${TTL}
+  - {name: vm, provider: "${PROVIDER}", user: root, requesters: [eng], approvers: [dba]}
+  - {name: reg, provider: tencent.tcr, region: ap-guangzhou, registry_id: r, service_account: "${SERVICE_ACCOUNT}", requesters: [eng], approvers: [dba]}
+  - {name: hpc, provider: tencent.cam, users: ["${USERS}", "${USERS}"], requesters: [eng], approvers: [dba]}
+`,
+		env: map[string]string{
+			"LISTEN":           "SECRET-listen:not/a-port",
+			"LOG_LEVEL":        "SECRET-log-level",
+			"REDIS_URL":        "Secret-Redis-Scheme:opaque",
+			"TENCENT_ENDPOINT": "SECRET-tencent-endpoint/path",
+			"TENCENT_SCHEME":   "SECRET-tencent-scheme",
+			"ALIBABA_ENDPOINT": "SECRET-alibaba-endpoint:99999",
+			"ALIBABA_SCHEME":   "SECRET-alibaba-scheme",
+			"BOB":              "SECRET-bob",
+			"PERSON":           "SECRET person",
+			"SLACK_ID":         "SECRET-slack-id",
+			"DISCORD_ID":       "SECRET-discord-id",
+			"GROUP":            "SECRET group",
+			"ACCOUNT":          "SECRET:account",
+			"REGION":           "SECRET-Region",
+			"ACTION":           "SECRET-action",
+			"USER":             "SECRET user",
+			"PASSWORD_LENGTH":  "987654",
+			"ENDPOINT":         "https://SECRET-endpoint",
+			"SCHEME":           "SECRET-scheme",
+			"REQUESTER":        "SECRET-requester",
+			"APPROVER":         "SECRET-approver",
+			"ROLE":             "SECRET-role",
+			"APPROVALS":        "987653",
+			"TTL":              "987652h",
+			"PROVIDER":         "SECRET-provider",
+			"SERVICE_ACCOUNT":  "SECRET:service-account",
+			"USERS":            "SECRET,user",
+		},
+		want: map[string]string{
+			"listen":                        "LISTEN",
+			"log_level":                     "LOG_LEVEL",
+			"redis.url":                     "REDIS_URL",
+			"slack.api_url":                 "SLACK_BOT_TOKEN",
+			"discord.application_id":        "DISCORD_BOT_TOKEN",
+			"discord.guild_id":              "SLACK_SIGNING_SECRET",
+			"discord.api_url":               "TENCENTCLOUD_SECRET_KEY",
+			"discord.approvals_channel":     "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+			"tencentcloud.endpoint":         "TENCENT_ENDPOINT",
+			"tencentcloud.scheme":           "TENCENT_SCHEME",
+			"alibabacloud.endpoint":         "ALIBABA_ENDPOINT",
+			"alibabacloud.scheme":           "ALIBABA_SCHEME",
+			"people[3].name":                "PERSON",
+			"people[3].slack":               "SLACK_ID",
+			"people[3].discord":             "DISCORD_ID",
+			"people[3].groups[0]":           "GROUP",
+			"accounts[0].approvals":         "BOB", // a warning: requests by bob could never be approved
+			"accounts[1].name":              "ACCOUNT",
+			"accounts[1].region":            "REGION",
+			"accounts[1].action":            "ACTION",
+			"accounts[1].user":              "USER",
+			"accounts[1].password_length":   "PASSWORD_LENGTH",
+			"accounts[1].endpoint":          "ENDPOINT",
+			"accounts[1].scheme":            "SCHEME",
+			"accounts[1].requesters[1]":     "REQUESTER",
+			"accounts[1].approvers[1]":      "APPROVER",
+			"accounts[1].approver_roles[0]": "ROLE",
+			"accounts[1].approvals":         "APPROVALS",
+			"accounts[1].ttl":               "TTL",
+			"accounts[2].provider":          "PROVIDER",
+			"accounts[3].service_account":   "SERVICE_ACCOUNT",
+			"accounts[4].users[0]":          "USERS",
+			"accounts[4].users[1]":          "USERS",
+		},
+	}, {
+		name: "RedisURLDoesNotParse",
+		yaml: "redis: {url: \"${REDIS_URL}\"}\n" + baseYAML,
+		env:  map[string]string{"REDIS_URL": "redis://cache:6379/SECRET-database"},
+		want: map[string]string{"redis.url": "REDIS_URL"},
+	}, {
+		name: "NamesInOtherKeysMessages",
+		yaml: strings.NewReplacer(
+			"tencentcloud:\n  secret_id: ${TENCENTCLOUD_SECRET_ID}\n  secret_key: ${TENCENTCLOUD_SECRET_KEY}\n", "",
+			"accounts:\n", "  - {name: \"${NO_IDS}\"}\naccounts:\n",
+			"name: prod-db", "name: ${ACCOUNT}",
+		).Replace(baseYAML) +
+			"  - {name: \"${RESERVED}\", provider: tencent.cam, user: u, requesters: [eng], approvers: [dba]}\n",
+		env: map[string]string{"ACCOUNT": "SECRET-account", "NO_IDS": "SECRET-nobody", "RESERVED": "LiSt"},
+		want: map[string]string{
+			"tencentcloud":     "ACCOUNT", // missing: accounts ... use Tencent Cloud
+			"people[3]":        "NO_IDS",  // neither a slack nor a discord ID: ... could never be recognised
+			"accounts[1].name": "RESERVED",
+		},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := map[string]string{}
+			for k, v := range testEnv {
+				env[k] = v
+			}
+			for k, v := range tt.env {
+				env[k] = v
+			}
+			path := filepath.Join(t.TempDir(), "config.yaml")
+			if err := os.WriteFile(path, []byte(tt.yaml), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel() // serve must refuse before it starts anything
+			var out strings.Builder
+			for _, cmd := range []string{"check-config", "serve"} {
+				var stdout, stderr strings.Builder
+				if err := run(ctx, []string{"resetbot", cmd, "--config", path}, getenvFrom(env), strings.NewReader(""), &stdout, &stderr); err == nil {
+					t.Fatalf("%s accepted the config, so this test would prove nothing:\n%s%s", cmd, stdout.String(), stderr.String())
+				}
+				out.WriteString(stdout.String() + stderr.String())
+			}
+			text := out.String()
+			for _, v := range env {
+				// Lower case too: url.Parse lowers a scheme.
+				if strings.Contains(text, v) || strings.Contains(strings.ToLower(v), "secret") && strings.Contains(strings.ToLower(text), strings.ToLower(v)) {
+					t.Errorf("the output shows %q:\n%s", v, text)
+				}
+			}
+			for key, variable := range tt.want {
+				if !slices.ContainsFunc(strings.Split(text, "\n"), func(line string) bool {
+					return strings.Contains(line, " "+key+": ") && strings.Contains(line, "${"+variable+"}") && strings.Contains(line, "not shown")
+				}) {
+					t.Errorf("no problem or warning at %s names ${%s} as not shown:\n%s", key, variable, text)
+				}
+			}
+		})
+	}
 }
 
 func TestExampleConfigLoads(t *testing.T) {
