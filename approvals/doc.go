@@ -63,6 +63,11 @@
 //	                          about AuditMaxLen entries (XADD MAXLEN ~). Entry
 //	                          IDs follow the store's clock, so AuditLog selects
 //	                          Since by ID.
+//	audit:strangers   stream  The same, for refusals of people not in config
+//	                          (Event.Stranger), capped at StrangerMaxLen: anyone
+//	                          in the workspace can cause them, and a flood of
+//	                          them must not push real history out of audit.
+//	                          AuditLog merges both by ID.
 //
 // Nothing the store writes holds a password: the store never receives one.
 //

@@ -1,6 +1,7 @@
 package approvals_test
 
 import (
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -236,5 +237,64 @@ func testRevCounts(t *testing.T, e *env) {
 	}
 	if got := e.mustGet("R-REV001"); got.Rev != int64(len(revs)) {
 		t.Errorf("Get: rev %d, want %d", got.Rev, len(revs))
+	}
+}
+
+// Refusals of strangers go to a stream of their own with its own cap: a
+// flood of them leaves the real history whole, and AuditLog still shows
+// both, in order.
+func testStrangerAudit(t *testing.T, e *env) {
+	c := redis.NewClient(&redis.Options{Addr: e.addr})
+	t.Cleanup(func() { _ = c.Close() })
+	s := approvals.New(c, approvals.Options{Prefix: e.prefix, Clock: e.clock, AuditMaxLen: 1000, StrangerMaxLen: 10})
+	audit := func(ev bot.Event) {
+		t.Helper()
+		if err := s.Audit(ctx(t), ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	audit(bot.Event{Kind: "requested", RequestID: "R-AUD001", Actor: "alice", Detail: "first"})
+	e.clock.Advance(time.Millisecond)
+	const flood = 1000
+	for i := range flood {
+		audit(bot.Event{Kind: "refused", Actor: "slack:U0SPAM", Detail: "unknown person tried list " + strconv.Itoa(i), Stranger: true})
+	}
+	e.clock.Advance(time.Millisecond)
+	audit(bot.Event{Kind: "approved", RequestID: "R-AUD001", Actor: "bob", Detail: "last"})
+
+	if n := e.raw.XLen(ctx(t), e.key("audit")).Val(); n != 2 {
+		t.Errorf("main audit stream: %d entries, want the 2 real events", n)
+	}
+	if n := e.raw.XLen(ctx(t), e.key("audit:strangers")).Val(); n == 0 || n > 200 {
+		t.Errorf("strangers' stream: %d entries, want some, capped near 10 (trimmed by whole nodes)", n)
+	}
+	evs, err := s.AuditLog(ctx(t), bot.AuditQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) < 3 || evs[0].Detail != "first" || evs[len(evs)-1].Detail != "last" {
+		t.Fatalf("AuditLog: %d events, first %+v, last %+v; want the real ones around the strangers'", len(evs), evs[0], evs[len(evs)-1])
+	}
+	for _, ev := range evs[1 : len(evs)-1] {
+		if !ev.Stranger || ev.Actor != "slack:U0SPAM" {
+			t.Errorf("between the real events: %+v, want a stranger's refusal", ev)
+			break
+		}
+	}
+	if last := evs[len(evs)-2].Detail; last != "unknown person tried list "+strconv.Itoa(flood-1) {
+		t.Errorf("newest stranger's refusal: %q, want the last one written", last)
+	}
+	id := func(s string) [2]uint64 {
+		ms, seq, _ := strings.Cut(s, "-")
+		a, _ := strconv.ParseUint(ms, 10, 64)
+		b, _ := strconv.ParseUint(seq, 10, 64)
+		return [2]uint64{a, b}
+	}
+	for i := 1; i < len(evs); i++ {
+		p, c := id(evs[i-1].ID), id(evs[i].ID)
+		if c[0] < p[0] || c[0] == p[0] && c[1] < p[1] {
+			t.Errorf("AuditLog out of order at %d: %s after %s", i, evs[i].ID, evs[i-1].ID)
+			break
+		}
 	}
 }

@@ -378,8 +378,13 @@ end
 return {'ok', out}
 `
 
-// ARGV[5..]: event, request, actor, platform, detail, the event's time (ms).
+// ARGV[5..]: event, request, actor, platform, detail, the event's time (ms),
+// and, for a stranger's refusal, "1" and the strangers' stream's MAXLEN.
 const auditLua = prelude + `
+if ARGV[11] == '1' then
+  AUDIT = K .. 'audit:strangers'
+  MAXLEN = ARGV[12]
+end
 audit(ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10])
 return {'ok'}
 `

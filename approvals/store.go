@@ -37,6 +37,9 @@ type Options struct {
 	// AuditMaxLen is the audit stream's approximate maximum length; default
 	// 1,000,000 events.
 	AuditMaxLen int64
+	// StrangerMaxLen caps, the same way, the stream of refusals of people
+	// who are not in config (bot.Event.Stranger); default 100,000.
+	StrangerMaxLen int64
 	// Poll is how long Next blocks on the queue before it looks for
 	// executors whose lease ran out again; default 1s.
 	Poll time.Duration
@@ -69,6 +72,9 @@ func New(client redis.UniversalClient, opts Options) *Store {
 	}
 	if opts.AuditMaxLen <= 0 {
 		opts.AuditMaxLen = 1_000_000
+	}
+	if opts.StrangerMaxLen <= 0 {
+		opts.StrangerMaxLen = 100_000
 	}
 	if opts.Poll <= 0 {
 		opts.Poll = time.Second
@@ -559,26 +565,48 @@ func (s *Store) Audit(ctx context.Context, e bot.Event) error {
 	if !e.Time.IsZero() {
 		at = ms(e.Time)
 	}
-	_, _, err := s.run(ctx, "audit "+e.Kind, s.lua.audit, []string{s.key("audit")}, now,
-		e.Kind, e.RequestID, e.Actor, string(e.Platform), e.Detail, strconv.FormatInt(at, 10))
+	stranger := "0"
+	if e.Stranger {
+		stranger = "1"
+	}
+	_, _, err := s.run(ctx, "audit "+e.Kind, s.lua.audit, []string{s.key("audit"), s.key("audit:strangers")}, now,
+		e.Kind, e.RequestID, e.Actor, string(e.Platform), e.Detail, strconv.FormatInt(at, 10), stranger, s.opts.StrangerMaxLen)
 	return err
 }
 
 // auditPage is how many events one XRANGE reads.
 const auditPage = 1000
 
-// AuditLog reads the audit log, oldest first. Since selects by the entries'
-// stream IDs, which follow the store's clock (an event appended while the
-// clock was behind the last one takes that one's millisecond). Filtering by
-// request scans the log from Since.
+// AuditLog reads the audit log, oldest first: the main stream and the
+// strangers' refusals, merged. Since selects by the entries' stream IDs,
+// which follow the store's clock (an event appended while the clock was
+// behind the last one takes that one's millisecond). Filtering by request
+// scans the log from Since.
 func (s *Store) AuditLog(ctx context.Context, q bot.AuditQuery) ([]bot.Event, error) {
 	start := "-"
 	if !q.Since.IsZero() {
 		start = strconv.FormatInt(max(ms(q.Since), 0), 10) + "-0"
 	}
+	out, err := s.auditStream(ctx, s.key("audit"), start, q, false)
+	if err != nil {
+		return nil, err
+	}
+	strangers, err := s.auditStream(ctx, s.key("audit:strangers"), start, q, true)
+	if err != nil {
+		return nil, err
+	}
+	if len(strangers) == 0 {
+		return out, nil
+	}
+	out = append(out, strangers...)
+	slices.SortStableFunc(out, func(a, b bot.Event) int { return compareIDs(a.ID, b.ID) })
+	return out, nil
+}
+
+func (s *Store) auditStream(ctx context.Context, key, start string, q bot.AuditQuery, stranger bool) ([]bot.Event, error) {
 	var out []bot.Event
 	for {
-		msgs, err := s.c.XRangeN(ctx, s.key("audit"), start, "+", auditPage).Result()
+		msgs, err := s.c.XRangeN(ctx, key, start, "+", auditPage).Result()
 		if err != nil {
 			return nil, fail("read the audit log", err)
 		}
@@ -590,6 +618,7 @@ func (s *Store) AuditLog(ctx context.Context, q bot.AuditQuery) ([]bot.Event, er
 				Actor:     str(m.Values["actor"]),
 				Platform:  bot.Platform(str(m.Values["platform"])),
 				Detail:    str(m.Values["detail"]),
+				Stranger:  stranger,
 			}
 			if t, err := parseMS(str(m.Values["time"])); err == nil {
 				e.Time = t
@@ -606,6 +635,20 @@ func (s *Store) AuditLog(ctx context.Context, q bot.AuditQuery) ([]bot.Event, er
 			return nil, fmt.Errorf("read the audit log: %w", err)
 		}
 	}
+}
+
+// compareIDs orders stream IDs ("ms-seq") as Redis does.
+func compareIDs(a, b string) int {
+	am, as, _ := strings.Cut(a, "-")
+	bm, bs, _ := strings.Cut(b, "-")
+	an, _ := strconv.ParseUint(am, 10, 64)
+	bn, _ := strconv.ParseUint(bm, 10, 64)
+	if c := cmp.Compare(an, bn); c != 0 {
+		return c
+	}
+	an, _ = strconv.ParseUint(as, 10, 64)
+	bn, _ = strconv.ParseUint(bs, 10, 64)
+	return cmp.Compare(an, bn)
 }
 
 // after returns the smallest stream ID above id.

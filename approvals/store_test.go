@@ -60,6 +60,7 @@ func TestStore(t *testing.T) {
 		{"FinishOfferedWithItsClaim", testFinishOffered},
 		{"ConcurrentRevealClaimsOnce", testConcurrentReveal},
 		{"RevCountsTransitions", testRevCounts},
+		{"StrangersAuditedApart", testStrangerAudit},
 	}
 	for _, srv := range servers() {
 		t.Run(srv.name, func(t *testing.T) {

@@ -45,6 +45,15 @@ func TestServiceCheckVote(t *testing.T) {
 	}
 	e.wantAudit(id, "refused", "alice", "not an approver of hpc")
 	e.wantAudit(id, "refused", "slack:U0NOBODY", "unknown person")
+	events, err := e.store.AuditLog(e.ctx, bot.AuditQuery{RequestID: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range events {
+		if stranger := ev.Actor == "slack:U0NOBODY"; ev.Stranger != stranger {
+			t.Errorf("event %s by %s: stranger %v, want %v", ev.Kind, ev.Actor, ev.Stranger, stranger)
+		}
+	}
 
 	req := e.wantState(id, bot.StatePending)
 	if len(req.Votes) != 1 {

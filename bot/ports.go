@@ -42,6 +42,11 @@ type Event struct {
 	Actor     string    `json:"actor"` // person name, or "system"
 	Platform  Platform  `json:"platform,omitempty"`
 	Detail    string    `json:"detail,omitempty"` // reason, refusal, outcome
+	// Stranger marks a refusal of someone who is not in config (Actor is
+	// then "platform:user ID"). Anyone in the workspace can cause those, so
+	// the store keeps them apart, under a cap of their own, where a flood of
+	// them cannot push the history of real requests out of the log.
+	Stranger bool `json:"stranger,omitempty"`
 }
 
 // AuditQuery selects audit events.

@@ -181,7 +181,7 @@ func (s *Service) HandleText(ctx context.Context, a Actor, text string) Reply {
 func (s *Service) Handle(ctx context.Context, a Actor, cmd Command) Reply {
 	p, ok := s.Person(a.Platform, a.UserID)
 	if !ok {
-		s.audit(ctx, Event{Kind: "refused", RequestID: cmd.ID, Actor: string(a.Platform) + ":" + a.UserID,
+		s.audit(ctx, Event{Kind: "refused", RequestID: cmd.ID, Actor: string(a.Platform) + ":" + a.UserID, Stranger: true,
 			Platform: a.Platform, Detail: "unknown person tried " + string(cmd.Kind)})
 		return fail(Errorf(EFORBIDDEN, "you are not in resetbot's list of people: ask an admin to add your %s user ID %s", a.Platform, a.UserID))
 	}
@@ -377,7 +377,7 @@ func (s *Service) vote(ctx context.Context, a Actor, p Person, cmd Command) Repl
 func (s *Service) CheckVote(ctx context.Context, a Actor, id string) error {
 	p, ok := s.Person(a.Platform, a.UserID)
 	if !ok {
-		s.audit(ctx, Event{Kind: "refused", RequestID: id, Actor: string(a.Platform) + ":" + a.UserID,
+		s.audit(ctx, Event{Kind: "refused", RequestID: id, Actor: string(a.Platform) + ":" + a.UserID, Stranger: true,
 			Platform: a.Platform, Detail: "unknown person tried to vote"})
 		return Errorf(EFORBIDDEN, "you are not in resetbot's list of people: ask an admin to add your %s user ID %s", a.Platform, a.UserID)
 	}
@@ -628,7 +628,7 @@ func (s *Service) withdrawOffer(ctx context.Context, req Request) {
 func (s *Service) Reveal(ctx context.Context, a Actor, id string, show func(context.Context, []UserResult) error) error {
 	p, ok := s.Person(a.Platform, a.UserID)
 	if !ok {
-		s.audit(ctx, Event{Kind: "refused", RequestID: id, Actor: string(a.Platform) + ":" + a.UserID,
+		s.audit(ctx, Event{Kind: "refused", RequestID: id, Actor: string(a.Platform) + ":" + a.UserID, Stranger: true,
 			Platform: a.Platform, Detail: "unknown person tried reveal"})
 		return Errorf(EFORBIDDEN, "you are not in resetbot's list of people: ask an admin to add your %s user ID %s", a.Platform, a.UserID)
 	}
