@@ -164,3 +164,31 @@ func TestRunWithoutGatewayReturns(t *testing.T) {
 		t.Errorf("calls: got %d, want none", n)
 	}
 }
+
+// TestGatewayReveal: a Reveal click that arrives through the Gateway is
+// deferred through the callback endpoint, and the password replaces that
+// ephemeral answer.
+func TestGatewayReveal(t *testing.T) {
+	e := newEnv(t)
+	r := run(e.gatewayAdapter("gw-reveal", redisLease{c: e.redis, prefix: e.prefix}))
+	defer r.halt(t, e.ctx)
+	h := e.nextIdentify()
+	id, _, offer := e.lateApproval()
+
+	i := e.dmClick(alice, "reveal:"+id, msgID(offer))
+	if err := e.fake.dispatch(h, i); err != nil {
+		t.Fatal(err)
+	}
+	cb := e.fake.wait(e.ctx, "the deferral", isPostTo("interactions/"+i["id"].(string)+"/"+tokenOf(i)+"/callback"))
+	if num(cb.Body["type"]) != 5 || !cb.Ephemeral {
+		t.Fatalf("callback: got %s, want an ephemeral deferral", cb.Raw)
+	}
+	answer := e.fake.wait(e.ctx, "the password", isEditOriginal(tokenOf(i)))
+	pws := e.passwords()
+	if len(pws) != 1 || !strings.Contains(content(answer), pws[0]) || !answer.Ephemeral {
+		t.Fatalf("answer: got %q (ephemeral %v), want the new password, ephemeral", content(answer), answer.Ephemeral)
+	}
+	e.wantWithdrawn(offer, "succeeded")
+	e.ad.Wait()
+	e.checkSecrets(pws)
+}
