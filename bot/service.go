@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -252,7 +253,7 @@ func (s *Service) ask(ctx context.Context, a Actor, p Person, cmd Command) Reply
 		s.audit(ctx, Event{Kind: "refused", Actor: p.Name, Platform: a.Platform, Detail: detail})
 		return fail(Errorf(EFORBIDDEN, "you may not ask for %q: `/reset-password list` shows the accounts you may ask for", cmd.Account))
 	}
-	users, err := pickUsers(acct, cmd.Users)
+	users, err := PickUsers(acct, cmd.Users)
 	if err != nil {
 		return fail(err)
 	}
@@ -295,8 +296,9 @@ func (s *Service) ask(ctx context.Context, a Actor, p Person, cmd Command) Reply
 		strings.Join(acct.Approvers, ", "), req.ExpiresAt.Format("15:04 MST"))}
 }
 
-// pickUsers checks the users a requester named against the account.
-func pickUsers(acct Account, named []string) ([]string, error) {
+// PickUsers checks the users a requester named against the account, and
+// returns the users to reset: all of the account's when none is named.
+func PickUsers(acct Account, named []string) ([]string, error) {
 	if len(named) == 0 {
 		return append([]string(nil), acct.Users...), nil
 	}
@@ -304,13 +306,12 @@ func pickUsers(acct Account, named []string) ([]string, error) {
 		return nil, Errorf(EINVALID, "account %s resets %s only: leave out the users. Write: /reset-password %s <reason>",
 			acct.Name, strings.Join(acct.Users, ", "), acct.Name)
 	}
-	for _, u := range named {
-		found := false
-		for _, au := range acct.Users {
-			found = found || au == u
-		}
-		if !found {
+	for i, u := range named {
+		if !slices.Contains(acct.Users, u) {
 			return nil, Errorf(EINVALID, "account %s has no user %q: its users are %s", acct.Name, u, strings.Join(acct.Users, ", "))
+		}
+		if slices.Contains(named[:i], u) {
+			return nil, Errorf(EINVALID, "user %q is named twice", u)
 		}
 	}
 	return named, nil

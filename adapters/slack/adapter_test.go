@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -377,6 +378,30 @@ func TestRequestForm(t *testing.T) {
 		}
 	})
 
+	if !strings.Contains(open.Body, `"block_id":"users"`) || !strings.Contains(open.Body, "reports-db (app_user, report_user)") {
+		t.Errorf("the form lacks the users field for reports-db: %s", open.Body)
+	}
+
+	t.Run("UsersCheckedInTheForm", func(t *testing.T) {
+		for users, says := range map[string]string{
+			"nobody":                   "has no user",
+			"report_user, report_user": "named twice",
+		} {
+			status, body := e.interact(submission(t, alice, open, map[string]any{
+				"account": map[string]any{"type": "static_select", "selected_option": map[string]any{"value": "reports-db"}},
+				"users":   map[string]any{"type": "plain_text_input", "value": users},
+				"reason":  map[string]any{"type": "plain_text_input", "value": "rotate"},
+			}))
+			var got struct {
+				Errors map[string]string `json:"errors"`
+			}
+			_ = json.Unmarshal([]byte(body), &got)
+			if status != http.StatusOK || !strings.Contains(got.Errors["users"], says) {
+				t.Errorf("users %q: got %d %s, want a field error on the users saying %q", users, status, body, says)
+			}
+		}
+	})
+
 	t.Run("InvisibleCharactersRefusedInTheForm", func(t *testing.T) {
 		for _, reason := range []string{"routine rotation \u202eDENIED yb devorppa\u202c", "zero\u200bwidth"} {
 			status, body := e.interact(submission(t, alice, open, map[string]any{
@@ -410,6 +435,32 @@ func TestRequestForm(t *testing.T) {
 				t.Errorf("a repeated submission made %d Slack calls, want none", got)
 			}
 		})
+	})
+
+	t.Run("SomeUsersOfAnAccount", func(t *testing.T) {
+		sub := submission(t, alice, open, map[string]any{
+			"account": map[string]any{"type": "static_select", "selected_option": map[string]any{"value": "reports-db"}},
+			"users":   map[string]any{"type": "plain_text_input", "value": " report_user "},
+			"reason":  map[string]any{"type": "plain_text_input", "value": "rotate the report job's password"},
+		})
+		sub["view"].(map[string]any)["id"] = "V-another-form"
+		if status, body := e.interact(sub); status != http.StatusOK || body != "" {
+			t.Fatalf("got %d %q, want an empty 200 that closes the form", status, body)
+		}
+		e.ad.Wait()
+		open, err := e.store.Open(context.Background(), "alice")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, r := range open {
+			if r.Account == "reports-db" {
+				got = r.Users
+			}
+		}
+		if !slices.Equal(got, []string{"report_user"}) {
+			t.Errorf("reports-db request's users: got %v, want [report_user]", got)
+		}
 	})
 }
 

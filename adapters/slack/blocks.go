@@ -123,6 +123,20 @@ func askForm(accts []bot.Account, meta string) slack.ModalViewRequest {
 	account := slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, plain("Choose an account"), blockAccount, options...)
 	reason := slack.NewPlainTextInputBlockElement(plain("Why do you need it reset?"), blockReason).
 		WithMultiline(true).WithMaxLength(bot.MaxReason)
+	blocks := []slack.Block{slack.NewInputBlock(blockAccount, plain("Account"), nil, account)}
+	// Accounts declared with `users:` let the requester pick some of them.
+	var several []string
+	for _, a := range accts {
+		if a.Selectable {
+			several = append(several, a.Name+" ("+strings.Join(a.Users, ", ")+")")
+		}
+	}
+	if len(several) > 0 {
+		users := slack.NewPlainTextInputBlockElement(plain("all of them"), blockUsers).WithMaxLength(500)
+		hint := "Only for " + strings.Join(several, "; ") + ": the users to reset, separated by commas. Empty: all."
+		blocks = append(blocks, slack.NewInputBlock(blockUsers, plain("Users"), plain(cut(hint, 2000)), users).WithOptional(true))
+	}
+	blocks = append(blocks, slack.NewInputBlock(blockReason, plain("Reason"), plain("Approvers see it on the request's card."), reason))
 	return slack.ModalViewRequest{
 		Type:            slack.VTModal,
 		CallbackID:      callbackAsk,
@@ -130,10 +144,7 @@ func askForm(accts []bot.Account, meta string) slack.ModalViewRequest {
 		Title:           plain("Reset a password"),
 		Submit:          plain("Ask"),
 		Close:           plain("Cancel"),
-		Blocks: slack.Blocks{BlockSet: []slack.Block{
-			slack.NewInputBlock(blockAccount, plain("Account"), nil, account),
-			slack.NewInputBlock(blockReason, plain("Reason"), plain("Approvers see it on the request's card."), reason),
-		}},
+		Blocks:          slack.Blocks{BlockSet: blocks},
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/slack-go/slack"
@@ -21,6 +22,7 @@ const (
 	callbackDeny  = "reset_deny"
 	blockAccount  = "account"
 	blockReason   = "reason"
+	blockUsers    = "users"
 )
 
 // ack is the immediate answer to one Slack payload, the same over HTTP and
@@ -205,10 +207,14 @@ func (a *Adapter) onSubmit(ic slack.InteractionCallback) ack {
 		if problem != "" {
 			errs[blockReason] = problem
 		}
+		users, problem := a.formUsers(actor, account, formValue(ic.View, blockUsers).Value)
+		if problem != "" {
+			errs[blockUsers] = problem
+		}
 		if len(errs) > 0 {
 			return ack{status: http.StatusOK, body: slack.NewErrorsViewSubmissionResponse(errs)}
 		}
-		cmd = bot.Command{Kind: bot.KindAsk, Account: account, Reason: reason}
+		cmd = bot.Command{Kind: bot.KindAsk, Account: account, Users: users, Reason: reason}
 		to = dest{responseURL: meta.ResponseURL, user: ic.User.ID}
 	case callbackDeny:
 		var meta denyMeta
@@ -244,6 +250,28 @@ func formValue(v slack.View, blockID string) slack.BlockAction {
 		return slack.BlockAction{}
 	}
 	return v.State.Values[blockID][blockID]
+}
+
+// formUsers reads the request form's users field ("u1, u2") and checks it
+// against the chosen account, so that a mistake is shown on the field.
+func (a *Adapter) formUsers(actor bot.Actor, account, field string) ([]string, string) {
+	users := strings.FieldsFunc(field, func(r rune) bool { return r == ',' || unicode.IsSpace(r) })
+	if len(users) == 0 || account == "" {
+		return nil, ""
+	}
+	p, ok := a.bot.Person(actor.Platform, actor.UserID)
+	if !ok {
+		return nil, "" // refused, with the reason, when the request is made
+	}
+	for _, acct := range a.bot.AccountsFor(p) {
+		if acct.Name == account {
+			if _, err := bot.PickUsers(acct, users); err != nil {
+				return nil, bot.ErrorMessage(err)
+			}
+			return users, ""
+		}
+	}
+	return users, ""
 }
 
 // cleanReason applies the rules of typed commands to a reason from a form.

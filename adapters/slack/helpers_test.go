@@ -50,6 +50,7 @@ var people = []bot.Person{
 const (
 	prodDB    = "tdsql3-d8fffc3c"
 	stagingDB = "tdsql3-0000aaaa"
+	reportsDB = "tdsql3-0000bbbb"
 	tcID      = "AKIDresetbotslacktest"
 	tcKey     = "resetbot-slack-test-key"
 )
@@ -61,6 +62,10 @@ var accounts = []bot.Account{{
 }, {
 	Name: "staging-db", Provider: emulator.TencentTDSQL, Region: "ap-shanghai",
 	Users: []string{"app_user"}, Settings: map[string]string{"instance_id": stagingDB, "host": "%"},
+	Requesters: []string{"eng"}, Approvers: []string{"db-approvers"}, Approvals: 1, TTL: 30 * time.Minute,
+}, {
+	Name: "reports-db", Provider: emulator.TencentTDSQL, Region: "ap-shanghai",
+	Users: []string{"app_user", "report_user"}, Selectable: true, Settings: map[string]string{"instance_id": reportsDB, "host": "%"},
 	Requesters: []string{"eng"}, Approvers: []string{"db-approvers"}, Approvals: 1, TTL: 30 * time.Minute,
 }}
 
@@ -91,6 +96,8 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	e.emu = emulator.New(emulator.Options{TencentSecretID: tcID, TencentSecretKey: tcKey})
 	e.emu.AddUser(emulator.TencentTDSQL, prodDB, "app_user@%")
 	e.emu.AddUser(emulator.TencentTDSQL, stagingDB, "app_user@%")
+	e.emu.AddUser(emulator.TencentTDSQL, reportsDB, "app_user@%")
+	e.emu.AddUser(emulator.TencentTDSQL, reportsDB, "report_user@%")
 	cloud := httptest.NewTLSServer(e.emu)
 	t.Cleanup(cloud.Close)
 	prov := tencent.New(tencent.Options{
