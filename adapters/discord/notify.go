@@ -167,8 +167,8 @@ func (a *Adapter) CanDeliver(req bot.Request) bool {
 // message's reference ("channel/message") for Withdraw.
 func (a *Adapter) Offer(ctx context.Context, person bot.Person, req bot.Request) (string, error) {
 	msg := &discordgo.MessageSend{
-		Content: fmt.Sprintf("%s (%s) is approved. Press Reveal when you are ready: the password is reset then and shown to you alone.",
-			req.ID, req.Account),
+		Content: fmt.Sprintf("%s (%s) is approved. Press Reveal when you are ready, before %s: the password is reset then and shown to you alone.",
+			req.ID, req.Account, revealBy(req)),
 		Components: []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{
 			discordgo.Button{Label: "Reveal", Style: discordgo.PrimaryButton, CustomID: "reveal:" + req.ID},
 		}}},
@@ -179,6 +179,14 @@ func (a *Adapter) Offer(ctx context.Context, person bot.Person, req bot.Request)
 		return "", err
 	}
 	return sent.ChannelID + "/" + sent.ID, nil
+}
+
+// revealBy is when the offer ends, as Discord shows a time to each reader.
+func revealBy(req bot.Request) string {
+	if req.RevealBy.IsZero() {
+		return "it expires"
+	}
+	return fmt.Sprintf("<t:%d:t>", req.RevealBy.Unix())
 }
 
 // Withdraw takes the Reveal button off the offer at ref once req has ended,

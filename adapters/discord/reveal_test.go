@@ -3,6 +3,7 @@ package discord_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -52,6 +53,9 @@ func (e *env) lateApproval() (string, map[string]any, call) {
 	})
 	if ids := customIDs(offer.Body); len(ids) != 1 || ids[0] != "reveal:"+id {
 		e.t.Fatalf("offer buttons: got %v, want reveal:%s", ids, id)
+	}
+	if by := fmt.Sprintf("before <t:%d:t>", e.clock.Now().Add(30*time.Minute).Unix()); !strings.Contains(content(offer), by) {
+		e.t.Errorf("offer: got %q, want it to say %q", content(offer), by)
 	}
 	return id, ask, offer
 }
