@@ -58,6 +58,31 @@ end
 local function okreq(id)
   return {'ok', redis.call('HGETALL', rkey(id))}
 end
+
+-- refusedBy audits the refusal of person's attempt on id, and returns it.
+local function refusedBy(id, person, platform, code, msg)
+  audit('refused', id, person, platform, msg)
+  return refuse(code, msg, id)
+end
+
+-- lostClaim refuses a claim whose token no longer holds id, now in state st.
+local function lostClaim(id, st)
+  if TERMINAL[st] then
+    return refuse('conflict', id .. ' is already ' .. st, id)
+  end
+  return refuse('conflict', id .. ' was taken over by another executor', id)
+end
+
+-- dropEntries acknowledges and deletes execution queue entries ('' or
+-- false: none).
+local function dropEntries(group, ...)
+  for _, e in ipairs({...}) do
+    if e and e ~= '' then
+      redis.pcall('XACK', K .. 'queue', group, e)
+      redis.pcall('XDEL', K .. 'queue', e)
+    end
+  end
+end
 `
 
 // ARGV[5..]: id, requester, account, platform, expires (ms), limit N,
@@ -106,10 +131,7 @@ local id, person, platform, approve, vote, reason = ARGV[5], ARGV[6], ARGV[7], A
 local rk = rkey(id)
 local f = redis.call('HMGET', rk, 'state', 'requester', 'account', 'expires', 'approvals')
 local state, requester, account = f[1], f[2], f[3]
-local function refused(code, msg)
-  audit('refused', id, person, platform, msg)
-  return refuse(code, msg, id)
-end
+local function refused(code, msg) return refusedBy(id, person, platform, code, msg) end
 if not state then
   return refused('not_found', 'there is no request ' .. id)
 end
@@ -157,10 +179,7 @@ local id, person, platform = ARGV[5], ARGV[6], ARGV[7]
 local rk = rkey(id)
 local f = redis.call('HMGET', rk, 'state', 'requester', 'account', 'reveal')
 local state, requester, account = f[1], f[2], f[3]
-local function refused(code, msg)
-  audit('refused', id, person, platform, msg)
-  return refuse(code, msg, id)
-end
+local function refused(code, msg) return refusedBy(id, person, platform, code, msg) end
 if not state then
   return refused('not_found', 'there is no request ' .. id)
 end
@@ -210,14 +229,8 @@ return {'ok', istr(#due), out}
 // whose lease ran out), lease (ms), new token, consumer, consumer group.
 const claimLua = prelude + `
 local id, entry, lease, token, consumer, group = ARGV[5], ARGV[6], tonumber(ARGV[7]), ARGV[8], ARGV[9], ARGV[10]
-local queue, leases = K .. 'queue', K .. 'leases'
+local leases = K .. 'leases'
 
-local function drop(e)
-  if e and e ~= '' then
-    redis.pcall('XACK', queue, group, e)
-    redis.pcall('XDEL', queue, e)
-  end
-end
 
 -- try claims id; it returns the reply, or nil to look further.
 local function try(id, entry)
@@ -229,7 +242,7 @@ local function try(id, entry)
     -- gone, terminal, never approved, or waiting for its requester's
     -- Reveal (an entry read just before Offer removed it): nothing to execute
     redis.call('ZREM', leases, id)
-    drop(entry)
+    dropEntries(group, entry)
     return nil
   end
   local stale = state == 'executing'
@@ -271,22 +284,13 @@ end
 -- for Reveal (ClaimReveal gives it a new token)
 local held = f[1] == 'executing' or (f[1] == 'approved' and f[6])
 if not held or f[2] ~= token then
-  if TERMINAL[f[1]] then
-    return refuse('conflict', id .. ' is already ' .. f[1], id)
-  end
-  return refuse('conflict', id .. ' was taken over by another executor', id)
+  return lostClaim(id, f[1])
 end
 redis.call('HSET', rk, 'state', state, 'outcome', outcome, 'updated', NOWS)
 redis.call('HINCRBY', rk, 'rev', 1)
 redis.call('HDEL', rk, 'token', 'lease', 'reveal')
 close(id, f[4], f[3])
-local queue = K .. 'queue'
-for _, e in ipairs({f[5] or '', entry}) do
-  if e ~= '' then
-    redis.pcall('XACK', queue, group, e)
-    redis.pcall('XDEL', queue, e)
-  end
-end
+dropEntries(group, f[5], entry)
 audit(state, id, 'system', '', outcome)
 return okreq(id)
 `
@@ -302,23 +306,14 @@ if not f[1] then
   return refuse('not_found', 'there is no request ' .. id, id)
 end
 if f[1] ~= 'executing' or f[2] ~= token then
-  if TERMINAL[f[1]] then
-    return refuse('conflict', id .. ' is already ' .. f[1], id)
-  end
-  return refuse('conflict', id .. ' was taken over by another executor', id)
+  return lostClaim(id, f[1])
 end
 redis.call('HSET', rk, 'state', 'approved', 'reveal', by, 'outcome', outcome, 'updated', NOWS)
 redis.call('HINCRBY', rk, 'rev', 1)
 redis.call('HDEL', rk, 'lease')
 redis.call('ZREM', K .. 'leases', id)
 redis.call('ZADD', K .. 'deadlines', by, id)
-local queue = K .. 'queue'
-for _, e in ipairs({f[3] or '', entry}) do
-  if e ~= '' then
-    redis.pcall('XACK', queue, group, e)
-    redis.pcall('XDEL', queue, e)
-  end
-end
+dropEntries(group, f[3], entry)
 audit('offered', id, 'system', '', outcome)
 return okreq(id)
 `
@@ -329,10 +324,7 @@ local id, person, platform, lease, token = ARGV[5], ARGV[6], ARGV[7], tonumber(A
 local rk = rkey(id)
 local f = redis.call('HMGET', rk, 'state', 'requester', 'reveal')
 local state, requester, by = f[1], f[2], f[3]
-local function refused(code, msg)
-  audit('refused', id, person, platform, msg)
-  return refuse(code, msg, id)
-end
+local function refused(code, msg) return refusedBy(id, person, platform, code, msg) end
 if not state then
   return refused('not_found', 'there is no request ' .. id)
 end
@@ -355,7 +347,7 @@ redis.call('HDEL', rk, 'reveal')
 redis.call('ZREM', K .. 'deadlines', id)
 redis.call('ZADD', K .. 'leases', deadline, id)
 audit('executing', id, person, platform, 'Reveal pressed by ' .. person)
-return {'ok', redis.call('HGETALL', rk), '0', ''}
+return okreq(id)
 `
 
 // ARGV[5..]: id, ref key, value.

@@ -535,26 +535,11 @@ func (s *Store) ClaimReveal(ctx context.Context, id, person string, platform bot
 		return bot.Claim{}, err
 	}
 	keys := []string{s.reqKey(id), s.key("deadlines"), s.key("leases"), s.key("audit")}
-	op := "reveal " + id
-	status, rest, err := s.run(ctx, op, s.lua.reveal, keys, s.now(), id, person, string(platform), lease.Milliseconds(), token)
+	r, err := s.runRequest(ctx, "reveal "+id, s.lua.reveal, keys, s.now(), id, person, string(platform), lease.Milliseconds(), token)
 	if err != nil {
 		return bot.Claim{}, err
 	}
-	switch status {
-	case "ok":
-		if len(rest) < 1 {
-			return bot.Claim{}, fmt.Errorf("%s: short reply", op)
-		}
-		r, err := parseRequest(rest[0])
-		if err != nil {
-			return bot.Claim{}, fmt.Errorf("%s: %w", op, err)
-		}
-		return bot.Claim{Request: r, Token: token}, nil
-	case "err":
-		e, _ := refusal(rest)
-		return bot.Claim{}, e
-	}
-	return bot.Claim{}, fmt.Errorf("%s: unexpected script status %q", op, status)
+	return bot.Claim{Request: r, Token: token}, nil
 }
 
 // Audit appends e to the audit log; a zero e.Time is the store's clock. The

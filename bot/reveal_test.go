@@ -74,6 +74,13 @@ func (e *env) offered(svc *bot.Service) string {
 	e.runExecutor(svc, "exec")
 	id := e.ask(as("alice", bot.PlatformDiscord), "prod-db locked out")
 	e.mustDo(as("bob", bot.PlatformSlack), "approve "+id)
+	e.waitOffer(id)
+	return id
+}
+
+// waitOffer waits for the offer of id.
+func (e *env) waitOffer(id string) {
+	e.t.Helper()
 	if err := e.chat.waitFor(e.ctx, "the offer", func(all []shown) bool {
 		for _, s := range all {
 			if s.Kind == "offer" && s.Request.ID == id {
@@ -84,7 +91,6 @@ func (e *env) offered(svc *bot.Service) string {
 	}); err != nil {
 		e.t.Fatal(err)
 	}
-	return id
 }
 
 // lastCard is the request as the last card update on pl showed it.
@@ -342,16 +348,7 @@ func TestServiceOfferWithdrawn(t *testing.T) {
 
 	id := e.ask(as("alice", bot.PlatformDiscord), "prod-db locked out again")
 	e.mustDo(as("bob", bot.PlatformSlack), "approve "+id)
-	if err := e.chat.waitFor(e.ctx, "the second offer", func(all []shown) bool {
-		for _, s := range all {
-			if s.Kind == "offer" && s.Request.ID == id {
-				return true
-			}
-		}
-		return false
-	}); err != nil {
-		t.Fatal(err)
-	}
+	e.waitOffer(id)
 	e.waitOfferRef(id)
 	e.mustDo(as("alice", bot.PlatformDiscord), "cancel "+id)
 	if !withdrawn(id, bot.StateCancelled)(e.chat.all()) {

@@ -182,9 +182,7 @@ func (s *Service) HandleText(ctx context.Context, a Actor, text string) Reply {
 func (s *Service) Handle(ctx context.Context, a Actor, cmd Command) Reply {
 	p, ok := s.Person(a.Platform, a.UserID)
 	if !ok {
-		s.audit(ctx, Event{Kind: "refused", RequestID: cmd.ID, Actor: string(a.Platform) + ":" + a.UserID, Stranger: true,
-			Platform: a.Platform, Detail: "unknown person tried " + string(cmd.Kind)})
-		return fail(Errorf(EFORBIDDEN, "you are not in resetbot's list of people: ask an admin to add your %s user ID %s", a.Platform, a.UserID))
+		return fail(s.stranger(ctx, a, cmd.ID, string(cmd.Kind)))
 	}
 	switch cmd.Kind {
 	case KindEmpty, KindHelp:
@@ -201,6 +199,14 @@ func (s *Service) Handle(ctx context.Context, a Actor, cmd Command) Reply {
 		return s.cancel(ctx, a, p, cmd.ID)
 	}
 	return fail(Errorf(EINVALID, "unknown command. %s", Usage))
+}
+
+// stranger audits an attempt by someone who is not in config and returns
+// its refusal.
+func (s *Service) stranger(ctx context.Context, a Actor, id, tried string) error {
+	s.audit(ctx, Event{Kind: "refused", RequestID: id, Actor: string(a.Platform) + ":" + a.UserID, Stranger: true,
+		Platform: a.Platform, Detail: "unknown person tried " + tried})
+	return Errorf(EFORBIDDEN, "you are not in resetbot's list of people: ask an admin to add your %s user ID %s", a.Platform, a.UserID)
 }
 
 func (s *Service) list(p Person) Reply {
@@ -355,7 +361,7 @@ func (s *Service) vote(ctx context.Context, a Actor, p Person, cmd Command) Repl
 	switch req.State {
 	case StateApproved:
 		next := "resetting now."
-		if s.offers(req) {
+		if closed, o := s.closedWindow(req); closed && o != nil {
 			next = "the bot can no longer show you the password here, so it will send you a Reveal button: the reset runs when you press it."
 		}
 		s.tell(ctx, req, fmt.Sprintf("%s was approved by %s; %s", req.ID, approvers(req), next))
@@ -378,9 +384,7 @@ func (s *Service) vote(ctx context.Context, a Actor, p Person, cmd Command) Repl
 func (s *Service) CheckVote(ctx context.Context, a Actor, id string) error {
 	p, ok := s.Person(a.Platform, a.UserID)
 	if !ok {
-		s.audit(ctx, Event{Kind: "refused", RequestID: id, Actor: string(a.Platform) + ":" + a.UserID, Stranger: true,
-			Platform: a.Platform, Detail: "unknown person tried to vote"})
-		return Errorf(EFORBIDDEN, "you are not in resetbot's list of people: ask an admin to add your %s user ID %s", a.Platform, a.UserID)
+		return s.stranger(ctx, a, id, "to vote")
 	}
 	req, err := s.store.Get(ctx, id)
 	if err != nil {
@@ -454,9 +458,8 @@ func (s *Service) Execute(ctx context.Context, c Claim) {
 		s.finish(ctx, c, StateFailed, fmt.Sprintf("account %s is no longer configured", req.Account))
 		return
 	}
-	n := s.notifiers[req.Platform]
-	if w, ok := n.(DeliveryWindow); ok && !w.CanDeliver(req) {
-		if o, ok := n.(Offerer); ok {
+	if closed, o := s.closedWindow(req); closed {
+		if o != nil {
 			s.offer(ctx, c, acct, o)
 			return
 		}
@@ -470,23 +473,26 @@ func (s *Service) Execute(ctx context.Context, c Claim) {
 		s.finish(ctx, c, StateFailed, outcome)
 		return
 	}
-	err := s.retry(ctx, func() error {
-		if n == nil {
-			return Errorf(EUNAVAILABLE, "%s is not configured, so the password cannot reach %s", req.Platform, req.Requester)
-		}
+	var err error
+	if n, ok := s.notifiers[req.Platform]; ok {
 		p, _ := s.personByName(req.Requester)
-		return n.Deliver(ctx, p, req, results)
-	})
+		err = s.retry(ctx, func() error { return n.Deliver(ctx, p, req, results) })
+	} else {
+		err = Errorf(EUNAVAILABLE, "%s is not configured, so the password cannot reach %s", req.Platform, req.Requester)
+	}
 	s.finish(ctx, c, StateSucceeded, s.delivered(ctx, req, outcome, "", err))
 }
 
-// offers reports whether req, executed now, would be offered for Reveal
-// rather than reset at once.
-func (s *Service) offers(req Request) bool {
+// closedWindow reports whether req's password could no longer be shown on
+// the platform where it was asked, and what can offer it there instead (nil
+// when nothing can).
+func (s *Service) closedWindow(req Request) (bool, Offerer) {
 	n := s.notifiers[req.Platform]
-	w, ok := n.(DeliveryWindow)
-	_, offerer := n.(Offerer)
-	return ok && offerer && !w.CanDeliver(req)
+	if w, ok := n.(DeliveryWindow); !ok || w.CanDeliver(req) {
+		return false, nil
+	}
+	o, _ := n.(Offerer)
+	return true, o
 }
 
 // target is the account of req and its provider, while both are configured.
@@ -629,9 +635,7 @@ func (s *Service) withdrawOffer(ctx context.Context, req Request) {
 func (s *Service) Reveal(ctx context.Context, a Actor, id string, show func(context.Context, []UserResult) error) error {
 	p, ok := s.Person(a.Platform, a.UserID)
 	if !ok {
-		s.audit(ctx, Event{Kind: "refused", RequestID: id, Actor: string(a.Platform) + ":" + a.UserID, Stranger: true,
-			Platform: a.Platform, Detail: "unknown person tried reveal"})
-		return Errorf(EFORBIDDEN, "you are not in resetbot's list of people: ask an admin to add your %s user ID %s", a.Platform, a.UserID)
+		return s.stranger(ctx, a, id, "reveal")
 	}
 	c, err := s.store.ClaimReveal(ctx, id, p.Name, a.Platform, s.lease)
 	if err != nil {
@@ -729,7 +733,7 @@ func (s *Service) postCards(ctx context.Context, req Request) {
 // state and shows it.
 func (s *Service) updateCards(ctx context.Context, req Request) {
 	acct := s.accounts[req.Account]
-	for round := 0; round < 3; round++ {
+	for round := 1; ; round++ {
 		for _, pl := range s.platforms {
 			ref := req.Refs[cardRef+string(pl)]
 			if ref == "" {
@@ -739,10 +743,12 @@ func (s *Service) updateCards(ctx context.Context, req Request) {
 				s.chatFault(ctx, req, pl, "update the approval card", err)
 			}
 		}
+		if round == 3 || req.Version().Final() { // nothing newer can come
+			break
+		}
 		cur, err := s.store.Get(ctx, req.ID)
 		if err != nil || !req.Version().Before(cur.Version()) {
-			s.withdrawOffer(ctx, req)
-			return
+			break
 		}
 		req = cur
 	}

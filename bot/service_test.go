@@ -1179,36 +1179,7 @@ func TestServicePasswordOnlyInDelivery(t *testing.T) {
 }
 
 // redisDump is every key of the test server with its contents.
-func redisDump(t *testing.T, e *env) string {
-	t.Helper()
-	ctx := e.ctx
-	var b strings.Builder
-	iter := e.client.Scan(ctx, 0, "*", 1000).Iterator()
-	for iter.Next(ctx) {
-		key := iter.Val()
-		typ := e.client.Type(ctx, key).Val()
-		fmt.Fprintf(&b, "%s (%s): ", key, typ)
-		switch typ {
-		case "string":
-			b.WriteString(e.client.Get(ctx, key).Val())
-		case "hash":
-			fmt.Fprint(&b, e.client.HGetAll(ctx, key).Val())
-		case "list":
-			fmt.Fprint(&b, e.client.LRange(ctx, key, 0, -1).Val())
-		case "set":
-			fmt.Fprint(&b, e.client.SMembers(ctx, key).Val())
-		case "zset":
-			fmt.Fprint(&b, e.client.ZRangeWithScores(ctx, key, 0, -1).Val())
-		case "stream":
-			fmt.Fprint(&b, e.client.XRange(ctx, key, "-", "+").Val())
-		}
-		b.WriteString("\n")
-	}
-	if err := iter.Err(); err != nil {
-		t.Fatalf("scan redis: %v", err)
-	}
-	return b.String()
-}
+func redisDump(t *testing.T, e *env) string { return testkit.RedisDump(t, e.client, "*") }
 
 func auditDump(t *testing.T, e *env) string {
 	t.Helper()

@@ -7,7 +7,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -464,45 +463,12 @@ func (e *env) checkSecrets(passwords []string) {
 			e.t.Errorf("the password is in the logs")
 		}
 	}
-	for _, v := range redisValues(e.t, e.ctx, e.redis, e.prefix) {
-		for _, pw := range passwords {
-			if strings.Contains(v, pw) {
-				e.t.Errorf("the password is in Redis")
-			}
+	dump := testkit.RedisDump(e.t, e.redis, "*"+e.prefix+"*")
+	for _, pw := range passwords {
+		if strings.Contains(dump, pw) {
+			e.t.Errorf("the password is in Redis")
 		}
 	}
-}
-
-// redisValues reads every value under the test's prefix.
-func redisValues(t *testing.T, ctx context.Context, c *redis.Client, prefix string) []string {
-	t.Helper()
-	keys, err := c.Keys(ctx, "*"+prefix+"*").Result()
-	if err != nil {
-		t.Fatalf("list Redis keys: %v", err)
-	}
-	var out []string
-	for _, k := range keys {
-		out = append(out, k)
-		switch c.Type(ctx, k).Val() {
-		case "string":
-			out = append(out, c.Get(ctx, k).Val())
-		case "hash":
-			for f, v := range c.HGetAll(ctx, k).Val() {
-				out = append(out, f, v)
-			}
-		case "list":
-			out = append(out, c.LRange(ctx, k, 0, -1).Val()...)
-		case "set":
-			out = append(out, c.SMembers(ctx, k).Val()...)
-		case "zset":
-			out = append(out, c.ZRange(ctx, k, 0, -1).Val()...)
-		case "stream":
-			for _, m := range c.XRange(ctx, k, "-", "+").Val() {
-				out = append(out, fmt.Sprint(m.Values))
-			}
-		}
-	}
-	return out
 }
 
 // redisLease is the Gateway lease on real Redis, as a deployment backs it.

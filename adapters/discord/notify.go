@@ -174,7 +174,11 @@ func (a *Adapter) Offer(ctx context.Context, person bot.Person, req bot.Request)
 		}}},
 		AllowedMentions: noMentions(),
 	}
-	sent, err := a.dm(ctx, person, msg, "offer "+person.Name+" the password of "+req.ID)
+	what := "offer " + person.Name + " the password of " + req.ID
+	sent, err := a.dm(ctx, person, msg, what)
+	if err == nil && (sent == nil || sent.ID == "") {
+		err = a.fault(what, fmt.Errorf("Discord returned no message ID"))
+	}
 	if err != nil {
 		return "", err
 	}
@@ -208,7 +212,7 @@ func (a *Adapter) Withdraw(ctx context.Context, req bot.Request, ref string) err
 // revealAt answers a click on Reveal. The answer is deferred before the
 // reset runs: a password made at the click must have a message to go to, so
 // when the deferral fails nothing is reset. The password then replaces the
-// deferred (ephemeral) answer, and the button leaves the direct message.
+// deferred (ephemeral) answer; the service then has the offer withdrawn.
 func (a *Adapter) revealAt(ctx context.Context, i *discordgo.Interaction, id string, respond responder) {
 	rv, ok := a.service().(Revealer)
 	if !ok {
@@ -296,13 +300,10 @@ func (a *Adapter) dm(ctx context.Context, person bot.Person, msg *discordgo.Mess
 		sent, err = a.rest.ChannelMessageSendComplex(ch.ID, msg, o...)
 		return err
 	})
-	if err == nil && (sent == nil || sent.ID == "") {
-		err = a.fault(what, fmt.Errorf("Discord returned no message ID"))
-	}
 	if err != nil {
 		return nil, err
 	}
-	if sent.ChannelID == "" {
+	if sent != nil && sent.ChannelID == "" {
 		sent.ChannelID = ch.ID
 	}
 	return sent, nil

@@ -362,30 +362,5 @@ func hasEvent(evs []bot.Event, kind, detail string) bool {
 // redisDump is every value under the test's prefix, for scans.
 func (e *env) redisDump() string {
 	e.t.Helper()
-	ctx := context.Background()
-	var b strings.Builder
-	iter := e.redis.Scan(ctx, 0, "*"+e.prefix+"*", 100).Iterator()
-	for iter.Next(ctx) {
-		k := iter.Val()
-		b.WriteString(k + "\n")
-		switch e.redis.Type(ctx, k).Val() {
-		case "string":
-			b.WriteString(e.redis.Get(ctx, k).Val())
-		case "hash":
-			fmt.Fprint(&b, e.redis.HGetAll(ctx, k).Val())
-		case "list":
-			fmt.Fprint(&b, e.redis.LRange(ctx, k, 0, -1).Val())
-		case "set":
-			fmt.Fprint(&b, e.redis.SMembers(ctx, k).Val())
-		case "zset":
-			fmt.Fprint(&b, e.redis.ZRange(ctx, k, 0, -1).Val())
-		case "stream":
-			fmt.Fprint(&b, e.redis.XRange(ctx, k, "-", "+").Val())
-		}
-		b.WriteString("\n")
-	}
-	if err := iter.Err(); err != nil {
-		e.t.Fatalf("scan redis: %v", err)
-	}
-	return b.String()
+	return testkit.RedisDump(e.t, e.redis, "*"+e.prefix+"*")
 }

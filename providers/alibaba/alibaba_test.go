@@ -455,16 +455,7 @@ func TestPasswordNeverLeaks(t *testing.T) {
 		t.Fatalf("recorded %d passwords, want at least 15", len(pws))
 	}
 	texts["output"] = out
-	for i, u := range e.rec.URLs() {
-		texts[fmt.Sprint("URL ", i)] = u
-	}
-	for i, c := range e.emu.Calls() {
-		if c.PasswordInURL {
-			t.Errorf("call %d carried a password in its URL", i)
-		}
-		texts[fmt.Sprint("call ", i)] = fmt.Sprintf("%+v", c)
-	}
-	providertest.Leaks(t, pws, texts)
+	providertest.LeaksOnTheWire(t, pws, texts, e.rec, e.emu.Calls())
 }
 
 // A burst of 200 resets (one user each) from two replicas sharing one Redis

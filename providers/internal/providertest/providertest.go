@@ -3,6 +3,7 @@ package providertest
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log"
 	"net/http"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"resetbot/providers/emulator"
 )
 
 // Recorder is an http.Handler that passes requests to Handler and keeps the
@@ -119,6 +122,23 @@ func Leaks(tb testing.TB, passwords []string, texts map[string]string) {
 			}
 		}
 	}
+}
+
+// LeaksOnTheWire is Leaks over texts plus what went over the wire: every
+// URL rec saw, and every call the emulator recorded (a call that carried a
+// password in its URL fails too).
+func LeaksOnTheWire(tb testing.TB, passwords []string, texts map[string]string, rec *Recorder, calls []emulator.Call) {
+	tb.Helper()
+	for i, u := range rec.URLs() {
+		texts[fmt.Sprint("URL ", i)] = u
+	}
+	for i, c := range calls {
+		if c.PasswordInURL {
+			tb.Errorf("call %d carried a password in its URL", i)
+		}
+		texts[fmt.Sprint("call ", i)] = fmt.Sprintf("%+v", c)
+	}
+	Leaks(tb, passwords, texts)
 }
 
 // Capture runs fn with os.Stdout, os.Stderr and the log package writing to
