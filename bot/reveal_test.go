@@ -186,7 +186,7 @@ func TestServiceReveal(t *testing.T) {
 		t.Fatalf("clicks that reset: %d, shows: %d, provider calls: %d; want 1 each", ok, s.calls, e.prov.calls.Load())
 	}
 	pws := e.prov.generated()
-	if len(s.results) != 1 || s.results[0].Password.Reveal() != pws[0] {
+	if len(s.results) != 1 || s.results[0].Password.Value() != pws[0] {
 		t.Errorf("shown: got %+v, want the new password of app_user", s.results)
 	}
 	req = e.wantState(id, bot.StateSucceeded)

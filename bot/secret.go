@@ -6,7 +6,7 @@ import (
 )
 
 // Secret holds a password. Every way of printing or encoding it prints
-// "[redacted]"; only Reveal gives the value, and only Deliver should call it.
+// "[redacted]"; only Value gives the value, and only Deliver should call it.
 // The value sits behind a pointer: where fmt cannot call the methods (a
 // Secret in an unexported field) it prints an address, not the password.
 type Secret struct{ v *string }
@@ -14,8 +14,8 @@ type Secret struct{ v *string }
 // NewSecret wraps a password.
 func NewSecret(v string) Secret { return Secret{v: &v} }
 
-// Reveal returns the password.
-func (s Secret) Reveal() string {
+// Value returns the password.
+func (s Secret) Value() string {
 	if s.v == nil {
 		return ""
 	}
@@ -23,7 +23,7 @@ func (s Secret) Reveal() string {
 }
 
 // IsZero reports whether no password is held.
-func (s Secret) IsZero() bool { return s.Reveal() == "" }
+func (s Secret) IsZero() bool { return s.Value() == "" }
 
 const redacted = "[redacted]"
 

@@ -242,7 +242,7 @@ func TestSecretReveal(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := tc.s.Reveal(); got != tc.want {
+			if got := tc.s.Value(); got != tc.want {
 				t.Errorf("Reveal: got %q, want %q", got, tc.want)
 			}
 			if got := tc.s.IsZero(); got != tc.isZero {

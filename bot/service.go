@@ -16,7 +16,7 @@ import (
 // Options are what a Service is made of. cmd/resetbot fills them in.
 type Options struct {
 	Store     Store
-	Providers map[string]Provider // by provider key ("tencent.cam"); a key may repeat a value
+	Providers map[ProviderKey]Provider // by provider key ("tencent.cam"); a key may repeat a value
 	Notifiers []Notifier          // one per configured chat platform
 	People    []Person
 	Accounts  []Account
@@ -36,8 +36,8 @@ type Options struct {
 // Metrics counts what the service does; cmd/resetbot backs it with
 // Prometheus. Labels never carry a password.
 type Metrics interface {
-	Event(kind string)                                   // an audit event kind
-	Execution(provider string, d time.Duration, ok bool) // one provider call
+	Event(kind EventKind)                                     // an audit event
+	Execution(provider ProviderKey, d time.Duration, ok bool) // one provider call
 }
 
 // Service runs resets end to end: it checks policy, keeps state in the
@@ -45,7 +45,7 @@ type Metrics interface {
 // through Notifiers.
 type Service struct {
 	store     Store
-	providers map[string]Provider
+	providers map[ProviderKey]Provider
 	notifiers map[Platform]Notifier
 	platforms []Platform // configured, in a stable order
 	people    []Person
@@ -125,7 +125,7 @@ type Actor struct {
 	Roles    []string // Discord role IDs, where known
 	// Refs are stored on a request this actor creates (a Discord
 	// interaction token, for the password's delivery).
-	Refs map[string]string
+	Refs map[RefKey]string
 }
 
 // Reply is the answer to a command, shown to its sender alone.
@@ -204,7 +204,7 @@ func (s *Service) Handle(ctx context.Context, a Actor, cmd Command) Reply {
 // stranger audits an attempt by someone who is not in config and returns
 // its refusal.
 func (s *Service) stranger(ctx context.Context, a Actor, id, tried string) error {
-	s.audit(ctx, Event{Kind: "refused", RequestID: id, Actor: string(a.Platform) + ":" + a.UserID, Stranger: true,
+	s.audit(ctx, Event{Kind: EventRefused, RequestID: id, Actor: string(a.Platform) + ":" + a.UserID, Stranger: true,
 		Platform: a.Platform, Detail: "unknown person tried " + tried})
 	return Errorf(EFORBIDDEN, "you are not in resetbot's list of people: ask an admin to add your %s user ID %s", a.Platform, a.UserID)
 }
@@ -256,7 +256,7 @@ func (s *Service) ask(ctx context.Context, a Actor, p Person, cmd Command) Reply
 		if ok {
 			detail = "not a requester of " + cmd.Account
 		}
-		s.audit(ctx, Event{Kind: "refused", Actor: p.Name, Platform: a.Platform, Detail: detail})
+		s.audit(ctx, Event{Kind: EventRefused, Actor: p.Name, Platform: a.Platform, Detail: detail})
 		return fail(Errorf(EFORBIDDEN, "you may not ask for %q: `/reset-password list` shows the accounts you may ask for", cmd.Account))
 	}
 	users, err := PickUsers(acct, cmd.Users)
@@ -295,7 +295,7 @@ func (s *Service) ask(ctx context.Context, a Actor, p Person, cmd Command) Reply
 		req = created
 		break
 	}
-	s.metrics.Event("requested")
+	s.metrics.Event(EventRequested)
 	s.postCards(ctx, req)
 	return Reply{Request: &req, Text: fmt.Sprintf("%s: asked to reset %s (%s). Waiting for %s from %s; expires %s.",
 		req.ID, acct.Name, strings.Join(req.Users, ", "), plural(req.Approvals, "approval"),
@@ -346,7 +346,7 @@ func (s *Service) vote(ctx context.Context, a Actor, p Person, cmd Command) Repl
 	}
 	acct := s.accounts[req.Account]
 	if !s.mayApprove(p, a, acct) {
-		s.audit(ctx, Event{Kind: "refused", RequestID: req.ID, Actor: p.Name, Platform: a.Platform,
+		s.audit(ctx, Event{Kind: EventRefused, RequestID: req.ID, Actor: p.Name, Platform: a.Platform,
 			Detail: "not an approver of " + req.Account})
 		return fail(Errorf(EFORBIDDEN, "you are not an approver of %s", req.Account))
 	}
@@ -356,7 +356,7 @@ func (s *Service) vote(ctx context.Context, a Actor, p Person, cmd Command) Repl
 	if err != nil {
 		return s.failed(ctx, "vote on "+cmd.ID, err)
 	}
-	s.metrics.Event("voted")
+	s.metrics.Event(EventVoted)
 	s.updateCards(ctx, req)
 	switch req.State {
 	case StateApproved:
@@ -406,7 +406,7 @@ func (s *Service) CheckVote(ctx context.Context, a Actor, id string) error {
 		}
 	}
 	if refusal != nil {
-		s.audit(ctx, Event{Kind: "refused", RequestID: id, Actor: p.Name, Platform: a.Platform, Detail: refusal.Message})
+		s.audit(ctx, Event{Kind: EventRefused, RequestID: id, Actor: p.Name, Platform: a.Platform, Detail: refusal.Message})
 		return refusal
 	}
 	return nil
@@ -417,7 +417,7 @@ func (s *Service) cancel(ctx context.Context, a Actor, p Person, id string) Repl
 	if err != nil {
 		return s.failed(ctx, "cancel "+id, err)
 	}
-	s.metrics.Event("cancelled")
+	s.metrics.Event(EventCancelled)
 	s.updateCards(ctx, req)
 	return Reply{Request: &req, Text: req.ID + " is cancelled."}
 }
@@ -486,13 +486,12 @@ func (s *Service) Execute(ctx context.Context, c Claim) {
 // closedWindow reports whether req's password could no longer be shown on
 // the platform where it was asked, and what can offer it there instead (nil
 // when nothing can).
-func (s *Service) closedWindow(req Request) (bool, Offerer) {
-	n := s.notifiers[req.Platform]
-	if w, ok := n.(DeliveryWindow); !ok || w.CanDeliver(req) {
+func (s *Service) closedWindow(req Request) (bool, Notifier) {
+	n, ok := s.notifiers[req.Platform]
+	if !ok || n.CanDeliver(req) {
 		return false, nil
 	}
-	o, _ := n.(Offerer)
-	return true, o
+	return true, n
 }
 
 // target is the account of req and its provider, while both are configured.
@@ -538,12 +537,12 @@ func (s *Service) reset(ctx context.Context, req Request, acct Account, prov Pro
 func (s *Service) delivered(ctx context.Context, req Request, outcome, how string, err error) string {
 	if err != nil {
 		s.log.Error("deliver password", "request", req.ID, "err", err)
-		s.audit(ctx, Event{Kind: "delivery_failed", RequestID: req.ID, Actor: "system", Platform: req.Platform, Detail: ErrorMessage(err)})
+		s.audit(ctx, Event{Kind: EventDeliveryFailed, RequestID: req.ID, Actor: "system", Platform: req.Platform, Detail: ErrorMessage(err)})
 		return outcome + "; the new password could not be delivered: ask again"
 	}
-	s.audit(ctx, Event{Kind: "delivered", RequestID: req.ID, Actor: "system", Platform: req.Platform,
+	s.audit(ctx, Event{Kind: EventDelivered, RequestID: req.ID, Actor: "system", Platform: req.Platform,
 		Detail: "to " + req.Requester + how})
-	s.metrics.Event("delivered")
+	s.metrics.Event(EventDelivered)
 	return outcome
 }
 
@@ -568,7 +567,7 @@ func (s *Service) retry(ctx context.Context, fn func() error) error {
 // offer leaves a claimed request approved, unreset, and asks its requester
 // to press Reveal within the account's TTL: the reset runs at that click
 // (Reveal), when the password can be shown.
-func (s *Service) offer(ctx context.Context, c Claim, acct Account, o Offerer) {
+func (s *Service) offer(ctx context.Context, c Claim, acct Account, o Notifier) {
 	req := c.Request
 	by := s.clock.Now().Add(acct.TTL).UTC().Truncate(time.Millisecond)
 	outcome := fmt.Sprintf("not reset yet: waiting for %s to press Reveal in a direct message on %s, until %s",
@@ -584,7 +583,7 @@ func (s *Service) offer(ctx context.Context, c Claim, acct Account, o Offerer) {
 		}
 		return
 	}
-	s.metrics.Event("offered")
+	s.metrics.Event(EventOffered)
 	s.updateCards(ctx, offered)
 	p, _ := s.personByName(req.Requester)
 	var ref string
@@ -599,7 +598,7 @@ func (s *Service) offer(ctx context.Context, c Claim, acct Account, o Offerer) {
 			req.Platform, req.Requester, ErrorMessage(err)))
 		return
 	}
-	if err := s.store.SetRef(ctx, req.ID, offerRef+string(req.Platform), ref); err != nil {
+	if err := s.store.SetRef(ctx, req.ID, Ref(RefOffer, req.Platform), ref); err != nil {
 		s.log.Error("remember the Reveal offer", "request", req.ID, "err", err)
 		return
 	}
@@ -610,13 +609,11 @@ func (s *Service) offer(ctx context.Context, c Claim, acct Account, o Offerer) {
 	}
 }
 
-const offerRef = "offer."
-
 // withdrawOffer takes the Reveal button off a request's offer once the
 // request has ended, so that no dead button stays in a direct message.
 func (s *Service) withdrawOffer(ctx context.Context, req Request) {
-	ref := req.Refs[offerRef+string(req.Platform)]
-	o, ok := s.notifiers[req.Platform].(Offerer)
+	ref := req.Refs[Ref(RefOffer, req.Platform)]
+	o, ok := s.notifiers[req.Platform]
 	if ref == "" || !ok || !req.State.Terminal() {
 		return
 	}
@@ -670,7 +667,7 @@ func (s *Service) finish(ctx context.Context, c Claim, state State, outcome stri
 		s.log.Error("finish request", "request", c.Request.ID, "state", state, "err", err)
 		return
 	}
-	s.metrics.Event(string(state))
+	s.metrics.Event(EventKind(state))
 	s.updateCards(ctx, req)
 	if state == StateSucceeded {
 		s.tell(ctx, req, fmt.Sprintf("%s done: %s.", req.ID, req.Outcome))
@@ -701,13 +698,11 @@ func (s *Service) Sweep(ctx context.Context) {
 		return
 	}
 	for _, r := range reqs {
-		s.metrics.Event("expired")
+		s.metrics.Event(EventExpired)
 		s.updateCards(ctx, r)
 		s.tell(ctx, r, fmt.Sprintf("%s %s.", r.ID, r.Outcome))
 	}
 }
-
-const cardRef = "card."
 
 func (s *Service) postCards(ctx context.Context, req Request) {
 	acct := s.accounts[req.Account]
@@ -717,7 +712,7 @@ func (s *Service) postCards(ctx context.Context, req Request) {
 			s.chatFault(ctx, req, pl, "post the approval card", err)
 			continue
 		}
-		if err := s.store.SetRef(ctx, req.ID, cardRef+string(pl), ref); err != nil {
+		if err := s.store.SetRef(ctx, req.ID, Ref(RefCard, pl), ref); err != nil {
 			s.log.Error("remember card", "request", req.ID, "err", err)
 		}
 	}
@@ -735,7 +730,7 @@ func (s *Service) updateCards(ctx context.Context, req Request) {
 	acct := s.accounts[req.Account]
 	for round := 1; ; round++ {
 		for _, pl := range s.platforms {
-			ref := req.Refs[cardRef+string(pl)]
+			ref := req.Refs[Ref(RefCard, pl)]
 			if ref == "" {
 				continue // never posted (the chat API was down): nothing to update
 			}
@@ -769,7 +764,7 @@ func (s *Service) tell(ctx context.Context, req Request, text string) {
 
 func (s *Service) chatFault(ctx context.Context, req Request, pl Platform, what string, err error) {
 	s.log.Error(what, "request", req.ID, "platform", pl, "err", err)
-	s.audit(ctx, Event{Kind: "chat_error", RequestID: req.ID, Actor: "system", Platform: pl,
+	s.audit(ctx, Event{Kind: EventChatError, RequestID: req.ID, Actor: "system", Platform: pl,
 		Detail: "could not " + what + ": " + ErrorMessage(err)})
 }
 
@@ -789,7 +784,7 @@ func (s *Service) audit(ctx context.Context, e Event) {
 	if err := s.store.Audit(ctx, e); err != nil {
 		s.log.Error("audit", "event", e.Kind, "err", err)
 	}
-	if e.Kind == "refused" {
+	if e.Kind == EventRefused {
 		s.metrics.Event(e.Kind)
 	}
 }
@@ -842,7 +837,7 @@ func Summary(r Request) string {
 	switch r.State {
 	case StatePending:
 		s += fmt.Sprintf(", %d of %d approvals, expires %s", r.Approved(), r.Approvals, r.ExpiresAt.Format("15:04 MST"))
-	case StateApproved, StateSucceeded, StateFailed, StateDenied, StateExpired:
+	case StateApproved, StateOffered, StateSucceeded, StateFailed, StateDenied, StateExpired:
 		if r.Outcome != "" {
 			s += " — " + r.Outcome
 		}
@@ -881,5 +876,5 @@ func (discard) Error(string, ...any) {}
 
 type noMetrics struct{}
 
-func (noMetrics) Event(string)                          {}
-func (noMetrics) Execution(string, time.Duration, bool) {}
+func (noMetrics) Event(EventKind)                            {}
+func (noMetrics) Execution(ProviderKey, time.Duration, bool) {}

@@ -1145,7 +1145,7 @@ func TestServicePasswordOnlyInDelivery(t *testing.T) {
 				chat.Write(b)
 				for _, r := range results {
 					fmt.Fprintf(&chat, "%+v %v\n", r, r)
-					delivered.WriteString(r.Password.Reveal() + "\n")
+					delivered.WriteString(r.Password.Value() + "\n")
 				}
 			}
 			places["chat"] = chat.String()

@@ -130,7 +130,7 @@ func (a *Adapter) Deliver(_ context.Context, p bot.Person, req bot.Request, resu
 			a.printf("[ephemeral to %s] %s %s user %s: not reset: %s", p.Name, req.ID, req.Account, r.User, bot.ErrorMessage(r.Err))
 			continue
 		}
-		a.printf("[ephemeral to %s] %s new password for %s user %s: %s", p.Name, req.ID, req.Account, r.User, r.Password.Reveal())
+		a.printf("[ephemeral to %s] %s new password for %s user %s: %s", p.Name, req.ID, req.Account, r.User, r.Password.Value())
 	}
 	return nil
 }

@@ -318,7 +318,7 @@ func passwordText(id string, results []bot.UserResult) string {
 			fmt.Fprintf(&b, "\n• %s: not reset: %s", r.User, bot.ErrorMessage(r.Err))
 			continue
 		}
-		fmt.Fprintf(&b, "\n• %s: %s", r.User, codeSpan(r.Password.Reveal()))
+		fmt.Fprintf(&b, "\n• %s: %s", r.User, codeSpan(r.Password.Value()))
 	}
 	b.WriteString("\nCopy it now: resetbot keeps no copy, and this message goes away when you dismiss it.")
 	return b.String()

@@ -178,7 +178,7 @@ func deliverBlocks(req bot.Request, results []bot.UserResult) []slack.Block {
 		if r.Err != nil {
 			elems = append(elems, slack.NewRichTextSectionTextElement("not reset: "+bot.ErrorMessage(r.Err), nil))
 		} else {
-			elems = append(elems, slack.NewRichTextSectionTextElement(r.Password.Reveal(), code))
+			elems = append(elems, slack.NewRichTextSectionTextElement(r.Password.Value(), code))
 		}
 		lines = append(lines, slack.NewRichTextSection(elems...))
 	}

@@ -54,9 +54,9 @@ func chatAdapters(cfg *Config, store *approvals.Store, log *slog.Logger) (*chat,
 	c := &chat{}
 	if s := cfg.Slack; s != nil {
 		a, err := slack.New(slack.Options{
-			BotToken:         s.BotToken.Reveal(),
-			SigningSecret:    s.SigningSecret.Reveal(),
-			AppToken:         s.AppToken.Reveal(),
+			BotToken:         s.BotToken.Value(),
+			SigningSecret:    s.SigningSecret.Value(),
+			AppToken:         s.AppToken.Value(),
 			APIURL:           s.APIURL,
 			ApprovalsChannel: s.ApprovalsChannel,
 			Log:              log.With("platform", "slack"),
@@ -75,7 +75,7 @@ func chatAdapters(cfg *Config, store *approvals.Store, log *slog.Logger) (*chat,
 	}
 	if d := cfg.Discord; d != nil {
 		a, err := discord.New(discord.Options{
-			BotToken:         d.BotToken.Reveal(),
+			BotToken:         d.BotToken.Value(),
 			ApplicationID:    d.ApplicationID,
 			PublicKey:        d.PublicKey,
 			GuildID:          d.GuildID,

@@ -17,8 +17,8 @@ func cloudProviders(cfg *Config, rdb redis.UniversalClient) (map[string]bot.Prov
 	m := map[string]bot.Provider{}
 	if t := cfg.TencentCloud; t != nil {
 		p := tencent.New(tencent.Options{
-			SecretID:  t.SecretID.Reveal(),
-			SecretKey: t.SecretKey.Reveal(),
+			SecretID:  t.SecretID.Value(),
+			SecretKey: t.SecretKey.Value(),
 			Endpoint:  t.Endpoint,
 			Scheme:    t.Scheme,
 			Limiter:   limiter,
@@ -29,8 +29,8 @@ func cloudProviders(cfg *Config, rdb redis.UniversalClient) (map[string]bot.Prov
 	}
 	if a := cfg.AlibabaCloud; a != nil {
 		m["alibaba.ehpc"] = alibaba.New(alibaba.Options{
-			AccessKeyID:     a.AccessKeyID.Reveal(),
-			AccessKeySecret: a.AccessKeySecret.Reveal(),
+			AccessKeyID:     a.AccessKeyID.Value(),
+			AccessKeySecret: a.AccessKeySecret.Value(),
 			Endpoint:        a.Endpoint,
 			Scheme:          a.Scheme,
 			Limiter:         limiter,

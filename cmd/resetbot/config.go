@@ -170,7 +170,7 @@ type AccountConfig struct {
 }
 
 // Secret is a credential read from config. Every way of printing or encoding
-// it gives "[redacted]" ("" when it is empty); only Reveal gives the value.
+// it gives "[redacted]" ("" when it is empty); only Value gives the value.
 // The value sits behind a pointer: where fmt skips the methods (an unexported
 // field, a wrong verb on an enclosing pointer) it prints an address, not the
 // credential.
@@ -184,8 +184,8 @@ func NewSecret(v string) Secret {
 	return Secret{v: &v}
 }
 
-// Reveal returns the credential, for the client that needs it.
-func (s Secret) Reveal() string {
+// Value returns the credential, for the client that needs it.
+func (s Secret) Value() string {
 	if s.v == nil {
 		return ""
 	}
@@ -193,7 +193,7 @@ func (s Secret) Reveal() string {
 }
 
 // IsZero reports whether the credential is empty.
-func (s Secret) IsZero() bool { return s.Reveal() == "" }
+func (s Secret) IsZero() bool { return s.Value() == "" }
 
 func (s Secret) redacted() string {
 	if s.IsZero() {
@@ -209,7 +209,7 @@ func (s Secret) Format(f fmt.State, verb rune) { _, _ = io.WriteString(f, s.reda
 func (s Secret) LogValue() slog.Value          { return slog.StringValue(s.redacted()) }
 
 // RedisURL is a Redis URL that may hold a password. It prints with the
-// password replaced (entirely redacted when it does not parse); Reveal gives
+// password replaced (entirely redacted when it does not parse); Value gives
 // the value. Like Secret, it keeps the value behind a pointer.
 type RedisURL struct{ v *string }
 
@@ -221,8 +221,8 @@ func NewRedisURL(v string) RedisURL {
 	return RedisURL{v: &v}
 }
 
-// Reveal returns the URL, for the Redis client.
-func (u RedisURL) Reveal() string {
+// Value returns the URL, for the Redis client.
+func (u RedisURL) Value() string {
 	if u.v == nil {
 		return ""
 	}
@@ -230,13 +230,13 @@ func (u RedisURL) Reveal() string {
 }
 
 // IsZero reports whether no URL is set (the embedded store is used).
-func (u RedisURL) IsZero() bool { return u.Reveal() == "" }
+func (u RedisURL) IsZero() bool { return u.Value() == "" }
 
 func (u RedisURL) redacted() string {
 	if u.IsZero() {
 		return ""
 	}
-	p, err := url.Parse(u.Reveal())
+	p, err := url.Parse(u.Value())
 	if err != nil {
 		return redactedText
 	}
@@ -729,7 +729,7 @@ func (c *Config) checkServer(k *checker) {
 }
 
 func (c *Config) checkRedis(k *checker) {
-	raw := c.Redis.URL.Reveal()
+	raw := c.Redis.URL.Value()
 	if raw == "" {
 		k.warnf("redis.url", "empty: the bot keeps its state in memory; run one replica only, and requests are lost on restart")
 		return
@@ -821,11 +821,11 @@ func (c *Config) checkSlack(k *checker) {
 		return
 	}
 	k.secret("slack.bot_token", s.BotToken, "SLACK_BOT_TOKEN")
-	if !s.BotToken.IsZero() && !strings.HasPrefix(s.BotToken.Reveal(), "xoxb-") {
+	if !s.BotToken.IsZero() && !strings.HasPrefix(s.BotToken.Value(), "xoxb-") {
 		k.warnf("slack.bot_token", "does not look like a bot token (xoxb-...)")
 	}
 	k.secret("slack.signing_secret", s.SigningSecret, "SLACK_SIGNING_SECRET")
-	if !s.AppToken.IsZero() && !strings.HasPrefix(s.AppToken.Reveal(), "xapp-") {
+	if !s.AppToken.IsZero() && !strings.HasPrefix(s.AppToken.Value(), "xapp-") {
 		k.errf("slack.app_token", "is not an app-level token (xapp-...), which Socket Mode needs")
 	}
 	k.httpURL("slack.api_url", s.APIURL)

@@ -173,16 +173,16 @@ func TestLoadConfigFullConfig(t *testing.T) {
 		if got, want := cfg.Limit(), (bot.Limit{N: 5, Window: 30 * time.Minute}); got != want {
 			t.Errorf("Limit: got %+v, want %+v", got, want)
 		}
-		if got, want := cfg.Redis.URL.Reveal(), "redis://127.0.0.1:6379/0"; got != want {
+		if got, want := cfg.Redis.URL.Value(), "redis://127.0.0.1:6379/0"; got != want {
 			t.Errorf("Redis.URL: got %q, want %q", got, want)
 		}
-		if got, want := cfg.Slack.BotToken.Reveal(), testEnv["SLACK_BOT_TOKEN"]; got != want {
+		if got, want := cfg.Slack.BotToken.Value(), testEnv["SLACK_BOT_TOKEN"]; got != want {
 			t.Errorf("Slack.BotToken: got %q, want %q", got, want)
 		}
 		if got, want := cfg.Discord.PublicKey, testPublicKey; got != want {
 			t.Errorf("Discord.PublicKey: got %q, want %q", got, want)
 		}
-		if got, want := cfg.AlibabaCloud.AccessKeySecret.Reveal(), testEnv["ALIBABA_CLOUD_ACCESS_KEY_SECRET"]; got != want {
+		if got, want := cfg.AlibabaCloud.AccessKeySecret.Value(), testEnv["ALIBABA_CLOUD_ACCESS_KEY_SECRET"]; got != want {
 			t.Errorf("AlibabaCloud.AccessKeySecret: got %q, want %q", got, want)
 		}
 	})
@@ -650,7 +650,7 @@ func TestLoadConfigExpandsVariables(t *testing.T) {
 			name: "InsideAQuotedValue",
 			yaml: "redis: {url: \"redis://:${REDIS_PASSWORD}@cache:6379/0\"}\n" + baseYAML,
 			env:  map[string]string{"REDIS_PASSWORD": "s3cret"},
-			get:  func(c *Config) any { return c.Redis.URL.Reveal() },
+			get:  func(c *Config) any { return c.Redis.URL.Value() },
 			want: "redis://:s3cret@cache:6379/0",
 		},
 		{
@@ -736,7 +736,7 @@ func TestSecretsNeverShown(t *testing.T) {
 	t.Run("PrintingTheConfig", func(t *testing.T) {
 		data := strings.Replace(fullYAML, `"redis://127.0.0.1:6379/0"`, `"redis://:SECRET-redis-pw@cache:6379/0"`, 1)
 		cfg := mustLoad(t, data, getenvFrom(testEnv))
-		if cfg.Slack.BotToken.Reveal() != testEnv["SLACK_BOT_TOKEN"] || !strings.Contains(cfg.Redis.URL.Reveal(), "SECRET-redis-pw") {
+		if cfg.Slack.BotToken.Value() != testEnv["SLACK_BOT_TOKEN"] || !strings.Contains(cfg.Redis.URL.Value(), "SECRET-redis-pw") {
 			t.Fatalf("the secrets were not loaded, so this test would prove nothing")
 		}
 		var out strings.Builder

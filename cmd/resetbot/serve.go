@@ -93,7 +93,7 @@ func openRedis(cfg *Config, log *slog.Logger) (redis.UniversalClient, func(), er
 		c := redis.NewClient(&redis.Options{Addr: mr.Addr()})
 		return c, func() { close(stop); _ = c.Close(); mr.Close() }, nil
 	}
-	opts, err := redis.ParseURL(cfg.Redis.URL.Reveal())
+	opts, err := redis.ParseURL(cfg.Redis.URL.Value())
 	if err != nil {
 		return nil, nil, errors.New("redis.url does not parse") // the URL may hold a password: not echoed
 	}

@@ -211,7 +211,7 @@ func (p *Provider) send(ctx context.Context, req request, secrets []bot.Secret) 
 	for i, user := range req.users {
 		n := strconv.Itoa(i + 1)
 		r.FormParams["User."+n+".Name"] = user
-		r.FormParams["User."+n+".Password"] = secrets[i].Reveal()
+		r.FormParams["User."+n+".Password"] = secrets[i].Value()
 	}
 	_, err = client.ProcessCommonRequest(r)
 	if err == nil {

@@ -76,7 +76,7 @@ func checkDelivered(t *testing.T, e *env, r bot.UserResult) {
 		t.Fatalf("%s: %v", r.User, r.Err)
 	}
 	got, ok := e.emu.Password(emulator.AlibabaEHPC, cluster, r.User)
-	if !ok || got == "" || got != r.Password.Reveal() {
+	if !ok || got == "" || got != r.Password.Value() {
 		t.Errorf("%s: the emulator's password is not the delivered one", r.User)
 	}
 }
@@ -113,11 +113,11 @@ func TestResetSetsTheDeliveredPasswords(t *testing.T) {
 					t.Errorf("result %d is %s, want %s", i, r.User, acct.Users[i])
 				}
 				checkDelivered(t, e, r)
-				if err := password.Check(rule, r.Password.Reveal()); err != nil {
+				if err := password.Check(rule, r.Password.Value()); err != nil {
 					t.Error(err)
 				}
-				if tt.length > 0 && len(r.Password.Reveal()) != tt.length {
-					t.Errorf("got %d characters, want %d", len(r.Password.Reveal()), tt.length)
+				if tt.length > 0 && len(r.Password.Value()) != tt.length {
+					t.Errorf("got %d characters, want %d", len(r.Password.Value()), tt.length)
 				}
 			}
 			calls := e.emu.Calls()
@@ -359,10 +359,10 @@ func TestRefusedPasswordsAreReplacedOnceByLongerOnes(t *testing.T) {
 	strong.Need = len(strong.Classes)
 	for _, r := range res {
 		checkDelivered(t, e, r)
-		if len(r.Password.Reveal()) != 28 {
-			t.Errorf("%s: %d characters, want 28", r.User, len(r.Password.Reveal()))
+		if len(r.Password.Value()) != 28 {
+			t.Errorf("%s: %d characters, want 28", r.User, len(r.Password.Value()))
 		}
-		if err := password.Check(strong, r.Password.Reveal()); err != nil {
+		if err := password.Check(strong, r.Password.Value()); err != nil {
 			t.Error(err)
 		}
 	}

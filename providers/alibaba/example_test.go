@@ -32,7 +32,7 @@ func ExampleProvider_Reset() {
 	}
 	for _, r := range res {
 		inForce, _ := emu.Password(emulator.AlibabaEHPC, "ehpc-hz-example", r.User)
-		fmt.Println(r.User, r.Password, inForce == r.Password.Reveal())
+		fmt.Println(r.User, r.Password, inForce == r.Password.Value())
 	}
 	// Output:
 	// user1 [redacted] true

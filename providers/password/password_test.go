@@ -85,7 +85,7 @@ func TestGenerateMeetsDocumentedRules(t *testing.T) {
 					if err != nil {
 						t.Fatalf("Generate(length %d): %v", length, err)
 					}
-					pw := s.Reveal()
+					pw := s.Value()
 					if len(pw) != want {
 						t.Fatalf("got a password of %d characters, want %d", len(pw), want)
 					}
@@ -189,7 +189,7 @@ func TestGenerateIsNotBiased(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				pws[i] = s.Reveal()
+				pws[i] = s.Value()
 			}
 			stat, dof := uniformity(rule, pws)
 			t.Logf("chi-square %.0f over %d degrees of freedom", stat, dof)
@@ -315,7 +315,7 @@ func TestStrongerRequiresEveryClassAndMoreLength(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := password.Check(strong, s.Reveal()); err != nil {
+			if err := password.Check(strong, s.Value()); err != nil {
 				t.Error(err)
 			}
 		})
@@ -328,6 +328,6 @@ func ExampleGenerate() {
 	if err != nil {
 		panic(err)
 	}
-	fmt.Println(len(pw.Reveal()), pw) // a Secret prints redacted
+	fmt.Println(len(pw.Value()), pw) // a Secret prints redacted
 	// Output: 20 [redacted]
 }

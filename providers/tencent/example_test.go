@@ -29,6 +29,6 @@ func ExampleProvider_Reset() {
 		return
 	}
 	inForce, _ := emu.Password(emulator.TencentCAM, "", "alice")
-	fmt.Println(res[0].User, res[0].Password, inForce == res[0].Password.Reveal())
+	fmt.Println(res[0].User, res[0].Password, inForce == res[0].Password.Value())
 	// Output: alice [redacted] true
 }

@@ -238,7 +238,7 @@ func (p *Provider) resetOne(ctx context.Context, c *common.Client, acct bot.Acco
 		var got string
 		err := p.policy(acct, act).Do(ctx, func(ctx context.Context) error {
 			var err error
-			got, err = fn(ctx, c, user, pw.Reveal())
+			got, err = fn(ctx, c, user, pw.Value())
 			return err
 		})
 		if err == nil {
@@ -277,7 +277,7 @@ func (p *Provider) batch(ctx context.Context, c *common.Client, acct bot.Account
 			}
 			name, host := tdsqlUser(acct, user)
 			secrets[i] = pw
-			infos[i] = ResetUserPasswordInfo{UserName: name, Host: host, Password: pw.Reveal()}
+			infos[i] = ResetUserPasswordInfo{UserName: name, Host: host, Password: pw.Value()}
 		}
 		err := p.policy(acct, act).Do(ctx, func(ctx context.Context) error {
 			req := &ResetUsersPasswordRequest{BaseRequest: act.request(),

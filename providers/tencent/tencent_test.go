@@ -151,7 +151,7 @@ func TestResetSetsTheDeliveredPassword(t *testing.T) {
 				}
 				prov, resource, name := tt.emuUser(r.User)
 				got, ok := e.emu.Password(prov, resource, name)
-				if !ok || got != r.Password.Reveal() {
+				if !ok || got != r.Password.Value() {
 					t.Errorf("%s: the emulator's password is not the delivered one", r.User)
 				}
 				if tt.checkLen > 0 {
@@ -324,7 +324,7 @@ func TestRefusedPasswordIsReplacedOnceByALongerOne(t *testing.T) {
 		t.Fatal(res[0].Err)
 	}
 	got, _ := e.emu.Password(emulator.TencentTDSQL, "tdsql3-d8fffc3c", "app_user@%")
-	if got != res[0].Password.Reveal() || len(got) != 28 {
+	if got != res[0].Password.Value() || len(got) != 28 {
 		t.Errorf("got a password of %d characters in force, want the delivered one, 28 long", len(got))
 	}
 	strong, _ := password.For("tencent.tdsql")
