@@ -47,7 +47,7 @@ func requestFields(r bot.Request) ([]any, error) {
 		"rev", "1",
 	}
 	for k, v := range r.Refs {
-		f = append(f, refField+k, v)
+		f = append(f, refField+string(k), v)
 	}
 	return f, nil
 }
@@ -99,9 +99,9 @@ func parseRequest(v any) (bot.Request, error) {
 		default:
 			if name, ok := strings.CutPrefix(k, refField); ok {
 				if r.Refs == nil {
-					r.Refs = map[string]string{}
+					r.Refs = map[bot.RefKey]string{}
 				}
-				r.Refs[name] = val
+				r.Refs[bot.RefKey(name)] = val
 			}
 		}
 		if err != nil {

@@ -283,8 +283,8 @@ func (s *Store) Open(ctx context.Context, requester string) ([]bot.Request, erro
 
 // SetRef records an adapter's reference on a request, or fails with
 // ENOTFOUND.
-func (s *Store) SetRef(ctx context.Context, id, key, value string) error {
-	status, rest, err := s.run(ctx, "set ref "+key+" of "+id, s.lua.setRef, []string{s.reqKey(id)}, s.now(), id, key, value)
+func (s *Store) SetRef(ctx context.Context, id string, key bot.RefKey, value string) error {
+	status, rest, err := s.run(ctx, "set ref "+string(key)+" of "+id, s.lua.setRef, []string{s.reqKey(id)}, s.now(), id, string(key), value)
 	if err != nil {
 		return err
 	}
@@ -554,8 +554,8 @@ func (s *Store) Audit(ctx context.Context, e bot.Event) error {
 	if e.Stranger {
 		stranger = "1"
 	}
-	_, _, err := s.run(ctx, "audit "+e.Kind, s.lua.audit, []string{s.key("audit"), s.key("audit:strangers")}, now,
-		e.Kind, e.RequestID, e.Actor, string(e.Platform), e.Detail, strconv.FormatInt(at, 10), stranger, s.opts.StrangerMaxLen)
+	_, _, err := s.run(ctx, "audit "+string(e.Kind), s.lua.audit, []string{s.key("audit"), s.key("audit:strangers")}, now,
+		string(e.Kind), e.RequestID, e.Actor, string(e.Platform), e.Detail, strconv.FormatInt(at, 10), stranger, s.opts.StrangerMaxLen)
 	return err
 }
 
@@ -598,7 +598,7 @@ func (s *Store) auditStream(ctx context.Context, key, start string, q bot.AuditQ
 		for _, m := range msgs {
 			e := bot.Event{
 				ID:        m.ID,
-				Kind:      str(m.Values["event"]),
+				Kind:      bot.EventKind(str(m.Values["event"])),
 				RequestID: str(m.Values["request"]),
 				Actor:     str(m.Values["actor"]),
 				Platform:  bot.Platform(str(m.Values["platform"])),

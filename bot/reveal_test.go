@@ -25,10 +25,7 @@ type lateChat struct {
 	offerErr error
 }
 
-var (
-	_ bot.DeliveryWindow = lateChat{}
-	_ bot.Offerer        = lateChat{}
-)
+var _ bot.Notifier = lateChat{}
 
 func (lateChat) CanDeliver(bot.Request) bool { return false }
 
@@ -363,7 +360,7 @@ func TestServiceOfferWithdrawn(t *testing.T) {
 // was sent.
 func (e *env) waitOfferRef(id string) {
 	e.t.Helper()
-	for e.get(id).Refs["offer.discord"] == "" {
+	for e.get(id).Refs[bot.Ref(bot.RefOffer, bot.PlatformDiscord)] == "" {
 		select {
 		case <-e.ctx.Done():
 			e.t.Fatal("the offer's reference was never stored")
