@@ -52,8 +52,6 @@ func requestFields(r bot.Request) ([]any, error) {
 	return f, nil
 }
 
-const refField = "ref:"
-
 // parseRequest turns an HGETALL reply into a Request.
 func parseRequest(v any) (bot.Request, error) {
 	flat, ok := v.([]any)
@@ -110,6 +108,10 @@ func parseRequest(v any) (bot.Request, error) {
 	}
 	if r.ID == "" {
 		return bot.Request{}, fmt.Errorf("decode request: no id field")
+	}
+	if r.State == bot.StateApproved && !r.RevealBy.IsZero() {
+		// offered, as an earlier version of the bot wrote it (see upgradeLua)
+		r.State = bot.StateOffered
 	}
 	return r, nil
 }

@@ -59,6 +59,7 @@ func TestStore(t *testing.T) {
 		{"CancelOfferedRequest", testCancelOffered},
 		{"FinishOfferedWithItsClaim", testFinishOffered},
 		{"ConcurrentRevealClaimsOnce", testConcurrentReveal},
+		{"EarlierVersionsOfferReadAsOffered", testLegacyOffer},
 		{"RevCountsTransitions", testRevCounts},
 		{"StrangersAuditedApart", testStrangerAudit},
 	}
