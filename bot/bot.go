@@ -8,8 +8,8 @@ import (
 type State string
 
 const (
-	StatePending   State = "pending"
-	StateApproved  State = "approved"
+	StatePending  State = "pending"
+	StateApproved State = "approved"
 	// StateOffered is approved and not reset: the requester was offered a
 	// Reveal button, and the reset runs at their click, before RevealBy.
 	StateOffered   State = "offered"

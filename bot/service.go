@@ -17,7 +17,7 @@ import (
 type Options struct {
 	Store     Store
 	Providers map[ProviderKey]Provider // by provider key ("tencent.cam"); a key may repeat a value
-	Notifiers []Notifier          // one per configured chat platform
+	Notifiers []Notifier               // one per configured chat platform
 	People    []Person
 	Accounts  []Account
 	Limit     Limit // per requester; zero: 10 an hour
