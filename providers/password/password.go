@@ -22,8 +22,8 @@ const (
 // its APIs; this package only applies them.
 type Rule struct {
 	Provider bot.ProviderKey // for messages
-	Min, Max int    // length bounds, inclusive
-	Default  int    // length when an account sets none
+	Min, Max int             // length bounds, inclusive
+	Default  int             // length when an account sets none
 	// Classes are the character classes a password draws from (their union is
 	// the alphabet); Need is how many distinct classes must appear.
 	Classes []string

@@ -12,7 +12,7 @@ import (
 
 func ExampleProvider_Reset() {
 	emu := emulator.New(emulator.Options{TencentSecretID: "AKIDexample", TencentSecretKey: "example-key"})
-	emu.AddUser(emulator.TencentCAM, "", "alice")
+	emu.AddUser(tencent.CAM, "", "alice")
 	srv := httptest.NewTLSServer(emu)
 	defer srv.Close()
 
@@ -28,7 +28,7 @@ func ExampleProvider_Reset() {
 		fmt.Println(bot.ErrorMessage(err))
 		return
 	}
-	inForce, _ := emu.Password(emulator.TencentCAM, "", "alice")
+	inForce, _ := emu.Password(tencent.CAM, "", "alice")
 	fmt.Println(res[0].User, res[0].Password, inForce == res[0].Password.Value())
 	// Output: alice [redacted] true
 }

@@ -1,6 +1,9 @@
 package tencent
 
 import (
+	"cmp"
+	"strings"
+
 	"resetbot/bot"
 	"resetbot/providers/internal/accountkind"
 	"resetbot/providers/password"
@@ -43,6 +46,15 @@ type TDSQLSettings struct {
 
 // Resource is the instance, for approval cards.
 func (s TDSQLSettings) Resource() string { return "instance_id=" + s.InstanceID }
+
+// UserHost splits a user as accounts name them, "name" or "name@host", into
+// the MySQL user name and host: a bare name takes the account's host.
+func (s TDSQLSettings) UserHost(user string) (name, host string) {
+	if i := strings.LastIndexByte(user, '@'); i > 0 {
+		return user[:i], user[i+1:]
+	}
+	return user, cmp.Or(s.Host, DefaultHost)
+}
 
 // TCRSettings are a tencent.tcr account's settings.
 type TCRSettings struct {

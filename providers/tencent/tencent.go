@@ -153,7 +153,7 @@ func (p *Provider) Reset(ctx context.Context, acct bot.Account, users []string) 
 		switch s.Action {
 		case "", resetUserPassword.name:
 			return p.each(ctx, c, acct, rule, users, resetUserPassword, func(ctx context.Context, c *common.Client, user, pw string) (string, error) {
-				name, host := s.user(user)
+				name, host := s.UserHost(user)
 				req := &ResetUserPasswordRequest{BaseRequest: resetUserPassword.request(),
 					InstanceId: s.InstanceID, UserName: name, Host: host, Password: pw}
 				return "", send(ctx, c, req, &EmptyResponse{BaseResponse: &tchttp.BaseResponse{}})
@@ -295,7 +295,7 @@ func (p *Provider) batch(ctx context.Context, c *common.Client, acct bot.Account
 			if err != nil {
 				return nil, err
 			}
-			name, host := s.user(user)
+			name, host := s.UserHost(user)
 			secrets[i] = pw
 			infos[i] = ResetUserPasswordInfo{UserName: name, Host: host, Password: pw.Value()}
 		}
@@ -401,12 +401,4 @@ func required(acct bot.Account, key, value string) error {
 		return bot.Errorf(bot.EINVALID, "account %s has no %s", acct.Name, key)
 	}
 	return nil
-}
-
-// user splits "name@host"; a bare name takes the account's host.
-func (s TDSQLSettings) user(user string) (name, host string) {
-	if i := strings.LastIndexByte(user, '@'); i > 0 {
-		return user[:i], user[i+1:]
-	}
-	return user, cmp.Or(s.Host, DefaultHost)
 }

@@ -40,13 +40,13 @@ func newEnv(tb testing.TB, o emulator.Options) *env {
 	e.rec = &providertest.Recorder{Handler: e.emu}
 	e.srv = httptest.NewTLSServer(e.rec)
 	tb.Cleanup(e.srv.Close)
-	e.emu.AddUser(emulator.TencentCIAM, "us-1", "u-alice")
-	e.emu.AddUser(emulator.TencentCIAM, "us-1", "u-bob")
-	e.emu.AddUser(emulator.TencentTDSQL, "tdsql3-d8fffc3c", "app_user@%")
-	e.emu.AddUser(emulator.TencentTDSQL, "tdsql3-d8fffc3c", "report@%")
-	e.emu.AddUser(emulator.TencentTCR, "tcr-gijwqid7", "robot")
-	e.emu.AddUser(emulator.TencentCAM, "", "alice")
-	e.emu.AddUser(emulator.TencentCAM, "", "bob")
+	e.emu.AddUser(tencent.CIAM, "us-1", "u-alice")
+	e.emu.AddUser(tencent.CIAM, "us-1", "u-bob")
+	e.emu.AddUser(tencent.TDSQL, "tdsql3-d8fffc3c", "app_user@%")
+	e.emu.AddUser(tencent.TDSQL, "tdsql3-d8fffc3c", "report@%")
+	e.emu.AddUser(tencent.TCR, "tcr-gijwqid7", "robot")
+	e.emu.AddUser(tencent.CAM, "", "alice")
+	e.emu.AddUser(tencent.CAM, "", "bob")
 	return e
 }
 
@@ -116,21 +116,21 @@ func TestResetSetsTheDeliveredPassword(t *testing.T) {
 		checkLen int
 	}{
 		{"CIAMSetPassword", ciam(), []string{"u-alice", "u-bob"},
-			func(u string) (string, string, string) { return emulator.TencentCIAM, "us-1", u }, "SetPassword", 20},
+			func(u string) (string, string, string) { return tencent.CIAM, "us-1", u }, "SetPassword", 20},
 		{"TDSQLResetUserPassword", tdsql(), []string{"app_user", "report"},
-			func(u string) (string, string, string) { return emulator.TencentTDSQL, "tdsql3-d8fffc3c", u + "@%" }, "ResetUserPassword", 20},
+			func(u string) (string, string, string) { return tencent.TDSQL, "tdsql3-d8fffc3c", u + "@%" }, "ResetUserPassword", 20},
 		{"TDSQLResetUsersPasswordBatch", tdsqlBatch, []string{"app_user", "report"},
-			func(u string) (string, string, string) { return emulator.TencentTDSQL, "tdsql3-d8fffc3c", u + "@%" }, "ResetUsersPassword", 20},
+			func(u string) (string, string, string) { return tencent.TDSQL, "tdsql3-d8fffc3c", u + "@%" }, "ResetUsersPassword", 20},
 		{"TCROwnPassword", tcr(), nil,
-			func(u string) (string, string, string) { return emulator.TencentTCR, "tcr-gijwqid7", u }, "ModifyServiceAccountPassword", 16},
+			func(u string) (string, string, string) { return tencent.TCR, "tcr-gijwqid7", u }, "ModifyServiceAccountPassword", 16},
 		{"TCRRandomFromTheAPI", tcrRandom, nil,
-			func(u string) (string, string, string) { return emulator.TencentTCR, "tcr-gijwqid7", u }, "ModifyServiceAccountPassword", 0},
+			func(u string) (string, string, string) { return tencent.TCR, "tcr-gijwqid7", u }, "ModifyServiceAccountPassword", 0},
 		{"CAMUpdateUser", cam(), []string{"alice", "bob"},
-			func(u string) (string, string, string) { return emulator.TencentCAM, "", u }, "UpdateUser", 20},
+			func(u string) (string, string, string) { return tencent.CAM, "", u }, "UpdateUser", 20},
 		{"CAMNoResetAtLogin", camKeep, nil,
-			func(u string) (string, string, string) { return emulator.TencentCAM, "", u }, "UpdateUser", 20},
+			func(u string) (string, string, string) { return tencent.CAM, "", u }, "UpdateUser", 20},
 		{"CAMPasswordLength", camLong, nil,
-			func(u string) (string, string, string) { return emulator.TencentCAM, "", u }, "UpdateUser", 28},
+			func(u string) (string, string, string) { return tencent.CAM, "", u }, "UpdateUser", 28},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -178,7 +178,7 @@ func TestResetSetsTheDeliveredPassword(t *testing.T) {
 			}
 			if tt.acct.Provider == "tencent.cam" {
 				for _, u := range want {
-					st, _ := e.emu.User(emulator.TencentCAM, "", u)
+					st, _ := e.emu.User(tencent.CAM, "", u)
 					if !st.ConsoleLogin || st.NeedResetPassword != tt.acct.NeedResetPassword {
 						t.Errorf("%s: ConsoleLogin %v NeedResetPassword %v, want true and %v", u, st.ConsoleLogin, st.NeedResetPassword, tt.acct.NeedResetPassword)
 					}
@@ -234,17 +234,17 @@ func TestResetErrors(t *testing.T) {
 	}{
 		{"CAMUnknownUser", cam(), []string{"carol"}, nil, 1,
 			failure{bot.EPROVIDER, false, []string{"user carol does not exist in CAM", "console", "config"}}},
-		{"CAMFrozenUser", cam(), nil, func(e *env) { e.emu.Freeze(emulator.TencentCAM, "", "alice") }, 1,
+		{"CAMFrozenUser", cam(), nil, func(e *env) { e.emu.Freeze(tencent.CAM, "", "alice") }, 1,
 			failure{bot.EPROVIDER, false, []string{"CAM could not reset", "console", "[FailedOperation]"}}},
 		{"CIAMUnknownUser", ciam(), []string{"u-carol"}, nil, 1,
 			failure{bot.EPROVIDER, false, []string{"user u-carol does not exist in CIAM"}}},
-		{"CIAMFrozenUser", ciam(), nil, func(e *env) { e.emu.Freeze(emulator.TencentCIAM, "us-1", "u-alice") }, 1,
+		{"CIAMFrozenUser", ciam(), nil, func(e *env) { e.emu.Freeze(tencent.CIAM, "us-1", "u-alice") }, 1,
 			failure{bot.EPROVIDER, false, []string{"frozen", "unlock the user first", "[FailedOperation.UserIsFreeze]"}}},
 		{"CIAMUnknownStore", func() bot.Account { a := ciam(); a.Settings["user_store_id"] = "us-x"; return a }(), nil, nil, 1,
 			failure{bot.EPROVIDER, false, []string{"user store us-x of account login-ciam was not found"}}},
 		{"TDSQLUnknownInstance", func() bot.Account { a := tdsql(); a.Settings["instance_id"] = "tdsql3-nope"; return a }(), nil, nil, 1,
 			failure{bot.EPROVIDER, false, []string{"instance tdsql3-nope of account prod-db was not found in TDSQL (region ap-guangzhou)"}}},
-		{"TDSQLFrozenUser", tdsql(), nil, func(e *env) { e.emu.Freeze(emulator.TencentTDSQL, "tdsql3-d8fffc3c", "app_user@%") }, 1,
+		{"TDSQLFrozenUser", tdsql(), nil, func(e *env) { e.emu.Freeze(tencent.TDSQL, "tdsql3-d8fffc3c", "app_user@%") }, 1,
 			failure{bot.EPROVIDER, false, []string{"does not allow the bot", "app_user"}}},
 		{"TCRUnknownAccount", tcr(), []string{"ghost"}, nil, 1,
 			failure{bot.EPROVIDER, false, []string{"user ghost does not exist in TCR"}}},
@@ -323,7 +323,7 @@ func TestRefusedPasswordIsReplacedOnceByALongerOne(t *testing.T) {
 	if res[0].Err != nil {
 		t.Fatal(res[0].Err)
 	}
-	got, _ := e.emu.Password(emulator.TencentTDSQL, "tdsql3-d8fffc3c", "app_user@%")
+	got, _ := e.emu.Password(tencent.TDSQL, "tdsql3-d8fffc3c", "app_user@%")
 	if got != res[0].Password.Value() || len(got) != 28 {
 		t.Errorf("got a password of %d characters in force, want the delivered one, 28 long", len(got))
 	}
@@ -358,7 +358,7 @@ func TestHangEndsAsUnknownAfterOneCall(t *testing.T) {
 
 func TestUnknownFirstCallEndsTheReset(t *testing.T) {
 	e := newEnv(t, emulator.Options{})
-	e.emu.AddUser(emulator.TencentCAM, "", "carol")
+	e.emu.AddUser(tencent.CAM, "", "carol")
 	e.emu.Fail("UpdateUser", emulator.FaultHang, 1)
 	o := e.options()
 	o.Timeout = 300 * time.Millisecond
@@ -374,7 +374,7 @@ func TestUnknownFirstCallEndsTheReset(t *testing.T) {
 
 func TestLaterCallFailureKeepsEarlierPasswords(t *testing.T) {
 	e := newEnv(t, emulator.Options{})
-	e.emu.AddUser(emulator.TencentCAM, "", "carol")
+	e.emu.AddUser(tencent.CAM, "", "carol")
 	// The second call hangs: alice's new password must still be delivered,
 	// bob's outcome is unknown, carol is not tried.
 	hangSecond := &secondCallHangs{next: e.rec}
@@ -599,7 +599,7 @@ func TestBurstThroughSharedLimiter(t *testing.T) {
 	const n = 200
 	e := newEnv(t, emulator.Options{})
 	for i := range n {
-		e.emu.AddUser(emulator.TencentCAM, "", fmt.Sprintf("u%03d", i))
+		e.emu.AddUser(tencent.CAM, "", fmt.Sprintf("u%03d", i))
 	}
 	rdb, prefix := redistest.Client(t)
 	replicas := make([]*tencent.Provider, 2)
