@@ -41,7 +41,7 @@ func newEnv(tb testing.TB, o emulator.Options) *env {
 	e.srv = httptest.NewTLSServer(e.rec)
 	tb.Cleanup(e.srv.Close)
 	for _, u := range []string{"user1", "user2", "user3"} {
-		e.emu.AddUser(emulator.AlibabaEHPC, cluster, u)
+		e.emu.AddUser(alibaba.EHPC, cluster, u)
 	}
 	return e
 }
@@ -75,7 +75,7 @@ func checkDelivered(t *testing.T, e *env, r bot.UserResult) {
 	if r.Err != nil {
 		t.Fatalf("%s: %v", r.User, r.Err)
 	}
-	got, ok := e.emu.Password(emulator.AlibabaEHPC, cluster, r.User)
+	got, ok := e.emu.Password(alibaba.EHPC, cluster, r.User)
 	if !ok || got == "" || got != r.Password.Value() {
 		t.Errorf("%s: the emulator's password is not the delivered one", r.User)
 	}
@@ -147,7 +147,7 @@ func TestResetSomeUsers(t *testing.T) {
 		t.Fatalf("got %v, %v", res, err)
 	}
 	checkDelivered(t, e, res[0])
-	if pw, _ := e.emu.Password(emulator.AlibabaEHPC, cluster, "user1"); pw != "" {
+	if pw, _ := e.emu.Password(alibaba.EHPC, cluster, "user1"); pw != "" {
 		t.Errorf("user1 was changed too")
 	}
 }
@@ -159,7 +159,7 @@ func TestHundredUsersInOneCall(t *testing.T) {
 	for i := range alibaba.MaxUsers {
 		u := fmt.Sprintf("u%03d", i)
 		acct.Users = append(acct.Users, u)
-		e.emu.AddUser(emulator.AlibabaEHPC, cluster, u)
+		e.emu.AddUser(alibaba.EHPC, cluster, u)
 	}
 	p := alibaba.New(e.options())
 	res, err := p.Reset(ctx(t), acct, nil)
@@ -186,7 +186,7 @@ func TestPartFailureIsReportedPerUser(t *testing.T) {
 		failed string
 	}{
 		{"Injected", func(e *env) { e.emu.Fail(alibaba.Action, emulator.FaultPartFailure, 1) }, nil, "user1"},
-		{"FrozenUser", func(e *env) { e.emu.Freeze(emulator.AlibabaEHPC, cluster, "user2") }, nil, "user2"},
+		{"FrozenUser", func(e *env) { e.emu.Freeze(alibaba.EHPC, cluster, "user2") }, nil, "user2"},
 		{"UnknownUser", nil, []string{"user1", "ghost", "user3"}, "ghost"},
 	}
 	for _, tt := range tests {
@@ -255,7 +255,7 @@ func TestResetErrors(t *testing.T) {
 		want      failure
 	}{
 		{"AllUsersFail", func() bot.Account { a := hpc(); a.Users = []string{"user2"}; return a }, nil,
-			func(e *env) { e.emu.Freeze(emulator.AlibabaEHPC, cluster, "user2") }, 1,
+			func(e *env) { e.emu.Freeze(alibaba.EHPC, cluster, "user2") }, 1,
 			failure{bot.EPROVIDER, false, []string{"E-HPC could not reset the password of hpc", "[AgentError.Account.UserChangePasswordFailure]"}}},
 		{"UnknownCluster", func() bot.Account { a := hpc(); a.Settings["cluster_id"] = "ehpc-nope"; return a }, nil, nil, 1,
 			failure{bot.EPROVIDER, false, []string{"cluster ehpc-nope of account hpc was not found in E-HPC (region cn-hangzhou)"}}},
@@ -428,7 +428,7 @@ func TestPasswordNeverLeaks(t *testing.T) {
 		o := e.options()
 		o.Timeout = 300 * time.Millisecond
 		p := alibaba.New(o)
-		e.emu.Freeze(emulator.AlibabaEHPC, cluster, "user3")
+		e.emu.Freeze(alibaba.EHPC, cluster, "user3")
 		for _, f := range []string{emulator.FaultPartFailure, emulator.FaultHang, "InternalError", "InvalidParams"} {
 			e.emu.Fail(alibaba.Action, f, 1)
 		}
@@ -472,7 +472,7 @@ func TestBurstThroughSharedLimiter(t *testing.T) {
 	for i := range n {
 		u := fmt.Sprintf("u%03d", i)
 		acct.Users = append(acct.Users, u)
-		e.emu.AddUser(emulator.AlibabaEHPC, cluster, u)
+		e.emu.AddUser(alibaba.EHPC, cluster, u)
 	}
 	rdb, prefix := redistest.Client(t)
 	replicas := make([]*alibaba.Provider, 2)

@@ -12,8 +12,8 @@ import (
 
 func ExampleProvider_Reset() {
 	emu := emulator.New(emulator.Options{AlibabaAccessKeyID: "LTAIexample", AlibabaAccessKeySecret: "example-secret"})
-	emu.AddUser(emulator.AlibabaEHPC, "ehpc-hz-example", "user1")
-	emu.AddUser(emulator.AlibabaEHPC, "ehpc-hz-example", "user2")
+	emu.AddUser(alibaba.EHPC, "ehpc-hz-example", "user1")
+	emu.AddUser(alibaba.EHPC, "ehpc-hz-example", "user2")
 	srv := httptest.NewTLSServer(emu)
 	defer srv.Close()
 
@@ -31,7 +31,7 @@ func ExampleProvider_Reset() {
 		return
 	}
 	for _, r := range res {
-		inForce, _ := emu.Password(emulator.AlibabaEHPC, "ehpc-hz-example", r.User)
+		inForce, _ := emu.Password(alibaba.EHPC, "ehpc-hz-example", r.User)
 		fmt.Println(r.User, r.Password, inForce == r.Password.Value())
 	}
 	// Output:
