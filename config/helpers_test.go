@@ -151,7 +151,6 @@ func mustLoad(t *testing.T, data string, getenv func(string) string) *config.Con
 	return cfg
 }
 
-
 // baseYAML is a small valid config that the problem cases change. Its
 // accounts list comes last, so that account() can append to it.
 const baseYAML = `slack:
@@ -240,7 +239,6 @@ func findProblem(ps []config.Problem, path, msg string) (config.Problem, bool) {
 	}
 	return config.Problem{}, false
 }
-
 
 // kind is the real kind of provider p.
 func kind(t *testing.T, p bot.ProviderKey) bot.AccountKind {

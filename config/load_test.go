@@ -57,9 +57,9 @@ func TestLoadFullConfig(t *testing.T) {
 		// account wrote: config hands them over as written.
 		want := []bot.Account{{
 			Name: "prod-db", Provider: "tencent.tdsql", Region: "ap-guangzhou",
-			Users:    []string{"app_user"},
-			Settings: parse(t, "tencent.tdsql", map[string]string{"instance_id": "tdsql3-d8fffc3c", "host": "%"}, 0),
-			Scheme:   "https",
+			Users:      []string{"app_user"},
+			Settings:   parse(t, "tencent.tdsql", map[string]string{"instance_id": "tdsql3-d8fffc3c", "host": "%"}, 0),
+			Scheme:     "https",
 			Requesters: []string{"eng"}, Approvers: []string{"db-approvers"},
 			Approvals: 1, TTL: 30 * time.Minute,
 		}, {
@@ -71,16 +71,16 @@ func TestLoadFullConfig(t *testing.T) {
 			Approvals: 1, TTL: 30 * time.Minute,
 		}, {
 			Name: "shop-login", Provider: "tencent.ciam", Region: "ap-guangzhou",
-			Users:    []string{"user-1"},
-			Settings: parse(t, "tencent.ciam", map[string]string{"user_store_id": "store-1", "user_id": "user-1"}, 0),
-			Scheme:   "https",
+			Users:      []string{"user-1"},
+			Settings:   parse(t, "tencent.ciam", map[string]string{"user_store_id": "store-1", "user_id": "user-1"}, 0),
+			Scheme:     "https",
 			Requesters: []string{"alice"}, Approvers: []string{"bob", "carol"},
 			Approvals: 2, TTL: time.Hour,
 		}, {
 			Name: "registry-ci", Provider: "tencent.tcr", Region: "ap-guangzhou",
-			Users:    []string{"ci-robot"},
-			Settings: parse(t, "tencent.tcr", map[string]string{"registry_id": "tcr-abc", "service_account": "ci-robot", "random": "true"}, 0),
-			Scheme:   "https",
+			Users:      []string{"ci-robot"},
+			Settings:   parse(t, "tencent.tcr", map[string]string{"registry_id": "tcr-abc", "service_account": "ci-robot", "random": "true"}, 0),
+			Scheme:     "https",
 			Requesters: []string{"eng"}, Approvers: []string{"db-approvers"}, ApproverRoles: []string{"555"},
 			Approvals: 1, TTL: 30 * time.Minute,
 		}, {
@@ -268,4 +268,3 @@ func TestExampleConfigLoads(t *testing.T) {
 		}
 	})
 }
-

@@ -261,4 +261,3 @@ func TestLoadWarns(t *testing.T) {
 		}
 	})
 }
-
