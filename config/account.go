@@ -57,7 +57,10 @@ type parsed struct {
 }
 
 // commonKeys are the keys every account has, whatever its provider.
-var commonKeys = yamlKeys(reflect.TypeFor[Account]())
+func commonKeys() []string {
+	keys, _ := yamlFields(reflect.TypeFor[Account]())
+	return keys
+}
 
 // kindKeys are the keys a kind's accounts set besides the common ones: its
 // settings and its user keys.
@@ -71,7 +74,7 @@ func kindKeys(k bot.AccountKind) []string {
 			keys = append(keys, u)
 		}
 	}
-	return slices.DeleteFunc(keys, func(key string) bool { return slices.Contains(commonKeys, key) })
+	return slices.DeleteFunc(keys, func(key string) bool { return slices.Contains(commonKeys(), key) })
 }
 
 // sortedKinds are the kinds by provider key, so that lists in messages do
@@ -103,7 +106,7 @@ func (c *Config) userKeyHint() string {
 	var keys []string
 	for _, k := range c.sortedKinds() {
 		for _, u := range k.UserKeys() {
-			if !slices.Contains(commonKeys, u) {
+			if !slices.Contains(commonKeys(), u) {
 				keys = append(keys, fmt.Sprintf("%s (%s)", u, k.Provider()))
 			}
 		}
@@ -122,7 +125,7 @@ func (c *Config) userKeyHint() string {
 // what the file says.
 func (c *Config) parseAccounts(d *decoder) {
 	owners := map[string][]string{} // key -> the providers whose key it is
-	candidates := slices.Clone(commonKeys)
+	candidates := commonKeys()
 	for _, k := range c.sortedKinds() {
 		for _, key := range kindKeys(k) {
 			owners[key] = append(owners[key], string(k.Provider()))
@@ -140,7 +143,7 @@ func (c *Config) parseAccounts(d *decoder) {
 		for key := range own {
 			keys = append(keys, key)
 		}
-		sort.Slice(keys, func(i, j int) bool { return d.src.lines[at+"."+keys[i]] < d.src.lines[at+"."+keys[j]] })
+		sort.Slice(keys, func(x, y int) bool { return d.src.lines[at+"."+keys[x]] < d.src.lines[at+"."+keys[y]] })
 
 		var mine []string
 		if kind != nil {

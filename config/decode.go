@@ -65,16 +65,18 @@ func isNull(n *yaml.Node) bool {
 	return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null"
 }
 
-// yamlKeys are the keys of a struct's yaml tags, in field order.
-func yamlKeys(t reflect.Type) []string {
-	var keys []string
+// yamlFields are the keys of a struct's yaml tags, in field order, and the
+// index of each key's field.
+func yamlFields(t reflect.Type) (keys []string, field map[string]int) {
+	field = map[string]int{}
 	for i := range t.NumField() {
 		f := t.Field(i)
 		if tag := strings.Split(f.Tag.Get("yaml"), ",")[0]; tag != "" && tag != "-" && f.IsExported() {
 			keys = append(keys, tag)
+			field[tag] = i
 		}
 	}
-	return keys
+	return keys, field
 }
 
 func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
@@ -123,14 +125,7 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, path string) {
 		d.problemf(path, n.Line, "want a mapping of keys")
 		return
 	}
-	names := yamlKeys(v.Type())
-	fields := map[string]int{}
-	for i := range v.NumField() {
-		f := v.Type().Field(i)
-		if tag := strings.Split(f.Tag.Get("yaml"), ",")[0]; tag != "" && tag != "-" && f.IsExported() {
-			fields[tag] = i
-		}
-	}
+	names, fields := yamlFields(v.Type())
 	isAccount := v.Type() == reflect.TypeFor[Account]()
 	seen := map[string]int{}
 	var pairs func(m *yaml.Node, merged bool)
