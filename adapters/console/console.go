@@ -9,20 +9,16 @@ import (
 	"sync"
 	"time"
 
+	"resetbot/adapters/chat"
 	"resetbot/bot"
 )
-
-// Bot is what the console needs from the service.
-type Bot interface {
-	Handle(ctx context.Context, a bot.Actor, c bot.Command) bot.Reply
-}
 
 // Adapter reads typed lines and prints the bot's messages. It is a
 // bot.Notifier for the console platform.
 type Adapter struct {
 	mu    sync.Mutex // one line at a time on out
 	out   io.Writer
-	bot   Bot
+	bot   chat.Service
 	clock bot.Clock
 }
 
@@ -36,9 +32,11 @@ func New(out io.Writer, clock bot.Clock) *Adapter {
 	return &Adapter{out: out, clock: clock}
 }
 
-// Attach gives the adapter the service; call it before Run.
-func (a *Adapter) Attach(b Bot) { a.bot = b }
+// Attach gives the adapter the service; call it before Run. The console
+// uses Handle alone: typed text is its only input.
+func (a *Adapter) Attach(s chat.Service) { a.bot = s }
 
+// Platform is the console.
 func (a *Adapter) Platform() bot.Platform { return bot.PlatformConsole }
 
 // Run reads lines "person> command" from in until it ends or ctx does. It
@@ -133,6 +131,20 @@ func (a *Adapter) Deliver(_ context.Context, p bot.Person, req bot.Request, resu
 		a.printf("[ephemeral to %s] %s new password for %s user %s: %s", p.Name, req.ID, req.Account, r.User, r.Password.Value())
 	}
 	return nil
+}
+
+// CanDeliver is true: the console prints a password the moment it is made.
+func (a *Adapter) CanDeliver(bot.Request) bool { return true }
+
+// Offer is never called, since CanDeliver is always true: the console has
+// no Reveal offer.
+func (a *Adapter) Offer(_ context.Context, _ bot.Person, req bot.Request) (string, error) {
+	return "", bot.Errorf(bot.EUNAVAILABLE, "the console has no Reveal offer (request %s): its passwords are printed at once", req.ID)
+}
+
+// Withdraw is never called, since Offer makes no offer.
+func (a *Adapter) Withdraw(_ context.Context, req bot.Request, _ string) error {
+	return bot.Errorf(bot.EUNAVAILABLE, "the console has no Reveal offer to withdraw (request %s)", req.ID)
 }
 
 func (a *Adapter) printf(format string, args ...any) {
