@@ -37,7 +37,7 @@
 // After that, CanDeliver is false and the service does not reset: it calls
 // Offer, which sends the requester a direct message with a Reveal button.
 // The click is answered at once with an ephemeral deferral; only then does
-// the service run the reset (Revealer), and the password replaces that
+// the service run the reset (chat.Service.Reveal), and the password replaces that
 // deferred answer. No reset runs when the deferral fails, and the password
 // is never stored.
 //
