@@ -21,6 +21,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"resetbot/adapters/discord"
+	"resetbot/adapters/discord/discordtest"
 	"resetbot/approvals"
 	"resetbot/bot"
 	"resetbot/internal/redistest"
@@ -115,7 +116,7 @@ type env struct {
 	t      *testing.T
 	ctx    context.Context
 	clock  *testkit.Clock
-	fake   *fakeDiscord
+	fake   *discordtest.Server
 	ad     *discord.Adapter
 	svc    *bot.Service
 	store  *approvals.Store
@@ -136,7 +137,7 @@ func testKey() ed25519.PrivateKey {
 	return ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, ed25519.SeedSize))
 }
 
-func adapterOptions(f *fakeDiscord, clock bot.Clock, logs io.Writer) discord.Options {
+func adapterOptions(f *discordtest.Server, clock bot.Clock, logs io.Writer) discord.Options {
 	return discord.Options{
 		BotToken:         botToken,
 		ApplicationID:    appID,
@@ -203,7 +204,7 @@ func newEnv(t *testing.T, change ...func(*discord.Options)) *env {
 // Discord, the Redis store, and the cloud (the Tencent emulator).
 func (e *env) backend() {
 	t := e.t
-	e.fake = newFakeDiscord(t, e.clock, botToken, approvalsCh)
+	e.fake = discordtest.NewServer(t, e.clock, botToken, approvalsCh)
 	e.redis, e.prefix = redistest.Client(t)
 	e.store = approvals.New(e.redis, approvals.Options{Prefix: e.prefix, Clock: e.clock})
 	e.emu = emulator.New(emulator.Options{TencentSecretID: secretID, TencentSecretKey: secretKey})
@@ -252,7 +253,7 @@ func (e *env) interaction(user string, typ int, data map[string]any) map[string]
 	id := strconv.Itoa(880000 + e.seq)
 	e.mu.Unlock()
 	token := "itok-" + id
-	e.fake.issue(token)
+	e.fake.Issue(token)
 	return map[string]any{
 		"id": id, "application_id": appID, "type": typ, "token": token, "version": 1,
 		"guild_id": guildID, "channel_id": "555",
@@ -307,13 +308,13 @@ type answer struct {
 	Raw    string
 }
 
-func (a answer) Type() int { return int(num(a.Body["type"])) }
+func (a answer) Type() int { return int(discordtest.Num(a.Body["type"])) }
 
 func (a answer) data() map[string]any { d, _ := a.Body["data"].(map[string]any); return d }
 
 func (a answer) Content() string { s, _ := a.data()["content"].(string); return s }
 
-func (a answer) Ephemeral() bool { return int(num(a.data()["flags"]))&64 != 0 }
+func (a answer) Ephemeral() bool { return int(discordtest.Num(a.data()["flags"]))&64 != 0 }
 
 // send signs i with the application's key at the clock's time and posts it.
 func (e *env) send(i map[string]any) answer {
@@ -354,7 +355,7 @@ func (e *env) post(body []byte, ts, sig string, token any) answer {
 	if resp.StatusCode == 200 {
 		_ = json.Unmarshal(raw, &a.Body)
 		if tok, _ := token.(string); tok != "" {
-			e.fake.answer(tok, raw)
+			e.fake.Answer(tok, raw)
 		}
 	}
 	return a
@@ -388,38 +389,38 @@ func tokenOf(i map[string]any) string { return i["token"].(string) }
 
 // call matchers
 
-func isCardPost(c call) bool {
+func isCardPost(c discordtest.Call) bool {
 	return c.Method == "POST" && c.Path == "channels/"+approvalsCh+"/messages" && c.Status == 200
 }
 
-func isCardEdit(c call) bool {
+func isCardEdit(c discordtest.Call) bool {
 	return c.Method == "PATCH" && strings.HasPrefix(c.Path, "channels/"+approvalsCh+"/messages/") && c.Status == 200
 }
 
-func isFollowup(token string) func(call) bool {
-	return func(c call) bool {
+func isFollowup(token string) func(discordtest.Call) bool {
+	return func(c discordtest.Call) bool {
 		return c.Method == "POST" && c.Path == "webhooks/"+appID+"/"+token && c.Status < 300
 	}
 }
 
-func isEditOriginal(token string) func(call) bool {
-	return func(c call) bool {
+func isEditOriginal(token string) func(discordtest.Call) bool {
+	return func(c discordtest.Call) bool {
 		return c.Method == "PATCH" && c.Path == "webhooks/"+appID+"/"+token+"/messages/@original" && c.Status == 200
 	}
 }
 
-func isDM(user string) func(call) bool {
-	return func(c call) bool {
+func isDM(user string) func(discordtest.Call) bool {
+	return func(c discordtest.Call) bool {
 		return c.Method == "POST" && c.Path == "channels/dm-"+user+"/messages" && c.Status == 200
 	}
 }
 
-func cardState(state string) func(call) bool {
-	return func(c call) bool { return isCardEdit(c) && strings.Contains(embedText(c), "**"+state+"**") }
+func cardState(state string) func(discordtest.Call) bool {
+	return func(c discordtest.Call) bool { return isCardEdit(c) && strings.Contains(embedText(c), "**"+state+"**") }
 }
 
 // embedText is the card's embed as text.
-func embedText(c call) string {
+func embedText(c discordtest.Call) string {
 	b, _ := json.Marshal(c.Body["embeds"])
 	return string(b)
 }
@@ -441,7 +442,7 @@ func customIDs(body map[string]any) []string {
 	return out
 }
 
-func content(c call) string { s, _ := c.Body["content"].(string); return s }
+func content(c discordtest.Call) string { s, _ := c.Body["content"].(string); return s }
 
 // checkSecrets fails if a password is anywhere but an ephemeral message: any
 // other call to Discord, the logs, or Redis.
@@ -450,7 +451,7 @@ func (e *env) checkSecrets(passwords []string) {
 	if len(passwords) == 0 {
 		return
 	}
-	for _, c := range e.fake.snapshot() {
+	for _, c := range e.fake.Calls() {
 		for _, pw := range passwords {
 			if strings.Contains(c.Raw, pw) && !c.Ephemeral {
 				e.t.Errorf("the password is in a call that is not ephemeral: %s %s", c.Method, c.Path)

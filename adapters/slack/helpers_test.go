@@ -21,6 +21,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	slackad "resetbot/adapters/slack"
+	"resetbot/adapters/slack/slacktest"
 	"resetbot/approvals"
 	"resetbot/bot"
 	"resetbot/internal/redistest"
@@ -73,7 +74,7 @@ var accounts = []bot.Account{{
 // and a fake Slack Web API behind it.
 type env struct {
 	t      testing.TB
-	slack  *fakeSlack
+	slack  *slacktest.Server
 	ad     *slackad.Adapter
 	svc    *bot.Service
 	store  *approvals.Store
@@ -107,7 +108,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		Timeout:   5 * time.Second,
 		Backoff:   func(int) time.Duration { return time.Millisecond },
 	})
-	e.slack = newFakeSlack(t, botToken, appToken)
+	e.slack = slacktest.NewServer(t, botToken, appToken)
 	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e.store = approvals.New(client, approvals.Options{Prefix: prefix, Poll: 100 * time.Millisecond})
 	o := slackad.Options{
@@ -234,7 +235,7 @@ func (e *env) commandForm(user, text, hook string) string {
 		"user_id": {user}, "user_name": {strings.ToLower(user)},
 		"command": {"/reset-password"}, "text": {text},
 		"api_app_id":   {"A1"},
-		"response_url": {e.slack.hookURL(hook)},
+		"response_url": {e.slack.HookURL(hook)},
 		"trigger_id":   {"trigger-" + hook},
 	}.Encode()
 }
@@ -264,14 +265,14 @@ func interactionForm(t testing.TB, payload any) string {
 
 // click is a block_actions payload: user pressed the card's button action
 // for request id. Its reply goes to hook.
-func click(user, action, id, actionTS, hook string, f *fakeSlack) map[string]any {
+func click(user, action, id, actionTS, hook string, f *slacktest.Server) map[string]any {
 	return map[string]any{
 		"type":         "block_actions",
 		"user":         map[string]any{"id": user, "username": strings.ToLower(user)},
 		"api_app_id":   "A1",
 		"team":         map[string]any{"id": "T1"},
 		"trigger_id":   "trigger-" + hook,
-		"response_url": f.hookURL(hook),
+		"response_url": f.HookURL(hook),
 		"channel":      map[string]any{"id": approvalsChannel},
 		"container":    map[string]any{"type": "message", "channel_id": approvalsChannel, "message_ts": "1700000000.000001"},
 		"actions": []any{map[string]any{
@@ -283,7 +284,7 @@ func click(user, action, id, actionTS, hook string, f *fakeSlack) map[string]any
 
 // submission is the view_submission of the form that views.open call c
 // opened, filled in with values (block ID -> the element's state).
-func submission(t testing.TB, user string, c apiCall, values map[string]any) map[string]any {
+func submission(t testing.TB, user string, c slacktest.Call, values map[string]any) map[string]any {
 	t.Helper()
 	view, _ := c.JSON["view"].(map[string]any)
 	if view == nil {
@@ -300,7 +301,7 @@ func submission(t testing.TB, user string, c apiCall, values map[string]any) map
 		"team":       map[string]any{"id": "T1"},
 		"trigger_id": "trigger-submit-" + user,
 		"view": map[string]any{
-			"id":               "V-" + c.get("trigger_id"),
+			"id":               "V-" + c.Get("trigger_id"),
 			"type":             "modal",
 			"callback_id":      view["callback_id"],
 			"private_metadata": view["private_metadata"],
