@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"resetbot/adapters/chat/chattest"
 	"resetbot/adapters/discord"
 	"resetbot/adapters/discord/discordtest"
 	slackad "resetbot/adapters/slack"
@@ -48,7 +49,7 @@ func newCrossEnv(t *testing.T) *crossEnv {
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 	// slack-go checks Slack's signed timestamps against the wall clock.
 	clock := testkit.NewClock(time.Now().UTC().Truncate(time.Second))
-	e := &env{t: t, ctx: ctx, clock: clock, prov: &recorder{}, key: testKey(), logs: &testkit.Log{}}
+	e := &env{t: t, ctx: ctx, clock: clock, prov: &recorder{}, key: testKey()}
 	e.backend()
 	ce := &crossEnv{env: e, slack: slacktest.NewServer(t, slackToken, "")}
 
@@ -82,15 +83,9 @@ func newCrossEnv(t *testing.T) *crossEnv {
 	ce.slackAd.Register(mux)
 	e.srv = httptest.NewServer(mux)
 
-	execCtx, stop := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = e.svc.RunExecutor(execCtx, "test")
-	}()
+	stop := chattest.StartExecutor(e.svc)
 	t.Cleanup(func() {
 		stop()
-		<-done
 		e.srv.Close()
 		e.ad.Wait()
 		ce.slackAd.Wait()

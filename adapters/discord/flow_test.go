@@ -180,7 +180,7 @@ func TestApprovalFlow(t *testing.T) {
 	}
 	var kinds []string
 	for _, ev := range events {
-		kinds = append(kinds, ev.Kind)
+		kinds = append(kinds, string(ev.Kind))
 	}
 	if !slices.Contains(kinds, "delivered") || slices.Contains(kinds, "delivery_failed") {
 		t.Errorf("audit: got %v, want delivered", kinds)

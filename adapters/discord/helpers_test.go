@@ -20,15 +20,12 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"resetbot/adapters/chat/chattest"
 	"resetbot/adapters/discord"
 	"resetbot/adapters/discord/discordtest"
 	"resetbot/approvals"
 	"resetbot/bot"
-	"resetbot/internal/redistest"
 	"resetbot/internal/testkit"
-	"resetbot/providers/emulator"
-	"resetbot/providers/ratelimit"
-	"resetbot/providers/tencent"
 )
 
 const (
@@ -53,22 +50,18 @@ var people = []bot.Person{
 	{Name: "dave", Discord: dave, Groups: []string{"ops"}},
 }
 
-const (
-	tdsqlInstance = "tdsql3-d8fffc3c"
-	secretID      = "AKIDdiscordtest"
-	secretKey     = "discord-test-secret-key"
-)
+const tdsqlInstance = "tdsql3-d8fffc3c"
 
 // prod-db goes through the real Tencent provider to the emulator; hpc
 // through a recorder.
 var accounts = []bot.Account{{
-	Name: "prod-db", Provider: "tencent.tdsql", Region: "ap-guangzhou",
-	Users: []string{"app_user"}, Settings: map[string]string{"instance_id": tdsqlInstance, "host": "%"},
+	Name: "prod-db", Provider: chattest.TDSQL, Region: "ap-guangzhou",
+	Users: []string{"app_user"}, Settings: chattest.TDSQLSettings(tdsqlInstance),
 	Requesters: []string{"eng"}, Approvers: []string{"db-approvers"}, ApproverRoles: []string{roleOps},
 	Approvals: 1, TTL: 30 * time.Minute,
 }, {
 	Name: "hpc", Provider: "test.recorder", Region: "cn-hangzhou",
-	Users: []string{"u1", "u2", "u3"}, Selectable: true, Settings: map[string]string{"cluster_id": "ehpc-hz-1"},
+	Users: []string{"u1", "u2", "u3"}, Selectable: true, Settings: testkit.Resource("cluster_id=ehpc-hz-1"),
 	Requesters: []string{"eng"}, Approvers: []string{"db-approvers"}, Approvals: 1, TTL: 30 * time.Minute,
 }}
 
@@ -123,8 +116,8 @@ type env struct {
 	redis  *redis.Client
 	prefix string
 	prov   *recorder
-	emu    *emulator.Emulator
-	tp     *tencent.Provider
+	cloud  *chattest.Cloud
+	back   *chattest.Backend
 	srv    *httptest.Server
 	key    ed25519.PrivateKey
 	logs   *testkit.Log
@@ -155,7 +148,7 @@ func adapterOptions(f *discordtest.Server, clock bot.Clock, logs io.Writer) disc
 func newEnv(t *testing.T, change ...func(*discord.Options)) *env {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
-	e := &env{t: t, ctx: ctx, clock: newClock(), prov: &recorder{}, key: testKey(), logs: &testkit.Log{}}
+	e := &env{t: t, ctx: ctx, clock: newClock(), prov: &recorder{}, key: testKey()}
 	e.backend()
 
 	opts := adapterOptions(e.fake, e.clock, e.logs)
@@ -184,15 +177,9 @@ func newEnv(t *testing.T, change ...func(*discord.Options)) *env {
 	ad.Register(mux)
 	e.srv = httptest.NewServer(mux)
 
-	execCtx, stop := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = e.svc.RunExecutor(execCtx, "test")
-	}()
+	stop := chattest.StartExecutor(e.svc)
 	t.Cleanup(func() {
 		stop()
-		<-done
 		e.srv.Close()
 		ad.Wait()
 		cancel()
@@ -205,41 +192,21 @@ func newEnv(t *testing.T, change ...func(*discord.Options)) *env {
 func (e *env) backend() {
 	t := e.t
 	e.fake = discordtest.NewServer(t, e.clock, botToken, approvalsCh)
-	e.redis, e.prefix = redistest.Client(t)
-	e.store = approvals.New(e.redis, approvals.Options{Prefix: e.prefix, Clock: e.clock})
-	e.emu = emulator.New(emulator.Options{TencentSecretID: secretID, TencentSecretKey: secretKey})
-	e.emu.AddUser(emulator.TencentTDSQL, tdsqlInstance, "app_user@%")
-	cloud := httptest.NewTLSServer(e.emu)
-	t.Cleanup(cloud.Close)
-	e.tp = tencent.New(tencent.Options{
-		SecretID: secretID, SecretKey: secretKey,
-		Endpoint:  cloud.Listener.Addr().String(),
-		Transport: cloud.Client().Transport,
-		Limiter:   ratelimit.NewLocal(1000),
-		Timeout:   5 * time.Second,
-		Backoff:   func(int) time.Duration { return time.Millisecond },
-	})
+	e.back = chattest.NewBackend(t, approvals.Options{Clock: e.clock}, map[string][]string{tdsqlInstance: {"app_user@%"}})
+	e.redis, e.prefix, e.store, e.cloud, e.logs = e.back.Redis, e.back.Prefix, e.back.Store, e.back.Cloud, e.back.Logs
 }
 
-func (e *env) providers() map[string]bot.Provider {
-	return map[string]bot.Provider{"tencent.tdsql": e.tp, "test.recorder": e.prov}
+func (e *env) providers() map[bot.ProviderKey]bot.Provider {
+	return map[bot.ProviderKey]bot.Provider{chattest.TDSQL: e.cloud.Provider, "test.recorder": e.prov}
 }
 
 // resets counts the resets done: calls to the cloud that changed a password.
-func (e *env) resets() int {
-	n := e.prov.Calls()
-	for _, c := range e.emu.Calls() {
-		if c.Action == "ResetUserPassword" && c.Code == "" {
-			n++
-		}
-	}
-	return n
-}
+func (e *env) resets() int { return e.prov.Calls() + e.cloud.Resets() }
 
 // passwords lists every password set so far.
 func (e *env) passwords() []string {
 	pws := e.prov.Passwords()
-	if pw, _ := e.emu.Password(emulator.TencentTDSQL, tdsqlInstance, "app_user@%"); pw != "" {
+	if pw := e.cloud.Password(tdsqlInstance, "app_user@%"); pw != "" {
 		pws = append(pws, pw)
 	}
 	return pws
@@ -458,18 +425,7 @@ func (e *env) checkSecrets(passwords []string) {
 			}
 		}
 	}
-	logs := e.logs.String()
-	for _, pw := range passwords {
-		if strings.Contains(logs, pw) {
-			e.t.Errorf("the password is in the logs")
-		}
-	}
-	dump := testkit.RedisDump(e.t, e.redis, "*"+e.prefix+"*")
-	for _, pw := range passwords {
-		if strings.Contains(dump, pw) {
-			e.t.Errorf("the password is in Redis")
-		}
-	}
+	e.back.CheckNoSecrets(e.t, passwords...)
 }
 
 // redisLease is the Gateway lease on real Redis, as a deployment backs it.

@@ -156,10 +156,10 @@ func TestResetOverHTTP(t *testing.T) {
 		if !opened {
 			t.Errorf("no conversations.open with alice before the delivery")
 		}
-		if strings.Contains(e.logs.String(), pw) {
+		if strings.Contains(e.Logs.String(), pw) {
 			t.Errorf("the log holds the password")
 		}
-		if strings.Contains(e.redisDump(), pw) {
+		if strings.Contains(e.RedisDump(t), pw) {
 			t.Errorf("Redis holds the password")
 		}
 	})
@@ -449,7 +449,7 @@ func TestRequestForm(t *testing.T) {
 			t.Fatalf("got %d %q, want an empty 200 that closes the form", status, body)
 		}
 		e.ad.Wait()
-		open, err := e.store.Open(context.Background(), "alice")
+		open, err := e.Store.Open(context.Background(), "alice")
 		if err != nil {
 			t.Fatal(err)
 		}
