@@ -41,6 +41,11 @@
 // deferred answer. No reset runs when the deferral fails, and the password
 // is never stored.
 //
+// The plumbing it shares with the other adapters (the service interface,
+// the memory of interactions, the order of card updates, retries and the
+// background pool) is package chat; discordtest is the fake Discord its
+// tests talk to.
+//
 // All REST calls go to Options.APIURL. discordgo builds its URLs from
 // package-level variables; rather than changing those (racy, and wrong for a
 // second adapter in the same process), the adapter's HTTP client rewrites

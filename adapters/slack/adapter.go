@@ -143,6 +143,11 @@ func (a *Adapter) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /slack/interactions", a.serveInteraction)
 }
 
+// Start does nothing: Slack's slash command and interactivity URL are
+// declared in the app's manifest, not registered by the bot. It is here so
+// that every adapter starts the same way.
+func (a *Adapter) Start(context.Context) error { return nil }
+
 // Wait blocks until the background work started by handlers is done. Call it
 // after the HTTP server and Run have stopped, for a graceful shutdown.
 func (a *Adapter) Wait() { a.pool.Wait() }
