@@ -45,6 +45,33 @@ func TestRateLimits(t *testing.T) {
 		}
 	})
 
+	t.Run("RetryAfterHeaderAloneIsHonoured", func(t *testing.T) {
+		e := newEnv(t)
+		// A proxy's 429: the wait in the Retry-After header, none in the body.
+		e.fake.SetFault(discordtest.FaultFirst(1, isPostTo(cardPath), &discordtest.Fault{Status: 429,
+			Body: `{"message": "slow down"}`, Header: map[string]string{"Retry-After": "0"}}))
+		ref, err := e.ad.Card(e.ctx, pendingRequest("R-222222"), acct, "")
+		if err != nil || !strings.HasPrefix(ref, approvalsCh+"/") {
+			t.Fatalf("Card: got %q %v, want a card after the 429", ref, err)
+		}
+		if got := e.fake.Count(isPostTo(cardPath)); got != 2 {
+			t.Errorf("attempts: got %d, want 2", got)
+		}
+	})
+
+	t.Run("LongRetryAfterHeaderGivesUpAtOnce", func(t *testing.T) {
+		e := newEnv(t)
+		e.fake.SetFault(discordtest.FaultFirst(1, isPostTo(cardPath), &discordtest.Fault{Status: 429,
+			Body: `<html>Too Many Requests</html>`, Header: map[string]string{"Retry-After": "120"}}))
+		_, err := e.ad.Card(e.ctx, pendingRequest("R-222222"), acct, "")
+		if bot.ErrorCode(err) != bot.EUNAVAILABLE || !strings.Contains(bot.ErrorMessage(err), "rate limiting") {
+			t.Errorf("Card: got %v, want EUNAVAILABLE about the rate limit", err)
+		}
+		if got := e.fake.Count(isPostTo(cardPath)); got != 1 {
+			t.Errorf("attempts: got %d, want 1 (120 s is too long to wait)", got)
+		}
+	})
+
 	t.Run("PersistentRateLimitIsBounded", func(t *testing.T) {
 		e := newEnv(t)
 		e.fake.SetFault(func(c discordtest.Call) *discordtest.Fault { return discordtest.RateLimited("0.05") })
