@@ -71,7 +71,7 @@ func verdict(err error, idempotent bool) chat.Verdict {
 // token) yet: it gets a moment, a few times.
 func (a *Adapter) callOriginal(ctx context.Context, what string, f func(o ...discordgo.RequestOption) error) error {
 	r := a.retry
-	r.Tries, r.Backoff = attempts+1, 500*time.Millisecond
+	r.Backoff = 500 * time.Millisecond
 	judge := func(err error) chat.Verdict {
 		if code, _ := restCode(err); tokenGone(err) || code == codeUnknownMessage {
 			return chat.Verdict{Again: true}
