@@ -6,14 +6,14 @@ import (
 	"strings"
 )
 
-// newID makes a request ID like R-7F3K9Q, without modulo bias.
+// newID makes a request ID like R-7F3K9Q from the service's randomness.
 func (s *Service) newID() (string, error) {
 	s.randMu.Lock()
 	defer s.randMu.Unlock()
 	return makeID(s.rand)
 }
 
-// makeID makes a request ID from rnd.
+// makeID makes a request ID from rnd, without modulo bias.
 func makeID(rnd io.Reader) (string, error) {
 	const n = byte(len(idAlphabet))
 	limit := 256 - 256%int(n) // bytes at or above limit would favour the first letters
