@@ -2,7 +2,6 @@ package alibaba_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -216,30 +215,10 @@ func TestPartFailureIsReportedPerUser(t *testing.T) {
 	}
 }
 
-type failure struct {
-	code      string
-	retryable bool
-	contains  []string
-}
+// failure is what a test expects of a failed reset.
+type failure = providertest.Failure
 
-func checkFailure(t *testing.T, err error, want failure) {
-	t.Helper()
-	if err == nil {
-		t.Fatalf("got no error, want %s", want.code)
-	}
-	if got := bot.ErrorCode(err); got != want.code {
-		t.Errorf("code: got %q, want %q (%v)", got, want.code, err)
-	}
-	var be *bot.Error
-	if errors.As(err, &be) && be.Retryable != want.retryable {
-		t.Errorf("retryable: got %v, want %v", be.Retryable, want.retryable)
-	}
-	for _, s := range want.contains {
-		if !strings.Contains(bot.ErrorMessage(err), s) {
-			t.Errorf("message %q does not contain %q", bot.ErrorMessage(err), s)
-		}
-	}
-}
+var checkFailure = providertest.CheckFailure
 
 func TestResetErrors(t *testing.T) {
 	tests := []struct {
@@ -252,17 +231,17 @@ func TestResetErrors(t *testing.T) {
 	}{
 		{"AllUsersFail", func() bot.Account { a := hpc(); a.Users = []string{"user2"}; return a }, nil,
 			func(e *env) { e.emu.Freeze(alibaba.EHPC, cluster, "user2") }, 1,
-			failure{bot.EPROVIDER, false, []string{"E-HPC could not reset the password of hpc", "[AgentError.Account.UserChangePasswordFailure]"}}},
+			failure{Code: bot.EPROVIDER, Retryable: false, Contains: []string{"E-HPC could not reset the password of hpc", "[AgentError.Account.UserChangePasswordFailure]"}}},
 		{"UnknownCluster", func() bot.Account { a := hpc(); a.Settings = alibaba.EHPCSettings{ClusterID: "ehpc-nope"}; return a }, nil, nil, 1,
-			failure{bot.EPROVIDER, false, []string{"cluster ehpc-nope of account hpc was not found in E-HPC (region cn-hangzhou)"}}},
+			failure{Code: bot.EPROVIDER, Retryable: false, Contains: []string{"cluster ehpc-nope of account hpc was not found in E-HPC (region cn-hangzhou)"}}},
 		{"ClusterBusy", hpc, nil, func(e *env) { e.emu.Fail(alibaba.Action, "InvalidClusterStatus", 1) }, 1,
-			failure{bot.EPROVIDER, true, []string{"busy or not running"}}},
+			failure{Code: bot.EPROVIDER, Retryable: true, Contains: []string{"busy or not running"}}},
 		{"InDebt", hpc, nil, func(e *env) { e.emu.Fail(alibaba.Action, "InDebt", 1) }, 1,
-			failure{bot.EPROVIDER, false, []string{"cannot use E-HPC"}}},
+			failure{Code: bot.EPROVIDER, Retryable: false, Contains: []string{"cannot use E-HPC"}}},
 		{"HTTP503BeyondRetries", hpc, nil, func(e *env) { e.emu.Fail(alibaba.Action, emulator.Fault5xx, 10) }, 4,
-			failure{bot.EUNAVAILABLE, true, []string{"internal error"}}},
+			failure{Code: bot.EUNAVAILABLE, Retryable: true, Contains: []string{"internal error"}}},
 		{"WrongSecret", hpc, func(o *alibaba.Options) { o.AccessKeySecret = "not-the-secret" }, nil, 1,
-			failure{bot.EPROVIDER, false, []string{"the bot's cloud credentials were rejected by Alibaba Cloud", "alibabacloud.access_key_id", "[SignatureDoesNotMatch]"}}},
+			failure{Code: bot.EPROVIDER, Retryable: false, Contains: []string{"the bot's cloud credentials were rejected by Alibaba Cloud", "alibabacloud.access_key_id", "[SignatureDoesNotMatch]"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -295,7 +274,7 @@ func TestInvalidParamsNotAboutPasswordIsNotRetried(t *testing.T) {
 	e := newEnv(t, emulator.Options{})
 	e.emu.Fail(alibaba.Action, "InvalidParams", 2)
 	_, err := alibaba.New(e.options()).Reset(ctx(t), hpc(), nil)
-	checkFailure(t, err, failure{bot.EPROVIDER, false, []string{"refused the bot's request for hpc as invalid"}})
+	checkFailure(t, err, failure{Code: bot.EPROVIDER, Retryable: false, Contains: []string{"refused the bot's request for hpc as invalid"}})
 	if n := len(e.emu.Calls()); n != 1 {
 		t.Errorf("got %d calls, want 1", n)
 	}
