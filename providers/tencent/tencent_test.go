@@ -406,3 +406,31 @@ func TestAccountEndpointWins(t *testing.T) {
 	acct.Scheme = "https"
 	mustReset(t, tencent.New(o), acct)
 }
+
+// TCR's Random makes the API answer with the password: it must show
+// nowhere but in the result (the conformance suite's leak scan sends the
+// password itself).
+func TestRandomPasswordNeverLeaks(t *testing.T) {
+	e := newEnv(t, emulator.Options{})
+	acct := tcr()
+	acct.Settings = tencent.TCRSettings{RegistryID: "tcr-gijwqid7", Random: true}
+	texts := map[string]string{}
+	out := providertest.Capture(t, func() {
+		p := tencent.New(e.options())
+		res, err := p.Reset(context.Background(), acct, nil)
+		if err != nil {
+			t.Errorf("Reset: %v", err)
+			return
+		}
+		texts["result printed"] = fmt.Sprintf("%v %+v %#v", res[0], res[0], res[0])
+		e.emu.Fail("ModifyServiceAccountPassword", "InternalError", 10)
+		_, err = p.Reset(context.Background(), acct, nil)
+		texts["error"] = fmt.Sprintf("%v %+v %#v", err, err, err)
+	})
+	pws := e.rec.Passwords()
+	if len(pws) != 1 {
+		t.Fatalf("recorded %d passwords, want the one the API made", len(pws))
+	}
+	texts["output"] = out
+	providertest.LeaksOnTheWire(t, pws, texts, e.rec, e.emu.Calls())
+}
