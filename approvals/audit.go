@@ -24,7 +24,7 @@ func (s *Store) Audit(ctx context.Context, e bot.Event) error {
 		stranger = "1"
 	}
 	_, _, err := s.run(ctx, "audit "+string(e.Kind), s.lua.audit, []string{s.key("audit"), s.key("audit:strangers")}, now,
-		string(e.Kind), e.RequestID, e.Actor, string(e.Platform), e.Detail, strconv.FormatInt(at, 10), stranger, s.opts.StrangerMaxLen)
+		string(e.Kind), e.RequestID, e.Actor, string(e.Platform), e.Detail, strconv.FormatInt(at, 10), stranger, s.opts.strangerMaxLen)
 	return err
 }
 

@@ -31,8 +31,8 @@
 // of keys starts with its own word, so families cannot collide.
 //
 //	req:<id>          hash    One request. Written by Create and every
-//	                          transition. Kept while open; expires Retention
-//	                          (default 30 days) after it becomes terminal.
+//	                          transition. Kept while open; expires 30 days
+//	                          after it becomes terminal.
 //	                          Fields: id, account, users (JSON array), reason,
 //	                          requester, platform, state (a bot.State),
 //	                          approvals (needed), created, expires, updated
@@ -75,11 +75,11 @@
 //	audit             stream  The audit log: fields time (ms), event, request,
 //	                          actor, platform, detail. Appended by every
 //	                          transition, every refusal and Audit; capped at
-//	                          about AuditMaxLen entries (XADD MAXLEN ~). Entry
+//	                          about 1,000,000 entries (XADD MAXLEN ~). Entry
 //	                          IDs follow the store's clock, so AuditLog selects
 //	                          Since by ID.
 //	audit:strangers   stream  The same, for refusals of people not in config
-//	                          (Event.Stranger), capped at StrangerMaxLen: anyone
+//	                          (Event.Stranger), capped at about 100,000: anyone
 //	                          in the workspace can cause them, and a flood of
 //	                          them must not push real history out of audit.
 //	                          AuditLog merges both by ID.

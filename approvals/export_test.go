@@ -1,5 +1,12 @@
 package approvals
 
+// WithAuditCaps is o with the audit streams capped at about audit and
+// strangers entries.
+func WithAuditCaps(o Options, audit, strangers int64) Options {
+	o.auditMaxLen, o.strangerMaxLen = audit, strangers
+	return o
+}
+
 // ScriptSources are the text of every Lua script, by name.
 func ScriptSources() map[string]string {
 	return map[string]string{

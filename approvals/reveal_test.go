@@ -246,7 +246,7 @@ func testRevCounts(t *testing.T, e *env) {
 func testStrangerAudit(t *testing.T, e *env) {
 	c := redis.NewClient(&redis.Options{Addr: e.addr})
 	t.Cleanup(func() { _ = c.Close() })
-	s := approvals.New(c, approvals.Options{Prefix: e.prefix, Clock: e.clock, AuditMaxLen: 1000, StrangerMaxLen: 10})
+	s := approvals.New(c, approvals.WithAuditCaps(approvals.Options{Prefix: e.prefix, Clock: e.clock}, 1000, 10))
 	audit := func(ev bot.Event) {
 		t.Helper()
 		if err := s.Audit(ctx(t), ev); err != nil {

@@ -26,17 +26,14 @@ type Options struct {
 	Prefix string
 	// Clock tells the time of every transition; default bot.SystemClock{}.
 	Clock bot.Clock
-	// Retention is how long terminal requests are kept; default 30 days.
-	Retention time.Duration
-	// AuditMaxLen is the audit stream's approximate maximum length; default
-	// 1,000,000 events.
-	AuditMaxLen int64
-	// StrangerMaxLen caps, the same way, the stream of refusals of people
-	// who are not in config (bot.Event.Stranger); default 100,000.
-	StrangerMaxLen int64
 	// Poll is how long Next blocks on the queue before it looks for
 	// executors whose lease ran out again; default 1s.
 	Poll time.Duration
+
+	// Only tests change these.
+	retention      time.Duration // how long terminal requests are kept; default 30 days
+	auditMaxLen    int64         // the audit stream's approximate maximum length; default 1,000,000
+	strangerMaxLen int64         // the same for strangers' refusals (bot.Event.Stranger); default 100,000
 }
 
 // Store is the Redis-backed bot.Store. Each transition is one Lua script,
@@ -61,14 +58,14 @@ func New(client redis.UniversalClient, opts Options) *Store {
 	if opts.Clock == nil {
 		opts.Clock = bot.SystemClock{}
 	}
-	if opts.Retention <= 0 {
-		opts.Retention = 30 * 24 * time.Hour
+	if opts.retention <= 0 {
+		opts.retention = 30 * 24 * time.Hour
 	}
-	if opts.AuditMaxLen <= 0 {
-		opts.AuditMaxLen = 1_000_000
+	if opts.auditMaxLen <= 0 {
+		opts.auditMaxLen = 1_000_000
 	}
-	if opts.StrangerMaxLen <= 0 {
-		opts.StrangerMaxLen = 100_000
+	if opts.strangerMaxLen <= 0 {
+		opts.strangerMaxLen = 100_000
 	}
 	if opts.Poll <= 0 {
 		opts.Poll = time.Second
@@ -94,7 +91,7 @@ func (s *Store) now() int64 { return ms(s.clock.Now()) }
 // run runs script with the common arguments of the prelude and returns its
 // status and the rest of its reply.
 func (s *Store) run(ctx context.Context, op string, script *redis.Script, keys []string, now int64, args ...any) (string, []any, error) {
-	all := append([]any{s.k, strconv.FormatInt(now, 10), s.opts.AuditMaxLen, s.opts.Retention.Milliseconds()}, args...)
+	all := append([]any{s.k, strconv.FormatInt(now, 10), s.opts.auditMaxLen, s.opts.retention.Milliseconds()}, args...)
 	v, err := script.Run(ctx, s.c, keys, all...).Result()
 	if err != nil {
 		return "", nil, fail(op, err)

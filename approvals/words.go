@@ -63,6 +63,7 @@ var words = luaTable("S", luaStates) + luaTable("E", luaEvents) + luaTable("C", 
 // scripts that act on offered requests call it first, so that such a
 // request still expires, can be revealed or cancelled, and finishes.
 const upgradeLua = `
+-- upgrade: an offer as an earlier version wrote it is an offered request.
 local function upgrade(rk)
   if redis.call('HGET', rk, 'state') == S.Approved and redis.call('HEXISTS', rk, 'reveal') == 1 then
     redis.call('HSET', rk, 'state', S.Offered)

@@ -138,12 +138,13 @@ type Request struct {
 	// unknown.
 	Rev int64 `json:"rev,omitempty"`
 	// Outcome is a message safe to show everyone: why it failed, was denied,
-	// or which users were reset; while it waits for Reveal, that it does.
+	// or which users were reset; while offered, that it waits for Reveal.
 	// Never a password.
 	Outcome string `json:"outcome,omitempty"`
 	// Refs holds references to what the bot showed on the platforms, by
-	// RefKey: the approval card on each platform (CardRef), the Reveal offer
-	// (OfferRef), the requester's Discord interaction, ...
+	// RefKey: the approval card on each platform (Ref(RefCard, p)), the
+	// Reveal offer (Ref(RefOffer, p)), the requester's Discord interaction
+	// (Ref(RefInteraction, PlatformDiscord)).
 	Refs map[RefKey]string `json:"refs,omitempty"`
 }
 
@@ -172,8 +173,8 @@ func (r Request) Approved() int {
 	return n
 }
 
-// VoteOf returns the vote of a person, if any.
-func (r Request) VoteOf(person string) (Vote, bool) {
+// voteOf returns the vote of a person, if any.
+func (r Request) voteOf(person string) (Vote, bool) {
 	for _, v := range r.Votes {
 		if v.Person == person {
 			return v, true

@@ -114,9 +114,9 @@ type Store interface {
 	SetRef(ctx context.Context, id string, key RefKey, value string) error
 
 	// ExpireDue moves every pending request past its expiry, and every
-	// offered one past its RevealBy, to expired,
-	// audits it, and returns them. Safe to run in several processes at once:
-	// each request is expired, and returned, by exactly one.
+	// offered one past its RevealBy, to expired, audits it, and returns
+	// them. Safe to run in several processes at once: each request is
+	// expired, and returned, by exactly one.
 	ExpireDue(ctx context.Context) ([]Request, error)
 
 	// Next blocks until a request can be executed and claims it for consumer

@@ -196,7 +196,7 @@ func (k *checker) snowflake(path, v, what string) {
 }
 
 func (c *Config) checkSlack(k *checker) {
-	if c.Slack == nil && c.Discord == nil {
+	if c.Slack == nil && c.Discord == nil && !c.console {
 		k.errf("", "no chat platform: configure slack, discord or both (`resetbot playground` needs no config)")
 	}
 	s := c.Slack

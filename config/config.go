@@ -53,6 +53,8 @@ type Config struct {
 	src *source
 	// kinds are the account kinds Load was given, by provider key.
 	kinds map[bot.ProviderKey]bot.AccountKind
+	// console is set by LoadConsole: the console is the chat platform.
+	console bool
 }
 
 // Redis says where the shared state lives. An empty URL means an embedded
@@ -141,7 +143,17 @@ type Person struct {
 // `${`. A variable that is unset or empty is a problem: leave the key out
 // instead.
 func Load(data []byte, getenv func(string) string, kinds []bot.AccountKind) (*Config, error) {
-	c := &Config{kinds: map[bot.ProviderKey]bot.AccountKind{}}
+	return load(data, getenv, kinds, false)
+}
+
+// LoadConsole is Load for a bot whose chat is the console alone (the
+// playground): a config without slack and discord is then complete.
+func LoadConsole(data []byte, getenv func(string) string, kinds []bot.AccountKind) (*Config, error) {
+	return load(data, getenv, kinds, true)
+}
+
+func load(data []byte, getenv func(string) string, kinds []bot.AccountKind, console bool) (*Config, error) {
+	c := &Config{kinds: map[bot.ProviderKey]bot.AccountKind{}, console: console}
 	for _, k := range kinds {
 		if _, dup := c.kinds[k.Provider()]; dup {
 			return nil, fmt.Errorf("config: two account kinds for provider %s", k.Provider())

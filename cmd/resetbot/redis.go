@@ -9,16 +9,18 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
+
+	"resetbot/config"
 )
 
 // openRedis connects to the configured Redis, or starts the embedded store
-// when url is empty.
-func openRedis(url string, log *slog.Logger) (redis.UniversalClient, func(), error) {
-	if url == "" {
+// when redis.url is empty.
+func openRedis(cfg *config.Config, log *slog.Logger) (redis.UniversalClient, func(), error) {
+	if cfg.Redis.URL.IsZero() {
 		log.Warn("redis.url is empty: using an embedded in-memory store; state is lost on restart and only one replica may run")
 		return embeddedRedis(time.Second)
 	}
-	opts, err := redis.ParseURL(url)
+	opts, err := redis.ParseURL(cfg.Redis.URL.Value())
 	if err != nil {
 		return nil, nil, errors.New("redis.url does not parse") // the URL may hold a password: not echoed
 	}

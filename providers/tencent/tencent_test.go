@@ -2,7 +2,6 @@ package tencent_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -198,31 +197,9 @@ func TestResetSetsTheDeliveredPassword(t *testing.T) {
 }
 
 // failure is what a test expects of a failed reset.
-type failure struct {
-	code      string // bot code
-	retryable bool
-	contains  []string
-}
+type failure = providertest.Failure
 
-func checkFailure(t *testing.T, err error, want failure) {
-	t.Helper()
-	if err == nil {
-		t.Fatalf("got no error, want %s", want.code)
-	}
-	if got := bot.ErrorCode(err); got != want.code {
-		t.Errorf("code: got %q, want %q (%v)", got, want.code, err)
-	}
-	var be *bot.Error
-	if errors.As(err, &be) && be.Retryable != want.retryable {
-		t.Errorf("retryable: got %v, want %v", be.Retryable, want.retryable)
-	}
-	msg := bot.ErrorMessage(err)
-	for _, s := range want.contains {
-		if !strings.Contains(msg, s) {
-			t.Errorf("message %q does not contain %q", msg, s)
-		}
-	}
-}
+var checkFailure = providertest.CheckFailure
 
 func TestResetErrors(t *testing.T) {
 	tests := []struct {
@@ -234,35 +211,35 @@ func TestResetErrors(t *testing.T) {
 		want      failure
 	}{
 		{"CAMUnknownUser", cam(), []string{"carol"}, nil, 1,
-			failure{bot.EPROVIDER, false, []string{"user carol does not exist in CAM", "console", "config"}}},
+			failure{Code: bot.EPROVIDER, Retryable: false, Contains: []string{"user carol does not exist in CAM", "console", "config"}}},
 		{"CAMFrozenUser", cam(), nil, func(e *env) { e.emu.Freeze(tencent.CAM, "", "alice") }, 1,
-			failure{bot.EPROVIDER, false, []string{"CAM could not reset", "console", "[FailedOperation]"}}},
+			failure{Code: bot.EPROVIDER, Retryable: false, Contains: []string{"CAM could not reset", "console", "[FailedOperation]"}}},
 		{"CIAMUnknownUser", ciam(), []string{"u-carol"}, nil, 1,
-			failure{bot.EPROVIDER, false, []string{"user u-carol does not exist in CIAM"}}},
+			failure{Code: bot.EPROVIDER, Retryable: false, Contains: []string{"user u-carol does not exist in CIAM"}}},
 		{"CIAMFrozenUser", ciam(), nil, func(e *env) { e.emu.Freeze(tencent.CIAM, "us-1", "u-alice") }, 1,
-			failure{bot.EPROVIDER, false, []string{"frozen", "unlock the user first", "[FailedOperation.UserIsFreeze]"}}},
+			failure{Code: bot.EPROVIDER, Retryable: false, Contains: []string{"frozen", "unlock the user first", "[FailedOperation.UserIsFreeze]"}}},
 		{"CIAMUnknownStore", func() bot.Account { a := ciam(); a.Settings = tencent.CIAMSettings{UserStoreID: "us-x"}; return a }(), nil, nil, 1,
-			failure{bot.EPROVIDER, false, []string{"user store us-x of account login-ciam was not found"}}},
+			failure{Code: bot.EPROVIDER, Retryable: false, Contains: []string{"user store us-x of account login-ciam was not found"}}},
 		{"TDSQLUnknownInstance", func() bot.Account {
 			a := tdsql()
 			a.Settings = tencent.TDSQLSettings{InstanceID: "tdsql3-nope"}
 			return a
 		}(), nil, nil, 1,
-			failure{bot.EPROVIDER, false, []string{"instance tdsql3-nope of account prod-db was not found in TDSQL (region ap-guangzhou)"}}},
+			failure{Code: bot.EPROVIDER, Retryable: false, Contains: []string{"instance tdsql3-nope of account prod-db was not found in TDSQL (region ap-guangzhou)"}}},
 		{"TDSQLFrozenUser", tdsql(), nil, func(e *env) { e.emu.Freeze(tencent.TDSQL, "tdsql3-d8fffc3c", "app_user@%") }, 1,
-			failure{bot.EPROVIDER, false, []string{"does not allow the bot", "app_user"}}},
+			failure{Code: bot.EPROVIDER, Retryable: false, Contains: []string{"does not allow the bot", "app_user"}}},
 		{"TCRUnknownAccount", tcr(), []string{"ghost"}, nil, 1,
-			failure{bot.EPROVIDER, false, []string{"user ghost does not exist in TCR"}}},
+			failure{Code: bot.EPROVIDER, Retryable: false, Contains: []string{"user ghost does not exist in TCR"}}},
 		{"TCRUnknownRegistry", func() bot.Account { a := tcr(); a.Settings = tencent.TCRSettings{RegistryID: "tcr-nope"}; return a }(), nil, nil, 1,
-			failure{bot.EPROVIDER, false, []string{"registry tcr-nope of account registry was not found"}}},
+			failure{Code: bot.EPROVIDER, Retryable: false, Contains: []string{"registry tcr-nope of account registry was not found"}}},
 		{"PermissionDenied", cam(), nil, func(e *env) { e.emu.Fail("UpdateUser", "AuthFailure.UnauthorizedOperation", 1) }, 1,
-			failure{bot.EPROVIDER, false, []string{"may not reset passwords in CAM for console"}}},
+			failure{Code: bot.EPROVIDER, Retryable: false, Contains: []string{"may not reset passwords in CAM for console"}}},
 		{"InternalErrorBeyondRetries", tdsql(), nil, func(e *env) { e.emu.Fail("ResetUserPassword", "InternalError", 10) }, 4,
-			failure{bot.EUNAVAILABLE, true, []string{"TDSQL failed with an internal error"}}},
+			failure{Code: bot.EUNAVAILABLE, Retryable: true, Contains: []string{"TDSQL failed with an internal error"}}},
 		{"HTTP5xxBeyondRetries", ciam(), nil, func(e *env) { e.emu.Fail("SetPassword", emulator.Fault5xx, 10) }, 4,
-			failure{bot.EUNAVAILABLE, true, []string{"internal error", "[HTTP 503]"}}},
+			failure{Code: bot.EUNAVAILABLE, Retryable: true, Contains: []string{"internal error", "[HTTP 503]"}}},
 		{"InstanceBusy", tdsql(), nil, func(e *env) { e.emu.Fail("ResetUserPassword", "OperationDenied.InstanceStatusError", 1) }, 1,
-			failure{bot.EPROVIDER, true, []string{"busy or not running"}}},
+			failure{Code: bot.EPROVIDER, Retryable: true, Contains: []string{"busy or not running"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -300,7 +277,7 @@ func TestUnknownFirstCallEndsTheReset(t *testing.T) {
 	if res != nil {
 		t.Errorf("got results with the first call's outcome unknown")
 	}
-	checkFailure(t, err, failure{bot.EUNKNOWN, false, []string{"outcome unknown for console"}})
+	checkFailure(t, err, failure{Code: bot.EUNKNOWN, Retryable: false, Contains: []string{"outcome unknown for console"}})
 	if n := len(e.emu.Calls()); n != 1 {
 		t.Errorf("got %d calls, want 1: nothing more is sent after an unknown outcome", n)
 	}
@@ -371,7 +348,7 @@ func TestWrongSecretKey(t *testing.T) {
 	o := e.options()
 	o.SecretKey = "not-the-key"
 	_, err := tencent.New(o).Reset(ctx(t), cam(), nil)
-	checkFailure(t, err, failure{bot.EPROVIDER, false, []string{
+	checkFailure(t, err, failure{Code: bot.EPROVIDER, Retryable: false, Contains: []string{
 		"the bot's cloud credentials were rejected", "tencentcloud.secret_id", "operators", "[AuthFailure.SignatureFailure]"}})
 	if n := len(e.emu.Calls()); n != 1 {
 		t.Errorf("got %d calls, want 1 (a bad key is not retried)", n)
@@ -428,4 +405,32 @@ func TestAccountEndpointWins(t *testing.T) {
 	acct.Endpoint = e.srv.Listener.Addr().String()
 	acct.Scheme = "https"
 	mustReset(t, tencent.New(o), acct)
+}
+
+// TCR's Random makes the API answer with the password: it must show
+// nowhere but in the result (the conformance suite's leak scan sends the
+// password itself).
+func TestRandomPasswordNeverLeaks(t *testing.T) {
+	e := newEnv(t, emulator.Options{})
+	acct := tcr()
+	acct.Settings = tencent.TCRSettings{RegistryID: "tcr-gijwqid7", Random: true}
+	texts := map[string]string{}
+	out := providertest.Capture(t, func() {
+		p := tencent.New(e.options())
+		res, err := p.Reset(context.Background(), acct, nil)
+		if err != nil {
+			t.Errorf("Reset: %v", err)
+			return
+		}
+		texts["result printed"] = fmt.Sprintf("%v %+v %#v", res[0], res[0], res[0])
+		e.emu.Fail("ModifyServiceAccountPassword", "InternalError", 10)
+		_, err = p.Reset(context.Background(), acct, nil)
+		texts["error"] = fmt.Sprintf("%v %+v %#v", err, err, err)
+	})
+	pws := e.rec.Passwords()
+	if len(pws) != 1 {
+		t.Fatalf("recorded %d passwords, want the one the API made", len(pws))
+	}
+	texts["output"] = out
+	providertest.LeaksOnTheWire(t, pws, texts, e.rec, e.emu.Calls())
 }
