@@ -135,7 +135,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 func (e *env) resets() int {
 	n := 0
 	for _, c := range e.Cloud.Emulator.Calls() {
-		if c.Provider == string(chattest.TDSQL) {
+		if c.Provider == chattest.TDSQL {
 			n++
 		}
 	}

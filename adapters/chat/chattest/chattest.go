@@ -26,14 +26,13 @@ const (
 )
 
 // TDSQL is the provider key of the accounts the Cloud resets.
-const TDSQL bot.ProviderKey = emulator.TencentTDSQL
+const TDSQL = tencent.TDSQL
 
 // TDSQLSettings are the settings of a TDSQL account on instance, users
-// connecting from any host.
-//
-// The approval card shows their Resource, "instance_id=<instance>".
+// connecting from any host. The approval card shows their Resource,
+// "instance_id=<instance>".
 func TDSQLSettings(instance string) bot.AccountSettings {
-	return testkit.Resource("instance_id=" + instance)
+	return tencent.TDSQLSettings{InstanceID: instance, Host: "%"}
 }
 
 // Backend is everything below the chat adapters: Redis, the approvals
@@ -106,7 +105,7 @@ func NewCloud(t testing.TB, users map[string][]string) *Cloud {
 	emu := emulator.New(emulator.Options{TencentSecretID: SecretID, TencentSecretKey: SecretKey})
 	for instance, us := range users {
 		for _, u := range us {
-			emu.AddUser(emulator.TencentTDSQL, instance, u)
+			emu.AddUser(TDSQL, instance, u)
 		}
 	}
 	srv := httptest.NewTLSServer(emu)
@@ -127,7 +126,7 @@ func NewCloud(t testing.TB, users map[string][]string) *Cloud {
 func (c *Cloud) Resets() int {
 	n := 0
 	for _, call := range c.Emulator.Calls() {
-		if call.Provider == emulator.TencentTDSQL && call.Action == "ResetUserPassword" && call.Code == "" {
+		if call.Provider == TDSQL && call.Action == "ResetUserPassword" && call.Code == "" {
 			n++
 		}
 	}
@@ -137,7 +136,7 @@ func (c *Cloud) Resets() int {
 // Password is the password user of instance has now; "" when it was never
 // reset.
 func (c *Cloud) Password(instance, user string) string {
-	pw, _ := c.Emulator.Password(emulator.TencentTDSQL, instance, user)
+	pw, _ := c.Emulator.Password(TDSQL, instance, user)
 	return pw
 }
 
