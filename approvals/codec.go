@@ -47,12 +47,10 @@ func requestFields(r bot.Request) ([]any, error) {
 		"rev", "1",
 	}
 	for k, v := range r.Refs {
-		f = append(f, refField+k, v)
+		f = append(f, refField+string(k), v)
 	}
 	return f, nil
 }
-
-const refField = "ref:"
 
 // parseRequest turns an HGETALL reply into a Request.
 func parseRequest(v any) (bot.Request, error) {
@@ -99,9 +97,9 @@ func parseRequest(v any) (bot.Request, error) {
 		default:
 			if name, ok := strings.CutPrefix(k, refField); ok {
 				if r.Refs == nil {
-					r.Refs = map[string]string{}
+					r.Refs = map[bot.RefKey]string{}
 				}
-				r.Refs[name] = val
+				r.Refs[bot.RefKey(name)] = val
 			}
 		}
 		if err != nil {
@@ -110,6 +108,10 @@ func parseRequest(v any) (bot.Request, error) {
 	}
 	if r.ID == "" {
 		return bot.Request{}, fmt.Errorf("decode request: no id field")
+	}
+	if r.State == bot.StateApproved && !r.RevealBy.IsZero() {
+		// offered, as an earlier version of the bot wrote it (see upgradeLua)
+		r.State = bot.StateOffered
 	}
 	return r, nil
 }

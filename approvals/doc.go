@@ -5,7 +5,8 @@
 // # Atomicity
 //
 // Every transition (Create, Vote, Cancel, ExpireDue, the claim inside Next,
-// Finish, SetRef, Audit) is one Lua script sent with EVALSHA: one round trip,
+// Finish, Offer, ClaimReveal, SetRef, Audit) is one Lua script sent with
+// EVALSHA: one round trip,
 // atomic across processes. go-redis loads a script again when Redis answers
 // NOSCRIPT (after a restart or SCRIPT FLUSH). The time of a transition comes
 // from the injected bot.Clock and travels as an argument in milliseconds;
@@ -13,6 +14,11 @@
 // agrees with its own clock. Times come back at millisecond precision as
 // time.UnixMilli values. Redis 7.0 or newer is needed (audit entry IDs are
 // written as "<ms>-*").
+//
+// The scripts write the words Go reads back (states, audit event kinds,
+// error codes, the ref: prefix) from package bot's constants: the script
+// text is made from them when the package loads (words.go), so each word
+// has one owner.
 //
 // # Keys
 //
@@ -25,16 +31,22 @@
 // of keys starts with its own word, so families cannot collide.
 //
 //	req:<id>          hash    One request. Written by Create and every
-//	                          transition. Kept while open; expires Retention
-//	                          (default 30 days) after it becomes terminal.
+//	                          transition. Kept while open; expires 30 days
+//	                          after it becomes terminal.
 //	                          Fields: id, account, users (JSON array), reason,
-//	                          requester, platform, state, approvals, created,
-//	                          expires, updated (ms), outcome, votes (the votes'
-//	                          JSON objects, comma-separated, in order), nappr
-//	                          (approvals so far), v:<person> (one per voter,
-//	                          "1" approve, "0" deny), ref:<key> (SetRef),
-//	                          entry (queue entry, once approved), token and
-//	                          lease (ms deadline) while executing.
+//	                          requester, platform, state (a bot.State),
+//	                          approvals (needed), created, expires, updated
+//	                          (ms), rev (transitions so far: Create writes 1,
+//	                          each transition adds 1; bot.Request.Rev),
+//	                          outcome, votes (the votes' JSON objects,
+//	                          comma-separated, in order), nappr (approvals so
+//	                          far), v:<person> (one per voter, "1" approve,
+//	                          "0" deny), ref:<key> (SetRef; key a bot.RefKey),
+//	                          entry (queue entry, once approved), lease (ms
+//	                          deadline) while executing, token while
+//	                          executing and while offered (the claim that
+//	                          offered may still finish it), reveal (ms: the
+//	                          offered request's RevealBy) while offered.
 //	open:<requester>  hash    account -> ID of the requester's open
 //	                          (non-terminal) request for it: one open request
 //	                          per requester and account, and the list behind
@@ -44,27 +56,30 @@
 //	                          time (ms): the sliding window of the rate limit.
 //	                          Written by Create, trimmed by Create; expires one
 //	                          window after the last ask.
-//	deadlines         zset    ID -> expiry (ms) of each pending request. Added by
-//	                          Create, removed by ExpireDue or when the request
-//	                          leaves pending. No TTL.
+//	deadlines         zset    ID -> expiry (ms) of each pending request, and
+//	                          RevealBy (ms) of each offered one. Added by
+//	                          Create and Offer, removed by ExpireDue or when
+//	                          the request leaves pending or offered. No TTL.
 //	leases            zset    ID -> lease deadline (ms) of each executing
-//	                          request. Written by the claim in Next, removed by
-//	                          Finish. Next takes over entries past their
-//	                          deadline (Claim.Stale). No TTL.
+//	                          request. Written by the claim in Next and by
+//	                          ClaimReveal, removed by Finish and Offer. Next
+//	                          takes over entries past their deadline
+//	                          (Claim.Stale). No TTL.
 //	queue             stream  The execution queue: one entry {request: ID} per
 //	                          approved request, added by the vote that approved
 //	                          it, read by Next through the consumer group
 //	                          "executors" (created by Next with MKSTREAM),
-//	                          acknowledged and deleted by Finish, or by the
-//	                          claim when the request is already terminal.
+//	                          acknowledged and deleted by Finish or Offer, or
+//	                          by the claim when the request is no longer
+//	                          approved.
 //	audit             stream  The audit log: fields time (ms), event, request,
 //	                          actor, platform, detail. Appended by every
 //	                          transition, every refusal and Audit; capped at
-//	                          about AuditMaxLen entries (XADD MAXLEN ~). Entry
+//	                          about 1,000,000 entries (XADD MAXLEN ~). Entry
 //	                          IDs follow the store's clock, so AuditLog selects
 //	                          Since by ID.
 //	audit:strangers   stream  The same, for refusals of people not in config
-//	                          (Event.Stranger), capped at StrangerMaxLen: anyone
+//	                          (Event.Stranger), capped at about 100,000: anyone
 //	                          in the workspace can cause them, and a flood of
 //	                          them must not push real history out of audit.
 //	                          AuditLog merges both by ID.
@@ -79,4 +94,12 @@
 // and a lease; Finish accepts only the current token. A request whose lease ran
 // out is handed out again with Claim.Stale set: the first executor may or may
 // not have called the cloud, so the second one must not call it again.
+//
+// An executor that cannot show the password now turns its claim into an
+// offer: Offer moves the request to offered, off the queue and onto
+// deadlines until RevealBy. ClaimReveal, at the requester's click, claims an
+// offered request as Next would (a new token, a lease); ExpireDue expires it
+// at RevealBy; Cancel withdraws it; the claim that offered it can still
+// Finish it as failed. A request offered by an earlier version of the bot
+// (state approved with a reveal field) is read, and stored back, as offered.
 package approvals

@@ -190,7 +190,7 @@ func wantError(t *testing.T, err error, code string) *bot.Error {
 }
 
 // findEvent returns the first event of kind by actor.
-func findEvent(evs []bot.Event, kind, actor string) (bot.Event, bool) {
+func findEvent(evs []bot.Event, kind bot.EventKind, actor string) (bot.Event, bool) {
 	for _, ev := range evs {
 		if ev.Kind == kind && ev.Actor == actor {
 			return ev, true
@@ -202,7 +202,7 @@ func findEvent(evs []bot.Event, kind, actor string) (bot.Event, bool) {
 func kinds(evs []bot.Event) string {
 	var k []string
 	for _, ev := range evs {
-		k = append(k, ev.Kind+"/"+ev.Actor)
+		k = append(k, string(ev.Kind)+"/"+ev.Actor)
 	}
 	return fmt.Sprint(k)
 }

@@ -29,8 +29,8 @@ func (e *env) offered(id, requester string) (bot.Claim, bot.Request) {
 func testOfferWaitsForReveal(t *testing.T, e *env) {
 	_, got := e.offered("R-OFFR01", "alice")
 	by := msTime(e.clock.Now().Add(30 * time.Minute))
-	if got.State != bot.StateApproved || !got.RevealBy.Equal(by) || !strings.Contains(got.Outcome, "press Reveal") {
-		t.Fatalf("after Offer: got %s, reveal by %v, %q; want approved, reveal by %v, saying so", got.State, got.RevealBy, got.Outcome, by)
+	if got.State != bot.StateOffered || !got.RevealBy.Equal(by) || !strings.Contains(got.Outcome, "press Reveal") {
+		t.Fatalf("after Offer: got %s, reveal by %v, %q; want offered, reveal by %v, saying so", got.State, got.RevealBy, got.Outcome, by)
 	}
 	if again := e.mustGet("R-OFFR01"); !again.RevealBy.Equal(by) {
 		t.Errorf("Get: reveal by %v, want %v", again.RevealBy, by)
@@ -51,7 +51,7 @@ func testOfferWaitsForReveal(t *testing.T, e *env) {
 	// (exec-2's abandoned read may take the entry; a 1ms lease lets exec-3
 	// reclaim it from there at once.)
 	e.wantNothingNext(e.newStore(), "exec-3", time.Millisecond)
-	if got := e.mustGet("R-OFFR01"); got.State != bot.StateApproved || got.RevealBy.IsZero() {
+	if got := e.mustGet("R-OFFR01"); got.State != bot.StateOffered || got.RevealBy.IsZero() {
 		t.Errorf("after a stray queue entry: got %s, reveal by %v; want still waiting for Reveal", got.State, got.RevealBy)
 	}
 	if open, err := e.store.Open(ctx(t), "alice"); err != nil || len(open) != 1 {
@@ -100,8 +100,8 @@ func testClaimRevealRequesterOnly(t *testing.T, e *env) {
 	}
 	_, err = e.store.ClaimReveal(ctx(t), "R-NOPE99", "alice", bot.PlatformDiscord, time.Minute)
 	wantError(t, err, bot.ENOTFOUND)
-	if got := e.mustGet("R-RVL002"); got.State != bot.StateApproved {
-		t.Errorf("state: got %s, want approved", got.State)
+	if got := e.mustGet("R-RVL002"); got.State != bot.StateOffered {
+		t.Errorf("state: got %s, want offered", got.State)
 	}
 }
 
@@ -246,7 +246,7 @@ func testRevCounts(t *testing.T, e *env) {
 func testStrangerAudit(t *testing.T, e *env) {
 	c := redis.NewClient(&redis.Options{Addr: e.addr})
 	t.Cleanup(func() { _ = c.Close() })
-	s := approvals.New(c, approvals.Options{Prefix: e.prefix, Clock: e.clock, AuditMaxLen: 1000, StrangerMaxLen: 10})
+	s := approvals.New(c, approvals.WithAuditCaps(approvals.Options{Prefix: e.prefix, Clock: e.clock}, 1000, 10))
 	audit := func(ev bot.Event) {
 		t.Helper()
 		if err := s.Audit(ctx(t), ev); err != nil {
@@ -296,5 +296,52 @@ func testStrangerAudit(t *testing.T, e *env) {
 			t.Errorf("AuditLog out of order at %d: %s after %s", i, evs[i].ID, evs[i-1].ID)
 			break
 		}
+	}
+}
+
+// legacyOffered leaves id as an earlier version of the bot wrote an offer:
+// state approved, with the Reveal deadline in the reveal field.
+func (e *env) legacyOffered(id, requester string) (bot.Claim, time.Time) {
+	e.t.Helper()
+	c, _ := e.offered(id, requester)
+	by := msTime(e.clock.Now().Add(30 * time.Minute))
+	if err := e.raw.HSet(ctx(e.t), e.key("req:"+id), "state", "approved").Err(); err != nil {
+		e.t.Fatal(err)
+	}
+	return c, by
+}
+
+// A request offered before the offered state had a name (approved with a
+// reveal field) goes on as an offered one across the upgrade: shown as
+// offered, revealed by its requester, expired at its deadline, cancelled,
+// or failed by the claim that offered it.
+func testLegacyOffer(t *testing.T, e *env) {
+	_, by := e.legacyOffered("R-OLD001", "alice")
+	if got := e.mustGet("R-OLD001"); got.State != bot.StateOffered || !got.RevealBy.Equal(by) {
+		t.Errorf("Get: got %s, reveal by %v; want offered, reveal by %v", got.State, got.RevealBy, by)
+	}
+	c, err := e.store.ClaimReveal(ctx(t), "R-OLD001", "alice", bot.PlatformDiscord, time.Minute)
+	if err != nil || c.Request.State != bot.StateExecuting {
+		t.Errorf("ClaimReveal: got %s, %v; want executing", c.Request.State, err)
+	}
+
+	e.legacyOffered("R-OLD002", "alice")
+	if got, err := e.store.Cancel(ctx(t), "R-OLD002", "alice", bot.PlatformDiscord); err != nil || got.State != bot.StateCancelled {
+		t.Errorf("Cancel: got %s, %v; want cancelled", got.State, err)
+	}
+
+	first, _ := e.legacyOffered("R-OLD003", "alice")
+	if got, err := e.store.Finish(ctx(t), first, bot.StateFailed, "the Reveal button could not be sent"); err != nil || got.State != bot.StateFailed {
+		t.Errorf("Finish with the offering claim: got %s, %v; want failed", got.State, err)
+	}
+
+	e.legacyOffered("R-OLD004", "alice")
+	e.clock.Advance(30 * time.Minute)
+	got, err := e.store.ExpireDue(ctx(t))
+	if err != nil || len(got) != 1 || got[0].ID != "R-OLD004" || got[0].State != bot.StateExpired {
+		t.Errorf("ExpireDue at the deadline: got %+v, %v; want R-OLD004 expired", got, err)
+	}
+	if open, err := e.store.Open(ctx(t), "alice"); err != nil || len(open) != 1 || open[0].ID != "R-OLD001" {
+		t.Errorf("Open: got %+v, %v; want only R-OLD001, being reset", open, err)
 	}
 }

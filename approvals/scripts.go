@@ -13,15 +13,18 @@ import "github.com/redis/go-redis/v9"
 // Replies are tables whose first element says what happened:
 // {'ok', <request as HGETALL>, ...}, {'err', code, message, id, extra} for a
 // refusal, or {'skip'}/{'none'} for the claim script.
-const prelude = `
+// prelude's words are bound to the Go constants that own them (see
+// words.go): S for states, E for audit event kinds, C for error codes, REF
+// for the prefix of reference fields. Scripts write S.Offered, never
+// 'offered', so that a word has one owner.
+var prelude = `
 local K = ARGV[1]
 local NOWS = ARGV[2]
 local NOW = tonumber(ARGV[2])
 local MAXLEN = ARGV[3]
 local RETENTION = ARGV[4]
 local AUDIT = K .. 'audit'
-local TERMINAL = {succeeded = true, failed = true, denied = true, expired = true, cancelled = true}
-
+` + words + `
 local function istr(n) return string.format('%.0f', n) end
 local function rkey(id) return K .. 'req:' .. id end
 
@@ -61,16 +64,16 @@ end
 
 -- refusedBy audits the refusal of person's attempt on id, and returns it.
 local function refusedBy(id, person, platform, code, msg)
-  audit('refused', id, person, platform, msg)
+  audit(E.Refused, id, person, platform, msg)
   return refuse(code, msg, id)
 end
 
 -- lostClaim refuses a claim whose token no longer holds id, now in state st.
 local function lostClaim(id, st)
   if TERMINAL[st] then
-    return refuse('conflict', id .. ' is already ' .. st, id)
+    return refuse(C.Conflict, id .. ' is already ' .. st, id)
   end
-  return refuse('conflict', id .. ' was taken over by another executor', id)
+  return refuse(C.Conflict, id .. ' was taken over by another executor', id)
 end
 
 -- dropEntries acknowledges and deletes execution queue entries ('' or
@@ -88,20 +91,20 @@ end
 // ARGV[5..]: id, requester, account, platform, expires (ms), limit N,
 // window (ms), refusal detail for the rate limit, reason, then the hash's
 // field/value pairs.
-const createLua = prelude + `
+var createLua = prelude + `
 local id, requester, account, platform = ARGV[5], ARGV[6], ARGV[7], ARGV[8]
 local expires, limit, window, limitDetail, reason = ARGV[9], tonumber(ARGV[10]), tonumber(ARGV[11]), ARGV[12], ARGV[13]
 local rk = rkey(id)
 if redis.call('EXISTS', rk) == 1 then
-  return refuse('conflict', 'request ID already in use', id)
+  return refuse(C.Conflict, 'request ID already in use', id)
 end
 local open = K .. 'open:' .. requester
 local cur = redis.call('HGET', open, account)
 if cur then
   local st = redis.call('HGET', rkey(cur), 'state')
   if st and not TERMINAL[st] then
-    audit('refused', cur, requester, platform, 'duplicate: ' .. cur .. ' is already open for ' .. account)
-    return refuse('duplicate', 'you already have an open request for ' .. account .. ': ' .. cur, cur)
+    audit(E.Refused, cur, requester, platform, 'duplicate: ' .. cur .. ' is already open for ' .. account)
+    return refuse(C.Duplicate, 'you already have an open request for ' .. account .. ': ' .. cur, cur)
   end
   redis.call('HDEL', open, account)
 end
@@ -111,8 +114,8 @@ if limit > 0 then
   if redis.call('ZCARD', rate) >= limit then
     local oldest = redis.call('ZRANGE', rate, 0, 0, 'WITHSCORES')
     local wait = tonumber(oldest[2]) + window - NOW
-    audit('refused', '', requester, platform, limitDetail .. ' (' .. account .. ')')
-    return refuse('rate_limited', '', '', istr(wait))
+    audit(E.Refused, '', requester, platform, limitDetail .. ' (' .. account .. ')')
+    return refuse(C.RateLimited, '', '', istr(wait))
   end
   redis.call('ZADD', rate, NOWS, id)
   redis.call('PEXPIRE', rate, istr(window))
@@ -120,35 +123,35 @@ end
 redis.call('HSET', rk, unpack(ARGV, 14))
 redis.call('HSET', open, account, id)
 redis.call('ZADD', K .. 'deadlines', expires, id)
-audit('requested', id, requester, platform, account .. ': ' .. reason)
+audit(E.Requested, id, requester, platform, account .. ': ' .. reason)
 return okreq(id)
 `
 
 // ARGV[5..]: id, person, platform, "1" to approve or "0" to deny, the vote as
 // JSON, the vote's reason.
-const voteLua = prelude + `
+var voteLua = prelude + `
 local id, person, platform, approve, vote, reason = ARGV[5], ARGV[6], ARGV[7], ARGV[8] == '1', ARGV[9], ARGV[10]
 local rk = rkey(id)
 local f = redis.call('HMGET', rk, 'state', 'requester', 'account', 'expires', 'approvals')
 local state, requester, account = f[1], f[2], f[3]
 local function refused(code, msg) return refusedBy(id, person, platform, code, msg) end
 if not state then
-  return refused('not_found', 'there is no request ' .. id)
+  return refused(C.NotFound, 'there is no request ' .. id)
 end
-if state ~= 'pending' then
-  return refused('conflict', id .. ' is already ' .. state)
+if state ~= S.Pending then
+  return refused(C.Conflict, id .. ' is already ' .. state)
 end
 if NOW >= tonumber(f[4]) then
-  return refused('conflict', id .. ' has expired')
+  return refused(C.Conflict, id .. ' has expired')
 end
 if person == requester then
   if approve then
-    return refused('forbidden', 'you cannot approve your own request')
+    return refused(C.Forbidden, 'you cannot approve your own request')
   end
-  return refused('forbidden', 'you cannot deny your own request; cancel it instead')
+  return refused(C.Forbidden, 'you cannot deny your own request; cancel it instead')
 end
 if redis.call('HEXISTS', rk, 'v:' .. person) == 1 then
-  return refused('forbidden', 'you already voted on ' .. id)
+  return refused(C.Forbidden, 'you already voted on ' .. id)
 end
 local votes = redis.call('HGET', rk, 'votes')
 if votes and votes ~= '' then votes = votes .. ',' .. vote else votes = vote end
@@ -156,68 +159,70 @@ redis.call('HSET', rk, 'votes', votes, 'v:' .. person, approve and '1' or '0', '
 redis.call('HINCRBY', rk, 'rev', 1)
 if approve then
   local n = redis.call('HINCRBY', rk, 'nappr', 1)
-  audit('voted', id, person, platform, 'approve')
+  audit(E.Voted, id, person, platform, 'approve')
   if n >= tonumber(f[5]) then
     local entry = redis.call('XADD', K .. 'queue', '*', 'request', id)
-    redis.call('HSET', rk, 'state', 'approved', 'entry', entry)
+    redis.call('HSET', rk, 'state', S.Approved, 'entry', entry)
     redis.call('ZREM', K .. 'deadlines', id)
-    audit('approved', id, person, platform, istr(n) .. ' of ' .. f[5] .. ' approvals')
+    audit(E.Approved, id, person, platform, istr(n) .. ' of ' .. f[5] .. ' approvals')
   end
 else
   local outcome = 'denied by ' .. person
   if reason ~= '' then outcome = outcome .. ': ' .. reason end
-  redis.call('HSET', rk, 'state', 'denied', 'outcome', outcome)
-  audit('denied', id, person, platform, reason)
+  redis.call('HSET', rk, 'state', S.Denied, 'outcome', outcome)
+  audit(E.Denied, id, person, platform, reason)
   close(id, account, requester)
 end
 return okreq(id)
 `
 
 // ARGV[5..]: id, person, platform.
-const cancelLua = prelude + `
+var cancelLua = prelude + `
 local id, person, platform = ARGV[5], ARGV[6], ARGV[7]
 local rk = rkey(id)
-local f = redis.call('HMGET', rk, 'state', 'requester', 'account', 'reveal')
+upgrade(rk)
+local f = redis.call('HMGET', rk, 'state', 'requester', 'account')
 local state, requester, account = f[1], f[2], f[3]
 local function refused(code, msg) return refusedBy(id, person, platform, code, msg) end
 if not state then
-  return refused('not_found', 'there is no request ' .. id)
+  return refused(C.NotFound, 'there is no request ' .. id)
 end
 if person ~= requester then
-  return refused('forbidden', 'only ' .. requester .. ', who asked, can cancel ' .. id)
+  return refused(C.Forbidden, 'only ' .. requester .. ', who asked, can cancel ' .. id)
 end
--- a request waiting for its requester's Reveal is theirs to withdraw too
-if state ~= 'pending' and not (state == 'approved' and f[4]) then
-  return refused('conflict', id .. ' is already ' .. state)
+-- an offered request waits for its requester: theirs to withdraw too
+if state ~= S.Pending and state ~= S.Offered then
+  return refused(C.Conflict, id .. ' is already ' .. state)
 end
-redis.call('HSET', rk, 'state', 'cancelled', 'outcome', 'cancelled by ' .. person, 'updated', NOWS)
+redis.call('HSET', rk, 'state', S.Cancelled, 'outcome', 'cancelled by ' .. person, 'updated', NOWS)
 redis.call('HINCRBY', rk, 'rev', 1)
 redis.call('HDEL', rk, 'reveal', 'token')
-audit('cancelled', id, person, platform, '')
+audit(E.Cancelled, id, person, platform, '')
 close(id, account, requester)
 return okreq(id)
 `
 
 // ARGV[5]: how many due requests to look at.
-const expireLua = prelude + `
+var expireLua = prelude + `
 local due = redis.call('ZRANGEBYSCORE', K .. 'deadlines', '-inf', NOWS, 'LIMIT', 0, tonumber(ARGV[5]))
 local out = {}
 for _, id in ipairs(due) do
   redis.call('ZREM', K .. 'deadlines', id)
   local rk = rkey(id)
-  local f = redis.call('HMGET', rk, 'state', 'requester', 'account', 'reveal')
-  if f[1] == 'pending' then
-    redis.call('HSET', rk, 'state', 'expired', 'outcome', 'expired: not approved in time', 'updated', NOWS)
+  upgrade(rk)
+  local f = redis.call('HMGET', rk, 'state', 'requester', 'account')
+  if f[1] == S.Pending then
+    redis.call('HSET', rk, 'state', S.Expired, 'outcome', 'expired: not approved in time', 'updated', NOWS)
     redis.call('HINCRBY', rk, 'rev', 1)
-    audit('expired', id, 'system', '', 'not approved before its expiry')
+    audit(E.Expired, id, 'system', '', 'not approved before its expiry')
     close(id, f[3], f[2])
     table.insert(out, redis.call('HGETALL', rk))
-  elseif f[1] == 'approved' and f[4] then
-    redis.call('HSET', rk, 'state', 'expired', 'outcome',
+  elseif f[1] == S.Offered then
+    redis.call('HSET', rk, 'state', S.Expired, 'outcome',
       'expired: ' .. f[2] .. ' did not press Reveal in time; nothing was reset', 'updated', NOWS)
     redis.call('HINCRBY', rk, 'rev', 1)
     redis.call('HDEL', rk, 'reveal', 'token')
-    audit('expired', id, 'system', '', 'Reveal not pressed before its deadline; nothing was reset')
+    audit(E.Expired, id, 'system', '', 'Reveal not pressed before its deadline; nothing was reset')
     close(id, f[3], f[2])
     table.insert(out, redis.call('HGETALL', rk))
   end
@@ -227,36 +232,36 @@ return {'ok', istr(#due), out}
 
 // ARGV[5..]: id and queue entry (both empty: take over the first request
 // whose lease ran out), lease (ms), new token, consumer, consumer group.
-const claimLua = prelude + `
+var claimLua = prelude + `
 local id, entry, lease, token, consumer, group = ARGV[5], ARGV[6], tonumber(ARGV[7]), ARGV[8], ARGV[9], ARGV[10]
 local leases = K .. 'leases'
-
 
 -- try claims id; it returns the reply, or nil to look further.
 local function try(id, entry)
   local rk = rkey(id)
-  local f = redis.call('HMGET', rk, 'state', 'lease', 'entry', 'reveal')
+  upgrade(rk)
+  local f = redis.call('HMGET', rk, 'state', 'lease', 'entry')
   local state = f[1]
   if entry == '' then entry = f[3] or '' end
-  if (state ~= 'approved' and state ~= 'executing') or (state == 'approved' and f[4]) then
-    -- gone, terminal, never approved, or waiting for its requester's
-    -- Reveal (an entry read just before Offer removed it): nothing to execute
+  if state ~= S.Approved and state ~= S.Executing then
+    -- gone, terminal, never approved, or offered (an entry read just
+    -- before Offer removed it): nothing to execute
     redis.call('ZREM', leases, id)
     dropEntries(group, entry)
     return nil
   end
-  local stale = state == 'executing'
+  local stale = state == S.Executing
   if stale and tonumber(f[2] or '0') > NOW then
     return nil
   end
   local deadline = istr(NOW + lease)
-  redis.call('HSET', rk, 'state', 'executing', 'token', token, 'lease', deadline, 'updated', NOWS)
+  redis.call('HSET', rk, 'state', S.Executing, 'token', token, 'lease', deadline, 'updated', NOWS)
   redis.call('HINCRBY', rk, 'rev', 1)
   redis.call('ZADD', leases, deadline, id)
   if stale then
-    audit('executing', id, 'system', '', 'taken over by ' .. consumer .. ': the previous executor\'s lease ran out, outcome unknown')
+    audit(E.Executing, id, 'system', '', 'taken over by ' .. consumer .. ': the previous executor\'s lease ran out, outcome unknown')
   else
-    audit('executing', id, 'system', '', 'claimed by ' .. consumer)
+    audit(E.Executing, id, 'system', '', 'claimed by ' .. consumer)
   end
   return {'ok', redis.call('HGETALL', rk), stale and '1' or '0', entry}
 end
@@ -272,17 +277,19 @@ end
 return {'none'}
 `
 
-// ARGV[5..]: id, token, state, outcome, queue entry, consumer group.
-const finishLua = prelude + `
-local id, token, state, outcome, entry, group = ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10]
+// ARGV[5..]: id, token, state, outcome, queue entry, consumer group, the
+// audit event's kind.
+var finishLua = prelude + `
+local id, token, state, outcome, entry, group, event = ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11]
 local rk = rkey(id)
-local f = redis.call('HMGET', rk, 'state', 'token', 'requester', 'account', 'entry', 'reveal')
+upgrade(rk)
+local f = redis.call('HMGET', rk, 'state', 'token', 'requester', 'account', 'entry')
 if not f[1] then
-  return refuse('not_found', 'there is no request ' .. id, id)
+  return refuse(C.NotFound, 'there is no request ' .. id, id)
 end
--- the claim still holds while executing, or while Offer left it waiting
--- for Reveal (ClaimReveal gives it a new token)
-local held = f[1] == 'executing' or (f[1] == 'approved' and f[6])
+-- the claim still holds while executing, or while offered (ClaimReveal
+-- gives it a new token)
+local held = f[1] == S.Executing or f[1] == S.Offered
 if not held or f[2] ~= token then
   return lostClaim(id, f[1])
 end
@@ -291,77 +298,78 @@ redis.call('HINCRBY', rk, 'rev', 1)
 redis.call('HDEL', rk, 'token', 'lease', 'reveal')
 close(id, f[4], f[3])
 dropEntries(group, f[5], entry)
-audit(state, id, 'system', '', outcome)
+audit(event, id, 'system', '', outcome)
 return okreq(id)
 `
 
 // ARGV[5..]: id, token, the Reveal deadline (ms), outcome, queue entry,
 // consumer group. The token stays, so that the claim can still finish the
 // request (as failed, when the offer cannot be sent).
-const offerLua = prelude + `
+var offerLua = prelude + `
 local id, token, by, outcome, entry, group = ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10]
 local rk = rkey(id)
 local f = redis.call('HMGET', rk, 'state', 'token', 'entry')
 if not f[1] then
-  return refuse('not_found', 'there is no request ' .. id, id)
+  return refuse(C.NotFound, 'there is no request ' .. id, id)
 end
-if f[1] ~= 'executing' or f[2] ~= token then
+if f[1] ~= S.Executing or f[2] ~= token then
   return lostClaim(id, f[1])
 end
-redis.call('HSET', rk, 'state', 'approved', 'reveal', by, 'outcome', outcome, 'updated', NOWS)
+redis.call('HSET', rk, 'state', S.Offered, 'reveal', by, 'outcome', outcome, 'updated', NOWS)
 redis.call('HINCRBY', rk, 'rev', 1)
 redis.call('HDEL', rk, 'lease')
 redis.call('ZREM', K .. 'leases', id)
 redis.call('ZADD', K .. 'deadlines', by, id)
 dropEntries(group, f[3], entry)
-audit('offered', id, 'system', '', outcome)
+audit(E.Offered, id, 'system', '', outcome)
 return okreq(id)
 `
 
 // ARGV[5..]: id, person, platform, lease (ms), new token.
-const revealLua = prelude + `
+var revealLua = prelude + `
 local id, person, platform, lease, token = ARGV[5], ARGV[6], ARGV[7], tonumber(ARGV[8]), ARGV[9]
 local rk = rkey(id)
+upgrade(rk)
 local f = redis.call('HMGET', rk, 'state', 'requester', 'reveal')
 local state, requester, by = f[1], f[2], f[3]
 local function refused(code, msg) return refusedBy(id, person, platform, code, msg) end
 if not state then
-  return refused('not_found', 'there is no request ' .. id)
+  return refused(C.NotFound, 'there is no request ' .. id)
 end
 if person ~= requester then
-  return refused('forbidden', 'only ' .. requester .. ', who asked, can reveal ' .. id)
+  return refused(C.Forbidden, 'only ' .. requester .. ', who asked, can reveal ' .. id)
 end
-if state == 'executing' then
-  return refused('conflict', id .. ' is being reset already')
+if state == S.Executing then
+  return refused(C.Conflict, id .. ' is being reset already')
 end
-if state ~= 'approved' or not by then
-  return refused('conflict', id .. ' is ' .. state .. ': it has no password waiting to be revealed')
+if state ~= S.Offered then
+  return refused(C.Conflict, id .. ' is ' .. state .. ': it has no password waiting to be revealed')
 end
 if NOW >= tonumber(by) then
-  return refused('conflict', 'the Reveal button of ' .. id .. ' has expired; nothing was reset: ask again')
+  return refused(C.Conflict, 'the Reveal button of ' .. id .. ' has expired; nothing was reset: ask again')
 end
 local deadline = istr(NOW + lease)
-redis.call('HSET', rk, 'state', 'executing', 'token', token, 'lease', deadline, 'updated', NOWS)
+redis.call('HSET', rk, 'state', S.Executing, 'token', token, 'lease', deadline, 'updated', NOWS)
 redis.call('HINCRBY', rk, 'rev', 1)
 redis.call('HDEL', rk, 'reveal')
 redis.call('ZREM', K .. 'deadlines', id)
 redis.call('ZADD', K .. 'leases', deadline, id)
-audit('executing', id, person, platform, 'Reveal pressed by ' .. person)
+audit(E.Executing, id, person, platform, 'Reveal pressed by ' .. person)
 return okreq(id)
 `
 
 // ARGV[5..]: id, ref key, value.
-const setRefLua = prelude + `
+var setRefLua = prelude + `
 local id = ARGV[5]
 if redis.call('EXISTS', rkey(id)) == 0 then
-  return refuse('not_found', 'there is no request ' .. id, id)
+  return refuse(C.NotFound, 'there is no request ' .. id, id)
 end
-redis.call('HSET', rkey(id), 'ref:' .. ARGV[6], ARGV[7])
+redis.call('HSET', rkey(id), REF .. ARGV[6], ARGV[7])
 return {'ok'}
 `
 
 // ARGV[5]: requester.
-const openLua = prelude + `
+var openLua = prelude + `
 local out = {}
 for _, id in ipairs(redis.call('HVALS', K .. 'open:' .. ARGV[5])) do
   local h = redis.call('HGETALL', rkey(id))
@@ -372,7 +380,7 @@ return {'ok', out}
 
 // ARGV[5..]: event, request, actor, platform, detail, the event's time (ms),
 // and, for a stranger's refusal, "1" and the strangers' stream's MAXLEN.
-const auditLua = prelude + `
+var auditLua = prelude + `
 if ARGV[11] == '1' then
   AUDIT = K .. 'audit:strangers'
   MAXLEN = ARGV[12]

@@ -59,6 +59,7 @@ func TestStore(t *testing.T) {
 		{"CancelOfferedRequest", testCancelOffered},
 		{"FinishOfferedWithItsClaim", testFinishOffered},
 		{"ConcurrentRevealClaimsOnce", testConcurrentReveal},
+		{"EarlierVersionsOfferReadAsOffered", testLegacyOffer},
 		{"RevCountsTransitions", testRevCounts},
 		{"StrangersAuditedApart", testStrangerAudit},
 	}
@@ -78,7 +79,7 @@ func testCreateStores(t *testing.T, e *env) {
 	req := e.request("R-AAAAAA", "alice", "prod-db", 2)
 	req.Users = []string{"u1", "u2"}
 	req.Platform = bot.PlatformDiscord
-	req.Refs = map[string]string{"discord.interaction": "tok"}
+	req.Refs = map[bot.RefKey]string{bot.Ref(bot.RefInteraction, bot.PlatformDiscord): "tok"}
 	req.Votes = []bot.Vote{{Person: "mallory", Approve: true}} // the store starts with none
 	req.State = bot.StateApproved                              // and pending
 
@@ -218,7 +219,7 @@ func testVoteOneApproval(t *testing.T, e *env) {
 		t.Errorf("after the vote: got state %s votes %+v updated %v, want approved, %+v, %v", got.State, got.Votes, got.UpdatedAt, wantVotes, now)
 	}
 	evs := e.events("R-ONE001")
-	for _, kind := range []string{"voted", "approved"} {
+	for _, kind := range []bot.EventKind{bot.EventVoted, bot.EventApproved} {
 		if ev, ok := findEvent(evs, kind, "bob"); !ok || ev.Platform != bot.PlatformDiscord || !ev.Time.Equal(now) {
 			t.Errorf("audit: got %s, want %s by bob on discord at %v", kinds(evs), kind, now)
 		}
@@ -649,17 +650,18 @@ func testOpen(t *testing.T, e *env) {
 
 func testSetRef(t *testing.T, e *env) {
 	e.mustCreate(e.request("R-REF001", "alice", "prod-db", 1))
-	if err := e.store.SetRef(ctx(t), "R-REF001", "slack.card", "C123/1700000000.0001"); err != nil {
+	slackCard, discordCard := bot.Ref(bot.RefCard, bot.PlatformSlack), bot.Ref(bot.RefCard, bot.PlatformDiscord)
+	if err := e.store.SetRef(ctx(t), "R-REF001", slackCard, "C123/1700000000.0001"); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.store.SetRef(ctx(t), "R-REF001", "discord.card", "789/555"); err != nil {
+	if err := e.store.SetRef(ctx(t), "R-REF001", discordCard, "789/555"); err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{"slack.card": "C123/1700000000.0001", "discord.card": "789/555"}
+	want := map[bot.RefKey]string{slackCard: "C123/1700000000.0001", discordCard: "789/555"}
 	if got := e.mustGet("R-REF001").Refs; !reflect.DeepEqual(got, want) {
 		t.Errorf("refs: got %v, want %v", got, want)
 	}
-	wantError(t, e.store.SetRef(ctx(t), "R-NOSUCH", "slack.card", "x"), bot.ENOTFOUND)
+	wantError(t, e.store.SetRef(ctx(t), "R-NOSUCH", slackCard, "x"), bot.ENOTFOUND)
 }
 
 func testAuditLog(t *testing.T, e *env) {
@@ -680,9 +682,10 @@ func testAuditLog(t *testing.T, e *env) {
 	end := msTime(e.clock.Now())
 
 	type line struct {
-		kind, actor string
-		platform    bot.Platform
-		at          time.Time
+		kind     bot.EventKind
+		actor    string
+		platform bot.Platform
+		at       time.Time
 	}
 	want := []line{
 		{"requested", "alice", bot.PlatformSlack, start},

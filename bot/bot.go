@@ -1,7 +1,6 @@
 package bot
 
 import (
-	"strings"
 	"time"
 )
 
@@ -9,8 +8,11 @@ import (
 type State string
 
 const (
-	StatePending   State = "pending"
-	StateApproved  State = "approved"
+	StatePending  State = "pending"
+	StateApproved State = "approved"
+	// StateOffered is approved and not reset: the requester was offered a
+	// Reveal button, and the reset runs at their click, before RevealBy.
+	StateOffered   State = "offered"
 	StateExecuting State = "executing"
 	StateSucceeded State = "succeeded"
 	StateFailed    State = "failed"
@@ -65,11 +67,15 @@ func (p Person) In(names []string) bool {
 	return false
 }
 
+// ProviderKey names one cloud API, as accounts write it in `provider:`
+// ("tencent.tdsql"). Each provider package exports its own.
+type ProviderKey string
+
 // Account is a resettable cloud account declared in config. Nothing else can be
 // reset.
 type Account struct {
 	Name     string
-	Provider string // "tencent.tdsql", "tencent.cam", "tencent.ciam", "tencent.tcr", "alibaba.ehpc"
+	Provider ProviderKey
 	Region   string
 
 	// Users are the users of the account that may be reset. Selectable is true
@@ -77,18 +83,12 @@ type Account struct {
 	Users      []string
 	Selectable bool
 
-	// Settings holds the provider's own keys (instance_id, host, user_store_id,
-	// registry_id, action, ...) as written in config.
-	Settings map[string]string
-
-	// Random asks the provider to make the password (tencent.tcr).
-	Random bool
-	// NeedResetPassword makes the user change the password at next login
-	// (tencent.cam); default true.
-	NeedResetPassword bool
-	PasswordLength    int    // 0: the provider's default
-	Endpoint          string // host[:port] override
-	Scheme            string // "https" or "http" override
+	// Settings are the provider's own settings for this account, parsed once
+	// at load by the provider's AccountKind. Only that provider reads them.
+	Settings       AccountSettings
+	PasswordLength int    // 0: the provider's default
+	Endpoint       string // host[:port] override
+	Scheme         string // "https" or "http" override
 
 	Requesters []string // person or group names
 	Approvers  []string // person or group names
@@ -100,13 +100,10 @@ type Account struct {
 
 // Resource describes what the account resets, for approval cards.
 func (a Account) Resource() string {
-	var keys []string
-	for _, k := range []string{"instance_id", "user_store_id", "user_id", "registry_id", "cluster_id", "name"} {
-		if v := a.Settings[k]; v != "" {
-			keys = append(keys, k+"="+v)
-		}
+	if a.Settings == nil {
+		return ""
 	}
-	return strings.Join(keys, " ")
+	return a.Settings.Resource()
 }
 
 // Vote is one approver's decision.
@@ -132,24 +129,38 @@ type Request struct {
 	ExpiresAt time.Time `json:"expires_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 	Votes     []Vote    `json:"votes,omitempty"`
-	// RevealBy is set while an approved request waits for its requester to
-	// press Reveal (its password could no longer be shown on the interaction
-	// where they asked): nothing is reset before that click, and the request
-	// expires at RevealBy without it.
+	// RevealBy is the deadline of an offered request: nothing is reset
+	// before its requester presses Reveal, and it expires at RevealBy
+	// without that click.
 	RevealBy time.Time `json:"reveal_by,omitzero"`
 	// Rev counts the request's transitions, as the store made them: a
 	// later one has a higher Rev, whichever process made it. Zero when
 	// unknown.
 	Rev int64 `json:"rev,omitempty"`
 	// Outcome is a message safe to show everyone: why it failed, was denied,
-	// or which users were reset; while it waits for Reveal, that it does.
+	// or which users were reset; while offered, that it waits for Reveal.
 	// Never a password.
 	Outcome string `json:"outcome,omitempty"`
-	// Refs holds adapters' references: the approval card on each platform
-	// ("slack.card" -> "C123/1700000000.0001"), the requester's interaction
-	// ("discord.interaction" -> token), ... Adapters own their keys.
-	Refs map[string]string `json:"refs,omitempty"`
+	// Refs holds references to what the bot showed on the platforms, by
+	// RefKey: the approval card on each platform (Ref(RefCard, p)), the
+	// Reveal offer (Ref(RefOffer, p)), the requester's Discord interaction
+	// (Ref(RefInteraction, PlatformDiscord)).
+	Refs map[RefKey]string `json:"refs,omitempty"`
 }
+
+// RefKey names one reference kept on a request (Request.Refs): what the bot
+// showed, and on which platform ("card.slack"). Ref makes every key.
+type RefKey string
+
+// What a reference points to.
+const (
+	RefCard        = "card"        // the approval card
+	RefOffer       = "offer"       // the direct message with the Reveal button
+	RefInteraction = "interaction" // the requester's interaction (Discord's token)
+)
+
+// Ref is the key of what (RefCard, RefOffer, RefInteraction) on platform p.
+func Ref(what string, p Platform) RefKey { return RefKey(what + "." + string(p)) }
 
 // Approved counts the distinct approvals.
 func (r Request) Approved() int {
@@ -162,8 +173,8 @@ func (r Request) Approved() int {
 	return n
 }
 
-// VoteOf returns the vote of a person, if any.
-func (r Request) VoteOf(person string) (Vote, bool) {
+// voteOf returns the vote of a person, if any.
+func (r Request) voteOf(person string) (Vote, bool) {
 	for _, v := range r.Votes {
 		if v.Person == person {
 			return v, true
@@ -185,8 +196,8 @@ type Version struct {
 
 const rankFinal = 4
 
-// Version is r's place in that order. Without Rev, an approved request
-// waiting for Reveal comes after a queued one, and before executing.
+// Version is r's place in that order. Without Rev, an offered request
+// comes after an approved one, and before executing.
 func (r Request) Version() Version {
 	rank := rankFinal
 	switch r.State {
@@ -194,9 +205,8 @@ func (r Request) Version() Version {
 		rank = 0
 	case StateApproved:
 		rank = 1
-		if !r.RevealBy.IsZero() {
-			rank = 2
-		}
+	case StateOffered:
+		rank = 2
 	case StateExecuting:
 		rank = 3
 	}

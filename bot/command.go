@@ -32,18 +32,18 @@ type Command struct {
 // Limits on what a command may carry; longer input is refused, not cut.
 const (
 	MaxReason    = 500
-	MaxUsers     = 100
+	maxUsers     = 100
 	maxName      = 64
 	commandName  = "/reset-password"
 	idPrefix     = "R-"
 	idLength     = 6
-	IDAlphabet   = "23456789ABCDEFGHJKMNPQRSTVWXYZ" // no 0/O, 1/I/L, U: easy to read aloud
+	idAlphabet   = "23456789ABCDEFGHJKMNPQRSTVWXYZ" // no 0/O, 1/I/L, U: easy to read aloud
 	usageAsk     = "/reset-password <account>[:<user>[,<user>…]] <reason>"
 	usageHelpers = "/reset-password list | status [R-…] | cancel R-… | approve R-… | deny R-… [reason] | help"
 )
 
-// Usage is the help text every adapter shows.
-const Usage = "Usage:\n" +
+// usage is the help text: the answer to help, and to an unknown command.
+const usage = "Usage:\n" +
 	"  " + usageAsk + "   ask for a password reset (the reason is required)\n" +
 	"  /reset-password list                 the accounts you may ask for\n" +
 	"  /reset-password status [R-…]         your open requests, or one request\n" +
@@ -136,7 +136,7 @@ func parseAsk(fields []string) (Command, error) {
 			seen[u] = true
 			cmd.Users = append(cmd.Users, u)
 		}
-		if len(cmd.Users) > MaxUsers {
+		if len(cmd.Users) > maxUsers {
 			return Command{}, invalid("at most 100 users in one request", usageAsk)
 		}
 	}
@@ -197,7 +197,7 @@ func ParseID(s string) (string, error) {
 		return "", invalid(quote(s)+" is not a request ID", "request IDs look like R-7F3K9Q")
 	}
 	for _, r := range id[len(idPrefix):] {
-		if !strings.ContainsRune(IDAlphabet, r) {
+		if !strings.ContainsRune(idAlphabet, r) {
 			return "", invalid(quote(s)+" is not a request ID", "request IDs look like R-7F3K9Q")
 		}
 	}

@@ -398,26 +398,25 @@ func TestVersionOrder(t *testing.T) {
 	// A claim, then the offer: the offer's update comes later but the
 	// claim (executing) never shows; the offer outranks a queued approval
 	// whatever the clocks say.
-	offered := bot.Request{State: bot.StateApproved, UpdatedAt: at, RevealBy: at.Add(time.Hour)}
+	offered := bot.Request{State: bot.StateOffered, UpdatedAt: at, RevealBy: at.Add(time.Hour)}
 	executing := bot.Request{State: bot.StateExecuting, UpdatedAt: at}
 	done := bot.Request{State: bot.StateSucceeded, UpdatedAt: at}
 	order := []bot.Request{pending, voted, approved, offered, executing, done}
 	for i := range order {
 		for j := range order {
 			if got := order[i].Version().Before(order[j].Version()); got != (i < j) {
-				t.Errorf("%s (%d votes, reveal %v) before %s (%d votes, reveal %v): got %v, want %v",
-					order[i].State, len(order[i].Votes), !order[i].RevealBy.IsZero(),
-					order[j].State, len(order[j].Votes), !order[j].RevealBy.IsZero(), got, i < j)
+				t.Errorf("%s (%d votes) before %s (%d votes): got %v, want %v",
+					order[i].State, len(order[i].Votes), order[j].State, len(order[j].Votes), got, i < j)
 			}
 		}
 	}
 	// With the store's Rev, the order of transitions decides, even against
 	// the states' usual order: the claim (executing, rev 4) that an offer
-	// (approved, rev 5) then undid.
+	// (offered, rev 5) then undid.
 	claim := bot.Request{State: bot.StateExecuting, UpdatedAt: at, Rev: 4}
-	offer := bot.Request{State: bot.StateApproved, UpdatedAt: at, RevealBy: at.Add(time.Hour), Rev: 5}
+	offer := bot.Request{State: bot.StateOffered, UpdatedAt: at, RevealBy: at.Add(time.Hour), Rev: 5}
 	if !claim.Version().Before(offer.Version()) || offer.Version().Before(claim.Version()) {
-		t.Errorf("rev 4 executing before rev 5 approved: got %v, want true (and not the other way)", claim.Version().Before(offer.Version()))
+		t.Errorf("rev 4 executing before rev 5 offered: got %v, want true (and not the other way)", claim.Version().Before(offer.Version()))
 	}
 	if !done.Version().Final() || offered.Version().Final() {
 		t.Errorf("Final: succeeded %v, offered %v; want true, false", done.Version().Final(), offered.Version().Final())

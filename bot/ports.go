@@ -33,11 +33,38 @@ type Claim struct {
 	Entry string
 }
 
+// EventKind is what an audit event records. The store's scripts write the
+// same words: approvals takes them from these constants.
+type EventKind string
+
+// Every kind of audit event.
+const (
+	EventRequested      EventKind = "requested"
+	EventVoted          EventKind = "voted"
+	EventRefused        EventKind = "refused"
+	EventApproved       EventKind = "approved"
+	EventDenied         EventKind = "denied"
+	EventCancelled      EventKind = "cancelled"
+	EventExpired        EventKind = "expired"
+	EventExecuting      EventKind = "executing"
+	EventOffered        EventKind = "offered"
+	EventSucceeded      EventKind = "succeeded"
+	EventFailed         EventKind = "failed"
+	EventDelivered      EventKind = "delivered"
+	EventDeliveryFailed EventKind = "delivery_failed"
+	EventChatError      EventKind = "chat_error"
+)
+
+// EventKinds lists every EventKind.
+var EventKinds = []EventKind{EventRequested, EventVoted, EventRefused, EventApproved, EventDenied,
+	EventCancelled, EventExpired, EventExecuting, EventOffered, EventSucceeded, EventFailed,
+	EventDelivered, EventDeliveryFailed, EventChatError}
+
 // Event is one line of the audit log. It never holds a password.
 type Event struct {
 	ID        string    `json:"id,omitempty"` // stream entry ID, set when read
 	Time      time.Time `json:"time"`
-	Kind      string    `json:"event"` // requested, voted, refused, approved, denied, cancelled, expired, executing, offered, succeeded, failed, delivered, delivery_failed
+	Kind      EventKind `json:"event"`
 	RequestID string    `json:"request,omitempty"`
 	Actor     string    `json:"actor"` // person name, or "system"
 	Platform  Platform  `json:"platform,omitempty"`
@@ -74,8 +101,7 @@ type Store interface {
 	// same atomic step.
 	Vote(ctx context.Context, id string, v Vote) (Request, error)
 
-	// Cancel withdraws a pending request, or one waiting for its requester's
-	// Reveal; only the requester may (EFORBIDDEN), only then (ECONFLICT).
+	// Cancel withdraws a pending or offered request; only the requester may (EFORBIDDEN), only then (ECONFLICT).
 	Cancel(ctx context.Context, id, person string, platform Platform) (Request, error)
 
 	// Get returns a request, or ENOTFOUND.
@@ -85,12 +111,12 @@ type Store interface {
 	Open(ctx context.Context, requester string) ([]Request, error)
 
 	// SetRef records an adapter's reference on a request (a card's location).
-	SetRef(ctx context.Context, id, key, value string) error
+	SetRef(ctx context.Context, id string, key RefKey, value string) error
 
-	// ExpireDue moves every pending request past its expiry, and every one
-	// waiting for Reveal past its RevealBy, to expired,
-	// audits it, and returns them. Safe to run in several processes at once:
-	// each request is expired, and returned, by exactly one.
+	// ExpireDue moves every pending request past its expiry, and every
+	// offered one past its RevealBy, to expired, audits it, and returns
+	// them. Safe to run in several processes at once: each request is
+	// expired, and returned, by exactly one.
 	ExpireDue(ctx context.Context) ([]Request, error)
 
 	// Next blocks until a request can be executed and claims it for consumer
@@ -101,20 +127,20 @@ type Store interface {
 
 	// Finish moves a claimed request to succeeded or failed with outcome (safe
 	// to show) and acknowledges its queue entry. ECONFLICT when the claim is
-	// no longer the request's. A claim that Offer put back still finishes,
-	// until ClaimReveal takes the request.
+	// no longer the request's. A claim that Offer turned into an offer still
+	// finishes, until ClaimReveal takes the request.
 	Finish(ctx context.Context, c Claim, state State, outcome string) (Request, error)
 
-	// Offer puts a claimed request back to approved, off the queue, to wait
-	// until by for its requester to press Reveal; outcome (safe to show) says
-	// so on the cards. Nothing is reset. ExpireDue expires it at by. ECONFLICT
+	// Offer moves a claimed request to offered, off the queue, to wait until
+	// by for its requester to press Reveal; outcome (safe to show) says so on
+	// the cards. Nothing is reset. ExpireDue expires it at by. ECONFLICT
 	// when the claim is no longer the request's.
 	Offer(ctx context.Context, c Claim, by time.Time, outcome string) (Request, error)
 
 	// ClaimReveal claims an offered request for execution at its requester's
 	// click, for lease, as Next does. It fails with ENOTFOUND; EFORBIDDEN when
-	// person is not the requester; ECONFLICT when the request is not waiting
-	// for Reveal (already revealed, finished, or past RevealBy). Refusals are
+	// person is not the requester; ECONFLICT when the request is not offered
+	// (already revealed, finished, or past RevealBy). Refusals are
 	// audited.
 	ClaimReveal(ctx context.Context, id, person string, platform Platform, lease time.Duration) (Claim, error)
 
@@ -123,23 +149,6 @@ type Store interface {
 
 	// AuditLog reads the audit log, oldest first.
 	AuditLog(ctx context.Context, q AuditQuery) ([]Event, error)
-}
-
-// UserResult is the outcome of one user's reset.
-type UserResult struct {
-	User     string
-	Password Secret // zero when Err is set
-	Err      error  // an *Error with a message for the requester
-}
-
-// Provider resets passwords through one cloud API.
-type Provider interface {
-	// Reset sets new passwords for users of acct and returns one result per
-	// user. An error for the whole call wraps an *Error: EPROVIDER (the API
-	// refused; the message tells the requester what to do), EUNAVAILABLE
-	// (nothing was changed; asking again is safe), EUNKNOWN (the call was
-	// sent and no answer came: the account may or may not have changed).
-	Reset(ctx context.Context, acct Account, users []string) ([]UserResult, error)
 }
 
 // Notifier shows the bot's messages on one chat platform.
@@ -154,29 +163,23 @@ type Notifier interface {
 	// Notify tells person something about req, visibly to them alone.
 	Notify(ctx context.Context, person Person, req Request, text string) error
 
-	// Deliver shows the new passwords to person alone (ephemerally). It is
-	// the only place a password leaves the process.
-	Deliver(ctx context.Context, person Person, req Request, results []UserResult) error
-}
-
-// DeliveryWindow is implemented by a Notifier that can show a password only
-// for a while after the requester asked (Discord's interaction token lasts
-// 15 minutes). The executor asks it before the reset: resetting a password
-// that could not be shown would lock the requester out for nothing.
-type DeliveryWindow interface {
-	// CanDeliver reports whether a password for req could still be shown
-	// to its requester, leaving time for the reset.
+	// CanDeliver reports whether a password for req could still be shown to
+	// its requester, leaving time for the reset. The executor asks before
+	// the reset: resetting a password that could not be shown would lock the
+	// requester out for nothing. A platform that can always show one (Slack,
+	// the console) says true.
 	CanDeliver(req Request) bool
-}
 
-// Offerer is implemented by a Notifier whose DeliveryWindow can close: when
-// it has, the executor does not reset but Offers the requester a way to
-// reveal the password later, and the reset runs at that moment
-// (Service.Reveal), so that the password never has to be kept.
-type Offerer interface {
-	// Offer tells person, privately, that req is approved and gives them a
+	// Deliver shows the new passwords to person alone (ephemerally). It is,
+	// with the show function of Service.Reveal, the only place a password
+	// leaves the process.
+	Deliver(ctx context.Context, person Person, req Request, results []UserResult) error
+
+	// Offer tells person, privately, that req is offered and gives them a
 	// way (a Reveal button) to run the reset and see the password. It
-	// returns a reference to the offer, for Withdraw.
+	// returns a reference to the offer, for Withdraw. It is called only
+	// when CanDeliver said false; a platform whose CanDeliver is always true
+	// answers EUNAVAILABLE.
 	Offer(ctx context.Context, person Person, req Request) (string, error)
 
 	// Withdraw takes the way to reveal off the offer at ref, once req has

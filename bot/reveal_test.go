@@ -25,10 +25,7 @@ type lateChat struct {
 	offerErr error
 }
 
-var (
-	_ bot.DeliveryWindow = lateChat{}
-	_ bot.Offerer        = lateChat{}
-)
+var _ bot.Notifier = lateChat{}
 
 func (lateChat) CanDeliver(bot.Request) bool { return false }
 
@@ -126,7 +123,7 @@ func (s *show) fn(_ context.Context, r []bot.UserResult) error {
 func TestServiceReveal(t *testing.T) {
 	e := newEnv(t, late(nil))
 	id := e.offered(e.svc)
-	req := e.wantState(id, bot.StateApproved)
+	req := e.wantState(id, bot.StateOffered)
 	if !req.RevealBy.Equal(e.clock.Now().Add(30*time.Minute)) || !strings.Contains(req.Outcome, "press Reveal") {
 		t.Errorf("offered request: reveal by %v, outcome %q; want the clock + 30m, saying it waits for Reveal", req.RevealBy, req.Outcome)
 	}
@@ -134,7 +131,7 @@ func TestServiceReveal(t *testing.T) {
 		t.Fatalf("provider calls before the click: got %d, want 0", n)
 	}
 	for _, pl := range []bot.Platform{bot.PlatformSlack, bot.PlatformDiscord} {
-		if c := e.lastCard(id, pl); c.State != bot.StateApproved || c.RevealBy.IsZero() || !strings.Contains(c.Outcome, "press Reveal") {
+		if c := e.lastCard(id, pl); c.State != bot.StateOffered || c.RevealBy.IsZero() || !strings.Contains(c.Outcome, "press Reveal") {
 			t.Errorf("%s card: got %s, reveal by %v, %q; want the offer shown", pl, c.State, c.RevealBy, c.Outcome)
 		}
 	}
@@ -186,7 +183,7 @@ func TestServiceReveal(t *testing.T) {
 		t.Fatalf("clicks that reset: %d, shows: %d, provider calls: %d; want 1 each", ok, s.calls, e.prov.calls.Load())
 	}
 	pws := e.prov.generated()
-	if len(s.results) != 1 || s.results[0].Password.Reveal() != pws[0] {
+	if len(s.results) != 1 || s.results[0].Password.Value() != pws[0] {
 		t.Errorf("shown: got %+v, want the new password of app_user", s.results)
 	}
 	req = e.wantState(id, bot.StateSucceeded)
@@ -336,7 +333,7 @@ func TestServiceOfferWithdrawn(t *testing.T) {
 	e := newEnv(t, late(nil))
 	expiring := e.offered(e.svc)
 	e.waitOfferRef(expiring)
-	if withdrawn(expiring, bot.StateApproved)(e.chat.all()) {
+	if withdrawn(expiring, bot.StateOffered)(e.chat.all()) {
 		t.Fatalf("an open offer was withdrawn")
 	}
 	e.clock.Advance(30 * time.Minute)
@@ -363,7 +360,7 @@ func TestServiceOfferWithdrawn(t *testing.T) {
 // was sent.
 func (e *env) waitOfferRef(id string) {
 	e.t.Helper()
-	for e.get(id).Refs["offer.discord"] == "" {
+	for e.get(id).Refs[bot.Ref(bot.RefOffer, bot.PlatformDiscord)] == "" {
 		select {
 		case <-e.ctx.Done():
 			e.t.Fatal("the offer's reference was never stored")

@@ -242,14 +242,41 @@ func TestSecretReveal(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := tc.s.Reveal(); got != tc.want {
+			if got := tc.s.Value(); got != tc.want {
 				t.Errorf("Reveal: got %q, want %q", got, tc.want)
 			}
 			if got := tc.s.IsZero(); got != tc.isZero {
 				t.Errorf("IsZero: got %v, want %v", got, tc.isZero)
 			}
-			checkRedacted(t, fmt.Sprint(tc.s))
+			if !tc.isZero {
+				checkRedacted(t, fmt.Sprint(tc.s))
+			}
 		})
+	}
+}
+
+// An empty secret prints empty, so that an unset credential (a missing
+// token in a printed config) does not look set; it holds nothing to hide.
+func TestSecretEmptyPrintsEmpty(t *testing.T) {
+	for _, s := range []bot.Secret{{}, bot.NewSecret("")} {
+		var logged bytes.Buffer
+		slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{
+			ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+				if a.Key == slog.TimeKey || a.Key == slog.LevelKey || a.Key == slog.MessageKey {
+					return slog.Attr{}
+				}
+				return a
+			},
+		})).Info("", "pw", s)
+		text, _ := s.MarshalText()
+		js, _ := json.Marshal(s)
+		got := []string{fmt.Sprintf("%v|%s|%q|%#v|%+v", s, s, s, s, s), s.String(), s.GoString(), string(text), string(js), s.LogValue().String(), logged.String()}
+		want := []string{"||||", "", "", "", `""`, "", "pw=\"\"\n"}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Errorf("printing an empty secret: got %q, want %q", got[i], want[i])
+			}
+		}
 	}
 }
 

@@ -55,14 +55,14 @@ func accounts() []bot.Account {
 		{
 			Name: "prod-db", Provider: "test.tdsql", Region: "ap-guangzhou",
 			Users:      []string{"app_user"},
-			Settings:   map[string]string{"instance_id": "tdsql3-d8fffc3c"},
+			Settings:   testkit.Resource("instance_id=tdsql3-d8fffc3c"),
 			Requesters: []string{"eng"}, Approvers: []string{"approvers"}, ApproverRoles: []string{"role-dba"},
 			Approvals: 1, TTL: 30 * time.Minute,
 		},
 		{
 			Name: "hpc", Provider: "test.ehpc", Region: "cn-hangzhou",
 			Users: []string{"u1", "u2", "u3"}, Selectable: true,
-			Settings:   map[string]string{"cluster_id": "ehpc-hz-1"},
+			Settings:   testkit.Resource("cluster_id=ehpc-hz-1"),
 			Requesters: []string{"eng"}, Approvers: []string{"approvers"},
 			Approvals: 2, TTL: 10 * time.Minute,
 		},
@@ -179,6 +179,19 @@ func (n notifier) Notify(_ context.Context, p bot.Person, req bot.Request, text 
 	return nil
 }
 
+// CanDeliver is true: like Slack's, this platform can always show a
+// password.
+func (n notifier) CanDeliver(bot.Request) bool { return true }
+
+// Offer and Withdraw answer as a platform without Reveal offers does.
+func (n notifier) Offer(context.Context, bot.Person, bot.Request) (string, error) {
+	return "", bot.Errorf(bot.EUNAVAILABLE, "%s has no Reveal offer", n.platform)
+}
+
+func (n notifier) Withdraw(context.Context, bot.Request, string) error {
+	return bot.Errorf(bot.EUNAVAILABLE, "%s has no Reveal offer", n.platform)
+}
+
 func (n notifier) Deliver(_ context.Context, p bot.Person, req bot.Request, results []bot.UserResult) error {
 	n.chat.record(shown{Kind: "deliver", Platform: n.platform, Audience: p.Name, Request: req,
 		Results: append([]bot.UserResult(nil), results...)})
@@ -233,13 +246,13 @@ type metrics struct {
 	labels []string
 }
 
-func (m *metrics) Event(kind string) {
+func (m *metrics) Event(kind bot.EventKind) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.labels = append(m.labels, kind)
+	m.labels = append(m.labels, string(kind))
 }
 
-func (m *metrics) Execution(provider string, d time.Duration, ok bool) {
+func (m *metrics) Execution(provider bot.ProviderKey, d time.Duration, ok bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.labels = append(m.labels, fmt.Sprint(provider, d, ok))
@@ -304,7 +317,7 @@ func (e *env) newService(client redis.UniversalClient, mods ...func(*bot.Options
 	store := approvals.New(client, approvals.Options{Prefix: e.prefix, Clock: e.clock, Poll: 50 * time.Millisecond})
 	opts := bot.Options{
 		Store:     store,
-		Providers: map[string]bot.Provider{"test.tdsql": e.prov, "test.ehpc": e.prov},
+		Providers: map[bot.ProviderKey]bot.Provider{"test.tdsql": e.prov, "test.ehpc": e.prov},
 		Notifiers: []bot.Notifier{newNotifier(bot.PlatformSlack, e.chat), newNotifier(bot.PlatformDiscord, e.chat)},
 		People:    people(),
 		Accounts:  accounts(),
@@ -391,7 +404,7 @@ func (e *env) wantState(id string, want bot.State) bot.Request {
 
 // wantAudit checks that the audit log has an event of kind by actor whose
 // detail contains detail.
-func (e *env) wantAudit(id, kind, actor, detail string) {
+func (e *env) wantAudit(id string, kind bot.EventKind, actor, detail string) {
 	e.t.Helper()
 	events, err := e.store.AuditLog(e.ctx, bot.AuditQuery{RequestID: id})
 	if err != nil {
@@ -488,8 +501,8 @@ func TestServiceAsk(t *testing.T) {
 		if posts != 2 {
 			t.Errorf("cards posted: got %d, want 2 (Slack and Discord)", posts)
 		}
-		for _, pl := range []string{"slack", "discord"} {
-			if req.Refs["card."+pl] == "" {
+		for _, pl := range []bot.Platform{bot.PlatformSlack, bot.PlatformDiscord} {
+			if req.Refs[bot.Ref(bot.RefCard, pl)] == "" {
 				t.Errorf("request refs %v: no card.%s", req.Refs, pl)
 			}
 		}
@@ -1145,7 +1158,7 @@ func TestServicePasswordOnlyInDelivery(t *testing.T) {
 				chat.Write(b)
 				for _, r := range results {
 					fmt.Fprintf(&chat, "%+v %v\n", r, r)
-					delivered.WriteString(r.Password.Reveal() + "\n")
+					delivered.WriteString(r.Password.Value() + "\n")
 				}
 			}
 			places["chat"] = chat.String()

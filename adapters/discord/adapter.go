@@ -10,24 +10,18 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"runtime/debug"
+	"resetbot/adapters/chat"
+	"resetbot/bot"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/bwmarrin/discordgo"
 	"github.com/gorilla/websocket"
-
-	"resetbot/bot"
 )
 
 // DefaultAPIURL is where REST calls go unless Options.APIURL says otherwise.
 const DefaultAPIURL = "https://discord.com/api/v10/"
-
-// RefInteraction is the key of Request.Refs under which the adapter keeps the
-// token of the interaction with which the requester asked.
-const RefInteraction = "discord.interaction"
 
 const (
 	commandName     = "reset-password"
@@ -40,33 +34,12 @@ const (
 	defaultMaxWait  = 5 * time.Second
 	defaultLeaseTTL = 30 * time.Second
 	workTimeout     = 2 * time.Minute
+	editTimeout     = 30 * time.Second // editing a deferred answer in
+	// maxWorking bounds background work running at once, so that a burst
+	// of interactions queues instead of starving the Redis pool.
+	maxWorking = 32
+	attempts   = 3 // tries of one REST call
 )
-
-// Bot is what the adapter needs of the service; *bot.Service satisfies it.
-type Bot interface {
-	// Handle runs cmd for a. The reply is shown to a alone.
-	Handle(ctx context.Context, a bot.Actor, cmd bot.Command) bot.Reply
-	// Person finds who a platform user is.
-	Person(p bot.Platform, userID string) (bot.Person, bool)
-	// AccountsFor lists the accounts p may ask for, by name.
-	AccountsFor(p bot.Person) []bot.Account
-	// CheckVote tells whether a may vote on request id, before the Deny
-	// form opens.
-	CheckVote(ctx context.Context, a bot.Actor, id string) error
-}
-
-// Revealer is the part of the service that runs a reset at the requester's
-// click on Reveal, so that a password that cannot be delivered at once never
-// has to be kept. *bot.Service implements it; a Bot that does not gets a
-// Reveal button that answers that it is not available.
-type Revealer interface {
-	// Reveal resets the passwords of the request id waiting for Reveal, when
-	// a is its requester, and hands them to show, which puts them in the
-	// click's ephemeral answer. Errors are *bot.Error: ENOTFOUND, EFORBIDDEN
-	// (a is not the requester), ECONFLICT (not waiting for a reveal), or the
-	// reset's failure.
-	Reveal(ctx context.Context, a bot.Actor, id string, show func(context.Context, []bot.UserResult) error) error
-}
 
 // Lease lets one replica of many hold a named role (the Gateway session) at
 // a time. Every method is atomic across replicas; a lease not renewed within
@@ -101,9 +74,10 @@ type Options struct {
 	Clock      bot.Clock    // nil: the wall clock
 	Log        *slog.Logger // nil: discard
 
-	// Seen reports whether key is seen for the first time within ttl, in
-	// every replica (Redis SET NX). nil: remembered in this process only.
-	Seen func(ctx context.Context, key string, ttl time.Duration) (first bool, err error)
+	// Seen tells an interaction delivered twice (a replay, or over HTTP
+	// and the Gateway) from the first; every replica must share it. nil:
+	// remembered in this process only.
+	Seen chat.Seen
 
 	// Lease keeps the Gateway session to one replica. nil: this replica
 	// assumes it is the only one.
@@ -129,18 +103,16 @@ type Adapter struct {
 	client    *http.Client
 	clock     bot.Clock
 	log       *slog.Logger
-	seen      func(ctx context.Context, key string, ttl time.Duration) (bool, error)
+	seen      chat.Seen
 	ackWithin time.Duration
 	maxWait   time.Duration
 	leaseTTL  time.Duration
+	retry     chat.Retry
+	pool      *chat.Pool
+	cards     chat.Cards
 
-	bot   atomic.Value // botBox
-	cards cards
-
-	wg sync.WaitGroup
+	svc atomic.Pointer[chat.Service]
 }
-
-type botBox struct{ b Bot }
 
 var _ bot.Notifier = (*Adapter)(nil)
 
@@ -181,7 +153,6 @@ func New(opts Options) (*Adapter, error) {
 		publicKey: ed25519.PublicKey(key),
 		clock:     opts.Clock,
 		log:       opts.Log,
-		seen:      opts.Seen,
 		ackWithin: opts.AckWithin,
 		maxWait:   opts.MaxRetryWait,
 		leaseTTL:  opts.LeaseTTL,
@@ -192,9 +163,7 @@ func New(opts Options) (*Adapter, error) {
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
-	if a.seen == nil {
-		a.seen = newMemorySeen(a.clock).Seen
-	}
+	a.seen = chat.SeenOr(opts.Seen, a.clock)
 	if a.ackWithin == 0 {
 		a.ackWithin = defaultAck
 	}
@@ -204,6 +173,10 @@ func New(opts Options) (*Adapter, error) {
 	if a.leaseTTL <= 0 {
 		a.leaseTTL = defaultLeaseTTL
 	}
+	a.pool = chat.NewPool("discord", maxWorking, a.log)
+	// A 429 longer than maxWait fails at once, saying when to try again:
+	// the person waiting for an answer should not wait in silence.
+	a.retry = chat.Retry{Platform: "discord", Tries: attempts, MaxWait: a.maxWait, Log: a.log, Describe: cause}
 
 	base := opts.HTTPClient
 	if base == nil {
@@ -243,12 +216,15 @@ func (a *Adapter) session(token string) *discordgo.Session {
 func (a *Adapter) Platform() bot.Platform { return bot.PlatformDiscord }
 
 // Attach gives the adapter the service it hands commands to. Call it before
-// serving.
-func (a *Adapter) Attach(b Bot) { a.bot.Store(botBox{b}) }
+// serving: the service needs the adapter as a Notifier first.
+func (a *Adapter) Attach(s chat.Service) { a.svc.Store(&s) }
 
-func (a *Adapter) service() Bot {
-	box, _ := a.bot.Load().(botBox)
-	return box.b
+// service is the attached service, or nil before Attach.
+func (a *Adapter) service() chat.Service {
+	if s := a.svc.Load(); s != nil {
+		return *s
+	}
+	return nil
 }
 
 // Register adds POST /discord/interactions to mux.
@@ -270,55 +246,12 @@ func (a *Adapter) Start(ctx context.Context) error {
 	return nil
 }
 
-// Wait blocks until the work started by interactions is done.
-func (a *Adapter) Wait() { a.wg.Wait() }
-
-// goBackground runs f in a goroutine that Wait waits for. A panic in f is
-// logged rather than taking the process down with it.
-func (a *Adapter) goBackground(f func()) {
-	a.wg.Add(1)
-	go func() {
-		defer a.wg.Done()
-		defer func() {
-			if p := recover(); p != nil {
-				a.log.Error("discord: panic in background work", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-			}
-		}()
-		f()
-	}()
-}
+// Wait blocks until the work started by interactions is done. Call it
+// after the HTTP server and Run have stopped, for a graceful shutdown.
+func (a *Adapter) Wait() { a.pool.Wait() }
 
 func randomHolder() string {
 	var b [12]byte
 	_, _ = rand.Read(b[:]) // crypto/rand never fails
 	return hex.EncodeToString(b[:])
-}
-
-// memorySeen remembers keys in this process: enough for one replica.
-type memorySeen struct {
-	clock bot.Clock
-	mu    sync.Mutex
-	keys  map[string]time.Time // key -> expiry
-}
-
-func newMemorySeen(c bot.Clock) *memorySeen {
-	return &memorySeen{clock: c, keys: map[string]time.Time{}}
-}
-
-func (m *memorySeen) Seen(_ context.Context, key string, ttl time.Duration) (bool, error) {
-	now := m.clock.Now()
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if exp, ok := m.keys[key]; ok && now.Before(exp) {
-		return false, nil
-	}
-	if len(m.keys) > 1024 { // keep the map small: drop what has expired
-		for k, exp := range m.keys {
-			if !now.Before(exp) {
-				delete(m.keys, k)
-			}
-		}
-	}
-	m.keys[key] = now.Add(ttl)
-	return true, nil
 }

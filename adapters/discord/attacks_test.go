@@ -119,7 +119,7 @@ func TestRefusedInteractions(t *testing.T) {
 	})
 
 	e.ad.Wait()
-	for _, c := range e.fake.snapshot() {
+	for _, c := range e.fake.Calls() {
 		if c.Method != "ANSWER" {
 			t.Errorf("Discord call after refused interactions: %s %s", c.Method, c.Path)
 		}
@@ -141,7 +141,7 @@ func TestCardShowsReasonsAsTyped(t *testing.T) {
 	if !strings.Contains(a.Content(), "asked to reset") {
 		t.Fatalf("ask: got %q", a.Content())
 	}
-	card := e.fake.wait(e.ctx, "the approval card", isCardPost)
+	card := e.fake.Wait(e.ctx, "the approval card", isCardPost)
 	var embeds []struct {
 		Fields []struct{ Name, Value string } `json:"fields"`
 	}

@@ -8,19 +8,20 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"resetbot/adapters/chat/chattest"
 	"resetbot/adapters/discord"
+	"resetbot/adapters/discord/discordtest"
 	slackad "resetbot/adapters/slack"
+	"resetbot/adapters/slack/slacktest"
 	"resetbot/bot"
 	"resetbot/internal/testkit"
 )
@@ -34,121 +35,11 @@ const (
 	slackEphemera = "chat.postEphemeral"
 )
 
-// slackCall is one call the fake Slack received.
-type slackCall struct {
-	Method string // a Web API method, or "hook" for a response_url
-	Hook   string
-	Raw    string // the body as sent, and decoded
-}
-
-// fakeSlack speaks the few Slack Web API methods the Slack adapter uses
-// here, and records every call.
-type fakeSlack struct {
-	t   testing.TB
-	srv *httptest.Server
-
-	mu      sync.Mutex
-	calls   []slackCall
-	changed chan struct{}
-	seq     int
-}
-
-func newFakeSlack(t testing.TB) *fakeSlack {
-	f := &fakeSlack{t: t, changed: make(chan struct{})}
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST /api/{method}", f.serveAPI)
-	mux.HandleFunc("POST /hooks/{id}", func(w http.ResponseWriter, r *http.Request) {
-		f.record(slackCall{Method: "hook", Hook: r.PathValue("id"), Raw: readAll(r)})
-		writeSlack(w, map[string]any{"ok": true})
-	})
-	f.srv = httptest.NewServer(mux)
-	t.Cleanup(f.srv.Close)
-	return f
-}
-
-func readAll(r *http.Request) string {
-	b, _ := io.ReadAll(r.Body)
-	s := string(b)
-	if dec, err := url.QueryUnescape(s); err == nil {
-		s += "\n" + dec
-	}
-	return s
-}
-
-func writeSlack(w http.ResponseWriter, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-func (f *fakeSlack) record(c slackCall) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.calls = append(f.calls, c)
-	close(f.changed)
-	f.changed = make(chan struct{})
-}
-
-func (f *fakeSlack) snapshot() []slackCall {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]slackCall(nil), f.calls...)
-}
-
-func (f *fakeSlack) wait(ctx context.Context, what string, match func(slackCall) bool) slackCall {
-	f.t.Helper()
-	for {
-		f.mu.Lock()
-		for _, c := range f.calls {
-			if match(c) {
-				f.mu.Unlock()
-				return c
-			}
-		}
-		ch := f.changed
-		f.mu.Unlock()
-		select {
-		case <-ctx.Done():
-			f.t.Fatalf("waiting for Slack's %s: %v", what, ctx.Err())
-		case <-ch:
-		}
-	}
-}
-
-func (f *fakeSlack) serveAPI(w http.ResponseWriter, r *http.Request) {
-	c := slackCall{Method: r.PathValue("method"), Raw: readAll(r)}
-	f.record(c)
-	form, _ := url.ParseQuery(strings.SplitN(c.Raw, "\n", 2)[0])
-	token := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if token == "" {
-		token = form.Get("token") // slack-go sends form calls' token in the form
-	}
-	if token != slackToken {
-		writeSlack(w, map[string]any{"ok": false, "error": "invalid_auth"})
-		return
-	}
-	f.mu.Lock()
-	f.seq++
-	ts := fmt.Sprintf("1700000000.%06d", f.seq)
-	f.mu.Unlock()
-	switch c.Method {
-	case "chat.postMessage":
-		writeSlack(w, map[string]any{"ok": true, "channel": form.Get("channel"), "ts": ts})
-	case "chat.update":
-		writeSlack(w, map[string]any{"ok": true, "channel": form.Get("channel"), "ts": form.Get("ts")})
-	case "chat.postEphemeral":
-		writeSlack(w, map[string]any{"ok": true, "message_ts": ts})
-	case "conversations.open":
-		writeSlack(w, map[string]any{"ok": true, "channel": map[string]any{"id": "D" + form.Get("users")}})
-	default:
-		writeSlack(w, map[string]any{"ok": false, "error": "unknown_method"})
-	}
-}
-
 // crossEnv is one resetbot on both platforms: one service, one store, the
 // Slack and the Discord adapters, and a fake of each platform.
 type crossEnv struct {
 	*env
-	slack   *fakeSlack
+	slack   *slacktest.Server
 	slackAd *slackad.Adapter
 	hooks   int
 }
@@ -158,16 +49,16 @@ func newCrossEnv(t *testing.T) *crossEnv {
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 	// slack-go checks Slack's signed timestamps against the wall clock.
 	clock := testkit.NewClock(time.Now().UTC().Truncate(time.Second))
-	e := &env{t: t, ctx: ctx, clock: clock, prov: &recorder{}, key: testKey(), logs: &testkit.Log{}}
+	e := &env{t: t, ctx: ctx, clock: clock, prov: &recorder{}, key: testKey()}
 	e.backend()
-	ce := &crossEnv{env: e, slack: newFakeSlack(t)}
+	ce := &crossEnv{env: e, slack: slacktest.NewServer(t, slackToken, "")}
 
 	var err error
 	if e.ad, err = discord.New(adapterOptions(e.fake, e.clock, e.logs)); err != nil {
 		t.Fatal(err)
 	}
 	ce.slackAd, err = slackad.New(slackad.Options{
-		BotToken: slackToken, SigningSecret: slackSecret, APIURL: ce.slack.srv.URL + "/api/",
+		BotToken: slackToken, SigningSecret: slackSecret, APIURL: ce.slack.APIURL(),
 		ApprovalsChannel: slackChannel, Clock: e.clock, Log: slog.New(slog.NewTextHandler(e.logs, nil)),
 	})
 	if err != nil {
@@ -192,15 +83,9 @@ func newCrossEnv(t *testing.T) *crossEnv {
 	ce.slackAd.Register(mux)
 	e.srv = httptest.NewServer(mux)
 
-	execCtx, stop := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = e.svc.RunExecutor(execCtx, "test")
-	}()
+	stop := chattest.StartExecutor(e.svc)
 	t.Cleanup(func() {
 		stop()
-		<-done
 		e.srv.Close()
 		e.ad.Wait()
 		ce.slackAd.Wait()
@@ -234,7 +119,7 @@ func (ce *crossEnv) slackPost(path string, form url.Values) int {
 func (ce *crossEnv) hook() (id, u string) {
 	ce.hooks++
 	id = fmt.Sprintf("hook-%d", ce.hooks)
-	return id, ce.slack.srv.URL + "/hooks/" + id
+	return id, ce.slack.HookURL(id)
 }
 
 // slackCommand types /reset-password text in Slack and returns the reply.
@@ -248,7 +133,7 @@ func (ce *crossEnv) slackCommand(user, text string) string {
 	if status != 200 {
 		ce.t.Fatalf("slash command: got %d, want 200", status)
 	}
-	return ce.slack.wait(ce.ctx, "the reply on "+id, func(c slackCall) bool { return c.Method == "hook" && c.Hook == id }).Raw
+	return ce.slack.Reply(ce.ctx, id)
 }
 
 // slackApprove clicks Approve on the Slack card and returns the reply.
@@ -264,7 +149,7 @@ func (ce *crossEnv) slackApprove(user, reqID string) string {
 	if status := ce.slackPost("/slack/interactions", url.Values{"payload": {string(payload)}}); status != 200 {
 		ce.t.Fatalf("click: got %d, want 200", status)
 	}
-	return ce.slack.wait(ce.ctx, "the reply on "+id, func(c slackCall) bool { return c.Method == "hook" && c.Hook == id }).Raw
+	return ce.slack.Reply(ce.ctx, id)
 }
 
 // checkCrossSecrets fails if a password is anywhere but the one ephemeral
@@ -273,9 +158,9 @@ func (ce *crossEnv) checkCrossSecrets(passwords []string, askedOn bot.Platform) 
 	ce.t.Helper()
 	ce.checkSecrets(passwords) // Discord's calls, logs, Redis
 	n := 0
-	for _, c := range ce.slack.snapshot() {
+	for _, c := range ce.slack.Calls() {
 		for _, pw := range passwords {
-			if !strings.Contains(c.Raw, pw) {
+			if !strings.Contains(c.Text(), pw) {
 				continue
 			}
 			if c.Method != slackEphemera {
@@ -284,7 +169,7 @@ func (ce *crossEnv) checkCrossSecrets(passwords []string, askedOn bot.Platform) 
 			n++
 		}
 	}
-	for _, c := range ce.fake.snapshot() {
+	for _, c := range ce.fake.Calls() {
 		for _, pw := range passwords {
 			if strings.Contains(c.Raw, pw) {
 				n++
@@ -295,17 +180,35 @@ func (ce *crossEnv) checkCrossSecrets(passwords []string, askedOn bot.Platform) 
 		ce.t.Errorf("messages holding the password: got %d, want 1", n)
 	}
 	if askedOn == bot.PlatformDiscord {
-		for _, c := range ce.slack.snapshot() {
-			if c.Method == slackEphemera && strings.Contains(c.Raw, passwords[0]) {
+		for _, c := range ce.slack.Calls() {
+			if c.Method == slackEphemera && strings.Contains(c.Text(), passwords[0]) {
 				ce.t.Errorf("a request asked on Discord delivered its password on Slack")
 			}
 		}
 	}
 }
 
-func slackCardIs(id, state string) func(slackCall) bool {
-	return func(c slackCall) bool {
-		return c.Method == "chat.update" && strings.Contains(c.Raw, id+": alice asks to reset prod-db (app_user): "+state)
+// slackCardIs matches the last update of the Slack card of id in state.
+func slackCardIs(id, state string) func([]slacktest.Call) bool {
+	return func(calls []slacktest.Call) bool {
+		for _, c := range calls {
+			if c.Method == "chat.update" && strings.Contains(c.Get("text"), id+": alice asks to reset prod-db (app_user): "+state) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// slackCardPosted matches the Slack card of id.
+func slackCardPosted(id string) func([]slacktest.Call) bool {
+	return func(calls []slacktest.Call) bool {
+		for _, c := range calls {
+			if c.Method == "chat.postMessage" && strings.Contains(c.Text(), id) {
+				return true
+			}
+		}
+		return false
 	}
 }
 
@@ -320,8 +223,8 @@ func TestAcrossPlatforms(t *testing.T) {
 		if id == "" {
 			t.Fatalf("Slack reply: got %q, want a request ID", reply)
 		}
-		ce.slack.wait(ce.ctx, "the Slack card", func(c slackCall) bool { return c.Method == "chat.postMessage" && strings.Contains(c.Raw, id) })
-		card := ce.fake.wait(ce.ctx, "the Discord card", isCardPost)
+		ce.slack.WaitFor(ce.ctx, "the Slack card", slackCardPosted(id))
+		card := ce.fake.Wait(ce.ctx, "the Discord card", isCardPost)
 		if !strings.Contains(embedText(card), id) || !strings.Contains(card.Raw, "asked on slack") {
 			t.Errorf("Discord card: got %s, want %s asked on slack", embedText(card), id)
 		}
@@ -336,8 +239,8 @@ func TestAcrossPlatforms(t *testing.T) {
 		if !strings.Contains(a.Content(), "You approved "+id) {
 			t.Errorf("bob approving on Discord: got %q", a.Content())
 		}
-		ce.fake.wait(ce.ctx, "the Discord card done", cardState("Done"))
-		ce.slack.wait(ce.ctx, "the Slack card done", slackCardIs(id, "succeeded"))
+		ce.fake.Wait(ce.ctx, "the Discord card done", cardState("Done"))
+		ce.slack.WaitFor(ce.ctx, "the Slack card done", slackCardIs(id, "succeeded"))
 		ce.slackAd.Wait()
 		ce.ad.Wait()
 		if got := ce.resets(); got != 1 {
@@ -345,15 +248,15 @@ func TestAcrossPlatforms(t *testing.T) {
 		}
 		pw := ce.passwords()[0]
 		n := 0
-		for _, c := range ce.slack.snapshot() {
-			if c.Method == slackEphemera && strings.Contains(c.Raw, "channel=D"+slackAlice) && strings.Contains(c.Raw, pw) {
+		for _, c := range ce.slack.Calls() {
+			if c.Method == slackEphemera && c.Get("channel") == "D"+slackAlice && strings.Contains(c.Text(), pw) {
 				n++
 			}
 		}
 		if n != 1 {
 			t.Errorf("ephemeral Slack messages to alice with the password: got %d, want 1", n)
 		}
-		if n := ce.fake.count(func(c call) bool { return strings.HasPrefix(c.Path, "webhooks/") }); n != 0 {
+		if n := ce.fake.Count(func(c discordtest.Call) bool { return strings.HasPrefix(c.Path, "webhooks/") }); n != 0 {
 			t.Errorf("Discord follow-ups for a Slack request: got %d, want 0", n)
 		}
 		ce.checkCrossSecrets(ce.passwords(), bot.PlatformSlack)
@@ -362,8 +265,8 @@ func TestAcrossPlatforms(t *testing.T) {
 	t.Run("AskedInDiscordApprovedInSlack", func(t *testing.T) {
 		ce := newCrossEnv(t)
 		id, ask := ce.ask(alice, "prod-db")
-		ce.fake.wait(ce.ctx, "the Discord card", isCardPost)
-		ce.slack.wait(ce.ctx, "the Slack card", func(c slackCall) bool { return c.Method == "chat.postMessage" && strings.Contains(c.Raw, id) })
+		ce.fake.Wait(ce.ctx, "the Discord card", isCardPost)
+		ce.slack.WaitFor(ce.ctx, "the Slack card", slackCardPosted(id))
 
 		if reply := ce.slackApprove(slackAlice, id); !strings.Contains(reply, "cannot approve your own request") {
 			t.Errorf("alice approving in Slack: got %q, want refused", reply)
@@ -371,14 +274,14 @@ func TestAcrossPlatforms(t *testing.T) {
 		if reply := ce.slackApprove(slackBob, id); !strings.Contains(reply, "You approved "+id) {
 			t.Errorf("bob approving in Slack: got %q", reply)
 		}
-		delivered := ce.fake.wait(ce.ctx, "the password on Discord", func(c call) bool {
+		delivered := ce.fake.Wait(ce.ctx, "the password on Discord", func(c discordtest.Call) bool {
 			return isFollowup(tokenOf(ask))(c) && strings.Contains(content(c), "New password")
 		})
 		if !delivered.Ephemeral {
 			t.Errorf("delivery on Discord: got flags %v, want 64", delivered.Body["flags"])
 		}
-		ce.fake.wait(ce.ctx, "the Discord card done", cardState("Done"))
-		ce.slack.wait(ce.ctx, "the Slack card done", slackCardIs(id, "succeeded"))
+		ce.fake.Wait(ce.ctx, "the Discord card done", cardState("Done"))
+		ce.slack.WaitFor(ce.ctx, "the Slack card done", slackCardIs(id, "succeeded"))
 		ce.slackAd.Wait()
 		ce.ad.Wait()
 		if got := ce.resets(); got != 1 {
@@ -396,16 +299,21 @@ func TestAcrossPlatforms(t *testing.T) {
 		// 16 minutes before it, bob approves at it.
 		ce.clock.Advance(-16 * time.Minute)
 		id, ask := ce.ask(alice, "prod-db")
-		ce.slack.wait(ce.ctx, "the Slack card", func(c slackCall) bool { return c.Method == "chat.postMessage" && strings.Contains(c.Raw, id) })
+		ce.slack.WaitFor(ce.ctx, "the Slack card", slackCardPosted(id))
 		ce.clock.Advance(16 * time.Minute)
 		if reply := ce.slackApprove(slackBob, id); !strings.Contains(reply, "You approved "+id) {
 			t.Errorf("bob approving in Slack: got %q", reply)
 		}
-		offer := ce.fake.wait(ce.ctx, "the Reveal offer in alice's DMs", func(c call) bool {
+		offer := ce.fake.Wait(ce.ctx, "the Reveal offer in alice's DMs", func(c discordtest.Call) bool {
 			return isDM(alice)(c) && len(customIDs(c.Body)) > 0
 		})
-		ce.slack.wait(ce.ctx, "the Slack card waiting for Reveal", func(c slackCall) bool {
-			return c.Method == "chat.update" && strings.Contains(c.Raw, id) && strings.Contains(c.Raw, "press Reveal")
+		ce.slack.WaitFor(ce.ctx, "the Slack card waiting for Reveal", func(calls []slacktest.Call) bool {
+			for _, c := range calls {
+				if c.Method == "chat.update" && strings.Contains(c.Text(), id) && strings.Contains(c.Text(), "press Reveal") {
+					return true
+				}
+			}
+			return false
 		})
 		if n := ce.resets(); n != 0 {
 			t.Fatalf("resets before the click: got %d, want 0", n)
@@ -413,10 +321,10 @@ func TestAcrossPlatforms(t *testing.T) {
 		if got := ce.reveal(alice, id, msgID(offer)); !strings.Contains(got, ce.passwords()[0]) {
 			t.Fatalf("the click's answer: got %q, want the password", got)
 		}
-		ce.slack.wait(ce.ctx, "the Slack card done", slackCardIs(id, "succeeded"))
+		ce.slack.WaitFor(ce.ctx, "the Slack card done", slackCardIs(id, "succeeded"))
 		ce.slackAd.Wait()
 		ce.ad.Wait()
-		if n := ce.fake.count(isFollowup(tokenOf(ask))); n != 0 {
+		if n := ce.fake.Count(isFollowup(tokenOf(ask))); n != 0 {
 			t.Errorf("follow-ups on the expired token: got %d, want 0", n)
 		}
 		ce.checkCrossSecrets(ce.passwords(), bot.PlatformDiscord)

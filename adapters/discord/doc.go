@@ -37,9 +37,14 @@
 // After that, CanDeliver is false and the service does not reset: it calls
 // Offer, which sends the requester a direct message with a Reveal button.
 // The click is answered at once with an ephemeral deferral; only then does
-// the service run the reset (Revealer), and the password replaces that
+// the service run the reset (chat.Service.Reveal), and the password replaces that
 // deferred answer. No reset runs when the deferral fails, and the password
 // is never stored.
+//
+// The plumbing it shares with the other adapters (the service interface,
+// the memory of interactions, the order of card updates, retries and the
+// background pool) is package chat; discordtest is the fake Discord its
+// tests talk to.
 //
 // All REST calls go to Options.APIURL. discordgo builds its URLs from
 // package-level variables; rather than changing those (racy, and wrong for a

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"resetbot/adapters/discord"
+	"resetbot/adapters/discord/discordtest"
 	"resetbot/bot"
 	"resetbot/internal/testkit"
 )
@@ -21,28 +22,8 @@ func pendingRequest(id string) bot.Request {
 		ExpiresAt: now.Add(30 * time.Minute)}
 }
 
-func rateLimited(retryAfter string) *faultAnswer {
-	return &faultAnswer{Status: 429,
-		Body:   `{"message": "You are being rate limited.", "retry_after": ` + retryAfter + `, "global": false}`,
-		Header: map[string]string{"X-RateLimit-Remaining": "0", "X-RateLimit-Reset-After": retryAfter, "X-RateLimit-Limit": "5"}}
-}
-
-// faultFirst answers the first n calls that match with fa.
-func faultFirst(n int, match func(call) bool, fa *faultAnswer) func(call) *faultAnswer {
-	var mu sync.Mutex
-	return func(c call) *faultAnswer {
-		mu.Lock()
-		defer mu.Unlock()
-		if n > 0 && match(c) {
-			n--
-			return fa
-		}
-		return nil
-	}
-}
-
-func isPostTo(path string) func(call) bool {
-	return func(c call) bool { return c.Method == "POST" && c.Path == path }
+func isPostTo(path string) func(discordtest.Call) bool {
+	return func(c discordtest.Call) bool { return c.Method == "POST" && c.Path == path }
 }
 
 func TestRateLimits(t *testing.T) {
@@ -51,39 +32,66 @@ func TestRateLimits(t *testing.T) {
 
 	t.Run("ShortRetryAfterIsWaitedFor", func(t *testing.T) {
 		e := newEnv(t)
-		e.fake.setFault(faultFirst(2, isPostTo(cardPath), rateLimited("0.05")))
+		e.fake.SetFault(discordtest.FaultFirst(2, isPostTo(cardPath), discordtest.RateLimited("0.05")))
 		ref, err := e.ad.Card(e.ctx, pendingRequest("R-222222"), acct, "")
 		if err != nil || !strings.HasPrefix(ref, approvalsCh+"/") {
 			t.Fatalf("Card: got %q %v, want a card after two 429s", ref, err)
 		}
-		if got := e.fake.count(isPostTo(cardPath)); got != 3 {
+		if got := e.fake.Count(isPostTo(cardPath)); got != 3 {
 			t.Errorf("attempts: got %d, want 3", got)
 		}
-		if got := e.fake.count(isCardPost); got != 1 {
+		if got := e.fake.Count(isCardPost); got != 1 {
 			t.Errorf("cards: got %d, want 1", got)
+		}
+	})
+
+	t.Run("RetryAfterHeaderAloneIsHonoured", func(t *testing.T) {
+		e := newEnv(t)
+		// A proxy's 429: the wait in the Retry-After header, none in the body.
+		e.fake.SetFault(discordtest.FaultFirst(1, isPostTo(cardPath), &discordtest.Fault{Status: 429,
+			Body: `{"message": "slow down"}`, Header: map[string]string{"Retry-After": "0"}}))
+		ref, err := e.ad.Card(e.ctx, pendingRequest("R-222222"), acct, "")
+		if err != nil || !strings.HasPrefix(ref, approvalsCh+"/") {
+			t.Fatalf("Card: got %q %v, want a card after the 429", ref, err)
+		}
+		if got := e.fake.Count(isPostTo(cardPath)); got != 2 {
+			t.Errorf("attempts: got %d, want 2", got)
+		}
+	})
+
+	t.Run("LongRetryAfterHeaderGivesUpAtOnce", func(t *testing.T) {
+		e := newEnv(t)
+		e.fake.SetFault(discordtest.FaultFirst(1, isPostTo(cardPath), &discordtest.Fault{Status: 429,
+			Body: `<html>Too Many Requests</html>`, Header: map[string]string{"Retry-After": "120"}}))
+		_, err := e.ad.Card(e.ctx, pendingRequest("R-222222"), acct, "")
+		if bot.ErrorCode(err) != bot.EUNAVAILABLE || !strings.Contains(bot.ErrorMessage(err), "rate limiting") {
+			t.Errorf("Card: got %v, want EUNAVAILABLE about the rate limit", err)
+		}
+		if got := e.fake.Count(isPostTo(cardPath)); got != 1 {
+			t.Errorf("attempts: got %d, want 1 (120 s is too long to wait)", got)
 		}
 	})
 
 	t.Run("PersistentRateLimitIsBounded", func(t *testing.T) {
 		e := newEnv(t)
-		e.fake.setFault(func(c call) *faultAnswer { return rateLimited("0.05") })
+		e.fake.SetFault(func(c discordtest.Call) *discordtest.Fault { return discordtest.RateLimited("0.05") })
 		_, err := e.ad.Card(e.ctx, pendingRequest("R-222222"), acct, "")
 		if bot.ErrorCode(err) != bot.EUNAVAILABLE || !strings.Contains(bot.ErrorMessage(err), "rate limiting") {
 			t.Errorf("Card: got %v, want EUNAVAILABLE about the rate limit", err)
 		}
-		if got := e.fake.count(isPostTo(cardPath)); got != 3 {
+		if got := e.fake.Count(isPostTo(cardPath)); got != 3 {
 			t.Errorf("attempts: got %d, want 3", got)
 		}
 	})
 
 	t.Run("LongRetryAfterGivesUpAtOnce", func(t *testing.T) {
 		e := newEnv(t)
-		e.fake.setFault(faultFirst(1, isPostTo(cardPath), rateLimited("100")))
+		e.fake.SetFault(discordtest.FaultFirst(1, isPostTo(cardPath), discordtest.RateLimited("100")))
 		_, err := e.ad.Card(e.ctx, pendingRequest("R-222222"), acct, "")
 		if bot.ErrorCode(err) != bot.EUNAVAILABLE || !strings.Contains(bot.ErrorMessage(err), "try again in") {
 			t.Errorf("Card: got %v, want EUNAVAILABLE saying when to try again", err)
 		}
-		if got := e.fake.count(isPostTo(cardPath)); got != 1 {
+		if got := e.fake.Count(isPostTo(cardPath)); got != 1 {
 			t.Errorf("attempts: got %d, want 1 (100 s is too long to wait)", got)
 		}
 		// The bucket now says "reset after 100 s"; discordgo would sleep that
@@ -110,17 +118,17 @@ func TestRateLimits(t *testing.T) {
 		i := e.slash(alice, "ask")
 		req := pendingRequest("R-222222")
 		req.CreatedAt = e.clock.Now()
-		req.Refs = map[string]string{discord.RefInteraction: tokenOf(i)}
+		req.Refs = map[bot.RefKey]string{bot.Ref(bot.RefInteraction, bot.PlatformDiscord): tokenOf(i)}
 		path := "webhooks/" + appID + "/" + tokenOf(i)
-		e.fake.setFault(faultFirst(1, isPostTo(path), rateLimited("0.05")))
+		e.fake.SetFault(discordtest.FaultFirst(1, isPostTo(path), discordtest.RateLimited("0.05")))
 		err := e.ad.Deliver(e.ctx, people[0], req, []bot.UserResult{{User: "app_user", Password: bot.NewSecret("Pw-429-secret")}})
 		if err != nil {
 			t.Fatalf("Deliver: %v", err)
 		}
-		if got := e.fake.count(isPostTo(path)); got != 2 {
+		if got := e.fake.Count(isPostTo(path)); got != 2 {
 			t.Errorf("attempts: got %d, want 2", got)
 		}
-		got := e.fake.count(func(c call) bool {
+		got := e.fake.Count(func(c discordtest.Call) bool {
 			return isFollowup(tokenOf(i))(c) && c.Ephemeral && strings.Contains(c.Raw, "Pw-429-secret")
 		})
 		if got != 1 {
@@ -135,40 +143,40 @@ func TestAPIFaults(t *testing.T) {
 	cardPath := "channels/" + approvalsCh + "/messages"
 	for _, tc := range []struct {
 		name     string
-		fault    func(c call) *faultAnswer
+		fault    func(c discordtest.Call) *discordtest.Fault
 		change   func(*discord.Options)
 		edit     bool   // edit an existing card rather than post one
 		want     string // "" for success, else in the error's message
 		attempts int
-		match    func(call) bool
+		match    func(discordtest.Call) bool
 	}{
 		{name: "UnknownChannel", change: func(o *discord.Options) { o.ApprovalsChannel = "404404" },
 			want: "discord.approvals_channel (404404)", attempts: 1, match: isPostTo("channels/404404/messages")},
-		{name: "MissingPermissions", fault: func(call) *faultAnswer {
-			return &faultAnswer{Status: 403, Body: `{"message": "Missing Permissions", "code": 50013}`}
+		{name: "MissingPermissions", fault: func(discordtest.Call) *discordtest.Fault {
+			return &discordtest.Fault{Status: 403, Body: `{"message": "Missing Permissions", "code": 50013}`}
 		}, want: "lacks a permission", attempts: 1, match: isPostTo(cardPath)},
-		{name: "BadToken", fault: func(call) *faultAnswer {
-			return &faultAnswer{Status: 401, Body: `{"message": "401: Unauthorized", "code": 0}`}
+		{name: "BadToken", fault: func(discordtest.Call) *discordtest.Fault {
+			return &discordtest.Fault{Status: 401, Body: `{"message": "401: Unauthorized", "code": 0}`}
 		}, want: "discord.bot_token", attempts: 1, match: isPostTo(cardPath)},
-		{name: "DroppedConnectionOnPostIsRetried", fault: faultFirst(1, isPostTo(cardPath), &faultAnswer{Hang: true}),
+		{name: "DroppedConnectionOnPostIsRetried", fault: discordtest.FaultFirst(1, isPostTo(cardPath), &discordtest.Fault{Hang: true}),
 			attempts: 2, match: isPostTo(cardPath)},
 		{name: "ServerErrorOnEditIsRetried", edit: true,
-			fault:    faultFirst(1, func(c call) bool { return c.Method == "PATCH" }, &faultAnswer{Status: 500, Body: `{"message": "oops", "code": 0}`}),
-			attempts: 2, match: func(c call) bool { return c.Method == "PATCH" }},
-		{name: "PersistentServerErrorIsBounded", edit: true, fault: func(c call) *faultAnswer {
+			fault:    discordtest.FaultFirst(1, func(c discordtest.Call) bool { return c.Method == "PATCH" }, &discordtest.Fault{Status: 500, Body: `{"message": "oops", "code": 0}`}),
+			attempts: 2, match: func(c discordtest.Call) bool { return c.Method == "PATCH" }},
+		{name: "PersistentServerErrorIsBounded", edit: true, fault: func(c discordtest.Call) *discordtest.Fault {
 			if c.Method == "PATCH" {
-				return &faultAnswer{Status: 503, Body: `{"message": "down", "code": 0}`}
+				return &discordtest.Fault{Status: 503, Body: `{"message": "down", "code": 0}`}
 			}
 			return nil
-		}, want: "having trouble (HTTP 503)", attempts: 3, match: func(c call) bool { return c.Method == "PATCH" }},
-		{name: "DeletedCard", edit: true, fault: func(c call) *faultAnswer {
+		}, want: "having trouble (HTTP 503)", attempts: 3, match: func(c discordtest.Call) bool { return c.Method == "PATCH" }},
+		{name: "DeletedCard", edit: true, fault: func(c discordtest.Call) *discordtest.Fault {
 			if c.Method == "PATCH" {
-				return &faultAnswer{Status: 404, Body: `{"message": "Unknown Message", "code": 10008}`}
+				return &discordtest.Fault{Status: 404, Body: `{"message": "Unknown Message", "code": 10008}`}
 			}
 			return nil
-		}, want: "was deleted", attempts: 1, match: func(c call) bool { return c.Method == "PATCH" }},
-		{name: "GarbageAnswer", fault: func(c call) *faultAnswer {
-			return &faultAnswer{Status: 200, Body: `<html>proxy says hi</html>`}
+		}, want: "was deleted", attempts: 1, match: func(c discordtest.Call) bool { return c.Method == "PATCH" }},
+		{name: "GarbageAnswer", fault: func(c discordtest.Call) *discordtest.Fault {
+			return &discordtest.Fault{Status: 200, Body: `<html>proxy says hi</html>`}
 		}, want: "cannot reach Discord", attempts: 1, match: isPostTo(cardPath)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -184,7 +192,7 @@ func TestAPIFaults(t *testing.T) {
 					t.Fatalf("post the card: %v", err)
 				}
 			}
-			e.fake.setFault(tc.fault)
+			e.fake.SetFault(tc.fault)
 			req := pendingRequest("R-222222")
 			if tc.edit {
 				req.State = bot.StateApproved
@@ -196,11 +204,11 @@ func TestAPIFaults(t *testing.T) {
 			case tc.want != "" && (bot.ErrorCode(err) != bot.EUNAVAILABLE || !strings.Contains(bot.ErrorMessage(err), tc.want)):
 				t.Errorf("Card: got %v, want EUNAVAILABLE with %q", err, tc.want)
 			}
-			if got := e.fake.count(tc.match); got != tc.attempts {
+			if got := e.fake.Count(tc.match); got != tc.attempts {
 				t.Errorf("attempts: got %d, want %d", got, tc.attempts)
 			}
 			if !tc.edit && tc.want == "" {
-				if got := e.fake.count(isCardPost); got != 1 {
+				if got := e.fake.Count(isCardPost); got != 1 {
 					t.Errorf("cards: got %d, want 1", got)
 				}
 			}
@@ -212,14 +220,14 @@ func TestAPIFaults(t *testing.T) {
 		i := e.slash(alice, "ask")
 		req := pendingRequest("R-222222")
 		req.CreatedAt = e.clock.Now()
-		req.Refs = map[string]string{discord.RefInteraction: tokenOf(i)}
+		req.Refs = map[bot.RefKey]string{bot.Ref(bot.RefInteraction, bot.PlatformDiscord): tokenOf(i)}
 		path := "webhooks/" + appID + "/" + tokenOf(i)
-		e.fake.setFault(faultFirst(1, isPostTo(path), &faultAnswer{Status: 500, Body: `{"message": "oops", "code": 0}`}))
+		e.fake.SetFault(discordtest.FaultFirst(1, isPostTo(path), &discordtest.Fault{Status: 500, Body: `{"message": "oops", "code": 0}`}))
 		err := e.ad.Notify(e.ctx, people[0], req, "hello")
 		if bot.ErrorCode(err) != bot.EUNAVAILABLE {
 			t.Errorf("Notify: got %v, want EUNAVAILABLE", err)
 		}
-		if got := e.fake.count(isPostTo(path)); got != 1 {
+		if got := e.fake.Count(isPostTo(path)); got != 1 {
 			t.Errorf("attempts: got %d, want 1 (a follow-up may have been posted)", got)
 		}
 	})
@@ -239,8 +247,8 @@ func TestAPIURL(t *testing.T) {
 	t.Run("TwoAdaptersInOneProcess", func(t *testing.T) {
 		clock := newClock()
 		logs := &testkit.Log{}
-		f1 := newFakeDiscord(t, clock, "token-one", approvalsCh)
-		f2 := newFakeDiscord(t, clock, "token-two", approvalsCh)
+		f1 := discordtest.NewServer(t, clock, "token-one", approvalsCh)
+		f2 := discordtest.NewServer(t, clock, "token-two", approvalsCh)
 		o1, o2 := adapterOptions(f1, clock, logs), adapterOptions(f2, clock, logs)
 		o1.BotToken, o2.BotToken = "token-one", "token-two"
 		a1, err1 := discord.New(o1)
@@ -271,16 +279,16 @@ func TestAPIURL(t *testing.T) {
 			}
 		}
 		for _, tc := range []struct {
-			f    *fakeDiscord
+			f    *discordtest.Server
 			auth string
 		}{{f1, "Bot token-one"}, {f2, "Bot token-two"}} {
-			calls := tc.f.snapshot()
+			calls := tc.f.Calls()
 			if len(calls) != n {
-				t.Errorf("calls to %s: got %d, want %d", tc.f.srv.URL, len(calls), n)
+				t.Errorf("calls to %s: got %d, want %d", tc.f.APIURL(), len(calls), n)
 			}
 			for _, c := range calls {
 				if c.Auth != tc.auth || !isCardPost(c) {
-					t.Errorf("call to %s: got %s %s with %q, want a card with %q", tc.f.srv.URL, c.Method, c.Path, c.Auth, tc.auth)
+					t.Errorf("call to %s: got %s %s with %q, want a card with %q", tc.f.APIURL(), c.Method, c.Path, c.Auth, tc.auth)
 				}
 			}
 		}
@@ -296,7 +304,7 @@ func TestAPIURL(t *testing.T) {
 			return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}},
 				Body: io.NopCloser(strings.NewReader(`{"id": "5001", "channel_id": "789"}`)), Request: r}, nil
 		})}
-		o := adapterOptions(newFakeDiscord(t, newClock(), botToken), newClock(), &testkit.Log{})
+		o := adapterOptions(discordtest.NewServer(t, newClock(), botToken), newClock(), &testkit.Log{})
 		o.APIURL, o.HTTPClient = "", client
 		a, err := discord.New(o)
 		if err != nil {
@@ -333,7 +341,7 @@ func TestCardNeverGoesBack(t *testing.T) {
 		}
 	}
 	edits := 0
-	for _, c := range e.fake.snapshot() {
+	for _, c := range e.fake.Calls() {
 		if isCardEdit(c) {
 			edits++
 			if !strings.Contains(embedText(c), "**Done**") {

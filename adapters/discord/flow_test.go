@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"resetbot/adapters/discord"
+	"resetbot/adapters/discord/discordtest"
 	"resetbot/bot"
 )
 
@@ -22,7 +23,7 @@ func TestStartRegistersCommands(t *testing.T) {
 			if err := e.ad.Start(e.ctx); err != nil {
 				t.Fatalf("Start: %v", err)
 			}
-			calls := e.fake.snapshot()
+			calls := e.fake.Calls()
 			if len(calls) != 1 || calls[0].Method != "PUT" || calls[0].Path != tc.path {
 				t.Fatalf("calls: got %+v, want one PUT %s (bulk overwrite)", calls, tc.path)
 			}
@@ -71,7 +72,7 @@ func TestApprovalFlow(t *testing.T) {
 
 	id, ask := e.ask(alice, "prod-db")
 
-	card := e.fake.wait(ctx, "the approval card", isCardPost)
+	card := e.fake.Wait(ctx, "the approval card", isCardPost)
 	if txt := embedText(card); !strings.Contains(txt, id) || !strings.Contains(txt, "alice") ||
 		!strings.Contains(txt, "locked out during the incident") || !strings.Contains(txt, "tdsql3-d8fffc3c") {
 		t.Errorf("card: got %s, want the request, requester, reason and resource", txt)
@@ -106,10 +107,10 @@ func TestApprovalFlow(t *testing.T) {
 	}
 
 	token := tokenOf(ask)
-	delivered := e.fake.wait(ctx, "the password's follow-up", func(c call) bool {
+	delivered := e.fake.Wait(ctx, "the password's follow-up", func(c discordtest.Call) bool {
 		return isFollowup(token)(c) && strings.Contains(content(c), "New password")
 	})
-	e.fake.wait(ctx, "the card edited to done", cardState("Done"))
+	e.fake.Wait(ctx, "the card edited to done", cardState("Done"))
 
 	if got := e.resets(); got != 1 {
 		t.Errorf("provider calls: got %d, want 1", got)
@@ -118,15 +119,15 @@ func TestApprovalFlow(t *testing.T) {
 	if len(pws) != 1 {
 		t.Fatalf("passwords: got %d, want 1", len(pws))
 	}
-	if !delivered.Ephemeral || int(num(delivered.Body["flags"])) != 64 || !strings.Contains(content(delivered), pws[0]) {
+	if !delivered.Ephemeral || int(discordtest.Num(delivered.Body["flags"])) != 64 || !strings.Contains(content(delivered), pws[0]) {
 		t.Errorf("delivery: got flags %v %q, want the password with flags 64", delivered.Body["flags"], content(delivered))
 	}
-	if n := e.fake.count(func(c call) bool { return strings.Contains(c.Raw, pws[0]) }); n != 1 {
+	if n := e.fake.Count(func(c discordtest.Call) bool { return strings.Contains(c.Raw, pws[0]) }); n != 1 {
 		t.Errorf("calls holding the password: got %d, want 1 (alice's follow-up)", n)
 	}
 
 	// every state change edits the card; the last one has no buttons
-	last := e.fake.wait(ctx, "the final card", cardState("Done"))
+	last := e.fake.Wait(ctx, "the final card", cardState("Done"))
 	if ids := customIDs(last.Body); len(ids) != 0 {
 		t.Errorf("buttons on the finished card: got %v, want none", ids)
 	}
@@ -135,18 +136,18 @@ func TestApprovalFlow(t *testing.T) {
 	}
 	// "Approved" may be overtaken by the executor's "Resetting", and is
 	// then rightly skipped; "Resetting" always comes before "Done".
-	if e.fake.count(cardState("Resetting")) == 0 {
+	if e.fake.Count(cardState("Resetting")) == 0 {
 		t.Errorf("card: never shown Resetting")
 	}
-	e.fake.wait(ctx, "alice told of the approval", func(c call) bool {
+	e.fake.Wait(ctx, "alice told of the approval", func(c discordtest.Call) bool {
 		return isFollowup(token)(c) && c.Ephemeral && strings.Contains(content(c), "approved by bob")
 	})
-	e.fake.wait(ctx, "alice told it is done", func(c call) bool {
+	e.fake.Wait(ctx, "alice told it is done", func(c discordtest.Call) bool {
 		return isFollowup(token)(c) && c.Ephemeral && strings.Contains(content(c), id+" done: reset app_user")
 	})
 
 	t.Run("ReplayChangesNothing", func(t *testing.T) {
-		before := len(e.fake.snapshot())
+		before := len(e.fake.Calls())
 		for _, i := range []map[string]any{approve, ask} {
 			a := e.send(i)
 			if a.Status != 200 || !strings.Contains(a.Content(), "handled already") {
@@ -164,7 +165,7 @@ func TestApprovalFlow(t *testing.T) {
 		if open, _ := e.store.Open(ctx, "alice"); len(open) != 0 {
 			t.Errorf("open requests of alice: got %d, want 0 (no second ask)", len(open))
 		}
-		for _, c := range e.fake.snapshot()[before:] {
+		for _, c := range e.fake.Calls()[before:] {
 			if c.Method != "ANSWER" {
 				t.Errorf("Discord call after a replay: %s %s", c.Method, c.Path)
 			}
@@ -179,7 +180,7 @@ func TestApprovalFlow(t *testing.T) {
 	}
 	var kinds []string
 	for _, ev := range events {
-		kinds = append(kinds, ev.Kind)
+		kinds = append(kinds, string(ev.Kind))
 	}
 	if !slices.Contains(kinds, "delivered") || slices.Contains(kinds, "delivery_failed") {
 		t.Errorf("audit: got %v, want delivered", kinds)
@@ -189,7 +190,7 @@ func TestApprovalFlow(t *testing.T) {
 func TestDenyAsksForAReason(t *testing.T) {
 	e := newEnv(t)
 	id, ask := e.ask(alice, "prod-db")
-	e.fake.wait(e.ctx, "the approval card", isCardPost)
+	e.fake.Wait(e.ctx, "the approval card", isCardPost)
 
 	// Who may not deny is told so at the click, without a form to fill in.
 	for _, tc := range []struct{ user, says string }{
@@ -219,14 +220,14 @@ func TestDenyAsksForAReason(t *testing.T) {
 	if !strings.Contains(a.Content(), "You denied "+id) {
 		t.Errorf("answer: got %q, want the denial confirmed", a.Content())
 	}
-	edit := e.fake.wait(e.ctx, "the card edited to denied", cardState("Denied"))
+	edit := e.fake.Wait(e.ctx, "the card edited to denied", cardState("Denied"))
 	if ids := customIDs(edit.Body); len(ids) != 0 {
 		t.Errorf("buttons on the denied card: got %v, want none", ids)
 	}
 	if !strings.Contains(embedText(edit), "use the break-glass account") {
 		t.Errorf("denied card: got %s, want the reason", embedText(edit))
 	}
-	e.fake.wait(e.ctx, "alice told of the denial", func(c call) bool {
+	e.fake.Wait(e.ctx, "alice told of the denial", func(c discordtest.Call) bool {
 		return isFollowup(tokenOf(ask))(c) && c.Ephemeral && strings.Contains(content(c), "use the break-glass account")
 	})
 	if got := e.resets(); got != 0 {
@@ -307,9 +308,9 @@ func TestCommands(t *testing.T) {
 		if !strings.Contains(a.Content(), id+" is cancelled") {
 			t.Errorf("answer: got %q, want it cancelled", a.Content())
 		}
-		e.fake.wait(e.ctx, "the card edited to cancelled", cardState("Cancelled"))
+		e.fake.Wait(e.ctx, "the card edited to cancelled", cardState("Cancelled"))
 	})
-	if n := e.fake.count(isCardPost); n != 2 {
+	if n := e.fake.Count(isCardPost); n != 2 {
 		t.Errorf("cards posted: got %d, want 2 (alice's and carol's asks only)", n)
 	}
 }
@@ -346,7 +347,7 @@ func TestAutocomplete(t *testing.T) {
 			}
 		})
 	}
-	for _, c := range e.fake.snapshot() { // autocomplete reads config only
+	for _, c := range e.fake.Calls() { // autocomplete reads config only
 		if c.Method != "ANSWER" {
 			t.Errorf("Discord call during autocomplete: %s %s", c.Method, c.Path)
 		}
@@ -360,7 +361,7 @@ func TestDeferredAnswer(t *testing.T) {
 	if a.Status != 200 || a.Type() != 5 || !a.Ephemeral() {
 		t.Fatalf("answer: got %d %s, want a deferred ephemeral answer (type 5, flag 64)", a.Status, a.Raw)
 	}
-	edit := e.fake.wait(e.ctx, "the deferred answer's edit", isEditOriginal(tokenOf(i)))
+	edit := e.fake.Wait(e.ctx, "the deferred answer's edit", isEditOriginal(tokenOf(i)))
 	if !edit.Ephemeral || !idRE.MatchString(content(edit)) || !strings.Contains(content(edit), "asked to reset") {
 		t.Errorf("edit: got %q (ephemeral %v), want the new request's ID, ephemeral", content(edit), edit.Ephemeral)
 	}
@@ -368,12 +369,12 @@ func TestDeferredAnswer(t *testing.T) {
 	t.Run("EditAheadOfTheDeferral", func(t *testing.T) {
 		// Discord has not taken the deferral in yet when the edit comes.
 		i := e.slash(alice, "list")
-		e.fake.setFault(faultFirst(1, func(c call) bool { return c.Method == "PATCH" },
-			&faultAnswer{Status: 404, Body: `{"message": "Unknown Message", "code": 10008}`}))
+		e.fake.SetFault(discordtest.FaultFirst(1, func(c discordtest.Call) bool { return c.Method == "PATCH" },
+			&discordtest.Fault{Status: 404, Body: `{"message": "Unknown Message", "code": 10008}`}))
 		if a := e.send(i); a.Type() != 5 {
 			t.Fatalf("answer: got %s, want deferred", a.Raw)
 		}
-		edit := e.fake.wait(e.ctx, "the edit, again", isEditOriginal(tokenOf(i)))
+		edit := e.fake.Wait(e.ctx, "the edit, again", isEditOriginal(tokenOf(i)))
 		if !strings.Contains(content(edit), "prod-db") {
 			t.Errorf("edit: got %q, want the list", content(edit))
 		}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"resetbot/adapters/discord"
+	"resetbot/adapters/discord/discordtest"
 )
 
 // crashingLease never lets go, like a replica that died.
@@ -21,7 +22,7 @@ type running struct {
 
 func (e *env) gatewayAdapter(token string, lease discord.Lease) *discord.Adapter {
 	e.t.Helper()
-	e.fake.allow(token)
+	e.fake.Allow(token)
 	o := adapterOptions(e.fake, e.clock, e.logs)
 	o.BotToken, o.Gateway, o.Lease, o.LeaseTTL = token, true, lease, 600*time.Millisecond
 	a, err := discord.New(o)
@@ -52,21 +53,21 @@ func (r running) halt(t *testing.T, ctx context.Context) {
 	}
 }
 
-func (e *env) nextIdentify() gatewayHello {
+func (e *env) nextIdentify() discordtest.Hello {
 	e.t.Helper()
 	select {
-	case h := <-e.fake.identify:
+	case h := <-e.fake.Identified():
 		return h
 	case <-e.ctx.Done():
 		e.t.Fatalf("waiting for a Gateway IDENTIFY: %v", e.ctx.Err())
 	}
-	return gatewayHello{}
+	return discordtest.Hello{}
 }
 
 func (e *env) nextGone() string {
 	e.t.Helper()
 	select {
-	case tok := <-e.fake.gone:
+	case tok := <-e.fake.Closed():
 		return tok
 	case <-e.ctx.Done():
 		e.t.Fatalf("waiting for a Gateway connection to close: %v", e.ctx.Err())
@@ -91,19 +92,19 @@ func TestGateway(t *testing.T) {
 
 	t.Run("InteractionsAreAnswered", func(t *testing.T) {
 		i := e.slash(alice, "help")
-		if err := e.fake.dispatch(h, i); err != nil {
+		if err := e.fake.Dispatch(h, i); err != nil {
 			t.Fatal(err)
 		}
-		cb := e.fake.wait(e.ctx, "the callback", isPostTo("interactions/"+i["id"].(string)+"/"+tokenOf(i)+"/callback"))
+		cb := e.fake.Wait(e.ctx, "the callback", isPostTo("interactions/"+i["id"].(string)+"/"+tokenOf(i)+"/callback"))
 		data, _ := cb.Body["data"].(map[string]any)
-		if num(cb.Body["type"]) != 4 || !cb.Ephemeral || !strings.Contains(data["content"].(string), "Usage on Discord") {
+		if discordtest.Num(cb.Body["type"]) != 4 || !cb.Ephemeral || !strings.Contains(data["content"].(string), "Usage on Discord") {
 			t.Errorf("callback: got %s, want the usage, ephemeral", cb.Raw)
 		}
 		// the same interaction twice: handled once
-		if err := e.fake.dispatch(h, i); err != nil {
+		if err := e.fake.Dispatch(h, i); err != nil {
 			t.Fatal(err)
 		}
-		again := e.fake.waitN(e.ctx, 2, "the second callback", isPostTo("interactions/"+i["id"].(string)+"/"+tokenOf(i)+"/callback"))
+		again := e.fake.WaitN(e.ctx, 2, "the second callback", isPostTo("interactions/"+i["id"].(string)+"/"+tokenOf(i)+"/callback"))
 		if !strings.Contains(again.Raw, "handled already") {
 			t.Errorf("second callback: got %s, want it recognised as a repeat", again.Raw)
 		}
@@ -160,7 +161,7 @@ func TestRunWithoutGatewayReturns(t *testing.T) {
 	if err := e.ad.Run(e.ctx); err != nil {
 		t.Errorf("Run: got %v, want nil at once", err)
 	}
-	if n := len(e.fake.snapshot()); n != 0 {
+	if n := len(e.fake.Calls()); n != 0 {
 		t.Errorf("calls: got %d, want none", n)
 	}
 }
@@ -176,14 +177,14 @@ func TestGatewayReveal(t *testing.T) {
 	id, _, offer := e.lateApproval()
 
 	i := e.dmClick(alice, "reveal:"+id, msgID(offer))
-	if err := e.fake.dispatch(h, i); err != nil {
+	if err := e.fake.Dispatch(h, i); err != nil {
 		t.Fatal(err)
 	}
-	cb := e.fake.wait(e.ctx, "the deferral", isPostTo("interactions/"+i["id"].(string)+"/"+tokenOf(i)+"/callback"))
-	if num(cb.Body["type"]) != 5 || !cb.Ephemeral {
+	cb := e.fake.Wait(e.ctx, "the deferral", isPostTo("interactions/"+i["id"].(string)+"/"+tokenOf(i)+"/callback"))
+	if discordtest.Num(cb.Body["type"]) != 5 || !cb.Ephemeral {
 		t.Fatalf("callback: got %s, want an ephemeral deferral", cb.Raw)
 	}
-	answer := e.fake.wait(e.ctx, "the password", isEditOriginal(tokenOf(i)))
+	answer := e.fake.Wait(e.ctx, "the password", isEditOriginal(tokenOf(i)))
 	pws := e.passwords()
 	if len(pws) != 1 || !strings.Contains(content(answer), pws[0]) || !answer.Ephemeral {
 		t.Fatalf("answer: got %q (ephemeral %v), want the new password, ephemeral", content(answer), answer.Ephemeral)

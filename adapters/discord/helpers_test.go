@@ -20,14 +20,12 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"resetbot/adapters/chat/chattest"
 	"resetbot/adapters/discord"
+	"resetbot/adapters/discord/discordtest"
 	"resetbot/approvals"
 	"resetbot/bot"
-	"resetbot/internal/redistest"
 	"resetbot/internal/testkit"
-	"resetbot/providers/emulator"
-	"resetbot/providers/ratelimit"
-	"resetbot/providers/tencent"
 )
 
 const (
@@ -52,22 +50,18 @@ var people = []bot.Person{
 	{Name: "dave", Discord: dave, Groups: []string{"ops"}},
 }
 
-const (
-	tdsqlInstance = "tdsql3-d8fffc3c"
-	secretID      = "AKIDdiscordtest"
-	secretKey     = "discord-test-secret-key"
-)
+const tdsqlInstance = "tdsql3-d8fffc3c"
 
 // prod-db goes through the real Tencent provider to the emulator; hpc
 // through a recorder.
 var accounts = []bot.Account{{
-	Name: "prod-db", Provider: "tencent.tdsql", Region: "ap-guangzhou",
-	Users: []string{"app_user"}, Settings: map[string]string{"instance_id": tdsqlInstance, "host": "%"},
+	Name: "prod-db", Provider: chattest.TDSQL, Region: "ap-guangzhou",
+	Users: []string{"app_user"}, Settings: chattest.TDSQLSettings(tdsqlInstance),
 	Requesters: []string{"eng"}, Approvers: []string{"db-approvers"}, ApproverRoles: []string{roleOps},
 	Approvals: 1, TTL: 30 * time.Minute,
 }, {
 	Name: "hpc", Provider: "test.recorder", Region: "cn-hangzhou",
-	Users: []string{"u1", "u2", "u3"}, Selectable: true, Settings: map[string]string{"cluster_id": "ehpc-hz-1"},
+	Users: []string{"u1", "u2", "u3"}, Selectable: true, Settings: testkit.Resource("cluster_id=ehpc-hz-1"),
 	Requesters: []string{"eng"}, Approvers: []string{"db-approvers"}, Approvals: 1, TTL: 30 * time.Minute,
 }}
 
@@ -115,15 +109,15 @@ type env struct {
 	t      *testing.T
 	ctx    context.Context
 	clock  *testkit.Clock
-	fake   *fakeDiscord
+	fake   *discordtest.Server
 	ad     *discord.Adapter
 	svc    *bot.Service
 	store  *approvals.Store
 	redis  *redis.Client
 	prefix string
 	prov   *recorder
-	emu    *emulator.Emulator
-	tp     *tencent.Provider
+	cloud  *chattest.Cloud
+	back   *chattest.Backend
 	srv    *httptest.Server
 	key    ed25519.PrivateKey
 	logs   *testkit.Log
@@ -136,7 +130,7 @@ func testKey() ed25519.PrivateKey {
 	return ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, ed25519.SeedSize))
 }
 
-func adapterOptions(f *fakeDiscord, clock bot.Clock, logs io.Writer) discord.Options {
+func adapterOptions(f *discordtest.Server, clock bot.Clock, logs io.Writer) discord.Options {
 	return discord.Options{
 		BotToken:         botToken,
 		ApplicationID:    appID,
@@ -154,7 +148,7 @@ func adapterOptions(f *fakeDiscord, clock bot.Clock, logs io.Writer) discord.Opt
 func newEnv(t *testing.T, change ...func(*discord.Options)) *env {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
-	e := &env{t: t, ctx: ctx, clock: newClock(), prov: &recorder{}, key: testKey(), logs: &testkit.Log{}}
+	e := &env{t: t, ctx: ctx, clock: newClock(), prov: &recorder{}, key: testKey()}
 	e.backend()
 
 	opts := adapterOptions(e.fake, e.clock, e.logs)
@@ -183,15 +177,9 @@ func newEnv(t *testing.T, change ...func(*discord.Options)) *env {
 	ad.Register(mux)
 	e.srv = httptest.NewServer(mux)
 
-	execCtx, stop := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = e.svc.RunExecutor(execCtx, "test")
-	}()
+	stop := chattest.StartExecutor(e.svc)
 	t.Cleanup(func() {
 		stop()
-		<-done
 		e.srv.Close()
 		ad.Wait()
 		cancel()
@@ -203,42 +191,22 @@ func newEnv(t *testing.T, change ...func(*discord.Options)) *env {
 // Discord, the Redis store, and the cloud (the Tencent emulator).
 func (e *env) backend() {
 	t := e.t
-	e.fake = newFakeDiscord(t, e.clock, botToken, approvalsCh)
-	e.redis, e.prefix = redistest.Client(t)
-	e.store = approvals.New(e.redis, approvals.Options{Prefix: e.prefix, Clock: e.clock})
-	e.emu = emulator.New(emulator.Options{TencentSecretID: secretID, TencentSecretKey: secretKey})
-	e.emu.AddUser(emulator.TencentTDSQL, tdsqlInstance, "app_user@%")
-	cloud := httptest.NewTLSServer(e.emu)
-	t.Cleanup(cloud.Close)
-	e.tp = tencent.New(tencent.Options{
-		SecretID: secretID, SecretKey: secretKey,
-		Endpoint:  cloud.Listener.Addr().String(),
-		Transport: cloud.Client().Transport,
-		Limiter:   ratelimit.NewLocal(1000),
-		Timeout:   5 * time.Second,
-		Backoff:   func(int) time.Duration { return time.Millisecond },
-	})
+	e.fake = discordtest.NewServer(t, e.clock, botToken, approvalsCh)
+	e.back = chattest.NewBackend(t, approvals.Options{Clock: e.clock}, map[string][]string{tdsqlInstance: {"app_user@%"}})
+	e.redis, e.prefix, e.store, e.cloud, e.logs = e.back.Redis, e.back.Prefix, e.back.Store, e.back.Cloud, e.back.Logs
 }
 
-func (e *env) providers() map[string]bot.Provider {
-	return map[string]bot.Provider{"tencent.tdsql": e.tp, "test.recorder": e.prov}
+func (e *env) providers() map[bot.ProviderKey]bot.Provider {
+	return map[bot.ProviderKey]bot.Provider{chattest.TDSQL: e.cloud.Provider, "test.recorder": e.prov}
 }
 
 // resets counts the resets done: calls to the cloud that changed a password.
-func (e *env) resets() int {
-	n := e.prov.Calls()
-	for _, c := range e.emu.Calls() {
-		if c.Action == "ResetUserPassword" && c.Code == "" {
-			n++
-		}
-	}
-	return n
-}
+func (e *env) resets() int { return e.prov.Calls() + e.cloud.Resets() }
 
 // passwords lists every password set so far.
 func (e *env) passwords() []string {
 	pws := e.prov.Passwords()
-	if pw, _ := e.emu.Password(emulator.TencentTDSQL, tdsqlInstance, "app_user@%"); pw != "" {
+	if pw := e.cloud.Password(tdsqlInstance, "app_user@%"); pw != "" {
 		pws = append(pws, pw)
 	}
 	return pws
@@ -252,7 +220,7 @@ func (e *env) interaction(user string, typ int, data map[string]any) map[string]
 	id := strconv.Itoa(880000 + e.seq)
 	e.mu.Unlock()
 	token := "itok-" + id
-	e.fake.issue(token)
+	e.fake.Issue(token)
 	return map[string]any{
 		"id": id, "application_id": appID, "type": typ, "token": token, "version": 1,
 		"guild_id": guildID, "channel_id": "555",
@@ -307,13 +275,13 @@ type answer struct {
 	Raw    string
 }
 
-func (a answer) Type() int { return int(num(a.Body["type"])) }
+func (a answer) Type() int { return int(discordtest.Num(a.Body["type"])) }
 
 func (a answer) data() map[string]any { d, _ := a.Body["data"].(map[string]any); return d }
 
 func (a answer) Content() string { s, _ := a.data()["content"].(string); return s }
 
-func (a answer) Ephemeral() bool { return int(num(a.data()["flags"]))&64 != 0 }
+func (a answer) Ephemeral() bool { return int(discordtest.Num(a.data()["flags"]))&64 != 0 }
 
 // send signs i with the application's key at the clock's time and posts it.
 func (e *env) send(i map[string]any) answer {
@@ -354,7 +322,7 @@ func (e *env) post(body []byte, ts, sig string, token any) answer {
 	if resp.StatusCode == 200 {
 		_ = json.Unmarshal(raw, &a.Body)
 		if tok, _ := token.(string); tok != "" {
-			e.fake.answer(tok, raw)
+			e.fake.Answer(tok, raw)
 		}
 	}
 	return a
@@ -388,38 +356,38 @@ func tokenOf(i map[string]any) string { return i["token"].(string) }
 
 // call matchers
 
-func isCardPost(c call) bool {
+func isCardPost(c discordtest.Call) bool {
 	return c.Method == "POST" && c.Path == "channels/"+approvalsCh+"/messages" && c.Status == 200
 }
 
-func isCardEdit(c call) bool {
+func isCardEdit(c discordtest.Call) bool {
 	return c.Method == "PATCH" && strings.HasPrefix(c.Path, "channels/"+approvalsCh+"/messages/") && c.Status == 200
 }
 
-func isFollowup(token string) func(call) bool {
-	return func(c call) bool {
+func isFollowup(token string) func(discordtest.Call) bool {
+	return func(c discordtest.Call) bool {
 		return c.Method == "POST" && c.Path == "webhooks/"+appID+"/"+token && c.Status < 300
 	}
 }
 
-func isEditOriginal(token string) func(call) bool {
-	return func(c call) bool {
+func isEditOriginal(token string) func(discordtest.Call) bool {
+	return func(c discordtest.Call) bool {
 		return c.Method == "PATCH" && c.Path == "webhooks/"+appID+"/"+token+"/messages/@original" && c.Status == 200
 	}
 }
 
-func isDM(user string) func(call) bool {
-	return func(c call) bool {
+func isDM(user string) func(discordtest.Call) bool {
+	return func(c discordtest.Call) bool {
 		return c.Method == "POST" && c.Path == "channels/dm-"+user+"/messages" && c.Status == 200
 	}
 }
 
-func cardState(state string) func(call) bool {
-	return func(c call) bool { return isCardEdit(c) && strings.Contains(embedText(c), "**"+state+"**") }
+func cardState(state string) func(discordtest.Call) bool {
+	return func(c discordtest.Call) bool { return isCardEdit(c) && strings.Contains(embedText(c), "**"+state+"**") }
 }
 
 // embedText is the card's embed as text.
-func embedText(c call) string {
+func embedText(c discordtest.Call) string {
 	b, _ := json.Marshal(c.Body["embeds"])
 	return string(b)
 }
@@ -441,7 +409,7 @@ func customIDs(body map[string]any) []string {
 	return out
 }
 
-func content(c call) string { s, _ := c.Body["content"].(string); return s }
+func content(c discordtest.Call) string { s, _ := c.Body["content"].(string); return s }
 
 // checkSecrets fails if a password is anywhere but an ephemeral message: any
 // other call to Discord, the logs, or Redis.
@@ -450,25 +418,14 @@ func (e *env) checkSecrets(passwords []string) {
 	if len(passwords) == 0 {
 		return
 	}
-	for _, c := range e.fake.snapshot() {
+	for _, c := range e.fake.Calls() {
 		for _, pw := range passwords {
 			if strings.Contains(c.Raw, pw) && !c.Ephemeral {
 				e.t.Errorf("the password is in a call that is not ephemeral: %s %s", c.Method, c.Path)
 			}
 		}
 	}
-	logs := e.logs.String()
-	for _, pw := range passwords {
-		if strings.Contains(logs, pw) {
-			e.t.Errorf("the password is in the logs")
-		}
-	}
-	dump := testkit.RedisDump(e.t, e.redis, "*"+e.prefix+"*")
-	for _, pw := range passwords {
-		if strings.Contains(dump, pw) {
-			e.t.Errorf("the password is in Redis")
-		}
-	}
+	e.back.CheckNoSecrets(e.t, passwords...)
 }
 
 // redisLease is the Gateway lease on real Redis, as a deployment backs it.

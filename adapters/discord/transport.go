@@ -1,9 +1,13 @@
 package discord
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
+	"resetbot/adapters/chat"
 	"strconv"
 	"strings"
 	"time"
@@ -49,7 +53,37 @@ func (t *rewriter) RoundTrip(r *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	boundRateLimit(resp.Header, t.maxWait)
+	if resp.StatusCode == http.StatusTooManyRequests {
+		retryAfterInBody(resp, time.Now())
+	}
 	return resp, nil
+}
+
+// retryAfterInBody makes sure a 429's body says how long to wait. Discord
+// puts it in the JSON body (retry_after), where discordgo reads it; a proxy
+// in front of Discord may send only the Retry-After header, and discordgo
+// would then fail to read the body, or read a wait of zero.
+func retryAfterInBody(resp *http.Response, now time.Time) {
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	_ = resp.Body.Close()
+	if err != nil {
+		body = nil
+	}
+	var m map[string]any
+	if json.Unmarshal(body, &m) != nil {
+		m = map[string]any{"message": "rate limited"}
+	}
+	if _, ok := m["retry_after"].(float64); !ok {
+		if wait, ok := chat.ParseRetryAfter(resp.Header.Get("Retry-After"), now); ok {
+			m["retry_after"] = wait.Seconds()
+		} else {
+			m["retry_after"] = 1.0 // a 429 that names no wait: a second, as Slack's
+		}
+		body, _ = json.Marshal(m)
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	resp.ContentLength = int64(len(body))
+	resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
 }
 
 // boundRateLimit caps the reset that discordgo's rate limiter waits for.

@@ -13,21 +13,9 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"resetbot/adapters/chat"
 	"resetbot/bot"
 )
-
-// Bot is what the adapter needs from the service (bot.Service has it).
-type Bot interface {
-	// Handle runs one command for actor; its Reply is shown to the actor alone.
-	Handle(ctx context.Context, a bot.Actor, c bot.Command) bot.Reply
-	// Person finds who a Slack user is.
-	Person(p bot.Platform, userID string) (bot.Person, bool)
-	// AccountsFor lists the accounts p may ask for, for the request modal.
-	AccountsFor(p bot.Person) []bot.Account
-	// CheckVote tells whether a may vote on request id, before the Deny
-	// form opens.
-	CheckVote(ctx context.Context, a bot.Actor, id string) error
-}
 
 // Options configure an Adapter. cmd/resetbot fills them in from the `slack:`
 // section of the config.
@@ -44,11 +32,10 @@ type Options struct {
 	Clock      bot.Clock    // nil: the wall clock; checks request timestamps
 	Log        *slog.Logger // nil: discard
 
-	// Seen reports whether key is new, remembering it for ttl. Every replica
-	// must share it (cmd/resetbot backs it with Redis SET NX) so that a
-	// payload Slack delivers twice is handled once. Nil: an in-process map,
-	// right for one replica only.
-	Seen func(ctx context.Context, key string, ttl time.Duration) (first bool, err error)
+	// Seen tells a payload Slack delivers twice from the first; every
+	// replica must share it. Nil: an in-process memory, right for one
+	// replica only.
+	Seen chat.Seen
 }
 
 // Adapter connects one Slack workspace to the bot. It is a bot.Notifier for
@@ -58,19 +45,16 @@ type Adapter struct {
 	api     *slack.Client
 	log     *slog.Logger
 	clock   bot.Clock
-	seen    func(ctx context.Context, key string, ttl time.Duration) (bool, error)
+	seen    chat.Seen
 	apiBase *url.URL
+	retry   chat.Retry
+	pool    *chat.Pool
+	cards   chat.Cards
 
-	bot Bot
-
-	work  sync.WaitGroup
-	slots chan struct{} // bounds the background work running at once
+	bot chat.Service
 
 	dmMu sync.Mutex
 	dms  map[string]string // user ID -> their DM channel with the bot
-
-	cardsMu sync.Mutex
-	cards   map[string]*cardState // card ref -> what it shows
 }
 
 var _ bot.Notifier = (*Adapter)(nil)
@@ -85,7 +69,7 @@ const (
 	// commands queues instead of starving the acknowledgements of CPU and
 	// the Redis pool of connections.
 	maxWorking = 32
-	maxCards   = 2000 // cards whose order of updates is remembered
+	maxTries   = 4 // of one Web API call
 )
 
 // New checks opts and makes an Adapter. Attach the bot before serving.
@@ -120,11 +104,8 @@ func New(opts Options) (*Adapter, error) {
 		opts:    opts,
 		log:     opts.Log,
 		clock:   opts.Clock,
-		seen:    opts.Seen,
 		apiBase: base,
 		dms:     map[string]string{},
-		cards:   map[string]*cardState{},
-		slots:   make(chan struct{}, maxWorking),
 	}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
@@ -132,9 +113,11 @@ func New(opts Options) (*Adapter, error) {
 	if a.clock == nil {
 		a.clock = bot.SystemClock{}
 	}
-	if a.seen == nil {
-		a.seen = newMemSeen(a.clock).Seen
-	}
+	a.seen = chat.SeenOr(opts.Seen, a.clock)
+	a.pool = chat.NewPool("slack", maxWorking, a.log)
+	// Slack's Retry-After is waited for as long as the work's deadline
+	// allows: Slack asks for seconds, not minutes.
+	a.retry = chat.Retry{Platform: "slack", Tries: maxTries, Log: a.log, Describe: safeErr}
 	clientOpts := []slack.Option{
 		slack.OptionAPIURL(opts.APIURL),
 		slack.OptionHTTPClient(opts.HTTPClient),
@@ -147,9 +130,9 @@ func New(opts Options) (*Adapter, error) {
 	return a, nil
 }
 
-// Attach gives the adapter the bot it serves. It is called once, before
+// Attach gives the adapter the service it serves. It is called once, before
 // serving: the service needs the adapter as a Notifier first.
-func (a *Adapter) Attach(b Bot) { a.bot = b }
+func (a *Adapter) Attach(s chat.Service) { a.bot = s }
 
 // Platform is Slack.
 func (a *Adapter) Platform() bot.Platform { return bot.PlatformSlack }
@@ -160,9 +143,14 @@ func (a *Adapter) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /slack/interactions", a.serveInteraction)
 }
 
+// Start does nothing: Slack's slash command and interactivity URL are
+// declared in the app's manifest, not registered by the bot. It is here so
+// that every adapter starts the same way.
+func (a *Adapter) Start(context.Context) error { return nil }
+
 // Wait blocks until the background work started by handlers is done. Call it
 // after the HTTP server and Run have stopped, for a graceful shutdown.
-func (a *Adapter) Wait() { a.work.Wait() }
+func (a *Adapter) Wait() { a.pool.Wait() }
 
 // Check asks Slack whether the bot token works (auth.test), for readiness
 // probes and start-up checks.
@@ -176,23 +164,7 @@ func (a *Adapter) Check(ctx context.Context) error {
 // background runs f after the acknowledgement, bounded by workTimeout. The
 // request's context ends when the handler returns, so f gets its own.
 func (a *Adapter) background(what string, f func(ctx context.Context)) {
-	a.work.Go(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), workTimeout)
-		defer cancel()
-		select {
-		case a.slots <- struct{}{}:
-			defer func() { <-a.slots }()
-		case <-ctx.Done():
-			a.log.Error("slack: dropped work that waited too long to start", "work", what)
-			return
-		}
-		defer func() {
-			if p := recover(); p != nil { // one bad payload must not take the bot down
-				a.log.Error("slack: background work panicked", "work", what, "panic", fmt.Sprint(p))
-			}
-		}()
-		f(ctx)
-	})
+	a.pool.Go(context.Background(), what, workTimeout, f)
 }
 
 // first reports whether key has not been handled yet. When the shared memory
@@ -205,33 +177,6 @@ func (a *Adapter) first(ctx context.Context, key string) bool {
 		return true
 	}
 	return ok
-}
-
-// memSeen is the in-process Seen for a single replica.
-type memSeen struct {
-	clock bot.Clock
-	mu    sync.Mutex
-	keys  map[string]time.Time // key -> expiry
-}
-
-func newMemSeen(c bot.Clock) *memSeen { return &memSeen{clock: c, keys: map[string]time.Time{}} }
-
-func (m *memSeen) Seen(_ context.Context, key string, ttl time.Duration) (bool, error) {
-	now := m.clock.Now()
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if len(m.keys) > 10000 { // forget what has expired before it adds up
-		for k, exp := range m.keys {
-			if now.After(exp) {
-				delete(m.keys, k)
-			}
-		}
-	}
-	if exp, ok := m.keys[key]; ok && now.Before(exp) {
-		return false, nil
-	}
-	m.keys[key] = now.Add(ttl)
-	return true, nil
 }
 
 // libLog sends slack-go's own log lines to slog at debug level.

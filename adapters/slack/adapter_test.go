@@ -11,21 +11,22 @@ import (
 	"time"
 
 	slackad "resetbot/adapters/slack"
+	"resetbot/adapters/slack/slacktest"
 	"resetbot/bot"
 )
 
 // blockText is every string in a call's blocks, decoded, one a line.
-func blockText(c apiCall) string { return jsonStrings(c.get("blocks")) }
+func blockText(c slacktest.Call) string { return slacktest.JSONStrings(c.Get("blocks")) }
 
 // cardOf returns the last card call (post or update) for request id.
-func cardOf(calls []apiCall, id string) (apiCall, bool) {
+func cardOf(calls []slacktest.Call, id string) (slacktest.Call, bool) {
 	for i := len(calls) - 1; i >= 0; i-- {
 		c := calls[i]
-		if (c.Method == "chat.postMessage" || c.Method == "chat.update") && strings.Contains(c.get("blocks"), id) {
+		if (c.Method == "chat.postMessage" || c.Method == "chat.update") && strings.Contains(c.Get("blocks"), id) {
 			return c, true
 		}
 	}
-	return apiCall{}, false
+	return slacktest.Call{}, false
 }
 
 func TestResetOverHTTP(t *testing.T) {
@@ -39,10 +40,10 @@ func TestResetOverHTTP(t *testing.T) {
 			t.Fatalf("got %d chat.postMessage calls, want 1 card", len(posts))
 		}
 		card := posts[0]
-		if got := card.get("channel"); got != approvalsChannel {
+		if got := card.Get("channel"); got != approvalsChannel {
 			t.Errorf("card channel: got %q, want %q", got, approvalsChannel)
 		}
-		blocks := card.get("blocks")
+		blocks := card.Get("blocks")
 		for _, want := range []string{`"action_id":"approve"`, `"action_id":"deny"`, `"value":"` + id + `"`} {
 			if !strings.Contains(blocks, want) {
 				t.Errorf("card blocks lack %s:\n%s", want, blocks)
@@ -96,9 +97,9 @@ func TestResetOverHTTP(t *testing.T) {
 		if got := e.slack.Reply(e.ctx(), "bob-approve"); !strings.Contains(got, "You approved "+id) {
 			t.Errorf("reply: got %q, want a confirmation", got)
 		}
-		e.slack.WaitFor(e.ctx(), "the card to show success", func(cs []apiCall) bool {
+		e.slack.WaitFor(e.ctx(), "the card to show success", func(cs []slacktest.Call) bool {
 			c, ok := cardOf(cs, id)
-			return ok && c.Method == "chat.update" && strings.Contains(c.get("blocks"), "succeeded")
+			return ok && c.Method == "chat.update" && strings.Contains(c.Get("blocks"), "succeeded")
 		})
 	})
 
@@ -110,9 +111,9 @@ func TestResetOverHTTP(t *testing.T) {
 
 	t.Run("CardUpdatedWithoutButtons", func(t *testing.T) {
 		c, _ := cardOf(e.slack.Calls(), id)
-		blocks := c.get("blocks")
-		if c.Method != "chat.update" || c.get("channel") != approvalsChannel {
-			t.Fatalf("last card call: got %s in %s, want chat.update in %s", c.Method, c.get("channel"), approvalsChannel)
+		blocks := c.Get("blocks")
+		if c.Method != "chat.update" || c.Get("channel") != approvalsChannel {
+			t.Fatalf("last card call: got %s in %s, want chat.update in %s", c.Method, c.Get("channel"), approvalsChannel)
 		}
 		if strings.Contains(blocks, `"action_id":"approve"`) || strings.Contains(blocks, `"action_id":"deny"`) {
 			t.Errorf("the finished card still has buttons:\n%s", blocks)
@@ -131,9 +132,9 @@ func TestResetOverHTTP(t *testing.T) {
 			t.Fatalf("passwords made: got %d, want 1", len(pws))
 		}
 		pw := pws[0]
-		var carriers []apiCall
+		var carriers []slacktest.Call
 		for _, c := range e.slack.Calls() {
-			if strings.Contains(c.text(), pw) {
+			if strings.Contains(c.Text(), pw) {
 				carriers = append(carriers, c)
 			}
 		}
@@ -141,24 +142,24 @@ func TestResetOverHTTP(t *testing.T) {
 			t.Fatalf("calls carrying the password: got %d, want 1", len(carriers))
 		}
 		c := carriers[0]
-		if c.Method != "chat.postEphemeral" || c.get("user") != alice || c.get("channel") != "D"+alice {
+		if c.Method != "chat.postEphemeral" || c.Get("user") != alice || c.Get("channel") != "D"+alice {
 			t.Errorf("the password went by %s to user %q in %q, want chat.postEphemeral to %s in D%s",
-				c.Method, c.get("user"), c.get("channel"), alice, alice)
+				c.Method, c.Get("user"), c.Get("channel"), alice, alice)
 		}
-		if strings.Contains(c.get("text"), pw) {
+		if strings.Contains(c.Get("text"), pw) {
 			t.Errorf("the notification text carries the password; only the blocks should")
 		}
 		opened := false
 		for _, o := range e.slack.CallsOf("conversations.open") {
-			opened = opened || o.get("users") == alice
+			opened = opened || o.Get("users") == alice
 		}
 		if !opened {
 			t.Errorf("no conversations.open with alice before the delivery")
 		}
-		if strings.Contains(e.logs.String(), pw) {
+		if strings.Contains(e.Logs.String(), pw) {
 			t.Errorf("the log holds the password")
 		}
-		if strings.Contains(e.redisDump(), pw) {
+		if strings.Contains(e.RedisDump(t), pw) {
 			t.Errorf("Redis holds the password")
 		}
 	})
@@ -340,7 +341,7 @@ func TestRequestForm(t *testing.T) {
 	if status != http.StatusOK || body != "" {
 		t.Fatalf("got %d %q, want an empty 200", status, body)
 	}
-	opened := e.slack.WaitFor(e.ctx(), "views.open", func(cs []apiCall) bool {
+	opened := e.slack.WaitFor(e.ctx(), "views.open", func(cs []slacktest.Call) bool {
 		for _, c := range cs {
 			if c.Method == "views.open" {
 				return true
@@ -348,13 +349,13 @@ func TestRequestForm(t *testing.T) {
 		}
 		return false
 	})
-	var open apiCall
+	var open slacktest.Call
 	for _, c := range opened {
 		if c.Method == "views.open" {
 			open = c
 		}
 	}
-	if got, want := open.get("trigger_id"), "trigger-"+hook; got != want {
+	if got, want := open.Get("trigger_id"), "trigger-"+hook; got != want {
 		t.Errorf("trigger_id: got %q, want %q", got, want)
 	}
 	for _, want := range []string{"prod-db", "staging-db", "reset_ask", `"action_id":"reason"`} {
@@ -448,7 +449,7 @@ func TestRequestForm(t *testing.T) {
 			t.Fatalf("got %d %q, want an empty 200 that closes the form", status, body)
 		}
 		e.ad.Wait()
-		open, err := e.store.Open(context.Background(), "alice")
+		open, err := e.Store.Open(context.Background(), "alice")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -485,7 +486,7 @@ func TestDenyForm(t *testing.T) {
 		}
 	}
 	e.interact(click(bob, "deny", id, "1700000200.000001", "bob-deny", e.slack))
-	calls := e.slack.WaitFor(e.ctx(), "the deny form", func(cs []apiCall) bool {
+	calls := e.slack.WaitFor(e.ctx(), "the deny form", func(cs []slacktest.Call) bool {
 		for _, c := range cs {
 			if c.Method == "views.open" {
 				return true
@@ -493,7 +494,7 @@ func TestDenyForm(t *testing.T) {
 		}
 		return false
 	})
-	var open apiCall
+	var open slacktest.Call
 	for _, c := range calls {
 		if c.Method == "views.open" {
 			open = c
@@ -517,15 +518,15 @@ func TestDenyForm(t *testing.T) {
 	}
 	c, _ := cardOf(e.slack.Calls(), id)
 	blocks := blockText(c)
-	if c.Method != "chat.update" || strings.Contains(c.get("blocks"), `"action_id":"approve"`) || !strings.Contains(blocks, "*bob* denied") {
+	if c.Method != "chat.update" || strings.Contains(c.Get("blocks"), `"action_id":"approve"`) || !strings.Contains(blocks, "*bob* denied") {
 		t.Errorf("card after the deny: got %s\n%s", c.Method, blocks)
 	}
 	if !strings.Contains(blocks, "&lt;!channel&gt;") {
 		t.Errorf("the card does not escape a reason that mentions the channel:\n%s", blocks)
 	}
-	e.slack.WaitFor(e.ctx(), "alice to hear of the deny", func(cs []apiCall) bool {
+	e.slack.WaitFor(e.ctx(), "alice to hear of the deny", func(cs []slacktest.Call) bool {
 		for _, c := range cs {
-			if c.Method == "chat.postEphemeral" && c.get("user") == alice && strings.Contains(c.get("text"), "denied by bob") {
+			if c.Method == "chat.postEphemeral" && c.Get("user") == alice && strings.Contains(c.Get("text"), "denied by bob") {
 				return true
 			}
 		}
@@ -581,7 +582,7 @@ func TestRepeatedCommandAsksOnce(t *testing.T) {
 
 func TestRateLimitedCardHonoursRetryAfter(t *testing.T) {
 	e := newEnv(t)
-	e.slack.fail("chat.postMessage", fault{status: http.StatusTooManyRequests, retryAfter: "1", err: "ratelimited", times: 1})
+	e.slack.Fail("chat.postMessage", slacktest.Fault{Status: http.StatusTooManyRequests, RetryAfter: "1", Err: "ratelimited", Times: 1})
 	id := e.ask(alice, "prod-db locked out")
 	posts := e.slack.CallsOf("chat.postMessage")
 	if len(posts) != 2 {
@@ -597,7 +598,7 @@ func TestRateLimitedCardHonoursRetryAfter(t *testing.T) {
 
 func TestChannelNotFoundLeavesRequestPending(t *testing.T) {
 	e := newEnv(t)
-	e.slack.fail("chat.postMessage", fault{err: "channel_not_found"})
+	e.slack.Fail("chat.postMessage", slacktest.Fault{Err: "channel_not_found"})
 	id := e.ask(alice, "prod-db locked out")
 	req := e.request(id)
 	if req.State != bot.StatePending || req.Refs["card.slack"] != "" {
@@ -613,9 +614,9 @@ func TestChannelNotFoundLeavesRequestPending(t *testing.T) {
 	if got := e.slack.Reply(e.ctx(), hook); !strings.Contains(got, "You approved "+id) {
 		t.Errorf("approving by text without a card: got %q", got)
 	}
-	e.slack.WaitFor(e.ctx(), "the password's delivery", func(cs []apiCall) bool {
+	e.slack.WaitFor(e.ctx(), "the password's delivery", func(cs []slacktest.Call) bool {
 		for _, c := range cs {
-			if c.Method == "chat.postEphemeral" && c.get("user") == alice && strings.Contains(c.get("text"), "password") {
+			if c.Method == "chat.postEphemeral" && c.Get("user") == alice && strings.Contains(c.Get("text"), "password") {
 				return true
 			}
 		}
@@ -626,11 +627,11 @@ func TestChannelNotFoundLeavesRequestPending(t *testing.T) {
 func TestDeliveryFaultIsAudited(t *testing.T) {
 	e := newEnv(t)
 	id := e.ask(alice, "prod-db locked out")
-	e.slack.fail("chat.postEphemeral", fault{err: "invalid_auth"})
+	e.slack.Fail("chat.postEphemeral", slacktest.Fault{Err: "invalid_auth"})
 	e.interact(click(bob, "approve", id, "1700000300.000001", "bob", e.slack))
-	e.slack.WaitFor(e.ctx(), "the card to show the result", func(cs []apiCall) bool {
+	e.slack.WaitFor(e.ctx(), "the card to show the result", func(cs []slacktest.Call) bool {
 		c, ok := cardOf(cs, id)
-		return ok && strings.Contains(c.get("blocks"), "succeeded")
+		return ok && strings.Contains(c.Get("blocks"), "succeeded")
 	})
 	req := e.request(id)
 	if !strings.Contains(req.Outcome, "could not be delivered") {
@@ -641,7 +642,7 @@ func TestDeliveryFaultIsAudited(t *testing.T) {
 	}
 	deliveries := 0
 	for _, c := range e.slack.CallsOf("chat.postEphemeral") {
-		if strings.Contains(c.get("text"), "is ready") {
+		if strings.Contains(c.Get("text"), "is ready") {
 			deliveries++
 		}
 	}
@@ -672,7 +673,7 @@ func TestNew(t *testing.T) {
 }
 
 func TestCheck(t *testing.T) {
-	f := newFakeSlack(t, botToken, appToken)
+	f := slacktest.NewServer(t, botToken, appToken)
 	tests := []struct {
 		name  string
 		token string
@@ -701,18 +702,18 @@ func TestCheck(t *testing.T) {
 func TestCardFaultsLeaveRequestPending(t *testing.T) {
 	tests := []struct {
 		name  string
-		fault fault
+		fault slacktest.Fault
 		want  string // in the audited chat_error
 	}{
-		{"NotInChannel", fault{err: "not_in_channel"}, "/invite"},
-		{"InvalidAuth", fault{err: "invalid_auth"}, "slack.bot_token"},
-		{"ServerError", fault{status: http.StatusServiceUnavailable, err: "service_unavailable"}, "HTTP 503"},
-		{"RateLimitedTooLong", fault{status: http.StatusTooManyRequests, retryAfter: "120", err: "ratelimited"}, "rate limiting"},
+		{"NotInChannel", slacktest.Fault{Err: "not_in_channel"}, "/invite"},
+		{"InvalidAuth", slacktest.Fault{Err: "invalid_auth"}, "slack.bot_token"},
+		{"ServerError", slacktest.Fault{Status: http.StatusServiceUnavailable, Err: "service_unavailable"}, "HTTP 503"},
+		{"RateLimitedTooLong", slacktest.Fault{Status: http.StatusTooManyRequests, RetryAfter: "120", Err: "ratelimited"}, "rate limiting"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t)
-			e.slack.fail("chat.postMessage", tt.fault)
+			e.slack.Fail("chat.postMessage", tt.fault)
 			id := e.ask(alice, "prod-db locked out")
 			if req := e.request(id); req.State != bot.StatePending || req.Refs["card.slack"] != "" {
 				t.Errorf("got %s with card ref %q, want pending without a card", req.State, req.Refs["card.slack"])

@@ -11,92 +11,66 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"resetbot/adapters/chat"
 	"resetbot/bot"
-)
-
-// Retries of one Web API call.
-const (
-	maxTries     = 4
-	firstBackoff = 250 * time.Millisecond
 )
 
 // call runs one Web API call with retries and turns a final failure into a
 // *bot.Error whose message says what could not be done and how to fix it.
 func (a *Adapter) call(ctx context.Context, what string, fn func(context.Context) error) error {
-	if err := a.retry(ctx, fn, true); err != nil {
+	if err := a.withRetry(ctx, what, true, fn); err != nil {
 		return a.fault(what, err)
 	}
 	return nil
 }
 
-// retry runs fn until it succeeds, fails for good, or the tries or ctx run
-// out. Unless idempotent, a call whose outcome is unknown (a timeout after
-// sending, a 5xx) is not sent again: only refusals that guarantee nothing
-// happened are retried (rate limits, connections never made).
-func (a *Adapter) retry(ctx context.Context, fn func(context.Context) error, idempotent bool) error {
-	backoff := firstBackoff
-	for try := 1; ; try++ {
-		err := fn(ctx)
-		if err == nil {
-			return nil
-		}
-		wait, ok := retryAfter(err, backoff, idempotent)
-		if !ok || try == maxTries || ctx.Err() != nil {
-			return err
-		}
-		if deadline, has := ctx.Deadline(); has && time.Until(deadline) < wait {
-			return err // waiting as long as Slack asks would outlive the work's deadline
-		}
-		a.log.Info("slack: retrying a Web API call", "after", wait, "try", try, "err", safeErr(err))
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return err
-		case <-t.C:
-		}
-		backoff *= 2
-	}
+// withRetry runs fn with the adapter's retries. Unless idempotent, a call
+// whose outcome is unknown (a timeout after sending, a 5xx) is not sent
+// again: only refusals that guarantee nothing happened are retried (rate
+// limits, connections never made).
+func (a *Adapter) withRetry(ctx context.Context, what string, idempotent bool, fn func(context.Context) error) error {
+	return a.retry.Do(ctx, what, func(err error) chat.Verdict { return verdict(err, idempotent) }, fn)
 }
 
-// retryAfter says whether err is worth another try and after how long.
-func retryAfter(err error, backoff time.Duration, idempotent bool) (time.Duration, bool) {
+// verdict says whether err is worth another try, and after how long Slack
+// asked to wait.
+func verdict(err error, idempotent bool) chat.Verdict {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return 0, false
+		return chat.Verdict{}
 	}
 	var rl *slack.RateLimitedError
 	if errors.As(err, &rl) {
-		return max(rl.RetryAfter, time.Second), true
+		return chat.Verdict{Again: true, After: max(rl.RetryAfter, time.Second)}
 	}
 	var sc slack.StatusCodeError
 	if errors.As(err, &sc) {
 		switch {
 		case sc.Code == http.StatusTooManyRequests: // no Retry-After header
-			return time.Second, true
+			return chat.Verdict{Again: true, After: time.Second}
 		case sc.Code >= 500:
-			return backoff, idempotent
+			return chat.Verdict{Again: idempotent}
 		}
-		return 0, false
+		return chat.Verdict{}
 	}
 	var se slack.SlackErrorResponse
 	if errors.As(err, &se) {
 		switch se.Err {
 		case "ratelimited":
-			return time.Second, true
+			return chat.Verdict{Again: true, After: time.Second}
 		case "service_unavailable", "internal_error", "fatal_error", "request_timeout":
-			return backoff, idempotent
+			return chat.Verdict{Again: idempotent}
 		}
-		return 0, false
+		return chat.Verdict{}
 	}
 	var op *net.OpError
 	if errors.As(err, &op) && op.Op == "dial" {
-		return backoff, true // never reached Slack
+		return chat.Verdict{Again: true} // never reached Slack
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) || errors.As(err, new(net.Error)) {
-		return backoff, idempotent
+		return chat.Verdict{Again: idempotent}
 	}
-	return 0, false
+	return chat.Verdict{}
 }
 
 // fault turns a Slack failure into a *bot.Error safe to show and logs it.
@@ -200,13 +174,13 @@ func (a *Adapter) dmChannel(ctx context.Context, user string) (string, error) {
 	if ok {
 		return ch, nil
 	}
-	err := a.retry(ctx, func(ctx context.Context) error {
+	err := a.withRetry(ctx, "open a direct message", true, func(ctx context.Context) error {
 		c, _, _, err := a.api.OpenConversationContext(ctx, &slack.OpenConversationParameters{Users: []string{user}})
 		if err == nil && c != nil {
 			ch = c.ID
 		}
 		return err
-	}, true)
+	})
 	if err != nil {
 		return "", a.fault("open a direct message with the user", err)
 	}
@@ -237,10 +211,10 @@ func (a *Adapter) ephemeralDM(ctx context.Context, user, what, text string, bloc
 		if err != nil {
 			return err
 		}
-		err = a.retry(ctx, func(ctx context.Context) error {
+		err = a.withRetry(ctx, what, true, func(ctx context.Context) error {
 			_, err := a.api.PostEphemeralContext(ctx, ch, user, opts...)
 			return err
-		}, true)
+		})
 		if err == nil {
 			return nil
 		}

@@ -22,6 +22,11 @@
 // which a multi-replica deployment backs with Redis. Votes are idempotent in
 // the store as well, so a double that slips through still changes nothing.
 //
+// The plumbing it shares with the other adapters (the service interface,
+// the memory of deliveries, the order of card updates, retries and the
+// background pool) is package chat; slacktest is the fake Slack its tests
+// talk to.
+//
 // Slack API faults are retried where waiting helps (rate limits honour
 // Retry-After; network errors and 5xx back off, both bounded) and otherwise
 // returned as *bot.Error, EUNAVAILABLE for transient faults, with a message

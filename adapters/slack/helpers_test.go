@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -18,15 +17,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
+	"resetbot/adapters/chat/chattest"
 	slackad "resetbot/adapters/slack"
+	"resetbot/adapters/slack/slacktest"
 	"resetbot/approvals"
 	"resetbot/bot"
-	"resetbot/internal/redistest"
-	"resetbot/internal/testkit"
-	"resetbot/providers/emulator"
-	"resetbot/providers/tencent"
 )
 
 const (
@@ -51,38 +46,32 @@ const (
 	prodDB    = "tdsql3-d8fffc3c"
 	stagingDB = "tdsql3-0000aaaa"
 	reportsDB = "tdsql3-0000bbbb"
-	tcID      = "AKIDresetbotslacktest"
-	tcKey     = "resetbot-slack-test-key"
 )
 
 var accounts = []bot.Account{{
-	Name: "prod-db", Provider: emulator.TencentTDSQL, Region: "ap-guangzhou",
-	Users: []string{"app_user"}, Settings: map[string]string{"instance_id": prodDB, "host": "%"},
+	Name: "prod-db", Provider: chattest.TDSQL, Region: "ap-guangzhou",
+	Users: []string{"app_user"}, Settings: chattest.TDSQLSettings(prodDB),
 	Requesters: []string{"eng"}, Approvers: []string{"db-approvers"}, Approvals: 1, TTL: 30 * time.Minute,
 }, {
-	Name: "staging-db", Provider: emulator.TencentTDSQL, Region: "ap-shanghai",
-	Users: []string{"app_user"}, Settings: map[string]string{"instance_id": stagingDB, "host": "%"},
+	Name: "staging-db", Provider: chattest.TDSQL, Region: "ap-shanghai",
+	Users: []string{"app_user"}, Settings: chattest.TDSQLSettings(stagingDB),
 	Requesters: []string{"eng"}, Approvers: []string{"db-approvers"}, Approvals: 1, TTL: 30 * time.Minute,
 }, {
-	Name: "reports-db", Provider: emulator.TencentTDSQL, Region: "ap-shanghai",
-	Users: []string{"app_user", "report_user"}, Selectable: true, Settings: map[string]string{"instance_id": reportsDB, "host": "%"},
+	Name: "reports-db", Provider: chattest.TDSQL, Region: "ap-shanghai",
+	Users: []string{"app_user", "report_user"}, Selectable: true, Settings: chattest.TDSQLSettings(reportsDB),
 	Requesters: []string{"eng"}, Approvers: []string{"db-approvers"}, Approvals: 1, TTL: 30 * time.Minute,
 }}
 
 // env is the whole bot on real Redis, its Slack adapter served over HTTP,
 // and a fake Slack Web API behind it.
 type env struct {
-	t      testing.TB
-	slack  *fakeSlack
-	ad     *slackad.Adapter
-	svc    *bot.Service
-	store  *approvals.Store
-	redis  *redis.Client
-	prefix string
-	srv    *httptest.Server
-	emu    *emulator.Emulator // the TDSQL API behind the real Tencent provider
-	logs   *testkit.Log
-	seq    atomic.Int64
+	*chattest.Backend
+	t     testing.TB
+	slack *slacktest.Server
+	ad    *slackad.Adapter
+	svc   *bot.Service
+	srv   *httptest.Server
+	seq   atomic.Int64
 }
 
 type envOption func(*slackad.Options)
@@ -91,25 +80,12 @@ func withAppToken(o *slackad.Options) { o.AppToken = appToken }
 
 func newEnv(t testing.TB, opts ...envOption) *env {
 	t.Helper()
-	client, prefix := redistest.Client(t)
-	e := &env{t: t, redis: client, prefix: prefix, logs: &testkit.Log{}}
-	e.emu = emulator.New(emulator.Options{TencentSecretID: tcID, TencentSecretKey: tcKey})
-	e.emu.AddUser(emulator.TencentTDSQL, prodDB, "app_user@%")
-	e.emu.AddUser(emulator.TencentTDSQL, stagingDB, "app_user@%")
-	e.emu.AddUser(emulator.TencentTDSQL, reportsDB, "app_user@%")
-	e.emu.AddUser(emulator.TencentTDSQL, reportsDB, "report_user@%")
-	cloud := httptest.NewTLSServer(e.emu)
-	t.Cleanup(cloud.Close)
-	prov := tencent.New(tencent.Options{
-		SecretID: tcID, SecretKey: tcKey,
-		Endpoint:  cloud.Listener.Addr().String(),
-		Transport: cloud.Client().Transport,
-		Timeout:   5 * time.Second,
-		Backoff:   func(int) time.Duration { return time.Millisecond },
-	})
-	e.slack = newFakeSlack(t, botToken, appToken)
-	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	e.store = approvals.New(client, approvals.Options{Prefix: prefix, Poll: 100 * time.Millisecond})
+	e := &env{t: t, Backend: chattest.NewBackend(t, approvals.Options{Poll: 100 * time.Millisecond}, map[string][]string{
+		prodDB: {"app_user@%"}, stagingDB: {"app_user@%"}, reportsDB: {"app_user@%", "report_user@%"},
+	})}
+	e.slack = slacktest.NewServer(t, botToken, appToken)
+	log := e.Log()
+	client, prefix := e.Redis, e.Prefix
 	o := slackad.Options{
 		BotToken:         botToken,
 		SigningSecret:    secret,
@@ -129,8 +105,8 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	}
 	e.ad = ad
 	svc, err := bot.New(bot.Options{
-		Store:     e.store,
-		Providers: map[string]bot.Provider{emulator.TencentTDSQL: prov},
+		Store:     e.Store,
+		Providers: map[bot.ProviderKey]bot.Provider{chattest.TDSQL: e.Cloud.Provider},
 		Notifiers: []bot.Notifier{ad},
 		People:    people,
 		Accounts:  accounts,
@@ -146,29 +122,20 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	ad.Register(mux)
 	e.srv = httptest.NewServer(mux)
 
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = svc.RunExecutor(ctx, "test")
-	}()
+	stop := chattest.StartExecutor(svc)
 	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("the bot's log:\n%s", e.logs)
-		}
 		e.srv.Close()
-		cancel()
-		<-done
+		stop()
 		ad.Wait()
 	})
 	return e
 }
 
-// resets counts the password resets the cloud API was asked for.
+// resets counts the calls to the cloud's TDSQL API.
 func (e *env) resets() int {
 	n := 0
-	for _, c := range e.emu.Calls() {
-		if c.Provider == emulator.TencentTDSQL {
+	for _, c := range e.Cloud.Emulator.Calls() {
+		if c.Provider == chattest.TDSQL {
 			n++
 		}
 	}
@@ -179,7 +146,7 @@ func (e *env) resets() int {
 func (e *env) passwords() []string {
 	var out []string
 	for _, db := range []string{prodDB, stagingDB} {
-		if pw, _ := e.emu.Password(emulator.TencentTDSQL, db, "app_user@%"); pw != "" {
+		if pw := e.Cloud.Password(db, "app_user@%"); pw != "" {
 			out = append(out, pw)
 		}
 	}
@@ -234,7 +201,7 @@ func (e *env) commandForm(user, text, hook string) string {
 		"user_id": {user}, "user_name": {strings.ToLower(user)},
 		"command": {"/reset-password"}, "text": {text},
 		"api_app_id":   {"A1"},
-		"response_url": {e.slack.hookURL(hook)},
+		"response_url": {e.slack.HookURL(hook)},
 		"trigger_id":   {"trigger-" + hook},
 	}.Encode()
 }
@@ -264,14 +231,14 @@ func interactionForm(t testing.TB, payload any) string {
 
 // click is a block_actions payload: user pressed the card's button action
 // for request id. Its reply goes to hook.
-func click(user, action, id, actionTS, hook string, f *fakeSlack) map[string]any {
+func click(user, action, id, actionTS, hook string, f *slacktest.Server) map[string]any {
 	return map[string]any{
 		"type":         "block_actions",
 		"user":         map[string]any{"id": user, "username": strings.ToLower(user)},
 		"api_app_id":   "A1",
 		"team":         map[string]any{"id": "T1"},
 		"trigger_id":   "trigger-" + hook,
-		"response_url": f.hookURL(hook),
+		"response_url": f.HookURL(hook),
 		"channel":      map[string]any{"id": approvalsChannel},
 		"container":    map[string]any{"type": "message", "channel_id": approvalsChannel, "message_ts": "1700000000.000001"},
 		"actions": []any{map[string]any{
@@ -283,7 +250,7 @@ func click(user, action, id, actionTS, hook string, f *fakeSlack) map[string]any
 
 // submission is the view_submission of the form that views.open call c
 // opened, filled in with values (block ID -> the element's state).
-func submission(t testing.TB, user string, c apiCall, values map[string]any) map[string]any {
+func submission(t testing.TB, user string, c slacktest.Call, values map[string]any) map[string]any {
 	t.Helper()
 	view, _ := c.JSON["view"].(map[string]any)
 	if view == nil {
@@ -300,7 +267,7 @@ func submission(t testing.TB, user string, c apiCall, values map[string]any) map
 		"team":       map[string]any{"id": "T1"},
 		"trigger_id": "trigger-submit-" + user,
 		"view": map[string]any{
-			"id":               "V-" + c.get("trigger_id"),
+			"id":               "V-" + c.Get("trigger_id"),
 			"type":             "modal",
 			"callback_id":      view["callback_id"],
 			"private_metadata": view["private_metadata"],
@@ -333,7 +300,7 @@ func (e *env) ask(user, text string) string {
 // request reads a request from the store.
 func (e *env) request(id string) bot.Request {
 	e.t.Helper()
-	r, err := e.store.Get(context.Background(), id)
+	r, err := e.Store.Get(context.Background(), id)
 	if err != nil {
 		e.t.Fatalf("get %s: %v", id, err)
 	}
@@ -343,24 +310,18 @@ func (e *env) request(id string) bot.Request {
 // audit returns the kinds of audit events, in order.
 func (e *env) audit() []bot.Event {
 	e.t.Helper()
-	evs, err := e.store.AuditLog(context.Background(), bot.AuditQuery{})
+	evs, err := e.Store.AuditLog(context.Background(), bot.AuditQuery{})
 	if err != nil {
 		e.t.Fatalf("audit log: %v", err)
 	}
 	return evs
 }
 
-func hasEvent(evs []bot.Event, kind, detail string) bool {
+func hasEvent(evs []bot.Event, kind bot.EventKind, detail string) bool {
 	for _, ev := range evs {
 		if ev.Kind == kind && strings.Contains(ev.Detail, detail) {
 			return true
 		}
 	}
 	return false
-}
-
-// redisDump is every value under the test's prefix, for scans.
-func (e *env) redisDump() string {
-	e.t.Helper()
-	return testkit.RedisDump(e.t, e.redis, "*"+e.prefix+"*")
 }

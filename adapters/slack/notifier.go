@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 
 	"github.com/slack-go/slack"
 
@@ -22,78 +21,36 @@ func (a *Adapter) Card(ctx context.Context, req bot.Request, acct bot.Account, r
 		var channel, ts string
 		// A second chat.postMessage after an unknown outcome could leave two
 		// cards, so only refusals that guarantee nothing was posted are retried.
-		err := a.retry(ctx, func(ctx context.Context) error {
+		what := "post the approval card in " + a.opts.ApprovalsChannel
+		err := a.withRetry(ctx, what, false, func(ctx context.Context) error {
 			var err error
 			channel, ts, err = a.api.PostMessageContext(ctx, a.opts.ApprovalsChannel, opts...)
 			return err
-		}, false)
+		})
 		if err != nil {
-			return "", a.fault("post the approval card in "+a.opts.ApprovalsChannel, err)
+			return "", a.fault(what, err)
 		}
 		if channel == "" {
 			channel = a.opts.ApprovalsChannel
 		}
 		ref = channel + "/" + ts
-		c := a.card(ref)
-		c.mu.Lock()
-		if v := req.Version(); c.shown.Before(v) {
-			c.shown = v
-		}
-		c.mu.Unlock()
+		a.cards.Posted(ref, req)
 		return ref, nil
 	}
 	channel, ts, ok := strings.Cut(ref, "/")
 	if !ok || channel == "" || ts == "" {
 		return "", bot.Errorf(bot.EINTERNAL, "the approval card's reference %q is not channel/timestamp", ref)
 	}
-	// Updates race (a vote's handler and the executor both update the card),
-	// so one card's updates go out one at a time and an older state never
-	// replaces a newer one.
-	c := a.card(ref)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	v := req.Version()
-	if v.Before(c.shown) {
-		return ref, nil
-	}
-	err := a.call(ctx, "update the approval card", func(ctx context.Context) error {
-		_, _, _, err := a.api.UpdateMessageContext(ctx, channel, ts, opts...)
-		return err
+	err := a.cards.Update(ref, req, func() error {
+		return a.call(ctx, "update the approval card", func(ctx context.Context) error {
+			_, _, _, err := a.api.UpdateMessageContext(ctx, channel, ts, opts...)
+			return err
+		})
 	})
 	if err != nil {
 		return "", err
 	}
-	c.shown = v
 	return ref, nil
-}
-
-// cardState is what one card shows, as far as this process knows.
-type cardState struct {
-	mu    sync.Mutex
-	shown bot.Version
-}
-
-// card returns the state of the card ref, forgetting finished cards once
-// there are many.
-func (a *Adapter) card(ref string) *cardState {
-	a.cardsMu.Lock()
-	defer a.cardsMu.Unlock()
-	if c, ok := a.cards[ref]; ok {
-		return c
-	}
-	if len(a.cards) >= maxCards {
-		for k, c := range a.cards {
-			if c.mu.TryLock() {
-				if c.shown.Final() {
-					delete(a.cards, k)
-				}
-				c.mu.Unlock()
-			}
-		}
-	}
-	c := &cardState{}
-	a.cards[ref] = c
-	return c
 }
 
 // Notify tells person something about req, in an ephemeral message in their
@@ -115,4 +72,19 @@ func (a *Adapter) Deliver(ctx context.Context, person bot.Person, req bot.Reques
 	text := fmt.Sprintf("%s: the new password for %s is ready (only you can see it).", req.ID, req.Account)
 	return a.ephemeralDM(ctx, person.Slack, "deliver the new password of "+req.ID+" to "+person.Name,
 		text, deliverBlocks(req, results))
+}
+
+// CanDeliver is true: an ephemeral message in the requester's DM with the
+// bot can always be sent, so the service resets at approval.
+func (a *Adapter) CanDeliver(bot.Request) bool { return true }
+
+// Offer is never called, since CanDeliver is always true: Slack has no
+// Reveal offer.
+func (a *Adapter) Offer(_ context.Context, _ bot.Person, req bot.Request) (string, error) {
+	return "", bot.Errorf(bot.EUNAVAILABLE, "Slack has no Reveal offer (request %s): its passwords are delivered at once", req.ID)
+}
+
+// Withdraw is never called, since Offer makes no offer.
+func (a *Adapter) Withdraw(_ context.Context, req bot.Request, _ string) error {
+	return bot.Errorf(bot.EUNAVAILABLE, "Slack has no Reveal offer to withdraw (request %s)", req.ID)
 }

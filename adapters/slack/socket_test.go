@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"resetbot/adapters/slack/slacktest"
 	"resetbot/bot"
 )
 
@@ -23,19 +24,19 @@ func envelope(t testing.TB, typ, id string, retry int, payload any) []byte {
 }
 
 // slashPayload is a slash command as Socket Mode carries it.
-func slashPayload(f *fakeSlack, user, text, hook string) map[string]any {
+func slashPayload(f *slacktest.Server, user, text, hook string) map[string]any {
 	return map[string]any{
 		"team_id": "T1", "channel_id": general, "user_id": user, "command": "/reset-password",
-		"text": text, "response_url": f.hookURL(hook), "trigger_id": "trigger-" + hook, "api_app_id": "A1",
+		"text": text, "response_url": f.HookURL(hook), "trigger_id": "trigger-" + hook, "api_app_id": "A1",
 	}
 }
 
 // ackOf waits for the acknowledgement of envelope id and returns its payload.
-func ackOf(ctx context.Context, t testing.TB, f *fakeSlack, id string) map[string]any {
+func ackOf(ctx context.Context, t testing.TB, f *slacktest.Server, id string) map[string]any {
 	t.Helper()
 	for {
 		select {
-		case m := <-f.acks:
+		case m := <-f.Acks():
 			if m["envelope_id"] == id {
 				p, _ := m["payload"].(map[string]any)
 				return p
@@ -63,7 +64,7 @@ func TestSocketMode(t *testing.T) {
 			t.Errorf("Run did not return after its context ended")
 		}
 	}()
-	send := func(env []byte) { e.slack.envelopes <- env }
+	send := func(env []byte) { e.slack.Send(env) }
 
 	var id string
 	t.Run("CommandAsks", func(t *testing.T) {
@@ -100,9 +101,9 @@ func TestSocketMode(t *testing.T) {
 		if got := e.slack.Reply(e.ctx(), "sock-bob"); !strings.Contains(got, "You approved "+id) {
 			t.Errorf("reply: got %q", got)
 		}
-		e.slack.WaitFor(e.ctx(), "the card to show success", func(cs []apiCall) bool {
+		e.slack.WaitFor(e.ctx(), "the card to show success", func(cs []slacktest.Call) bool {
 			c, ok := cardOf(cs, id)
-			return ok && strings.Contains(c.get("blocks"), "succeeded")
+			return ok && strings.Contains(c.Get("blocks"), "succeeded")
 		})
 		if n := e.resets(); n != 1 {
 			t.Errorf("calls to the cloud API: got %d, want 1", n)

@@ -34,6 +34,8 @@ import (
 
 	"resetbot/approvals"
 	"resetbot/bot"
+	"resetbot/config"
+	"resetbot/providers"
 	"resetbot/providers/emulator"
 	"resetbot/providers/ratelimit"
 	"resetbot/providers/tencent"
@@ -48,7 +50,7 @@ func main() {
 	}
 }
 
-type config struct {
+type options struct {
 	redis       string
 	requests    int
 	concurrency int
@@ -58,7 +60,7 @@ type config struct {
 }
 
 func run(ctx context.Context, args []string, out io.Writer) error {
-	var c config
+	var c options
 	fs := flag.NewFlagSet("resetbot-load", flag.ContinueOnError)
 	defRedis := os.Getenv("RESETBOT_TEST_REDIS")
 	if defRedis == "" {
@@ -81,10 +83,38 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	return load(ctx, c, out)
 }
 
-const (
-	account  = "load-db"
-	instance = "tdsql-load"
-)
+const account = "load-db"
+
+// approvers is how many people approve the requests, in turn.
+const approvers = 10
+
+// loadConfig is the config of the load: one requester per request, the
+// approvers, and one TDSQL account, read by the same code as a real config.
+func loadConfig(c options) string {
+	var b strings.Builder
+	b.WriteString(`tencentcloud:
+  secret_id: "${SECRET_ID}"
+  secret_key: "${SECRET_KEY}"
+  endpoint: "${ENDPOINT}"
+accounts:
+  - name: ` + account + `
+    provider: tencent.tdsql
+    region: ap-guangzhou
+    instance_id: tdsql-load
+    user: app_user
+    requesters: [load]
+    approvers: [approvers]
+    ttl: 30m
+people:
+`)
+	for i := range c.requests {
+		fmt.Fprintf(&b, "  - {name: req-%d, slack: U0REQ%d, groups: [load]}\n", i, i)
+	}
+	for i := range approvers {
+		fmt.Fprintf(&b, "  - {name: appr-%d, slack: U0APPR%d, groups: [approvers]}\n", i, i)
+	}
+	return b.String()
+}
 
 // sink is the chat platform: it notes each delivery's time and keeps no
 // password.
@@ -107,6 +137,16 @@ func (s *sink) Card(_ context.Context, req bot.Request, _ bot.Account, ref strin
 
 func (s *sink) Notify(context.Context, bot.Person, bot.Request, string) error { return nil }
 
+// CanDeliver is true: the sink shows every password at once, so nothing is
+// offered.
+func (s *sink) CanDeliver(bot.Request) bool { return true }
+
+func (s *sink) Offer(context.Context, bot.Person, bot.Request) (string, error) {
+	return "", bot.Errorf(bot.EUNAVAILABLE, "the load tool's sink has no Reveal offer")
+}
+
+func (s *sink) Withdraw(context.Context, bot.Request, string) error { return nil }
+
 func (s *sink) Deliver(_ context.Context, _ bot.Person, req bot.Request, results []bot.UserResult) error {
 	now := time.Now()
 	s.mu.Lock()
@@ -126,7 +166,7 @@ func (s *sink) Deliver(_ context.Context, _ bot.Person, req bot.Request, results
 	return nil
 }
 
-func load(ctx context.Context, c config, out io.Writer) error {
+func load(ctx context.Context, c options, out io.Writer) error {
 	prefix := "resetbot-load:" + randomHex(6) + ":"
 	admin := redis.NewClient(&redis.Options{Addr: c.redis})
 	defer admin.Close()
@@ -137,23 +177,23 @@ func load(ctx context.Context, c config, out io.Writer) error {
 
 	secretID, secretKey := "AKIDload", randomHex(16)
 	emu := emulator.New(emulator.Options{TencentSecretID: secretID, TencentSecretKey: secretKey, Rate: c.rate})
-	emu.AddUser(emulator.TencentTDSQL, instance, "app_user@%")
 	cloud := httptest.NewTLSServer(emu)
 	defer cloud.Close()
 
-	people := []bot.Person{}
-	for i := range c.requests {
-		people = append(people, bot.Person{Name: fmt.Sprintf("req-%d", i), Groups: []string{"load"}})
+	cfg, err := config.LoadConsole([]byte(loadConfig(c)), func(k string) string {
+		return map[string]string{"SECRET_ID": secretID, "SECRET_KEY": secretKey,
+			"ENDPOINT": strings.TrimPrefix(cloud.URL, "https://")}[k]
+	}, providers.Kinds())
+	if err != nil {
+		return err
 	}
-	const approvers = 10
-	for i := range approvers {
-		people = append(people, bot.Person{Name: fmt.Sprintf("appr-%d", i), Groups: []string{"approvers"}})
+	accounts := cfg.Accounts()
+	for _, a := range accounts {
+		if err := emu.AddAccount(a); err != nil {
+			return err
+		}
 	}
-	accounts := []bot.Account{{
-		Name: account, Provider: emulator.TencentTDSQL, Region: "ap-guangzhou",
-		Users: []string{"app_user"}, Settings: map[string]string{"instance_id": instance, "host": "%"},
-		Requesters: []string{"load"}, Approvers: []string{"approvers"}, Approvals: 1, TTL: 30 * time.Minute,
-	}}
+	tdsql := accounts[0].Provider
 	chat := &sink{delivered: map[string]time.Time{}, done: make(chan struct{}), want: c.requests}
 
 	execCtx, stopExec := context.WithCancel(context.WithoutCancel(ctx))
@@ -165,14 +205,14 @@ func load(ctx context.Context, c config, out io.Writer) error {
 		defer client.Close()
 		prov := tencent.New(tencent.Options{
 			SecretID: secretID, SecretKey: secretKey,
-			Endpoint: strings.TrimPrefix(cloud.URL, "https://"), Transport: cloud.Client().Transport,
+			Endpoint: cfg.TencentCloud.Endpoint, Transport: cloud.Client().Transport,
 			Limiter: ratelimit.New(client, "{"+prefix+"}ratelimit:", c.rate),
 		})
 		svc, err := bot.New(bot.Options{
 			Store:     approvals.New(client, approvals.Options{Prefix: prefix}),
-			Providers: map[string]bot.Provider{emulator.TencentTDSQL: prov},
+			Providers: map[bot.ProviderKey]bot.Provider{tdsql: prov},
 			Notifiers: []bot.Notifier{chat},
-			People:    people,
+			People:    cfg.People(),
 			Accounts:  accounts,
 			Limit:     bot.Limit{N: 1000, Window: time.Hour},
 		})
@@ -265,7 +305,7 @@ func load(ctx context.Context, c config, out io.Writer) error {
 
 // each runs fn for 0..n-1, c.concurrency at a time, and returns the
 // latencies of the calls that succeeded and the number that failed.
-func each(ctx context.Context, c config, fn func(i int) error) ([]time.Duration, int) {
+func each(ctx context.Context, c options, fn func(i int) error) ([]time.Duration, int) {
 	var mu sync.Mutex
 	var lat []time.Duration
 	var failed atomic.Int64

@@ -46,7 +46,7 @@ func TestAuditPrintsJSONLines(t *testing.T) {
 		if e.Time.IsZero() || e.Actor == "" {
 			t.Errorf("event %+v lacks its time or actor", e)
 		}
-		kinds = append(kinds, e.Kind)
+		kinds = append(kinds, string(e.Kind))
 	}
 	if got, want := strings.Join(kinds, ","), "requested,voted,approved"; got != want {
 		t.Errorf("events = %s, want %s", got, want)

@@ -5,58 +5,40 @@ import (
 	"log/slog"
 	"net/http"
 
+	"resetbot/adapters/chat"
 	"resetbot/adapters/discord"
 	"resetbot/adapters/slack"
 	"resetbot/approvals"
 	"resetbot/bot"
+	"resetbot/config"
 )
 
-// chat holds the configured chat adapters and what serve does with them.
-type chat struct {
-	notifiers []bot.Notifier
-	attachers []func(*bot.Service)
-	muxers    []func(*http.ServeMux)
-	starters  []func(context.Context) error
-	runners   []func(context.Context) error // long-running: Socket Mode, Gateway
-	waiters   []func()
+// chatAdapter is what serve needs of a chat platform's adapter. Slack's and
+// Discord's satisfy it.
+type chatAdapter interface {
+	bot.Notifier
+	// Attach hands the adapter the service its handlers call.
+	Attach(chat.Service)
+	// Register puts the platform's HTTP endpoints on mux.
+	Register(mux *http.ServeMux)
+	// Start makes the platform's start-up calls (Discord registers its
+	// command). A platform that is down then is logged, not fatal.
+	Start(ctx context.Context) error
+	// Run holds the platform's connection (Socket Mode, the Gateway) until
+	// ctx ends; it returns nil at once when there is none to hold.
+	Run(ctx context.Context) error
+	// Wait blocks until the work the handlers started is done.
+	Wait()
 }
 
-func (c *chat) attach(s *bot.Service) {
-	for _, f := range c.attachers {
-		f(s)
-	}
-}
-
-func (c *chat) register(mux *http.ServeMux) {
-	for _, f := range c.muxers {
-		f(mux)
-	}
-}
-
-// start runs the adapters' start-up calls (Discord's command registration).
-// A chat API that is down at start is logged, not fatal: the bot still
-// serves the other platform and the text commands.
-func (c *chat) start(ctx context.Context, log *slog.Logger) {
-	for _, f := range c.starters {
-		if err := f(ctx); err != nil {
-			log.Error("chat start-up", "err", err)
-		}
-	}
-}
-
-func (c *chat) wait() {
-	for _, f := range c.waiters {
-		f()
-	}
-}
-
-func chatAdapters(cfg *Config, store *approvals.Store, log *slog.Logger) (*chat, error) {
-	c := &chat{}
+// chatAdapters makes an adapter for each configured platform.
+func chatAdapters(cfg *config.Config, store *approvals.Store, log *slog.Logger) ([]chatAdapter, error) {
+	var out []chatAdapter
 	if s := cfg.Slack; s != nil {
 		a, err := slack.New(slack.Options{
-			BotToken:         s.BotToken.Reveal(),
-			SigningSecret:    s.SigningSecret.Reveal(),
-			AppToken:         s.AppToken.Reveal(),
+			BotToken:         s.BotToken.Value(),
+			SigningSecret:    s.SigningSecret.Value(),
+			AppToken:         s.AppToken.Value(),
 			APIURL:           s.APIURL,
 			ApprovalsChannel: s.ApprovalsChannel,
 			Log:              log.With("platform", "slack"),
@@ -65,17 +47,11 @@ func chatAdapters(cfg *Config, store *approvals.Store, log *slog.Logger) (*chat,
 		if err != nil {
 			return nil, err
 		}
-		c.notifiers = append(c.notifiers, a)
-		c.attachers = append(c.attachers, func(s *bot.Service) { a.Attach(s) })
-		c.muxers = append(c.muxers, a.Register)
-		if !s.AppToken.IsZero() {
-			c.runners = append(c.runners, a.Run)
-		}
-		c.waiters = append(c.waiters, a.Wait)
+		out = append(out, a)
 	}
 	if d := cfg.Discord; d != nil {
 		a, err := discord.New(discord.Options{
-			BotToken:         d.BotToken.Reveal(),
+			BotToken:         d.BotToken.Value(),
 			ApplicationID:    d.ApplicationID,
 			PublicKey:        d.PublicKey,
 			GuildID:          d.GuildID,
@@ -89,14 +65,7 @@ func chatAdapters(cfg *Config, store *approvals.Store, log *slog.Logger) (*chat,
 		if err != nil {
 			return nil, err
 		}
-		c.notifiers = append(c.notifiers, a)
-		c.attachers = append(c.attachers, func(s *bot.Service) { a.Attach(s) })
-		c.muxers = append(c.muxers, a.Register)
-		c.starters = append(c.starters, a.Start)
-		if d.Gateway {
-			c.runners = append(c.runners, a.Run)
-		}
-		c.waiters = append(c.waiters, a.Wait)
+		out = append(out, a)
 	}
-	return c, nil
+	return out, nil
 }

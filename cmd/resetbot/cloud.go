@@ -1,40 +1,48 @@
 package main
 
 import (
+	"net/http"
+
 	"github.com/redis/go-redis/v9"
 
 	"resetbot/bot"
+	"resetbot/config"
 	"resetbot/providers/alibaba"
 	"resetbot/providers/ratelimit"
 	"resetbot/providers/tencent"
 )
 
-// cloudProviders makes one provider per configured cloud, sharing one rate
-// limiter in Redis so that every replica together keeps under each API's
-// 20 calls a second.
-func cloudProviders(cfg *Config, rdb redis.UniversalClient) (map[string]bot.Provider, error) {
+// cloudProviders makes one provider per configured cloud, serving every kind
+// of account of its package, and sharing one rate limiter in Redis so that
+// every replica together keeps under each API's 20 calls a second.
+// transport carries the calls (nil: the default).
+func cloudProviders(cfg *config.Config, rdb redis.UniversalClient, transport http.RoundTripper) map[bot.ProviderKey]bot.Provider {
 	limiter := ratelimit.New(rdb, cfg.Redis.Prefix+"ratelimit:", tencent.DefaultRate)
-	m := map[string]bot.Provider{}
+	m := map[bot.ProviderKey]bot.Provider{}
+	serve := func(p bot.Provider, kinds []bot.AccountKind) {
+		for _, k := range kinds {
+			m[k.Provider()] = p
+		}
+	}
 	if t := cfg.TencentCloud; t != nil {
-		p := tencent.New(tencent.Options{
-			SecretID:  t.SecretID.Reveal(),
-			SecretKey: t.SecretKey.Reveal(),
+		serve(tencent.New(tencent.Options{
+			SecretID:  t.SecretID.Value(),
+			SecretKey: t.SecretKey.Value(),
 			Endpoint:  t.Endpoint,
 			Scheme:    t.Scheme,
 			Limiter:   limiter,
-		})
-		for _, k := range []string{"tencent.ciam", "tencent.tdsql", "tencent.tcr", "tencent.cam"} {
-			m[k] = p
-		}
+			Transport: transport,
+		}), tencent.Kinds())
 	}
 	if a := cfg.AlibabaCloud; a != nil {
-		m["alibaba.ehpc"] = alibaba.New(alibaba.Options{
-			AccessKeyID:     a.AccessKeyID.Reveal(),
-			AccessKeySecret: a.AccessKeySecret.Reveal(),
+		serve(alibaba.New(alibaba.Options{
+			AccessKeyID:     a.AccessKeyID.Value(),
+			AccessKeySecret: a.AccessKeySecret.Value(),
 			Endpoint:        a.Endpoint,
 			Scheme:          a.Scheme,
 			Limiter:         limiter,
-		})
+			Transport:       transport,
+		}), alibaba.Kinds())
 	}
-	return m, nil
+	return m
 }

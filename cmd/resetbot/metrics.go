@@ -33,12 +33,12 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	return m
 }
 
-func (m *metrics) Event(kind string) { m.events.WithLabelValues(kind).Inc() }
+func (m *metrics) Event(kind bot.EventKind) { m.events.WithLabelValues(string(kind)).Inc() }
 
-func (m *metrics) Execution(provider string, d time.Duration, ok bool) {
+func (m *metrics) Execution(provider bot.ProviderKey, d time.Duration, ok bool) {
 	result := "ok"
 	if !ok {
 		result = "error"
 	}
-	m.executions.WithLabelValues(provider, result).Observe(d.Seconds())
+	m.executions.WithLabelValues(string(provider), result).Observe(d.Seconds())
 }

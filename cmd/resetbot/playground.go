@@ -2,21 +2,31 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	_ "embed"
+	"encoding/hex"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/alicebob/miniredis/v2"
-	"github.com/redis/go-redis/v9"
-
 	"resetbot/adapters/console"
 	"resetbot/approvals"
 	"resetbot/bot"
+	"resetbot/config"
+	"resetbot/providers"
+	"resetbot/providers/emulator"
 )
+
+// playgroundYAML is the playground's config: sample people and one sample
+// account per provider, checked by the same code as a real config.
+//
+//go:embed playground.yaml
+var playgroundYAML []byte
 
 // playground runs the bot in a console: embedded Redis, an in-process
 // emulator of the five cloud APIs, sample people and accounts.
@@ -29,46 +39,48 @@ func playground(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	mr := miniredis.NewMiniRedis()
-	if err := mr.Start(); err != nil {
-		return fmt.Errorf("start embedded redis: %w", err)
-	}
-	defer mr.Close()
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	defer cancel()
-	wg.Add(1)
-	go func() { // miniredis's clock stands still unless moved: move it so TTLs expire
-		defer wg.Done()
-		t := time.NewTicker(100 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				mr.FastForward(100 * time.Millisecond)
-			}
-		}
-	}()
-	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
-	defer rdb.Close()
-
-	store := approvals.New(rdb, approvals.Options{Prefix: "resetbot:", Poll: 200 * time.Millisecond})
-	providers, describe, closeProviders, err := playgroundProviders(rdb)
+	rdb, closeRedis, err := embeddedRedis(100 * time.Millisecond)
 	if err != nil {
 		return err
 	}
-	defer closeProviders()
+	defer closeRedis()
+	store := approvals.New(rdb, approvals.Options{Prefix: "resetbot:", Poll: 200 * time.Millisecond})
+
+	// The emulator of the five cloud APIs runs on a loopback TLS server in
+	// this process, with credentials made up at each start; the real
+	// providers call it, so every reset is a real signed API call.
+	emuOpts := emulator.Options{
+		TencentSecretID: "AKIDplayground", TencentSecretKey: randomHex(16),
+		AlibabaAccessKeyID: "LTAIplayground", AlibabaAccessKeySecret: randomHex(16),
+	}
+	emu := emulator.New(emuOpts)
+	cloud := httptest.NewTLSServer(emu)
+	defer cloud.Close()
+	env := map[string]string{
+		"TENCENTCLOUD_SECRET_ID": emuOpts.TencentSecretID, "TENCENTCLOUD_SECRET_KEY": emuOpts.TencentSecretKey,
+		"ALIBABA_CLOUD_ACCESS_KEY_ID": emuOpts.AlibabaAccessKeyID, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": emuOpts.AlibabaAccessKeySecret,
+		"CLOUD_ENDPOINT": strings.TrimPrefix(cloud.URL, "https://"),
+	}
+	cfg, err := config.LoadConsole(playgroundYAML, func(k string) string { return env[k] }, providers.Kinds())
+	if err != nil {
+		return reportLoad("playground.yaml", err, stderr)
+	}
+	var names []string
+	for _, a := range cfg.Accounts() {
+		if err := emu.AddAccount(a); err != nil {
+			return fmt.Errorf("seed the emulator: %w", err)
+		}
+		names = append(names, a.Name)
+	}
 
 	con := console.New(stdout, nil)
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	svc, err := bot.New(bot.Options{
 		Store:     store,
-		Providers: providers,
+		Providers: cloudProviders(cfg, rdb, cloud.Client().Transport),
 		Notifiers: []bot.Notifier{con},
-		People:    samplePeople(),
-		Accounts:  sampleAccounts(),
+		People:    cfg.People(),
+		Accounts:  cfg.Accounts(),
 		Log:       log,
 	})
 	if err != nil {
@@ -76,15 +88,18 @@ func playground(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	}
 	con.Attach(svc)
 
-	fmt.Fprintf(stdout, `resetbot playground: embedded Redis, %s.
+	fmt.Fprintf(stdout, `resetbot playground: embedded Redis, the real Tencent and Alibaba provider code calling an emulator of the five cloud APIs at %s.
 People: alice (requester), bob and carol (approvers). Accounts: %s.
 Type lines as a person, for example:
   alice> /reset-password demo-tdsql locked out
   bob> approve R-XXXXXX
   alice> /reset-password help
 End of input (Ctrl-D) quits.
-`, describe, strings.Join(sampleAccountNames(), ", "))
+`, cloud.URL, strings.Join(names, ", "))
 
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
 	wg.Add(2)
 	go func() { defer wg.Done(); _ = svc.RunExecutor(ctx, "playground") }()
 	go func() { defer wg.Done(); _ = svc.RunSweeper(ctx, time.Second) }()
@@ -99,38 +114,8 @@ End of input (Ctrl-D) quits.
 	return nil
 }
 
-func samplePeople() []bot.Person {
-	return []bot.Person{
-		{Name: "alice", Groups: []string{"eng"}},
-		{Name: "bob", Groups: []string{"eng", "approvers"}},
-		{Name: "carol", Groups: []string{"approvers"}},
-	}
-}
-
-func sampleAccountNames() []string {
-	var names []string
-	for _, a := range sampleAccounts() {
-		names = append(names, a.Name)
-	}
-	return names
-}
-
-func sampleAccounts() []bot.Account {
-	base := func(name, provider, region string, users []string, settings map[string]string) bot.Account {
-		return bot.Account{
-			Name: name, Provider: provider, Region: region, Users: users, Settings: settings,
-			NeedResetPassword: true,
-			Requesters:        []string{"eng"}, Approvers: []string{"approvers"},
-			Approvals: 1, TTL: 10 * time.Minute,
-		}
-	}
-	ehpc := base("demo-ehpc", "alibaba.ehpc", "cn-hangzhou", []string{"hpc1", "hpc2"}, map[string]string{"cluster_id": "ehpc-demo01"})
-	ehpc.Selectable = true
-	return []bot.Account{
-		base("demo-tdsql", "tencent.tdsql", "ap-guangzhou", []string{"app_user"}, map[string]string{"instance_id": "tdsql3-demo01", "host": "%"}),
-		base("demo-cam", "tencent.cam", "ap-guangzhou", []string{"demo-operator"}, map[string]string{}),
-		base("demo-ciam", "tencent.ciam", "ap-guangzhou", []string{"user-0001"}, map[string]string{"user_store_id": "ustore-demo01"}),
-		base("demo-tcr", "tencent.tcr", "ap-guangzhou", []string{"ci-robot"}, map[string]string{"registry_id": "tcr-demo01"}),
-		ehpc,
-	}
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }

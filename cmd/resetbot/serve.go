@@ -14,99 +14,15 @@ import (
 	"os"
 	"time"
 
-	"github.com/alicebob/miniredis/v2"
 	oklog "github.com/oklog/run"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/redis/go-redis/v9"
 
 	"resetbot/approvals"
 	"resetbot/bot"
+	"resetbot/config"
 )
-
-// loadConfigFile reads and checks the config, printing every problem.
-func loadConfigFile(path string, getenv func(string) string, stderr io.Writer) (*Config, error) {
-	if path == "" {
-		fmt.Fprintln(stderr, "no config: pass --config FILE or set RESETBOT_CONFIG")
-		return nil, errQuiet
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		fmt.Fprintf(stderr, "read config: %v\n", err)
-		return nil, errQuiet
-	}
-	cfg, err := LoadConfig(data, getenv)
-	if err != nil {
-		var ce *ConfigError
-		if errors.As(err, &ce) {
-			fmt.Fprintf(stderr, "%s: %s\n", path, ce.Error())
-			for _, w := range ce.Warnings {
-				fmt.Fprintf(stderr, "  warning: %s\n", w)
-			}
-			return nil, errQuiet
-		}
-		return nil, err
-	}
-	return cfg, nil
-}
-
-func checkConfig(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("check-config", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	path := configFlag(fs, getenv)
-	if err := fs.Parse(args); err != nil {
-		return errQuiet
-	}
-	cfg, err := loadConfigFile(*path, getenv, stdout)
-	if err != nil {
-		return err
-	}
-	for _, w := range cfg.Warnings() {
-		fmt.Fprintf(stdout, "warning: %s\n", w)
-	}
-	fmt.Fprintf(stdout, "%s: ok (%d people, %d accounts)\n", *path, len(cfg.PersonConfigs), len(cfg.AccountConfigs))
-	return nil
-}
-
-// openRedis connects to cfg's Redis, or starts the embedded store.
-func openRedis(cfg *Config, log *slog.Logger) (redis.UniversalClient, func(), error) {
-	if cfg.Redis.URL.IsZero() {
-		log.Warn("redis.url is empty: using an embedded in-memory store; state is lost on restart and only one replica may run")
-		mr := miniredis.NewMiniRedis()
-		if err := mr.Start(); err != nil {
-			return nil, nil, fmt.Errorf("start embedded store: %w", err)
-		}
-		stop := make(chan struct{})
-		go func() { // miniredis's clock only moves when told to
-			t := time.NewTicker(time.Second)
-			defer t.Stop()
-			for {
-				select {
-				case <-stop:
-					return
-				case <-t.C:
-					mr.FastForward(time.Second)
-				}
-			}
-		}()
-		c := redis.NewClient(&redis.Options{Addr: mr.Addr()})
-		return c, func() { close(stop); _ = c.Close(); mr.Close() }, nil
-	}
-	opts, err := redis.ParseURL(cfg.Redis.URL.Reveal())
-	if err != nil {
-		return nil, nil, errors.New("redis.url does not parse") // the URL may hold a password: not echoed
-	}
-	c := redis.NewClient(opts)
-	return c, func() { _ = c.Close() }, nil
-}
-
-func consumerName() string {
-	host, _ := os.Hostname()
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
-}
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
@@ -123,30 +39,51 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	for _, w := range cfg.Warnings() {
 		log.Warn("config", "warning", w.String())
 	}
-
-	rdb, closeRedis, err := openRedis(cfg, log)
+	srv, err := build(cfg, log)
 	if err != nil {
 		return err
 	}
-	defer closeRedis()
-	store := approvals.New(rdb, approvals.Options{Prefix: cfg.Redis.Prefix})
+	defer srv.close()
+	return srv.run(ctx, stdout)
+}
 
-	providers, err := cloudProviders(cfg, rdb)
+// server is the bot as serve runs it: everything built from the config,
+// nothing started yet.
+type server struct {
+	cfg      *config.Config
+	log      *slog.Logger
+	store    *approvals.Store
+	svc      *bot.Service
+	chats    []chatAdapter
+	http     *http.Server
+	consumer string // this process's name in the execution queue
+	close    func()
+}
+
+// build makes every part of the bot from cfg and wires them: Redis, the
+// store, the cloud providers, the chat adapters, the service and the HTTP
+// endpoints. It starts nothing but the embedded store, if one is configured.
+func build(cfg *config.Config, log *slog.Logger) (*server, error) {
+	rdb, closeRedis, err := openRedis(cfg, log)
 	if err != nil {
-		return err
+		return nil, err
+	}
+	s := &server{cfg: cfg, log: log, close: closeRedis, consumer: consumerName()}
+	s.store = approvals.New(rdb, approvals.Options{Prefix: cfg.Redis.Prefix})
+	if s.chats, err = chatAdapters(cfg, s.store, log); err != nil {
+		closeRedis()
+		return nil, err
+	}
+	notifiers := make([]bot.Notifier, len(s.chats))
+	for i, c := range s.chats {
+		notifiers[i] = c
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-
-	mux := http.NewServeMux()
-	chat, err := chatAdapters(cfg, store, log)
-	if err != nil {
-		return err
-	}
-	svc, err := bot.New(bot.Options{
-		Store:     store,
-		Providers: providers,
-		Notifiers: chat.notifiers,
+	s.svc, err = bot.New(bot.Options{
+		Store:     s.store,
+		Providers: cloudProviders(cfg, rdb, nil),
+		Notifiers: notifiers,
 		People:    cfg.People(),
 		Accounts:  cfg.Accounts(),
 		Limit:     cfg.Limit(),
@@ -154,60 +91,90 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Metrics:   newMetrics(reg),
 	})
 	if err != nil {
-		return err
+		closeRedis()
+		return nil, err
 	}
-	chat.attach(svc)
-	chat.register(mux)
+	mux := http.NewServeMux()
+	for _, c := range s.chats {
+		c.Attach(s.svc)
+		c.Register(mux)
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, "ok\n")
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
-		if err := store.Ping(ctx); err != nil {
+		if err := s.store.Ping(ctx); err != nil {
 			http.Error(w, "redis unreachable", http.StatusServiceUnavailable)
 			return
 		}
 		_, _ = io.WriteString(w, "ready\n")
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
-	}
 	// The chat endpoints face the internet and read a body before they can
 	// check its signature: no one may hold a connection open for long.
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second,
+	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout: httpTimeouts.read, WriteTimeout: httpTimeouts.write, IdleTimeout: httpTimeouts.idle}
-	chat.start(ctx, log)
-	log.Info("serving", "listen", ln.Addr().String())
+	return s, nil
+}
+
+// run serves until ctx ends or a part fails: the HTTP server, the executor,
+// the expiry sweeper and every chat connection start and stop together, in
+// one run group.
+func (s *server) run(ctx context.Context, stdout io.Writer) error {
+	ln, err := net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", s.cfg.Listen, err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	// A chat API that is down at start is logged, not fatal: the bot still
+	// serves the other platform and the text commands.
+	for _, c := range s.chats {
+		if err := c.Start(runCtx); err != nil {
+			s.log.Error("chat start-up", "platform", c.Platform(), "err", err)
+		}
+	}
+	s.log.Info("serving", "listen", ln.Addr().String())
 	fmt.Fprintf(stdout, "resetbot listening on %s\n", ln.Addr())
 
 	var g oklog.Group
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	g.Add(func() error { <-runCtx.Done(); return nil }, func(error) { cancel() })
 	g.Add(func() error {
-		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		if err := s.http.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return err
 		}
 		return nil
 	}, func(error) {
 		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer scancel()
-		_ = srv.Shutdown(sctx)
+		_ = s.http.Shutdown(sctx)
 	})
-	consumer := consumerName()
-	g.Add(func() error { return svc.RunExecutor(runCtx, consumer) }, func(error) { cancel() })
-	g.Add(func() error { return svc.RunSweeper(runCtx, 5*time.Second) }, func(error) { cancel() })
-	for _, r := range chat.runners {
-		g.Add(func() error { return r(runCtx) }, func(error) { cancel() })
+	g.Add(func() error { return s.svc.RunExecutor(runCtx, s.consumer) }, func(error) { cancel() })
+	g.Add(func() error { return s.svc.RunSweeper(runCtx, 5*time.Second) }, func(error) { cancel() })
+	for _, c := range s.chats {
+		g.Add(func() error {
+			if err := c.Run(runCtx); err != nil {
+				return err
+			}
+			<-runCtx.Done() // no connection to hold: stay until the others stop
+			return nil
+		}, func(error) { cancel() })
 	}
 	err = g.Run()
-	chat.wait()
-	log.Info("stopped")
+	for _, c := range s.chats {
+		c.Wait()
+	}
+	s.log.Info("stopped")
 	return err
+}
+
+func consumerName() string {
+	host, _ := os.Hostname()
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
 }
 
 // httpTimeouts bound every connection: reading a request (Slack and Discord

@@ -152,6 +152,30 @@ func TestCheckConfig(t *testing.T) {
 	}
 }
 
+// TestCheckConfigRefusesAPasswordLengthTheProviderRefuses: the range comes
+// from the provider's password rule, so a length that the reset would refuse
+// after a human approved it is refused at start, with its line.
+func TestCheckConfigRefusesAPasswordLengthTheProviderRefuses(t *testing.T) {
+	text := strings.NewReplacer("%REDIS%", "127.0.0.1:6390", "%PREFIX%", "x:").Replace(serveYAML) + `  - name: login
+    provider: tencent.ciam
+    region: ap-guangzhou
+    user_store_id: ustore-1
+    user_id: user-1
+    password_length: 48
+    requesters: [eng]
+    approvers: [db-approvers]
+`
+	line := strings.Count(text[:strings.Index(text, "password_length: 48")], "\n") + 1
+	var out, errOut strings.Builder
+	if err := run(context.Background(), []string{"resetbot", "check-config", "--config", writeConfig(t, text)}, serveEnv, nil, &out, &errOut); err == nil {
+		t.Fatalf("check-config passed password_length 48 on a CIAM account:\n%s", out.String())
+	}
+	want := fmt.Sprintf("line %d: accounts[1].password_length: 48: tencent.ciam takes 16 to 32", line)
+	if !strings.Contains(out.String(), want) {
+		t.Errorf("check-config said:\n%s\nwant a line with %q", out.String(), want)
+	}
+}
+
 // TestServeDropsSlowBodies: a client that promises a body and sends almost
 // none cannot hold a connection: it is closed once the read timeout passes.
 func TestServeDropsSlowBodies(t *testing.T) {

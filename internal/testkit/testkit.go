@@ -96,3 +96,11 @@ func RedisDump(tb testing.TB, c redis.UniversalClient, pattern string) string {
 	}
 	return b.String()
 }
+
+// Resource is bot.AccountSettings for tests of packages that do not reset
+// anything themselves: the settings of an account whose provider is a fake.
+// Its value is what the approval card shows.
+type Resource string
+
+// Resource returns r.
+func (r Resource) Resource() string { return string(r) }

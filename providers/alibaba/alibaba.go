@@ -20,6 +20,7 @@ import (
 
 	"resetbot/bot"
 	"resetbot/providers/call"
+	"resetbot/providers/internal/accountkind"
 	"resetbot/providers/password"
 	"resetbot/providers/ratelimit"
 )
@@ -56,7 +57,7 @@ type Options struct {
 	Transport http.RoundTripper
 }
 
-// Provider resets passwords of alibaba.ehpc accounts. It is safe for
+// Provider resets passwords of E-HPC accounts. It is safe for
 // concurrent use.
 type Provider struct {
 	opts      Options
@@ -105,8 +106,7 @@ func (p *Provider) Reset(ctx context.Context, acct bot.Account, users []string) 
 	if err != nil {
 		return nil, err
 	}
-	rule, _ := password.For(acct.Provider)
-	length := acct.PasswordLength
+	rule, length := rule, acct.PasswordLength
 	for try := 0; ; try++ {
 		secrets := make([]bot.Secret, len(req.users))
 		for i := range secrets {
@@ -140,8 +140,8 @@ func (p *Provider) Reset(ctx context.Context, acct bot.Account, users []string) 
 }
 
 func (p *Provider) check(acct bot.Account, users []string) (request, error) {
-	if acct.Provider != "alibaba.ehpc" {
-		return request{}, bot.Errorf(bot.EINVALID, "account %s: provider %q is not alibaba.ehpc", acct.Name, acct.Provider)
+	if acct.Provider != EHPC {
+		return request{}, bot.Errorf(bot.EINVALID, "account %s: provider %q is not %s", acct.Name, acct.Provider, EHPC)
 	}
 	if p.sdkDebug {
 		return request{}, bot.Errorf(bot.EINTERNAL, "the Alibaba Cloud SDK's debug output (DEBUG=sdk) can print passwords: unset DEBUG to reset %s", acct.Name)
@@ -152,22 +152,19 @@ func (p *Provider) check(acct bot.Account, users []string) (request, error) {
 	if len(users) == 0 || len(users) > MaxUsers {
 		return request{}, bot.Errorf(bot.EINVALID, "account %s: E-HPC resets 1 to %d users in one call, not %d", acct.Name, MaxUsers, len(users))
 	}
-	rule, _ := password.For(acct.Provider)
 	if err := rule.CheckLength(acct.PasswordLength); err != nil {
 		return request{}, err
 	}
-	r := request{region: acct.Region, cluster: acct.Settings["cluster_id"], users: users}
+	s, err := accountkind.SettingsOf[EHPCSettings](acct)
+	if err != nil {
+		return request{}, err
+	}
+	r := request{region: acct.Region, cluster: s.ClusterID, async: s.Async, users: users}
 	if r.cluster == "" {
 		return request{}, bot.Errorf(bot.EINVALID, "account %s has no cluster_id", acct.Name)
 	}
 	if r.region == "" {
 		return request{}, bot.Errorf(bot.EINVALID, "account %s has no region", acct.Name)
-	}
-	if s := acct.Settings["async"]; s != "" {
-		var err error
-		if r.async, err = strconv.ParseBool(s); err != nil {
-			return request{}, bot.Errorf(bot.EINVALID, "account %s: async is %q, not true or false", acct.Name, s)
-		}
 	}
 	r.domain = cmp.Or(acct.Endpoint, p.opts.Endpoint, "ehpc."+r.region+".aliyuncs.com")
 	r.scheme = strings.ToLower(cmp.Or(acct.Scheme, p.opts.Scheme, "https"))
@@ -211,7 +208,7 @@ func (p *Provider) send(ctx context.Context, req request, secrets []bot.Secret) 
 	for i, user := range req.users {
 		n := strconv.Itoa(i + 1)
 		r.FormParams["User."+n+".Name"] = user
-		r.FormParams["User."+n+".Password"] = secrets[i].Reveal()
+		r.FormParams["User."+n+".Password"] = secrets[i].Value()
 	}
 	_, err = client.ProcessCommonRequest(r)
 	if err == nil {

@@ -2,23 +2,20 @@ package alibaba_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"resetbot/bot"
-	"resetbot/internal/redistest"
 	"resetbot/providers/alibaba"
 	"resetbot/providers/emulator"
 	"resetbot/providers/internal/providertest"
 	"resetbot/providers/password"
 	"resetbot/providers/ratelimit"
+	"resetbot/providers/tencent"
 )
 
 const (
@@ -41,7 +38,7 @@ func newEnv(tb testing.TB, o emulator.Options) *env {
 	e.srv = httptest.NewTLSServer(e.rec)
 	tb.Cleanup(e.srv.Close)
 	for _, u := range []string{"user1", "user2", "user3"} {
-		e.emu.AddUser(emulator.AlibabaEHPC, cluster, u)
+		e.emu.AddUser(alibaba.EHPC, cluster, u)
 	}
 	return e
 }
@@ -59,9 +56,9 @@ func (e *env) options() alibaba.Options {
 }
 
 func hpc() bot.Account {
-	return bot.Account{Name: "hpc", Provider: "alibaba.ehpc", Region: "cn-hangzhou",
+	return bot.Account{Name: "hpc", Provider: alibaba.EHPC, Region: "cn-hangzhou",
 		Users: []string{"user1", "user2", "user3"}, Selectable: true,
-		Settings: map[string]string{"cluster_id": cluster}}
+		Settings: alibaba.EHPCSettings{ClusterID: cluster}}
 }
 
 func ctx(tb testing.TB) context.Context {
@@ -75,8 +72,8 @@ func checkDelivered(t *testing.T, e *env, r bot.UserResult) {
 	if r.Err != nil {
 		t.Fatalf("%s: %v", r.User, r.Err)
 	}
-	got, ok := e.emu.Password(emulator.AlibabaEHPC, cluster, r.User)
-	if !ok || got == "" || got != r.Password.Reveal() {
+	got, ok := e.emu.Password(alibaba.EHPC, cluster, r.User)
+	if !ok || got == "" || got != r.Password.Value() {
 		t.Errorf("%s: the emulator's password is not the delivered one", r.User)
 	}
 }
@@ -84,21 +81,19 @@ func checkDelivered(t *testing.T, e *env, r bot.UserResult) {
 func TestResetSetsTheDeliveredPasswords(t *testing.T) {
 	tests := []struct {
 		name      string
-		async     string
+		async     bool
 		length    int
 		wantAsync string
 	}{
-		{"Default", "", 0, "false"},
-		{"Async", "true", 0, "true"},
-		{"PasswordLength", "false", 30, "false"},
+		{"Default", false, 0, "false"},
+		{"Async", true, 0, "true"},
+		{"PasswordLength", false, 30, "false"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t, emulator.Options{})
 			acct := hpc()
-			if tt.async != "" {
-				acct.Settings["async"] = tt.async
-			}
+			acct.Settings = alibaba.EHPCSettings{ClusterID: cluster, Async: tt.async}
 			acct.PasswordLength = tt.length
 			res, err := alibaba.New(e.options()).Reset(ctx(t), acct, nil)
 			if err != nil {
@@ -107,17 +102,17 @@ func TestResetSetsTheDeliveredPasswords(t *testing.T) {
 			if len(res) != 3 {
 				t.Fatalf("got %d results, want 3", len(res))
 			}
-			rule, _ := password.For("alibaba.ehpc")
+			rule := alibaba.Rule()
 			for i, r := range res {
 				if r.User != acct.Users[i] {
 					t.Errorf("result %d is %s, want %s", i, r.User, acct.Users[i])
 				}
 				checkDelivered(t, e, r)
-				if err := password.Check(rule, r.Password.Reveal()); err != nil {
+				if err := password.Check(rule, r.Password.Value()); err != nil {
 					t.Error(err)
 				}
-				if tt.length > 0 && len(r.Password.Reveal()) != tt.length {
-					t.Errorf("got %d characters, want %d", len(r.Password.Reveal()), tt.length)
+				if tt.length > 0 && len(r.Password.Value()) != tt.length {
+					t.Errorf("got %d characters, want %d", len(r.Password.Value()), tt.length)
 				}
 			}
 			calls := e.emu.Calls()
@@ -147,7 +142,7 @@ func TestResetSomeUsers(t *testing.T) {
 		t.Fatalf("got %v, %v", res, err)
 	}
 	checkDelivered(t, e, res[0])
-	if pw, _ := e.emu.Password(emulator.AlibabaEHPC, cluster, "user1"); pw != "" {
+	if pw, _ := e.emu.Password(alibaba.EHPC, cluster, "user1"); pw != "" {
 		t.Errorf("user1 was changed too")
 	}
 }
@@ -159,7 +154,7 @@ func TestHundredUsersInOneCall(t *testing.T) {
 	for i := range alibaba.MaxUsers {
 		u := fmt.Sprintf("u%03d", i)
 		acct.Users = append(acct.Users, u)
-		e.emu.AddUser(emulator.AlibabaEHPC, cluster, u)
+		e.emu.AddUser(alibaba.EHPC, cluster, u)
 	}
 	p := alibaba.New(e.options())
 	res, err := p.Reset(ctx(t), acct, nil)
@@ -186,7 +181,7 @@ func TestPartFailureIsReportedPerUser(t *testing.T) {
 		failed string
 	}{
 		{"Injected", func(e *env) { e.emu.Fail(alibaba.Action, emulator.FaultPartFailure, 1) }, nil, "user1"},
-		{"FrozenUser", func(e *env) { e.emu.Freeze(emulator.AlibabaEHPC, cluster, "user2") }, nil, "user2"},
+		{"FrozenUser", func(e *env) { e.emu.Freeze(alibaba.EHPC, cluster, "user2") }, nil, "user2"},
 		{"UnknownUser", nil, []string{"user1", "ghost", "user3"}, "ghost"},
 	}
 	for _, tt := range tests {
@@ -220,30 +215,10 @@ func TestPartFailureIsReportedPerUser(t *testing.T) {
 	}
 }
 
-type failure struct {
-	code      string
-	retryable bool
-	contains  []string
-}
+// failure is what a test expects of a failed reset.
+type failure = providertest.Failure
 
-func checkFailure(t *testing.T, err error, want failure) {
-	t.Helper()
-	if err == nil {
-		t.Fatalf("got no error, want %s", want.code)
-	}
-	if got := bot.ErrorCode(err); got != want.code {
-		t.Errorf("code: got %q, want %q (%v)", got, want.code, err)
-	}
-	var be *bot.Error
-	if errors.As(err, &be) && be.Retryable != want.retryable {
-		t.Errorf("retryable: got %v, want %v", be.Retryable, want.retryable)
-	}
-	for _, s := range want.contains {
-		if !strings.Contains(bot.ErrorMessage(err), s) {
-			t.Errorf("message %q does not contain %q", bot.ErrorMessage(err), s)
-		}
-	}
-}
+var checkFailure = providertest.CheckFailure
 
 func TestResetErrors(t *testing.T) {
 	tests := []struct {
@@ -255,25 +230,18 @@ func TestResetErrors(t *testing.T) {
 		want      failure
 	}{
 		{"AllUsersFail", func() bot.Account { a := hpc(); a.Users = []string{"user2"}; return a }, nil,
-			func(e *env) { e.emu.Freeze(emulator.AlibabaEHPC, cluster, "user2") }, 1,
-			failure{bot.EPROVIDER, false, []string{"E-HPC could not reset the password of hpc", "[AgentError.Account.UserChangePasswordFailure]"}}},
-		{"UnknownCluster", func() bot.Account { a := hpc(); a.Settings["cluster_id"] = "ehpc-nope"; return a }, nil, nil, 1,
-			failure{bot.EPROVIDER, false, []string{"cluster ehpc-nope of account hpc was not found in E-HPC (region cn-hangzhou)"}}},
+			func(e *env) { e.emu.Freeze(alibaba.EHPC, cluster, "user2") }, 1,
+			failure{Code: bot.EPROVIDER, Retryable: false, Contains: []string{"E-HPC could not reset the password of hpc", "[AgentError.Account.UserChangePasswordFailure]"}}},
+		{"UnknownCluster", func() bot.Account { a := hpc(); a.Settings = alibaba.EHPCSettings{ClusterID: "ehpc-nope"}; return a }, nil, nil, 1,
+			failure{Code: bot.EPROVIDER, Retryable: false, Contains: []string{"cluster ehpc-nope of account hpc was not found in E-HPC (region cn-hangzhou)"}}},
 		{"ClusterBusy", hpc, nil, func(e *env) { e.emu.Fail(alibaba.Action, "InvalidClusterStatus", 1) }, 1,
-			failure{bot.EPROVIDER, true, []string{"busy or not running"}}},
+			failure{Code: bot.EPROVIDER, Retryable: true, Contains: []string{"busy or not running"}}},
 		{"InDebt", hpc, nil, func(e *env) { e.emu.Fail(alibaba.Action, "InDebt", 1) }, 1,
-			failure{bot.EPROVIDER, false, []string{"cannot use E-HPC"}}},
-		{"ThrottledBeyondRetries", hpc, nil, func(e *env) { e.emu.Fail(alibaba.Action, "Throttling", 10) }, 4,
-			failure{bot.EUNAVAILABLE, true, []string{"E-HPC is limiting the bot's calls"}}},
+			failure{Code: bot.EPROVIDER, Retryable: false, Contains: []string{"cannot use E-HPC"}}},
 		{"HTTP503BeyondRetries", hpc, nil, func(e *env) { e.emu.Fail(alibaba.Action, emulator.Fault5xx, 10) }, 4,
-			failure{bot.EUNAVAILABLE, true, []string{"internal error"}}},
+			failure{Code: bot.EUNAVAILABLE, Retryable: true, Contains: []string{"internal error"}}},
 		{"WrongSecret", hpc, func(o *alibaba.Options) { o.AccessKeySecret = "not-the-secret" }, nil, 1,
-			failure{bot.EPROVIDER, false, []string{"the bot's cloud credentials were rejected by Alibaba Cloud", "alibabacloud.access_key_id", "[SignatureDoesNotMatch]"}}},
-		{"UnknownAccessKey", hpc, func(o *alibaba.Options) { o.AccessKeyID = "LTAIunknown" }, nil, 1,
-			failure{bot.EPROVIDER, false, []string{"the bot's cloud credentials were rejected", "[InvalidAccessKeyId.NotFound]"}}},
-		{"Hang", hpc, func(o *alibaba.Options) { o.Timeout = 300 * time.Millisecond },
-			func(e *env) { e.emu.Fail(alibaba.Action, emulator.FaultHang, 1) }, 1,
-			failure{bot.EUNKNOWN, false, []string{"outcome unknown for hpc: check the account before asking again"}}},
+			failure{Code: bot.EPROVIDER, Retryable: false, Contains: []string{"the bot's cloud credentials were rejected by Alibaba Cloud", "alibabacloud.access_key_id", "[SignatureDoesNotMatch]"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -302,77 +270,11 @@ func TestResetErrors(t *testing.T) {
 	}
 }
 
-func TestTransientFaultsDoNotReachTheRequester(t *testing.T) {
-	for _, fault := range []string{"Throttling", "ServiceUnavailable", emulator.Fault5xx, "SignatureNonceUsed"} {
-		t.Run(fault, func(t *testing.T) {
-			e := newEnv(t, emulator.Options{})
-			e.emu.Fail(alibaba.Action, fault, 2)
-			res, err := alibaba.New(e.options()).Reset(ctx(t), hpc(), nil)
-			if err != nil {
-				t.Fatalf("got %v, want success after retries", err)
-			}
-			for _, r := range res {
-				checkDelivered(t, e, r)
-			}
-			if n := len(e.emu.Calls()); n != 3 {
-				t.Errorf("got %d calls, want 3", n)
-			}
-		})
-	}
-}
-
-// refusePasswordsOnce answers the first call as E-HPC does a password
-// outside its rule, then lets calls through.
-type refusePasswordsOnce struct {
-	next http.Handler
-	mu   sync.Mutex
-	n    int
-}
-
-func (h *refusePasswordsOnce) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	h.mu.Lock()
-	h.n++
-	n := h.n
-	h.mu.Unlock()
-	if n > 1 {
-		h.next.ServeHTTP(w, r)
-		return
-	}
-	_, _ = io.Copy(io.Discard, r.Body)
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusBadRequest)
-	_, _ = io.WriteString(w, `{"RequestId":"R1","HostId":"ehpc","Code":"InvalidParams","Message":"The specified parameter User.1.Password is invalid."}`)
-}
-
-func TestRefusedPasswordsAreReplacedOnceByLongerOnes(t *testing.T) {
-	e := newEnv(t, emulator.Options{})
-	h := &refusePasswordsOnce{next: e.rec}
-	srv := httptest.NewTLSServer(h)
-	defer srv.Close()
-	o := e.options()
-	o.Endpoint, o.Transport = srv.Listener.Addr().String(), srv.Client().Transport
-	res, err := alibaba.New(o).Reset(ctx(t), hpc(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	strong, _ := password.For("alibaba.ehpc")
-	strong.Need = len(strong.Classes)
-	for _, r := range res {
-		checkDelivered(t, e, r)
-		if len(r.Password.Reveal()) != 28 {
-			t.Errorf("%s: %d characters, want 28", r.User, len(r.Password.Reveal()))
-		}
-		if err := password.Check(strong, r.Password.Reveal()); err != nil {
-			t.Error(err)
-		}
-	}
-}
-
 func TestInvalidParamsNotAboutPasswordIsNotRetried(t *testing.T) {
 	e := newEnv(t, emulator.Options{})
 	e.emu.Fail(alibaba.Action, "InvalidParams", 2)
 	_, err := alibaba.New(e.options()).Reset(ctx(t), hpc(), nil)
-	checkFailure(t, err, failure{bot.EPROVIDER, false, []string{"refused the bot's request for hpc as invalid"}})
+	checkFailure(t, err, failure{Code: bot.EPROVIDER, Retryable: false, Contains: []string{"refused the bot's request for hpc as invalid"}})
 	if n := len(e.emu.Calls()); n != 1 {
 		t.Errorf("got %d calls, want 1", n)
 	}
@@ -380,22 +282,25 @@ func TestInvalidParamsNotAboutPasswordIsNotRetried(t *testing.T) {
 
 func TestConfigErrors(t *testing.T) {
 	noCluster := hpc()
-	delete(noCluster.Settings, "cluster_id")
+	noCluster.Settings = alibaba.EHPCSettings{}
 	noRegion := hpc()
 	noRegion.Region = ""
-	badAsync := hpc()
-	badAsync.Settings["async"] = "sometimes"
+	wrongSettings := hpc()
+	wrongSettings.Settings = testSettings("cluster_id=" + cluster)
+	noSettings := hpc()
+	noSettings.Settings = nil
 	badScheme := hpc()
 	badScheme.Scheme = "gopher"
 	tooShort := hpc()
 	tooShort.PasswordLength = 7
 	tencentAcct := hpc()
-	tencentAcct.Provider = "tencent.cam"
+	tencentAcct.Provider = tencent.CAM
 	noUsers := hpc()
 	noUsers.Users = nil
 	e := newEnv(t, emulator.Options{})
 	p := alibaba.New(e.options())
-	for name, acct := range map[string]bot.Account{"NoCluster": noCluster, "NoRegion": noRegion, "BadAsync": badAsync,
+	for name, acct := range map[string]bot.Account{"NoCluster": noCluster, "NoRegion": noRegion,
+		"SettingsOfAnotherKind": wrongSettings, "NoSettings": noSettings,
 		"BadScheme": badScheme, "PasswordTooShort": tooShort, "NotEHPC": tencentAcct, "NoUsers": noUsers} {
 		t.Run(name, func(t *testing.T) {
 			_, err := p.Reset(ctx(t), acct, nil)
@@ -421,97 +326,7 @@ func TestRefusesWithSDKDebugOutput(t *testing.T) {
 	}
 }
 
-func TestPasswordNeverLeaks(t *testing.T) {
-	e := newEnv(t, emulator.Options{})
-	texts := map[string]string{}
-	out := providertest.Capture(t, func() {
-		o := e.options()
-		o.Timeout = 300 * time.Millisecond
-		p := alibaba.New(o)
-		e.emu.Freeze(emulator.AlibabaEHPC, cluster, "user3")
-		for _, f := range []string{emulator.FaultPartFailure, emulator.FaultHang, "InternalError", "InvalidParams"} {
-			e.emu.Fail(alibaba.Action, f, 1)
-		}
-		for i := range 5 {
-			res, err := p.Reset(context.Background(), hpc(), nil)
-			if err != nil {
-				texts[fmt.Sprint(i, " error")] = err.Error() + fmt.Sprintf(" %+v %#v", err, err)
-			}
-			for j, r := range res {
-				texts[fmt.Sprint(i, " result ", j)] = fmt.Sprintf("%v %+v %#v", r, r, r)
-				if r.Err != nil {
-					texts[fmt.Sprint(i, " result error ", j)] = r.Err.Error()
-				}
-			}
-		}
-		wrong := o
-		wrong.AccessKeySecret = "wrong"
-		if _, err := alibaba.New(wrong).Reset(context.Background(), hpc(), nil); err != nil {
-			texts["signature error"] = err.Error() + fmt.Sprintf(" %+v %#v", err, err)
-		}
-	})
-	pws := e.rec.Passwords()
-	if len(pws) < 15 {
-		t.Fatalf("recorded %d passwords, want at least 15", len(pws))
-	}
-	texts["output"] = out
-	providertest.LeaksOnTheWire(t, pws, texts, e.rec, e.emu.Calls())
-}
+// testSettings are settings of another kind that look like E-HPC's.
+type testSettings string
 
-// A burst of 200 resets (one user each) from two replicas sharing one Redis
-// limiter: no Throttling reaches a requester, and the throughput is the
-// API's 20/s.
-func TestBurstThroughSharedLimiter(t *testing.T) {
-	if testing.Short() {
-		t.Skip("takes 10s")
-	}
-	const n = 200
-	e := newEnv(t, emulator.Options{})
-	acct := hpc()
-	acct.Users = nil
-	for i := range n {
-		u := fmt.Sprintf("u%03d", i)
-		acct.Users = append(acct.Users, u)
-		e.emu.AddUser(emulator.AlibabaEHPC, cluster, u)
-	}
-	rdb, prefix := redistest.Client(t)
-	replicas := make([]*alibaba.Provider, 2)
-	for i := range replicas {
-		o := e.options()
-		o.Limiter = ratelimit.New(rdb, prefix, alibaba.DefaultRate)
-		o.Backoff = nil
-		replicas[i] = alibaba.New(o)
-	}
-	start := time.Now()
-	var wg sync.WaitGroup
-	errs := make(chan error, n)
-	sem := make(chan struct{}, 40)
-	for i, u := range acct.Users {
-		p := replicas[i%2]
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			res, err := p.Reset(context.Background(), acct, []string{u})
-			if err == nil {
-				err = res[0].Err
-			}
-			if err != nil {
-				errs <- err
-			}
-		})
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	close(errs)
-	for err := range errs {
-		t.Errorf("a reset failed: %v", err)
-	}
-	throttled := 0
-	for _, c := range e.emu.Calls() {
-		if c.Code == "Throttling" {
-			throttled++
-		}
-	}
-	t.Logf("%d resets in %v: %.1f/s; %d calls answered Throttling and were retried", n, elapsed.Round(time.Millisecond),
-		float64(n)/elapsed.Seconds(), throttled)
-}
+func (s testSettings) Resource() string { return string(s) }

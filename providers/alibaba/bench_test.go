@@ -55,7 +55,7 @@ func BenchmarkDrain200(b *testing.B) {
 	for i := range n {
 		u := fmt.Sprintf("u%03d", i)
 		acct.Users = append(acct.Users, u)
-		e.emu.AddUser(emulator.AlibabaEHPC, cluster, u)
+		e.emu.AddUser(alibaba.EHPC, cluster, u)
 	}
 	rdb, prefix := redistest.Client(b)
 	o := e.options()

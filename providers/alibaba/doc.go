@@ -13,6 +13,10 @@
 // about a Password) is replaced once, for every user, by a longer one with
 // all four character classes.
 //
+// The package owns these accounts: the provider key EHPC, their settings
+// (EHPCSettings), the kind that parses and checks them for config (Kinds),
+// and the API's password rule (Rule).
+//
 // Each attempt gets an SDK client of its own, because the client writes to
 // its HTTP client on every call and so cannot be shared between goroutines;
 // the transport underneath is shared, wrapped by call.Bind so that the

@@ -92,9 +92,15 @@ func target(acct bot.Account, users []string) call.Target {
 		Account:     acct.Name,
 		Cloud:       "Alibaba Cloud",
 		Service:     "E-HPC",
-		Resource:    "cluster " + acct.Settings["cluster_id"],
+		Resource:    "cluster " + cluster(acct),
 		Region:      acct.Region,
 		Users:       users,
 		Credentials: "alibabacloud.access_key_id and alibabacloud.access_key_secret",
 	}
+}
+
+// cluster is acct's cluster, "" when its settings are not E-HPC's.
+func cluster(acct bot.Account) string {
+	s, _ := acct.Settings.(EHPCSettings)
+	return s.ClusterID
 }

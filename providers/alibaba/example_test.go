@@ -11,9 +11,12 @@ import (
 )
 
 func ExampleProvider_Reset() {
+	acct := bot.Account{Name: "hpc", Provider: alibaba.EHPC, Region: "cn-hangzhou",
+		Users: []string{"user1", "user2"}, Settings: alibaba.EHPCSettings{ClusterID: "ehpc-hz-example"}}
 	emu := emulator.New(emulator.Options{AlibabaAccessKeyID: "LTAIexample", AlibabaAccessKeySecret: "example-secret"})
-	emu.AddUser(emulator.AlibabaEHPC, "ehpc-hz-example", "user1")
-	emu.AddUser(emulator.AlibabaEHPC, "ehpc-hz-example", "user2")
+	if err := emu.AddAccount(acct); err != nil {
+		panic(err)
+	}
 	srv := httptest.NewTLSServer(emu)
 	defer srv.Close()
 
@@ -23,16 +26,14 @@ func ExampleProvider_Reset() {
 		Endpoint:        srv.Listener.Addr().String(), // default: ehpc.<region>.aliyuncs.com
 		Transport:       srv.Client().Transport,       // trusts the test server's certificate
 	})
-	acct := bot.Account{Name: "hpc", Provider: "alibaba.ehpc", Region: "cn-hangzhou",
-		Users: []string{"user1", "user2"}, Settings: map[string]string{"cluster_id": "ehpc-hz-example"}}
 	res, err := p.Reset(context.Background(), acct, nil)
 	if err != nil {
 		fmt.Println(bot.ErrorMessage(err))
 		return
 	}
 	for _, r := range res {
-		inForce, _ := emu.Password(emulator.AlibabaEHPC, "ehpc-hz-example", r.User)
-		fmt.Println(r.User, r.Password, inForce == r.Password.Reveal())
+		inForce, _ := emu.AccountUser(acct, r.User)
+		fmt.Println(r.User, r.Password, inForce.Password == r.Password.Value())
 	}
 	// Output:
 	// user1 [redacted] true

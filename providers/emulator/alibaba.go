@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"resetbot/providers/alibaba"
 )
 
 // Alibaba Cloud refuses an RPC request whose Timestamp is more than 15
@@ -73,7 +75,7 @@ func (e *Emulator) serveAlibaba(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	c := Call{
-		Time: now, Provider: AlibabaEHPC, Method: r.Method, TLS: r.TLS != nil,
+		Time: now, Provider: alibaba.EHPC, Method: r.Method, TLS: r.TLS != nil,
 		Action: params["Action"], Version: params["Version"], Region: params["RegionId"],
 		Credential: params["AccessKeyId"], PasswordInURL: queryHasPassword(query),
 	}
@@ -124,6 +126,8 @@ func (e *Emulator) serveAlibaba(w http.ResponseWriter, r *http.Request) {
 		e.mu.Unlock()
 		writeAlibaba(w, r, aliError(http.StatusServiceUnavailable, "ServiceUnavailable", "The request has failed due to a temporary failure of the server."))
 		return
+	case code == FaultPasswordRefused:
+		ae = aliError(400, "InvalidParams", "The specified parameter User.1.Password is invalid.")
 	case code != "" && code != FaultPartFailure:
 		ae = aliError(alibabaStatus(code), code, "Injected fault "+code+".")
 	default:
@@ -277,16 +281,16 @@ func (e *Emulator) ehpcModifyUserPasswords(api map[string]string, partFailure bo
 		if u.name == "" {
 			return invalid(p + ".Name")
 		}
-		if ok, _ := ruleFor(AlibabaEHPC).check(u.password); !ok {
+		if ok, _ := ruleFor(alibaba.EHPC).check(u.password); !ok {
 			return invalid(p + ".Password")
 		}
 	}
-	if !e.resources[[2]string{AlibabaEHPC, cluster}] {
+	if !e.resources[resourceKey{alibaba.EHPC, cluster}] {
 		return aliError(404, "ClusterNotFound", "The specified cluster does not exist.")
 	}
 	var failed []string
 	for i, x := range users {
-		u := e.users[userKey{AlibabaEHPC, cluster, x.name}]
+		u := e.users[userKey{alibaba.EHPC, cluster, x.name}]
 		if u == nil || u.Frozen || partFailure && i == 0 {
 			failed = append(failed, x.name)
 			continue

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"resetbot/providers/alibaba"
 	"resetbot/providers/emulator"
 )
 
@@ -41,7 +42,7 @@ func TestEHPCSuccess(t *testing.T) {
 		t.Errorf("response %q has no RequestId (%v)", body, err)
 	}
 	for user, want := range map[string]string{"user1": goodEH1, "user2": goodEH2} {
-		if got, _ := e.Password(emulator.AlibabaEHPC, cluster, user); got != want {
+		if got, _ := e.Password(alibaba.EHPC, cluster, user); got != want {
 			t.Errorf("Password(%s) = %q, want %q", user, got, want)
 		}
 	}
@@ -50,7 +51,7 @@ func TestEHPCSuccess(t *testing.T) {
 		t.Fatalf("got %d calls, want 1", len(calls))
 	}
 	c := calls[0]
-	if c.Provider != emulator.AlibabaEHPC || c.Action != "ModifyUserPasswords" || c.Version != "2018-04-12" || c.Region != "cn-hangzhou" ||
+	if c.Provider != alibaba.EHPC || c.Action != "ModifyUserPasswords" || c.Version != "2018-04-12" || c.Region != "cn-hangzhou" ||
 		c.Code != "" || c.Method != http.MethodPost || !c.TLS || c.PasswordInURL || c.Credential != aliID {
 		t.Errorf("call = %+v, want a successful POST over TLS", c)
 	}
@@ -85,7 +86,7 @@ func TestEHPCErrors(t *testing.T) {
 		{name: "OneUnknownUserIsPartFailure",
 			req:      aliRequest{form: map[string]string{"ClusterId": cluster, "User.1.Name": "ghost", "User.1.Password": goodEH1, "User.2.Name": "user2", "User.2.Password": goodEH2}},
 			wantCode: "PartFailure", wantStatus: 406, wantReset: []string{"user2"}, wantInMsg: "ghost"},
-		{name: "FrozenOnlyUserIsAgentError", setup: func(e *emulator.Emulator) { e.Freeze(emulator.AlibabaEHPC, cluster, "user1") },
+		{name: "FrozenOnlyUserIsAgentError", setup: func(e *emulator.Emulator) { e.Freeze(alibaba.EHPC, cluster, "user1") },
 			req:      aliRequest{form: map[string]string{"ClusterId": cluster, "User.1.Name": "user1", "User.1.Password": goodEH1}},
 			wantCode: "AgentError.Account.UserChangePasswordFailure", wantStatus: 406, wantInMsg: "user1"},
 		{name: "InjectedPartFailure", setup: func(e *emulator.Emulator) { e.Fail("ModifyUserPasswords", emulator.FaultPartFailure, 1) },
@@ -117,7 +118,7 @@ func TestEHPCErrors(t *testing.T) {
 				t.Errorf("message %q does not name %q", msg, tt.wantInMsg)
 			}
 			for _, user := range []string{"user1", "user2"} {
-				st, _ := e.User(emulator.AlibabaEHPC, cluster, user)
+				st, _ := e.User(alibaba.EHPC, cluster, user)
 				want := 0
 				for _, u := range tt.wantReset {
 					if u == user {
@@ -155,7 +156,7 @@ func TestEHPCAsyncHidesPerUserFailures(t *testing.T) {
 	if _, err := newAlibaba(srv).modifyUserPasswords(aliRequest{form: form}); err != nil {
 		t.Fatalf("call: %v", err)
 	}
-	if got, _ := e.Password(emulator.AlibabaEHPC, cluster, "user2"); got != goodEH2 {
+	if got, _ := e.Password(alibaba.EHPC, cluster, "user2"); got != goodEH2 {
 		t.Errorf("user2's password = %q, want %q", got, goodEH2)
 	}
 }
@@ -176,7 +177,7 @@ func TestEHPCNonceReuseRefused(t *testing.T) {
 	if resp.StatusCode != http.StatusBadRequest || got.Code != "SignatureNonceUsed" {
 		t.Errorf("replay answered HTTP %d %s, want 400 SignatureNonceUsed", resp.StatusCode, body)
 	}
-	if st, _ := e.User(emulator.AlibabaEHPC, cluster, "user1"); st.Resets != 1 {
+	if st, _ := e.User(alibaba.EHPC, cluster, "user1"); st.Resets != 1 {
 		t.Errorf("user1 reset %d times, want 1", st.Resets)
 	}
 }
@@ -243,7 +244,7 @@ func TestEHPCHangUntilClientGivesUp(t *testing.T) {
 	case <-testContext(t).Done():
 		t.Fatal("the call did not return after its context ended")
 	}
-	if st, _ := e.User(emulator.AlibabaEHPC, cluster, "user1"); st.Resets != 0 {
+	if st, _ := e.User(alibaba.EHPC, cluster, "user1"); st.Resets != 0 {
 		t.Error("a hung call changed a password")
 	}
 }

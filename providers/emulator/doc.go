@@ -7,7 +7,8 @@
 // server's transport to the client) and then look at what happened: the
 // users' passwords (Password, User), every call received (Calls, WaitCalls),
 // with faults injected on demand (Fail) and users that cannot be reset
-// (Freeze).
+// (Freeze). Provider keys are the provider packages' own (tencent.CIAM,
+// alibaba.EHPC).
 //
 // # Wire protocol
 //
@@ -122,7 +123,22 @@
 // Tencent SDK reports ClientError.HttpStatusCodeError, the Alibaba SDK a
 // ServiceUnavailable ServerError); FaultHang records the call at once and
 // then answers nothing until the request's context ends; FaultPartFailure
-// makes the first EHPC user fail and the rest succeed.
+// makes the first EHPC user fail and the rest succeed; FaultPasswordRefused
+// answers as the action answers a password outside its rule (ciam
+// InvalidParameterValue, tdmysql InvalidParameterValue.CheckPasswdError, tcr
+// InvalidParameter, cam InvalidParameter.PasswordViolatedRules, EHPC
+// InvalidParams naming User.1.Password), whatever the password was.
+//
+// # Seeding from accounts
+//
+// AddAccount declares an account's users as config builds the account: the
+// resource and user names come from the settings its provider's kind parsed
+// (tencent.TDSQLSettings, alibaba.EHPCSettings, ...), so the playground and
+// tests need no knowledge of each API's naming. AccountUser and
+// FreezeAccountUser look a user up, or freeze it, the same way. The
+// emulator's password rules are the APIs' documented ones, kept here apart
+// from the providers' own rules on purpose: a provider whose rule drifted
+// from its API's is caught by its tests.
 //
 // # Doubts
 //

@@ -12,15 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
-)
 
-// Provider keys, as design.md names them.
-const (
-	TencentCIAM  = "tencent.ciam"
-	TencentTDSQL = "tencent.tdsql"
-	TencentTCR   = "tencent.tcr"
-	TencentCAM   = "tencent.cam"
-	AlibabaEHPC  = "alibaba.ehpc"
+	"resetbot/bot"
 )
 
 // Special fault codes for Fail.
@@ -28,6 +21,9 @@ const (
 	Fault5xx         = "5xx"         // HTTP 503
 	FaultHang        = "hang"        // no answer until the request's context ends
 	FaultPartFailure = "PartFailure" // EHPC: the first user fails, the rest succeed
+	// FaultPasswordRefused answers as the API answers a password outside its
+	// rule, with that API's own code.
+	FaultPasswordRefused = "password-refused"
 )
 
 // Options configures an Emulator.
@@ -45,8 +41,10 @@ type Options struct {
 
 // Call is one request the emulator received, whatever its outcome.
 type Call struct {
-	Time     time.Time
-	Provider string // provider key, or "tencent"/"alibaba" when the API could not be told
+	Time time.Time
+	// Provider is the API's provider key (tencent.TDSQL), or "tencent" or
+	// "alibaba" when the API could not be told.
+	Provider bot.ProviderKey
 	Action   string
 	Version  string
 	Region   string
@@ -75,7 +73,15 @@ type UserState struct {
 	NeedResetPassword bool
 }
 
-type userKey struct{ provider, resource, user string }
+type userKey struct {
+	provider       bot.ProviderKey
+	resource, user string
+}
+
+type resourceKey struct {
+	provider bot.ProviderKey
+	resource string
+}
 
 type fault struct {
 	code string
@@ -91,7 +97,7 @@ type Emulator struct {
 
 	mu        sync.Mutex
 	users     map[userKey]*UserState
-	resources map[[2]string]bool
+	resources map[resourceKey]bool
 	calls     []Call
 	faults    map[string][]*fault
 	window    map[string][]time.Time // rate limit: recent call times per action and credential
@@ -107,7 +113,7 @@ func New(o Options) *Emulator {
 		now:       o.Now,
 		rate:      o.Rate,
 		users:     map[userKey]*UserState{},
-		resources: map[[2]string]bool{},
+		resources: map[resourceKey]bool{},
 		faults:    map[string][]*fault{},
 		window:    map[string][]time.Time{},
 		nonces:    map[string]time.Time{},
@@ -128,32 +134,32 @@ func New(o Options) *Emulator {
 // ehpc ClusterId; user is the ciam UserId, tdsql "UserName@Host", tcr service
 // account Name, cam sub-user Name, or ehpc user Name. A resource exists once
 // one of its users was added.
-func (e *Emulator) AddUser(provider, resource, user string) {
+func (e *Emulator) AddUser(provider bot.ProviderKey, resource, user string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.userLocked(provider, resource, user)
 }
 
-func (e *Emulator) userLocked(provider, resource, user string) *UserState {
+func (e *Emulator) userLocked(provider bot.ProviderKey, resource, user string) *UserState {
 	k := userKey{provider, resource, user}
 	u := e.users[k]
 	if u == nil {
 		u = &UserState{}
 		e.users[k] = u
-		e.resources[[2]string{provider, resource}] = true
+		e.resources[resourceKey{provider, resource}] = true
 	}
 	return u
 }
 
 // Password returns a user's current password ("" until one was set), and
 // whether the user exists.
-func (e *Emulator) Password(provider, resource, user string) (string, bool) {
+func (e *Emulator) Password(provider bot.ProviderKey, resource, user string) (string, bool) {
 	u, ok := e.User(provider, resource, user)
 	return u.Password, ok
 }
 
 // User returns what the emulator knows of a user, and whether it exists.
-func (e *Emulator) User(provider, resource, user string) (UserState, bool) {
+func (e *Emulator) User(provider bot.ProviderKey, resource, user string) (UserState, bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	u, ok := e.users[userKey{provider, resource, user}]
@@ -165,14 +171,15 @@ func (e *Emulator) User(provider, resource, user string) (UserState, bool) {
 
 // Freeze makes a user exist in a frozen (locked) state: resetting its
 // password fails with the error doc.go lists for the provider.
-func (e *Emulator) Freeze(provider, resource, user string) {
+func (e *Emulator) Freeze(provider bot.ProviderKey, resource, user string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.userLocked(provider, resource, user).Frozen = true
 }
 
 // Fail makes the next n calls of action answer with code: one of that API's
-// error codes, or Fault5xx, FaultHang, FaultPartFailure. Faults for the same
+// error codes, or Fault5xx, FaultHang, FaultPartFailure,
+// FaultPasswordRefused. Faults for the same
 // action queue up in the order given. A fault applies to a call that passed
 // the signature check and the rate limit.
 func (e *Emulator) Fail(action, code string, n int) {

@@ -11,15 +11,17 @@ import (
 	tchttp "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/http"
 	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/profile"
 
+	"resetbot/providers/alibaba"
 	"resetbot/providers/emulator"
+	"resetbot/providers/tencent"
 )
 
 func TestConcurrentCallsAreAllRecorded(t *testing.T) {
 	e, srv := mustServe(t, emulator.Options{Rate: -1})
 	const n = 16
 	for i := range n {
-		e.AddUser(emulator.TencentCAM, "", fmt.Sprintf("user%d", i))
-		e.AddUser(emulator.AlibabaEHPC, cluster, fmt.Sprintf("user%d", i))
+		e.AddUser(tencent.CAM, "", fmt.Sprintf("user%d", i))
+		e.AddUser(alibaba.EHPC, cluster, fmt.Sprintf("user%d", i))
 	}
 	var wg sync.WaitGroup
 	errs := make(chan error, 2*n)
@@ -48,7 +50,7 @@ func TestConcurrentCallsAreAllRecorded(t *testing.T) {
 		t.Errorf("recorded %d calls, want %d", got, 2*n)
 	}
 	for i := range n {
-		if st, _ := e.User(emulator.TencentCAM, "", fmt.Sprintf("user%d", i)); st.Resets != 1 {
+		if st, _ := e.User(tencent.CAM, "", fmt.Sprintf("user%d", i)); st.Resets != 1 {
 			t.Errorf("CAM user%d reset %d times, want 1", i, st.Resets)
 		}
 	}
@@ -69,7 +71,7 @@ func TestResetForgetsCallsAndFaultsNotUsers(t *testing.T) {
 	if _, err := c.do(testContext(t), camUpdate("jack", "Another-Pass2")); err != nil {
 		t.Errorf("call after Reset got %v, want the fault forgotten", err)
 	}
-	if pw, ok := e.Password(emulator.TencentCAM, "", "jack"); !ok || pw != "Another-Pass2" {
+	if pw, ok := e.Password(tencent.CAM, "", "jack"); !ok || pw != "Another-Pass2" {
 		t.Errorf("Password = %q, %v; want the user kept and updated", pw, ok)
 	}
 }
@@ -91,7 +93,7 @@ func TestNotACloudRequest(t *testing.T) {
 
 func Example() {
 	e := emulator.New(emulator.Options{TencentSecretID: "AKIDexample", TencentSecretKey: "secret"})
-	e.AddUser(emulator.TencentCAM, "", "jack")
+	e.AddUser(tencent.CAM, "", "jack")
 	srv := httptest.NewTLSServer(e)
 	defer srv.Close()
 
@@ -106,7 +108,7 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	u, _ := e.User(emulator.TencentCAM, "", "jack")
+	u, _ := e.User(tencent.CAM, "", "jack")
 	fmt.Println(u.Password, u.NeedResetPassword)
 	fmt.Println(e.Calls()[0].Params["Password"])
 	// Output:

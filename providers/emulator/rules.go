@@ -5,6 +5,10 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
+
+	"resetbot/bot"
+	"resetbot/providers/alibaba"
+	"resetbot/providers/tencent"
 )
 
 // rule is one API's password rule.
@@ -33,18 +37,18 @@ const (
 
 // ruleFor returns a provider's password rule, from design.md's table and the
 // API documents (doc.go).
-func ruleFor(provider string) rule {
+func ruleFor(provider bot.ProviderKey) rule {
 	switch provider {
-	case TencentCIAM: // not stated by the API: design.md's choice, 16+ and four classes
+	case tencent.CIAM: // not stated by the API: design.md's choice, 16+ and four classes
 		return rule{min: 16, all: true, classes: []class{upper, lower, digit, symbol}}
-	case TencentTDSQL: // 8-32, at least two of letters, digits and symbols
+	case tencent.TDSQL: // 8-32, at least two of letters, digits and symbols
 		return rule{min: 8, max: 32, need: 2, classes: []class{letter, digit, symbol},
 			symbols: "()~!@#$%^&*-+=|{}[]:<>,.?/_", noLeading: "/"}
-	case TencentTCR: // 8-20, at least one upper, one lower and one digit
+	case tencent.TCR: // 8-20, at least one upper, one lower and one digit
 		return rule{min: 8, max: 20, all: true, classes: []class{upper, lower, digit}}
-	case TencentCAM: // at least 8, upper, lower, digit and special
+	case tencent.CAM: // at least 8, upper, lower, digit and special
 		return rule{min: 8, all: true, classes: []class{upper, lower, digit, symbol}}
-	case AlibabaEHPC: // 8-30, three of the four classes, symbols from the documented set
+	case alibaba.EHPC: // 8-30, three of the four classes, symbols from the documented set
 		return rule{min: 8, max: 30, need: 3, classes: []class{upper, lower, digit, symbol},
 			symbols: "()~!@#$%^&*-_+=|{}[]:;'/<>,.?"}
 	}

@@ -2,9 +2,6 @@ package emulator
 
 import (
 	"bytes"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,6 +12,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"resetbot/bot"
+	"resetbot/providers/tencent"
 )
 
 // apiError is an error answer. Status is the HTTP status Alibaba sends with
@@ -44,10 +44,12 @@ func (in *tencentInput) has(k string) bool { _, ok := in.params[k]; return ok }
 
 // tencentAPI is one emulated Tencent action.
 type tencentAPI struct {
-	provider, version string
-	known             *regexp.Regexp // accepted parameter names
-	needRegion        bool
-	handle            func(e *Emulator, in *tencentInput) (map[string]any, *apiError)
+	provider   bot.ProviderKey
+	version    string
+	known      *regexp.Regexp // accepted parameter names
+	needRegion bool
+	refused    *apiError // the answer to a password outside the rule
+	handle     func(e *Emulator, in *tencentInput) (map[string]any, *apiError)
 }
 
 // tencentAPIFor returns the emulated action of a service, or an error
@@ -56,20 +58,25 @@ func tencentAPIFor(service, action, version string) (*tencentAPI, *apiError) {
 	var api *tencentAPI
 	switch service + "/" + action {
 	case "ciam/SetPassword":
-		api = &tencentAPI{provider: TencentCIAM, version: "2022-03-31", needRegion: true,
-			known: regexp.MustCompile(`^(UserStoreId|UserId|Password)$`), handle: (*Emulator).ciamSetPassword}
+		api = &tencentAPI{provider: tencent.CIAM, version: "2022-03-31", needRegion: true,
+			refused: errorf("InvalidParameterValue", "Password: the password does not mix enough kinds of characters."),
+			known:   regexp.MustCompile(`^(UserStoreId|UserId|Password)$`), handle: (*Emulator).ciamSetPassword}
 	case "tdmysql/ResetUserPassword":
-		api = &tencentAPI{provider: TencentTDSQL, version: "2021-11-22", needRegion: true,
-			known: regexp.MustCompile(`^(InstanceId|UserName|Host|Password|EncryptedPassword)$`), handle: (*Emulator).tdsqlResetUserPassword}
+		api = &tencentAPI{provider: tencent.TDSQL, version: "2021-11-22", needRegion: true,
+			refused: errorf("InvalidParameterValue.CheckPasswdError", "Password: the password does not mix enough kinds of characters."),
+			known:   regexp.MustCompile(`^(InstanceId|UserName|Host|Password|EncryptedPassword)$`), handle: (*Emulator).tdsqlResetUserPassword}
 	case "tdmysql/ResetUsersPassword":
-		api = &tencentAPI{provider: TencentTDSQL, version: "2021-11-22", needRegion: true,
-			known: regexp.MustCompile(`^(InstanceId|Users\.\d+\.(UserName|Host|Password|EncryptedPassword))$`), handle: (*Emulator).tdsqlResetUsersPassword}
+		api = &tencentAPI{provider: tencent.TDSQL, version: "2021-11-22", needRegion: true,
+			refused: errorf("InvalidParameterValue.CheckPasswdError", "Password: the password does not mix enough kinds of characters."),
+			known:   regexp.MustCompile(`^(InstanceId|Users\.\d+\.(UserName|Host|Password|EncryptedPassword))$`), handle: (*Emulator).tdsqlResetUsersPassword}
 	case "tcr/ModifyServiceAccountPassword":
-		api = &tencentAPI{provider: TencentTCR, version: "2019-09-24", needRegion: true,
-			known: regexp.MustCompile(`^(RegistryId|Name|Random|Password)$`), handle: (*Emulator).tcrModifyServiceAccountPassword}
+		api = &tencentAPI{provider: tencent.TCR, version: "2019-09-24", needRegion: true,
+			refused: errorf("InvalidParameter", "Password: the password does not mix enough kinds of characters."),
+			known:   regexp.MustCompile(`^(RegistryId|Name|Random|Password)$`), handle: (*Emulator).tcrModifyServiceAccountPassword}
 	case "cam/UpdateUser":
-		api = &tencentAPI{provider: TencentCAM, version: "2019-01-16",
-			known: regexp.MustCompile(`^(Name|Remark|ConsoleLogin|Password|NeedResetPassword|PhoneNum|CountryCode|Email)$`), handle: (*Emulator).camUpdateUser}
+		api = &tencentAPI{provider: tencent.CAM, version: "2019-01-16",
+			refused: errorf("InvalidParameter.PasswordViolatedRules", "The password does not follow the user security settings."),
+			known:   regexp.MustCompile(`^(Name|Remark|ConsoleLogin|Password|NeedResetPassword|PhoneNum|CountryCode|Email)$`), handle: (*Emulator).camUpdateUser}
 	default:
 		return nil, errorf("InvalidAction", "The action %s of service %s is not emulated.", action, service)
 	}
@@ -79,16 +86,16 @@ func tencentAPIFor(service, action, version string) (*tencentAPI, *apiError) {
 	return api, nil
 }
 
-func tencentProvider(service string) string {
+func tencentProvider(service string) bot.ProviderKey {
 	switch service {
 	case "ciam":
-		return TencentCIAM
+		return tencent.CIAM
 	case "tdmysql":
-		return TencentTDSQL
+		return tencent.TDSQL
 	case "tcr":
-		return TencentTCR
+		return tencent.TCR
 	case "cam":
-		return TencentCAM
+		return tencent.CAM
 	}
 	return "tencent"
 }
@@ -164,6 +171,8 @@ func (e *Emulator) serveTencent(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		_ = json.NewEncoder(w).Encode(map[string]any{"Response": map[string]any{"RequestId": requestID()}})
 		return
+	case code == FaultPasswordRefused:
+		ae = api.refused
 	case code != "":
 		ae = errorf(code, "Injected fault %s.", code)
 	default:
@@ -188,110 +197,6 @@ func writeTencent(w http.ResponseWriter, result map[string]any, ae *apiError) {
 	resp["RequestId"] = requestID()
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]any{"Response": resp})
-}
-
-// tcAuth is a parsed TC3 Authorization header.
-type tcAuth struct {
-	secretID, date, service string
-	signedHeaders           []string
-	signature               string
-}
-
-// parseTC3 parses "TC3-HMAC-SHA256 Credential=ID/DATE/SERVICE/tc3_request,
-// SignedHeaders=content-type;host, Signature=HEX".
-func parseTC3(h string) (*tcAuth, *apiError) {
-	invalid := func(why string) (*tcAuth, *apiError) {
-		return nil, errorf("AuthFailure.InvalidAuthorization", "The Authorization header is invalid: %s.", why)
-	}
-	alg, rest, ok := strings.Cut(h, " ")
-	if h == "" {
-		return invalid("it is missing")
-	}
-	if !ok || alg != "TC3-HMAC-SHA256" {
-		return invalid("the algorithm must be TC3-HMAC-SHA256")
-	}
-	a := &tcAuth{}
-	var cred string
-	for _, f := range strings.Split(rest, ",") {
-		k, v, _ := strings.Cut(strings.TrimSpace(f), "=")
-		switch k {
-		case "Credential":
-			cred = v
-		case "SignedHeaders":
-			a.signedHeaders = strings.Split(v, ";")
-		case "Signature":
-			a.signature = v
-		}
-	}
-	parts := strings.Split(cred, "/")
-	if len(parts) != 4 || parts[3] != "tc3_request" || parts[0] == "" {
-		return invalid("the Credential must be SecretId/Date/Service/tc3_request")
-	}
-	a.secretID, a.date, a.service = parts[0], parts[1], parts[2]
-	if a.signature == "" || len(a.signedHeaders) == 0 {
-		return invalid("SignedHeaders and Signature are required")
-	}
-	return a, nil
-}
-
-// verifyTC3 checks the SecretId, the clock window and the signature the way
-// common.Client.sendWithSignatureV3 computes it.
-func (e *Emulator) verifyTC3(r *http.Request, body []byte, a *tcAuth, now time.Time) *apiError {
-	if e.opts.TencentSecretID == "" || a.secretID != e.opts.TencentSecretID {
-		return errorf("AuthFailure.SecretIdNotFound", "The SecretId is not found.")
-	}
-	tsText := r.Header.Get("X-TC-Timestamp")
-	ts, err := strconv.ParseInt(tsText, 10, 64)
-	if err != nil {
-		return errorf("MissingParameter", "The X-TC-Timestamp header is missing or not a number.")
-	}
-	signedAt := time.Unix(ts, 0)
-	if d := now.Sub(signedAt); d > tencentClockSkew || d < -tencentClockSkew {
-		return errorf("AuthFailure.SignatureExpire", "The signature expired: the timestamp and the server time differ by more than five minutes.")
-	}
-	if a.date != signedAt.UTC().Format("2006-01-02") {
-		return errorf("AuthFailure.SignatureFailure", "The credential scope date does not match X-TC-Timestamp.")
-	}
-	var headers strings.Builder
-	seen := map[string]bool{}
-	for _, h := range a.signedHeaders {
-		h = strings.ToLower(strings.TrimSpace(h))
-		v := r.Header.Get(h)
-		if h == "host" {
-			v = r.Host
-		}
-		seen[h] = true
-		headers.WriteString(h + ":" + strings.ToLower(strings.TrimSpace(v)) + "\n")
-	}
-	if !seen["content-type"] || !seen["host"] {
-		return errorf("AuthFailure.SignatureFailure", "SignedHeaders must include content-type and host.")
-	}
-	payload := sha256hex(body)
-	if r.Header.Get("X-TC-Content-SHA256") == "UNSIGNED-PAYLOAD" {
-		payload = sha256hex([]byte("UNSIGNED-PAYLOAD"))
-	}
-	canonical := strings.Join([]string{r.Method, "/", r.URL.RawQuery, headers.String(), strings.Join(a.signedHeaders, ";"), payload}, "\n")
-	scope := a.date + "/" + a.service + "/tc3_request"
-	toSign := "TC3-HMAC-SHA256\n" + tsText + "\n" + scope + "\n" + sha256hex([]byte(canonical))
-	key := hmacSHA256([]byte("TC3"+e.opts.TencentSecretKey), a.date)
-	key = hmacSHA256(key, a.service)
-	key = hmacSHA256(key, "tc3_request")
-	want := hex.EncodeToString(hmacSHA256(key, toSign))
-	if !hmac.Equal([]byte(want), []byte(a.signature)) {
-		return errorf("AuthFailure.SignatureFailure", "The provided credentials could not be validated. Please check your signature is correct.")
-	}
-	return nil
-}
-
-func sha256hex(b []byte) string {
-	s := sha256.Sum256(b)
-	return hex.EncodeToString(s[:])
-}
-
-func hmacSHA256(key []byte, msg string) []byte {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(msg))
-	return m.Sum(nil)
 }
 
 // tencentParams reads a call's parameters: the JSON body of a POST, or the
@@ -390,14 +295,14 @@ func (e *Emulator) ciamSetPassword(in *tencentInput) (map[string]any, *apiError)
 	if pw == "" {
 		return nil, errorf("FailedOperation.PasswordIsNull", "The password is empty.")
 	}
-	if ok, why := ruleFor(TencentCIAM).check(pw); !ok {
+	if ok, why := ruleFor(tencent.CIAM).check(pw); !ok {
 		return nil, errorf("InvalidParameterValue", "Password: %s.", why)
 	}
 	store, id := in.params["UserStoreId"], in.params["UserId"]
-	if !e.resources[[2]string{TencentCIAM, store}] {
+	if !e.resources[resourceKey{tencent.CIAM, store}] {
 		return nil, errorf("FailedOperation.InvalidUserStore", "The user store %s does not exist.", store)
 	}
-	u := e.users[userKey{TencentCIAM, store, id}]
+	u := e.users[userKey{tencent.CIAM, store, id}]
 	switch {
 	case u == nil:
 		return nil, errorf("FailedOperation.UserNotFound", "The user %s does not exist.", id)
@@ -415,16 +320,16 @@ type tdsqlUser struct{ name, host, password string }
 // none.
 func (e *Emulator) tdsqlApply(instance string, users []tdsqlUser) *apiError {
 	for _, x := range users {
-		if ok, why := ruleFor(TencentTDSQL).check(x.password); !ok {
+		if ok, why := ruleFor(tencent.TDSQL).check(x.password); !ok {
 			return errorf("InvalidParameterValue.CheckPasswdError", "Password of %s@%s: %s.", x.name, x.host, why)
 		}
 	}
-	if !e.resources[[2]string{TencentTDSQL, instance}] {
+	if !e.resources[resourceKey{tencent.TDSQL, instance}] {
 		return errorf("ResourceNotFound.InstanceNotFound", "The instance %s does not exist.", instance)
 	}
 	var found []*UserState
 	for _, x := range users {
-		u := e.users[userKey{TencentTDSQL, instance, x.name + "@" + x.host}]
+		u := e.users[userKey{tencent.TDSQL, instance, x.name + "@" + x.host}]
 		switch {
 		case u == nil:
 			return errorf("FailedOperation.QueryUserError", "The user %s@%s does not exist in instance %s.", x.name, x.host, instance)
@@ -508,15 +413,15 @@ func (e *Emulator) tcrModifyServiceAccountPassword(in *tencentInput) (map[string
 		if ae := required(in, "Password"); ae != nil {
 			return nil, ae
 		}
-		if ok, why := ruleFor(TencentTCR).check(pw); !ok {
+		if ok, why := ruleFor(tencent.TCR).check(pw); !ok {
 			return nil, errorf("InvalidParameter", "Password: %s.", why)
 		}
 	}
 	registry, name := in.params["RegistryId"], in.params["Name"]
-	if !e.resources[[2]string{TencentTCR, registry}] {
+	if !e.resources[resourceKey{tencent.TCR, registry}] {
 		return nil, errorf("ResourceNotFound", "The instance %s does not exist.", registry)
 	}
-	u := e.users[userKey{TencentTCR, registry, name}]
+	u := e.users[userKey{tencent.TCR, registry, name}]
 	switch {
 	case u == nil:
 		return nil, errorf("ResourceNotFound.TcrResourceNotFound", "The service account %s does not exist.", name)
@@ -561,12 +466,12 @@ func (e *Emulator) camUpdateUser(in *tencentInput) (map[string]any, *apiError) {
 	}
 	pw := in.params["Password"]
 	if pw != "" {
-		if ok, why := ruleFor(TencentCAM).check(pw); !ok {
+		if ok, why := ruleFor(tencent.CAM).check(pw); !ok {
 			return nil, errorf("InvalidParameter.PasswordViolatedRules", "The password does not follow the user security settings: %s.", why)
 		}
 	}
 	name := in.params["Name"]
-	u := e.users[userKey{TencentCAM, "", name}]
+	u := e.users[userKey{tencent.CAM, "", name}]
 	switch {
 	case u == nil:
 		return nil, errorf("ResourceNotFound.UserNotExist", "The sub-user %s does not exist.", name)

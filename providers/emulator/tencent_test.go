@@ -8,7 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"resetbot/bot"
+	"resetbot/providers/alibaba"
 	"resetbot/providers/emulator"
+	"resetbot/providers/tencent"
 )
 
 const (
@@ -20,13 +23,13 @@ const (
 
 // seed declares one user per API.
 func seed(e *emulator.Emulator) {
-	e.AddUser(emulator.TencentCIAM, "store-1", "user-1")
-	e.AddUser(emulator.TencentTDSQL, "tdsql3-d8fffc3c", "app_user@%")
-	e.AddUser(emulator.TencentTDSQL, "tdsql3-d8fffc3c", "report@10.0.%")
-	e.AddUser(emulator.TencentTCR, "tcr-gijwqid7", "robot")
-	e.AddUser(emulator.TencentCAM, "", "jack")
-	e.AddUser(emulator.AlibabaEHPC, "ehpc-hz-FYUr32", "user1")
-	e.AddUser(emulator.AlibabaEHPC, "ehpc-hz-FYUr32", "user2")
+	e.AddUser(tencent.CIAM, "store-1", "user-1")
+	e.AddUser(tencent.TDSQL, "tdsql3-d8fffc3c", "app_user@%")
+	e.AddUser(tencent.TDSQL, "tdsql3-d8fffc3c", "report@10.0.%")
+	e.AddUser(tencent.TCR, "tcr-gijwqid7", "robot")
+	e.AddUser(tencent.CAM, "", "jack")
+	e.AddUser(alibaba.EHPC, "ehpc-hz-FYUr32", "user1")
+	e.AddUser(alibaba.EHPC, "ehpc-hz-FYUr32", "user2")
 }
 
 type tencentCase struct {
@@ -56,15 +59,16 @@ func (c *tencentClient) do(ctx context.Context, tc tencentCase) (map[string]any,
 
 func TestTencentSuccess(t *testing.T) {
 	tests := []struct {
-		name                     string
-		call                     tencentCase
-		provider, resource, user string
-		want                     string
+		name           string
+		call           tencentCase
+		provider       bot.ProviderKey
+		resource, user string
+		want           string
 	}{
-		{"CIAMSetPassword", ciamSet("user-1", goodCIAM), emulator.TencentCIAM, "store-1", "user-1", goodCIAM},
-		{"TDSQLResetUserPassword", tdsqlReset("app_user", "%", goodTDSQL), emulator.TencentTDSQL, "tdsql3-d8fffc3c", "app_user@%", goodTDSQL},
-		{"TCRCustomPassword", tcrModify("robot", goodTCR), emulator.TencentTCR, "tcr-gijwqid7", "robot", goodTCR},
-		{"CAMUpdateUser", camUpdate("jack", goodCAM), emulator.TencentCAM, "", "jack", goodCAM},
+		{"CIAMSetPassword", ciamSet("user-1", goodCIAM), tencent.CIAM, "store-1", "user-1", goodCIAM},
+		{"TDSQLResetUserPassword", tdsqlReset("app_user", "%", goodTDSQL), tencent.TDSQL, "tdsql3-d8fffc3c", "app_user@%", goodTDSQL},
+		{"TCRCustomPassword", tcrModify("robot", goodTCR), tencent.TCR, "tcr-gijwqid7", "robot", goodTCR},
+		{"CAMUpdateUser", camUpdate("jack", goodCAM), tencent.CAM, "", "jack", goodCAM},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -109,7 +113,7 @@ func TestTencentBatchResetUsersPasswordReturnsFlowID(t *testing.T) {
 		t.Errorf("response %v has no numeric FlowId", resp)
 	}
 	for user, want := range map[string]string{"app_user@%": "tdstore@123", "report@10.0.%": "tdstore@456"} {
-		if got, _ := e.Password(emulator.TencentTDSQL, "tdsql3-d8fffc3c", user); got != want {
+		if got, _ := e.Password(tencent.TDSQL, "tdsql3-d8fffc3c", user); got != want {
 			t.Errorf("Password(%s) = %q, want %q", user, got, want)
 		}
 	}
@@ -131,7 +135,7 @@ func TestTencentBatchIsAllOrNothing(t *testing.T) {
 	if got, want := tencentCode(err), "FailedOperation.QueryUserError"; got != want {
 		t.Fatalf("code = %q, want %q", got, want)
 	}
-	if got, _ := e.Password(emulator.TencentTDSQL, "tdsql3-d8fffc3c", "app_user@%"); got != "" {
+	if got, _ := e.Password(tencent.TDSQL, "tdsql3-d8fffc3c", "app_user@%"); got != "" {
 		t.Errorf("app_user's password changed to %q by a refused batch", got)
 	}
 }
@@ -145,7 +149,7 @@ func TestTencentTCRRandomReturnsPassword(t *testing.T) {
 		t.Fatalf("call: %v", err)
 	}
 	got, _ := resp["Password"].(string)
-	want, _ := e.Password(emulator.TencentTCR, "tcr-gijwqid7", "robot")
+	want, _ := e.Password(tencent.TCR, "tcr-gijwqid7", "robot")
 	if got == "" || got != want {
 		t.Errorf("response Password = %q, emulator has %q; want the same, not empty", got, want)
 	}
@@ -184,7 +188,7 @@ func TestTencentCAMSettings(t *testing.T) {
 			if _, err := newTencent(srv).call(testContext(t), "cam", "2019-01-16", "UpdateUser", tt.params); err != nil {
 				t.Fatalf("call: %v", err)
 			}
-			u, _ := e.User(emulator.TencentCAM, "", "jack")
+			u, _ := e.User(tencent.CAM, "", "jack")
 			if got := u.Password == goodCAM; got != tt.wantPassword {
 				t.Errorf("given password in force = %v, want %v", got, tt.wantPassword)
 			}
@@ -219,7 +223,7 @@ func TestTencentErrors(t *testing.T) {
 
 		{name: "CIAMUnknownStore", call: tencentCase{"ciam", "2022-03-31", "SetPassword", map[string]any{"UserStoreId": "nope", "UserId": "user-1", "Password": goodCIAM}}, want: "FailedOperation.InvalidUserStore"},
 		{name: "CIAMUnknownUser", call: ciamSet("ghost", goodCIAM), want: "FailedOperation.UserNotFound"},
-		{name: "CIAMFrozenUser", setup: func(e *emulator.Emulator) { e.Freeze(emulator.TencentCIAM, "store-1", "user-1") }, call: ciamSet("user-1", goodCIAM), want: "FailedOperation.UserIsFreeze"},
+		{name: "CIAMFrozenUser", setup: func(e *emulator.Emulator) { e.Freeze(tencent.CIAM, "store-1", "user-1") }, call: ciamSet("user-1", goodCIAM), want: "FailedOperation.UserIsFreeze"},
 		{name: "CIAMEmptyPassword", call: ciamSet("user-1", ""), want: "FailedOperation.PasswordIsNull"},
 		{name: "CIAMPasswordRule", call: ciamSet("user-1", "Aa1!short"), want: "InvalidParameterValue"},
 
@@ -255,9 +259,12 @@ func TestTencentErrors(t *testing.T) {
 			if got := tencentCode(err); got != tt.want {
 				t.Fatalf("code = %q, want %q (err %v)", got, tt.want, err)
 			}
-			for _, u := range []struct{ p, r, n string }{
-				{emulator.TencentCIAM, "store-1", "user-1"}, {emulator.TencentTDSQL, "tdsql3-d8fffc3c", "app_user@%"},
-				{emulator.TencentTCR, "tcr-gijwqid7", "robot"}, {emulator.TencentCAM, "", "jack"},
+			for _, u := range []struct {
+				p    bot.ProviderKey
+				r, n string
+			}{
+				{tencent.CIAM, "store-1", "user-1"}, {tencent.TDSQL, "tdsql3-d8fffc3c", "app_user@%"},
+				{tencent.TCR, "tcr-gijwqid7", "robot"}, {tencent.CAM, "", "jack"},
 			} {
 				if st, _ := e.User(u.p, u.r, u.n); st.Resets != 0 {
 					t.Errorf("%s %s was reset by a refused call", u.p, u.n)
@@ -352,7 +359,7 @@ func TestTencentHangUntilClientGivesUp(t *testing.T) {
 	case <-testContext(t).Done():
 		t.Fatal("the call did not return after its context ended")
 	}
-	if pw, _ := e.Password(emulator.TencentCIAM, "store-1", "user-1"); pw != "" {
+	if pw, _ := e.Password(tencent.CIAM, "store-1", "user-1"); pw != "" {
 		t.Error("a hung call changed the password")
 	}
 }
@@ -375,7 +382,7 @@ func TestTencentPasswordInURLRefused(t *testing.T) {
 	if len(calls) != 1 || !calls[0].PasswordInURL || calls[0].Code != "InvalidParameter" {
 		t.Errorf("calls = %+v, want one refused call with PasswordInURL", calls)
 	}
-	if pw, _ := e.Password(emulator.TencentCIAM, "store-1", "user-1"); pw != "" {
+	if pw, _ := e.Password(tencent.CIAM, "store-1", "user-1"); pw != "" {
 		t.Error("the password was set from the URL")
 	}
 }

@@ -18,38 +18,16 @@ const (
 	Symbols = "#%()+-.:=?@^"
 )
 
-// Rule is one API's password rule.
+// Rule is one API's password rule. Each provider package owns the rules of
+// its APIs; this package only applies them.
 type Rule struct {
-	Provider string // provider key, for messages
-	Min, Max int    // length bounds, inclusive
-	Default  int    // length when an account sets none
+	Provider bot.ProviderKey // for messages
+	Min, Max int             // length bounds, inclusive
+	Default  int             // length when an account sets none
 	// Classes are the character classes a password draws from (their union is
 	// the alphabet); Need is how many distinct classes must appear.
 	Classes []string
 	Need    int
-}
-
-// For returns the rule of a provider key (design.md's table), and whether
-// the key is known.
-func For(provider string) (Rule, bool) {
-	switch provider {
-	case "tencent.ciam": // the API states no rule: 16+ and all four classes
-		return Rule{Provider: provider, Min: 16, Max: 32, Default: 20,
-			Classes: []string{Upper, Lower, Digits, Symbols}, Need: 4}, true
-	case "tencent.tdsql": // 8-32, at least two of letters, digits, symbols
-		return Rule{Provider: provider, Min: 8, Max: 32, Default: 20,
-			Classes: []string{Upper + Lower, Digits, Symbols}, Need: 2}, true
-	case "tencent.tcr": // 8-20, upper + lower + digit; no symbols documented
-		return Rule{Provider: provider, Min: 8, Max: 20, Default: 16,
-			Classes: []string{Upper, Lower, Digits}, Need: 3}, true
-	case "tencent.cam": // at least 8, upper + lower + digit + special
-		return Rule{Provider: provider, Min: 8, Max: 32, Default: 20,
-			Classes: []string{Upper, Lower, Digits, Symbols}, Need: 4}, true
-	case "alibaba.ehpc": // 8-30, three of the four classes
-		return Rule{Provider: provider, Min: 8, Max: 30, Default: 20,
-			Classes: []string{Upper, Lower, Digits, Symbols}, Need: 3}, true
-	}
-	return Rule{}, false
 }
 
 // Alphabet is every character the rule draws from.

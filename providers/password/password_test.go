@@ -11,28 +11,37 @@ import (
 	"testing"
 
 	"resetbot/bot"
+	"resetbot/providers/alibaba"
 	"resetbot/providers/password"
+	"resetbot/providers/tencent"
 )
 
-var providers = []string{"tencent.ciam", "tencent.tdsql", "tencent.tcr", "tencent.cam", "alibaba.ehpc"}
+// The rules are the providers' own: this package applies them.
+var providers = []bot.ProviderKey{tencent.CIAM, tencent.TDSQL, tencent.TCR, tencent.CAM, alibaba.EHPC}
 
-func mustRule(tb testing.TB, provider string) password.Rule {
+func mustRule(tb testing.TB, provider bot.ProviderKey) password.Rule {
 	tb.Helper()
-	r, ok := password.For(provider)
+	if provider == alibaba.EHPC {
+		return alibaba.Rule()
+	}
+	r, ok := tencent.Rule(provider)
 	if !ok {
 		tb.Fatalf("no rule for %s", provider)
 	}
 	return r
 }
 
-func TestForKnowsEveryProvider(t *testing.T) {
+func TestEveryProviderRuleIsConsistent(t *testing.T) {
 	for _, p := range providers {
 		r := mustRule(t, p)
 		if r.Min < 8 || r.Max < r.Default || r.Default < r.Min {
 			t.Errorf("%s: bounds min %d default %d max %d are inconsistent", p, r.Min, r.Default, r.Max)
 		}
+		if r.Provider != p {
+			t.Errorf("rule of %s names %s", p, r.Provider)
+		}
 	}
-	if _, ok := password.For("tencent.cvm"); ok {
+	if _, ok := tencent.Rule("tencent.cvm"); ok {
 		t.Errorf("got a rule for an unknown provider")
 	}
 }
@@ -50,30 +59,30 @@ func TestGenerateMeetsDocumentedRules(t *testing.T) {
 		return 0
 	}
 	tests := []struct {
-		provider string
+		provider bot.ProviderKey
 		min, max int
 		ok       func(pw string) bool
 	}{
-		{"tencent.ciam", 16, 32, func(pw string) bool {
+		{tencent.CIAM, 16, 32, func(pw string) bool {
 			return has(pw, isUpper)+has(pw, isLower)+has(pw, isDigit)+has(pw, isSymbol) == 4
 		}},
-		{"tencent.tdsql", 8, 32, func(pw string) bool {
+		{tencent.TDSQL, 8, 32, func(pw string) bool {
 			letters := has(pw, func(c rune) bool { return isUpper(c) || isLower(c) })
 			return letters+has(pw, isDigit)+has(pw, isSymbol) >= 2 && pw[0] != '/'
 		}},
-		{"tencent.tcr", 8, 20, func(pw string) bool {
+		{tencent.TCR, 8, 20, func(pw string) bool {
 			return has(pw, isUpper)+has(pw, isLower)+has(pw, isDigit) == 3 && has(pw, isSymbol) == 0
 		}},
-		{"tencent.cam", 8, 32, func(pw string) bool {
+		{tencent.CAM, 8, 32, func(pw string) bool {
 			return has(pw, isUpper)+has(pw, isLower)+has(pw, isDigit)+has(pw, isSymbol) == 4
 		}},
-		{"alibaba.ehpc", 8, 30, func(pw string) bool {
+		{alibaba.EHPC, 8, 30, func(pw string) bool {
 			return has(pw, isUpper)+has(pw, isLower)+has(pw, isDigit)+has(pw, isSymbol) >= 3
 		}},
 	}
 	const perLength = 2000
 	for _, tt := range tests {
-		t.Run(tt.provider, func(t *testing.T) {
+		t.Run(string(tt.provider), func(t *testing.T) {
 			rule := mustRule(t, tt.provider)
 			for _, length := range []int{0, tt.min, tt.max} {
 				want := length
@@ -85,7 +94,7 @@ func TestGenerateMeetsDocumentedRules(t *testing.T) {
 					if err != nil {
 						t.Fatalf("Generate(length %d): %v", length, err)
 					}
-					pw := s.Reveal()
+					pw := s.Value()
 					if len(pw) != want {
 						t.Fatalf("got a password of %d characters, want %d", len(pw), want)
 					}
@@ -178,7 +187,7 @@ func uniformity(rule password.Rule, pws []string) (stat float64, dof int) {
 func TestGenerateIsNotBiased(t *testing.T) {
 	const n = 20000
 	for _, p := range providers {
-		t.Run(p, func(t *testing.T) {
+		t.Run(string(p), func(t *testing.T) {
 			rule := mustRule(t, p)
 			// A fixed seed keeps the test deterministic; the property holds for
 			// any source, crypto/rand included.
@@ -189,7 +198,7 @@ func TestGenerateIsNotBiased(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				pws[i] = s.Reveal()
+				pws[i] = s.Value()
 			}
 			stat, dof := uniformity(rule, pws)
 			t.Logf("chi-square %.0f over %d degrees of freedom", stat, dof)
@@ -202,7 +211,7 @@ func TestGenerateIsNotBiased(t *testing.T) {
 
 // The uniformity measure above must catch the bias of the naive byte % n.
 func TestUniformityCatchesModuloBias(t *testing.T) {
-	rule := mustRule(t, "tencent.cam")
+	rule := mustRule(t, tencent.CAM)
 	alphabet := rule.Alphabet()
 	src := mrand.NewChaCha8([32]byte{9})
 	var buf [20]byte
@@ -225,9 +234,9 @@ func TestUniformityCatchesModuloBias(t *testing.T) {
 }
 
 func TestCheckRefuses(t *testing.T) {
-	cam := mustRule(t, "tencent.cam")
-	tdsql := mustRule(t, "tencent.tdsql")
-	tcr := mustRule(t, "tencent.tcr")
+	cam := mustRule(t, tencent.CAM)
+	tdsql := mustRule(t, tencent.TDSQL)
+	tcr := mustRule(t, tencent.TCR)
 	tests := []struct {
 		name string
 		rule password.Rule
@@ -258,7 +267,7 @@ func TestCheckRefuses(t *testing.T) {
 }
 
 func TestGenerateRefusesLengthOutsideRule(t *testing.T) {
-	rule := mustRule(t, "tencent.tcr")
+	rule := mustRule(t, tencent.TCR)
 	for _, length := range []int{7, 21, -1} {
 		_, err := password.Generate(rand.Reader, rule, length)
 		if got := bot.ErrorCode(err); got != bot.EINVALID {
@@ -268,7 +277,7 @@ func TestGenerateRefusesLengthOutsideRule(t *testing.T) {
 }
 
 func TestGenerateFailsOnBrokenSource(t *testing.T) {
-	rule := mustRule(t, "tencent.cam")
+	rule := mustRule(t, tencent.CAM)
 	tests := []struct {
 		name string
 		r    io.Reader
@@ -292,17 +301,17 @@ func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
 
 func TestStrongerRequiresEveryClassAndMoreLength(t *testing.T) {
 	tests := []struct {
-		provider   string
+		provider   bot.ProviderKey
 		length     int
 		wantLength int
 	}{
-		{"tencent.tdsql", 0, 28},
-		{"tencent.tdsql", 30, 32},
-		{"alibaba.ehpc", 10, 18},
-		{"tencent.tcr", 16, 20},
+		{tencent.TDSQL, 0, 28},
+		{tencent.TDSQL, 30, 32},
+		{alibaba.EHPC, 10, 18},
+		{tencent.TCR, 16, 20},
 	}
 	for _, tt := range tests {
-		t.Run(tt.provider, func(t *testing.T) {
+		t.Run(string(tt.provider), func(t *testing.T) {
 			rule := mustRule(t, tt.provider)
 			strong, length := rule.Stronger(tt.length)
 			if length != tt.wantLength {
@@ -315,7 +324,7 @@ func TestStrongerRequiresEveryClassAndMoreLength(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := password.Check(strong, s.Reveal()); err != nil {
+			if err := password.Check(strong, s.Value()); err != nil {
 				t.Error(err)
 			}
 		})
@@ -323,11 +332,11 @@ func TestStrongerRequiresEveryClassAndMoreLength(t *testing.T) {
 }
 
 func ExampleGenerate() {
-	rule, _ := password.For("tencent.cam")
+	rule, _ := tencent.Rule(tencent.CAM)
 	pw, err := password.Generate(rand.Reader, rule, 0)
 	if err != nil {
 		panic(err)
 	}
-	fmt.Println(len(pw.Reveal()), pw) // a Secret prints redacted
+	fmt.Println(len(pw.Value()), pw) // a Secret prints redacted
 	// Output: 20 [redacted]
 }

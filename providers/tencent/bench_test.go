@@ -49,7 +49,7 @@ func BenchmarkDrain200(b *testing.B) {
 	const n = 200
 	e := newEnv(b, emulator.Options{})
 	for i := range n {
-		e.emu.AddUser(emulator.TencentCAM, "", fmt.Sprintf("user%03d", i))
+		e.emu.AddUser(tencent.CAM, "", fmt.Sprintf("user%03d", i))
 	}
 	rdb, prefix := redistest.Client(b)
 	o := e.options()

@@ -25,6 +25,12 @@
 // that names the account and what to do (Codes, ErrorFor). Unlisted codes fall
 // back on their family (the part before the dot).
 //
+// The package owns these accounts: their provider keys (CIAM, TDSQL, TCR,
+// CAM), their settings (CIAMSettings, TDSQLSettings, TCRSettings,
+// CAMSettings), the kinds that parse and check them for config (Kinds), and
+// the APIs' password rules (Rule). Reset reads an account's typed settings;
+// settings of another type are an EINVALID error.
+//
 // The endpoint is <service>.tencentcloudapi.com unless Options.Endpoint or
 // the account's endpoint says otherwise (host[:port], used for every
 // service), over https unless a scheme says http.

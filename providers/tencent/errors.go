@@ -79,9 +79,9 @@ func families() map[string]call.Kind {
 // serviceCodes are the codes each action documents (the SDK's list for the
 // action, else the service's error list), beyond or overriding the common
 // ones.
-func serviceCodes(provider string) map[string]call.Kind {
+func serviceCodes(provider bot.ProviderKey) map[string]call.Kind {
 	switch provider {
-	case "tencent.ciam": // SetPassword
+	case CIAM: // SetPassword
 		return map[string]call.Kind{
 			"AuthFailure":                              call.KindCredentials,
 			"FailedOperation.InvalidTenant":            call.KindAccount,
@@ -102,7 +102,7 @@ func serviceCodes(provider string) map[string]call.Kind {
 	// tdsql: the SDK lists for ResetUsersPassword only codes of privileges;
 	// no list was found for ResetUserPassword. So this is tdmysql's whole
 	// error list (v20211122), each code classified by its own description.
-	case "tencent.tdsql":
+	case TDSQL:
 		return map[string]call.Kind{
 			"AuthFailure.CamAuthError":                            call.KindPermission,
 			"AuthFailure.CheckCamAuthError":                       call.KindPermission,
@@ -142,7 +142,7 @@ func serviceCodes(provider string) map[string]call.Kind {
 	// tcr: ModifyServiceAccountPassword's SDK list is FailedOperation,
 	// FailedOperation.DbError, InvalidParameter, OperationDenied and
 	// UnknownParameter; the rest are tcr's codes that could come back too.
-	case "tencent.tcr":
+	case TCR:
 		return map[string]call.Kind{
 			"FailedOperation.DbError":                   call.KindInternal,
 			"FailedOperation.ErrorGetDBDataError":       call.KindFailed,
@@ -156,7 +156,7 @@ func serviceCodes(provider string) map[string]call.Kind {
 			"ResourceNotFound":                          call.KindResourceNotFound, // the registry
 			"ResourceNotFound.TcrResourceNotFound":      call.KindUserNotFound,     // the service account
 		}
-	case "tencent.cam": // UpdateUser
+	case CAM: // UpdateUser
 		return map[string]call.Kind{
 			"InvalidParameter.PasswordViolatedRules": call.KindPasswordRejected,
 			"InvalidParameter.UserNameIllegal":       call.KindBadRequest,
@@ -169,7 +169,7 @@ func serviceCodes(provider string) map[string]call.Kind {
 
 // Codes lists the error codes this package knows for a provider key: the
 // action's documented codes and Tencent's common ones.
-func Codes(provider string) []string {
+func Codes(provider bot.ProviderKey) []string {
 	m := serviceCodes(provider)
 	if m == nil {
 		return nil
@@ -182,7 +182,7 @@ func Codes(provider string) []string {
 // kind classifies code for acct. TCR's bare InvalidParameter is the password
 // rule only when the bot sent a password (not Random).
 func kind(acct bot.Account, code string) call.Kind {
-	if acct.Provider == "tencent.tcr" && acct.Random && code == "InvalidParameter" {
+	if random(acct) && code == "InvalidParameter" {
 		return call.KindBadRequest
 	}
 	if k, ok := serviceCodes(acct.Provider)[code]; ok {
@@ -207,16 +207,19 @@ func target(acct bot.Account, users []string) call.Target {
 		Credentials: "tencentcloud.secret_id and tencentcloud.secret_key",
 	}
 	switch acct.Provider {
-	case "tencent.ciam":
-		t.Service, t.Resource = "CIAM", "user store "+acct.Settings["user_store_id"]
-	case "tencent.tdsql":
-		t.Service, t.Resource = "TDSQL", "instance "+acct.Settings["instance_id"]
-	case "tencent.tcr":
-		t.Service, t.Resource = "TCR", "registry "+acct.Settings["registry_id"]
-	case "tencent.cam":
+	case CIAM:
+		s, _ := acct.Settings.(CIAMSettings)
+		t.Service, t.Resource = "CIAM", "user store "+s.UserStoreID
+	case TDSQL:
+		s, _ := acct.Settings.(TDSQLSettings)
+		t.Service, t.Resource = "TDSQL", "instance "+s.InstanceID
+	case TCR:
+		s, _ := acct.Settings.(TCRSettings)
+		t.Service, t.Resource = "TCR", "registry "+s.RegistryID
+	case CAM:
 		t.Service = "CAM"
 	default:
-		t.Service = acct.Provider
+		t.Service = string(acct.Provider)
 	}
 	return t
 }

@@ -79,8 +79,8 @@ var commonMeanings = map[string]string{
 }
 
 // serviceMeanings are each action's own codes (and overrides).
-var serviceMeanings = map[string]map[string]string{
-	"tencent.ciam": {
+var serviceMeanings = map[bot.ProviderKey]map[string]string{
+	tencent.CIAM: {
 		"AuthFailure":                              "credentials",
 		"FailedOperation.InvalidTenant":            "account",
 		"FailedOperation.InvalidUserStore":         "resource-not-found",
@@ -97,7 +97,7 @@ var serviceMeanings = map[string]map[string]string{
 		"ResourcesSoldOut":                         "account",
 		"UnauthorizedOperation.TenantNotActivated": "account",
 	},
-	"tencent.tdsql": {
+	tencent.TDSQL: {
 		"AuthFailure.CamAuthError":                            "permission",
 		"AuthFailure.CheckCamAuthError":                       "permission",
 		"AuthFailure.UinWhiteListCheckError":                  "permission",
@@ -133,7 +133,7 @@ var serviceMeanings = map[string]map[string]string{
 		"ResourceUnavailable.InstanceStatusAbnormal":          "busy",
 		"UnauthorizedOperation.PermissionDenied":              "permission",
 	},
-	"tencent.tcr": {
+	tencent.TCR: {
 		"FailedOperation.ErrorGetDBDataError":       "failed",
 		"FailedOperation.GetDBDataError":            "failed",
 		"InternalError.DbError":                     "internal",
@@ -146,7 +146,7 @@ var serviceMeanings = map[string]map[string]string{
 		"ResourceNotFound":                          "resource-not-found",
 		"ResourceNotFound.TcrResourceNotFound":      "user-not-found",
 	},
-	"tencent.cam": {
+	tencent.CAM: {
 		"InvalidParameter.PasswordViolatedRules": "password-rejected",
 		"InvalidParameter.UserNameIllegal":       "bad-request",
 		"InvalidParameter.UserNotExist":          "user-not-found",
@@ -154,13 +154,13 @@ var serviceMeanings = map[string]map[string]string{
 	},
 }
 
-func accountFor(provider string) bot.Account {
+func accountFor(provider bot.ProviderKey) bot.Account {
 	switch provider {
-	case "tencent.ciam":
+	case tencent.CIAM:
 		return ciam()
-	case "tencent.tdsql":
+	case tencent.TDSQL:
 		return tdsql()
-	case "tencent.tcr":
+	case tencent.TCR:
 		return tcr()
 	}
 	return cam()
@@ -175,7 +175,7 @@ func TestErrorForEveryDocumentedCode(t *testing.T) {
 		}
 		acct := accountFor(provider)
 		for code, kind := range want {
-			t.Run(provider+"/"+code, func(t *testing.T) {
+			t.Run(string(provider)+"/"+code, func(t *testing.T) {
 				m := meanings[kind]
 				e := tencent.ErrorFor(acct, []string{"alice"}, code)
 				if e.Code != m.code || e.Retryable != m.retryable {
@@ -193,7 +193,7 @@ func TestErrorForEveryDocumentedCode(t *testing.T) {
 
 func TestErrorForUnlistedCodes(t *testing.T) {
 	tcrRandom := tcr()
-	tcrRandom.Random = true
+	tcrRandom.Settings = tencent.TCRSettings{RegistryID: "tcr-gijwqid7", Random: true}
 	tests := []struct {
 		acct bot.Account
 		code string

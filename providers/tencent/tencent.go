@@ -18,6 +18,7 @@ import (
 
 	"resetbot/bot"
 	"resetbot/providers/call"
+	"resetbot/providers/internal/accountkind"
 	"resetbot/providers/password"
 	"resetbot/providers/ratelimit"
 )
@@ -49,8 +50,7 @@ type Options struct {
 	Transport http.RoundTripper
 }
 
-// Provider resets passwords of tencent.ciam, tencent.tdsql, tencent.tcr and
-// tencent.cam accounts. It is safe for concurrent use.
+// Provider resets passwords of CIAM, TDSQL, TCR and CAM accounts. It is safe for concurrent use.
 type Provider struct {
 	opts      Options
 	cred      *common.Credential
@@ -117,8 +117,8 @@ func (p *Provider) Reset(ctx context.Context, acct bot.Account, users []string) 
 	if len(users) == 0 {
 		return nil, bot.Errorf(bot.EINVALID, "account %s names no user to reset", acct.Name)
 	}
-	rule, ok := password.For(acct.Provider)
-	if !ok || !strings.HasPrefix(acct.Provider, "tencent.") {
+	rule, ok := Rule(acct.Provider)
+	if !ok {
 		return nil, bot.Errorf(bot.EINVALID, "account %s: provider %q is not a Tencent Cloud API", acct.Name, acct.Provider)
 	}
 	if err := rule.CheckLength(acct.PasswordLength); err != nil {
@@ -128,48 +128,52 @@ func (p *Provider) Reset(ctx context.Context, acct bot.Account, users []string) 
 	if err != nil {
 		return nil, err
 	}
-	setPassword := action{"ciam", VersionCIAM, "SetPassword"}
-	resetUserPassword := action{"tdmysql", VersionTDSQL, "ResetUserPassword"}
-	resetUsersPassword := action{"tdmysql", VersionTDSQL, "ResetUsersPassword"}
-	modifyServiceAccountPassword := action{"tcr", VersionTCR, "ModifyServiceAccountPassword"}
-	updateUser := action{"cam", VersionCAM, "UpdateUser"}
 	switch acct.Provider {
-	case "tencent.ciam":
-		store, err := setting(acct, "user_store_id")
+	case CIAM:
+		s, err := accountkind.SettingsOf[CIAMSettings](acct)
 		if err != nil {
+			return nil, err
+		}
+		if err := required(acct, "user_store_id", s.UserStoreID); err != nil {
 			return nil, err
 		}
 		return p.each(ctx, c, acct, rule, users, setPassword, func(ctx context.Context, c *common.Client, user, pw string) (string, error) {
 			req := &SetPasswordRequest{BaseRequest: setPassword.request(),
-				UserStoreId: store, UserId: user, Password: pw}
+				UserStoreId: s.UserStoreID, UserId: user, Password: pw}
 			return "", send(ctx, c, req, &EmptyResponse{BaseResponse: &tchttp.BaseResponse{}})
 		})
-	case "tencent.tdsql":
-		instance, err := setting(acct, "instance_id")
+	case TDSQL:
+		s, err := accountkind.SettingsOf[TDSQLSettings](acct)
 		if err != nil {
 			return nil, err
 		}
-		switch acct.Settings["action"] {
+		if err := required(acct, "instance_id", s.InstanceID); err != nil {
+			return nil, err
+		}
+		switch s.Action {
 		case "", resetUserPassword.name:
 			return p.each(ctx, c, acct, rule, users, resetUserPassword, func(ctx context.Context, c *common.Client, user, pw string) (string, error) {
-				name, host := tdsqlUser(acct, user)
+				name, host := s.UserHost(user)
 				req := &ResetUserPasswordRequest{BaseRequest: resetUserPassword.request(),
-					InstanceId: instance, UserName: name, Host: host, Password: pw}
+					InstanceId: s.InstanceID, UserName: name, Host: host, Password: pw}
 				return "", send(ctx, c, req, &EmptyResponse{BaseResponse: &tchttp.BaseResponse{}})
 			})
 		case resetUsersPassword.name:
-			return p.batch(ctx, c, acct, rule, users, resetUsersPassword, instance)
+			return p.batch(ctx, c, acct, rule, users, s)
 		}
-		return nil, bot.Errorf(bot.EINVALID, "account %s: action %q is neither ResetUserPassword nor ResetUsersPassword", acct.Name, acct.Settings["action"])
-	case "tencent.tcr":
-		registry, err := setting(acct, "registry_id")
+		return nil, bot.Errorf(bot.EINVALID, "account %s: action %q is neither %s nor %s", acct.Name, s.Action, ActionResetUserPassword, ActionResetUsersPassword)
+	case TCR:
+		s, err := accountkind.SettingsOf[TCRSettings](acct)
 		if err != nil {
+			return nil, err
+		}
+		if err := required(acct, "registry_id", s.RegistryID); err != nil {
 			return nil, err
 		}
 		return p.each(ctx, c, acct, rule, users, modifyServiceAccountPassword, func(ctx context.Context, c *common.Client, user, pw string) (string, error) {
 			req := &ModifyServiceAccountPasswordRequest{BaseRequest: modifyServiceAccountPassword.request(),
-				RegistryId: registry, Name: user, Random: acct.Random}
-			if !acct.Random {
+				RegistryId: s.RegistryID, Name: user, Random: s.Random}
+			if !s.Random {
 				req.Password = &pw
 			}
 			resp := &ModifyServiceAccountPasswordResponse{BaseResponse: &tchttp.BaseResponse{}}
@@ -181,9 +185,13 @@ func (p *Provider) Reset(ctx context.Context, acct bot.Account, users []string) 
 			}
 			return resp.Response.Password, nil
 		})
-	case "tencent.cam":
+	default: // CAM
+		s, err := accountkind.SettingsOf[CAMSettings](acct)
+		if err != nil {
+			return nil, err
+		}
 		need := uint64(0)
-		if acct.NeedResetPassword {
+		if s.NeedResetPassword {
 			need = 1
 		}
 		return p.each(ctx, c, acct, rule, users, updateUser, func(ctx context.Context, c *common.Client, user, pw string) (string, error) {
@@ -192,8 +200,16 @@ func (p *Provider) Reset(ctx context.Context, acct bot.Account, users []string) 
 			return "", send(ctx, c, req, &EmptyResponse{BaseResponse: &tchttp.BaseResponse{}})
 		})
 	}
-	return nil, bot.Errorf(bot.EINVALID, "account %s: provider %q is not a Tencent Cloud API", acct.Name, acct.Provider)
 }
+
+// The actions, from the API documents.
+var (
+	setPassword                  = action{"ciam", VersionCIAM, "SetPassword"}
+	resetUserPassword            = action{"tdmysql", VersionTDSQL, ActionResetUserPassword}
+	resetUsersPassword           = action{"tdmysql", VersionTDSQL, ActionResetUsersPassword}
+	modifyServiceAccountPassword = action{"tcr", VersionTCR, "ModifyServiceAccountPassword"}
+	updateUser                   = action{"cam", VersionCAM, "UpdateUser"}
+)
 
 // each resets users one call at a time.
 func (p *Provider) each(ctx context.Context, c *common.Client, acct bot.Account, rule password.Rule, users []string, act action, fn sendFunc) ([]bot.UserResult, error) {
@@ -221,7 +237,10 @@ func (p *Provider) each(ctx context.Context, c *common.Client, acct bot.Account,
 }
 
 // random reports whether the API makes the password (TCR Random).
-func random(acct bot.Account) bool { return acct.Provider == "tencent.tcr" && acct.Random }
+func random(acct bot.Account) bool {
+	s, ok := acct.Settings.(TCRSettings)
+	return ok && acct.Provider == TCR && s.Random
+}
 
 // resetOne resets one user, with one more try under a stronger rule when the
 // API refuses the password.
@@ -238,7 +257,7 @@ func (p *Provider) resetOne(ctx context.Context, c *common.Client, acct bot.Acco
 		var got string
 		err := p.policy(acct, act).Do(ctx, func(ctx context.Context) error {
 			var err error
-			got, err = fn(ctx, c, user, pw.Reveal())
+			got, err = fn(ctx, c, user, pw.Value())
 			return err
 		})
 		if err == nil {
@@ -265,7 +284,8 @@ func (p *Provider) resetOne(ctx context.Context, c *common.Client, acct bot.Acco
 
 // batch resets every user of a TDSQL instance in one ResetUsersPassword
 // call: all of them or none.
-func (p *Provider) batch(ctx context.Context, c *common.Client, acct bot.Account, rule password.Rule, users []string, act action, instance string) ([]bot.UserResult, error) {
+func (p *Provider) batch(ctx context.Context, c *common.Client, acct bot.Account, rule password.Rule, users []string, s TDSQLSettings) ([]bot.UserResult, error) {
+	act := resetUsersPassword
 	length := acct.PasswordLength
 	for try := 0; ; try++ {
 		secrets := make([]bot.Secret, len(users))
@@ -275,13 +295,13 @@ func (p *Provider) batch(ctx context.Context, c *common.Client, acct bot.Account
 			if err != nil {
 				return nil, err
 			}
-			name, host := tdsqlUser(acct, user)
+			name, host := s.UserHost(user)
 			secrets[i] = pw
-			infos[i] = ResetUserPasswordInfo{UserName: name, Host: host, Password: pw.Reveal()}
+			infos[i] = ResetUserPasswordInfo{UserName: name, Host: host, Password: pw.Value()}
 		}
 		err := p.policy(acct, act).Do(ctx, func(ctx context.Context) error {
 			req := &ResetUsersPasswordRequest{BaseRequest: act.request(),
-				InstanceId: instance, Users: infos}
+				InstanceId: s.InstanceID, Users: infos}
 			return send(ctx, c, req, &ResetUsersPasswordResponse{BaseResponse: &tchttp.BaseResponse{}})
 		})
 		if err == nil {
@@ -326,7 +346,7 @@ func (p *Provider) client(acct bot.Account) (*common.Client, error) {
 	if scheme != "https" && scheme != "http" {
 		return nil, bot.Errorf(bot.EINVALID, "account %s: scheme %q is neither https nor http", acct.Name, scheme)
 	}
-	if acct.Region == "" && acct.Provider != "tencent.cam" {
+	if acct.Region == "" && acct.Provider != CAM {
 		return nil, bot.Errorf(bot.EINVALID, "account %s has no region", acct.Name)
 	}
 	k := clientKey{acct.Region, endpoint, scheme}
@@ -374,19 +394,11 @@ func send(ctx context.Context, c *common.Client, req tchttp.Request, resp tchttp
 	return &call.APIError{Code: sdkErr.Code, RequestID: sdkErr.RequestId}
 }
 
-func setting(acct bot.Account, key string) (string, error) {
-	v := acct.Settings[key]
-	if v == "" {
-		return "", bot.Errorf(bot.EINVALID, "account %s has no %s", acct.Name, key)
+// required refuses an account built by hand without a key its kind
+// requires.
+func required(acct bot.Account, key, value string) error {
+	if value == "" {
+		return bot.Errorf(bot.EINVALID, "account %s has no %s", acct.Name, key)
 	}
-	return v, nil
-}
-
-// tdsqlUser splits "name@host"; a bare name takes the account's host
-// (default "%").
-func tdsqlUser(acct bot.Account, user string) (name, host string) {
-	if i := strings.LastIndexByte(user, '@'); i > 0 {
-		return user[:i], user[i+1:]
-	}
-	return user, cmp.Or(acct.Settings["host"], "%")
+	return nil
 }

@@ -97,7 +97,7 @@ func (a *Adapter) hold(ctx context.Context, lease Lease, name, holder string) {
 		closing = true
 		mu.Unlock()
 		if opening {
-			a.goBackground(func() {
+			a.pool.Track("close a Gateway session", func() {
 				<-opened
 				_ = sess.Close()
 			})
@@ -168,3 +168,16 @@ func (soleLease) Renew(context.Context, string, string, time.Duration) (bool, er
 	return true, nil
 }
 func (soleLease) Release(context.Context, string, string) error { return nil }
+
+// sleep waits for d, or less when ctx ends first; it reports whether it
+// slept the whole time.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

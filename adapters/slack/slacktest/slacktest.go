@@ -1,4 +1,4 @@
-package slack_test
+package slacktest
 
 import (
 	"context"
@@ -16,8 +16,8 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-// apiCall is one request the fake Slack received.
-type apiCall struct {
+// Call is one request the fake Slack received.
+type Call struct {
 	Method string // Web API method ("chat.postMessage"), or "hook" for a response_url
 	Hook   string // the response_url's ID, for "hook"
 	At     time.Time
@@ -26,22 +26,23 @@ type apiCall struct {
 	JSON   map[string]any // JSON bodies
 }
 
-// text is everything the call carried, as sent and decoded (form values,
+// Text is everything the call carried, as sent and decoded (form values,
 // and the strings inside JSON, which escapes some characters), for scans.
-func (c apiCall) text() string {
+func (c Call) Text() string {
 	var b strings.Builder
 	b.WriteString(c.Body)
-	b.WriteString("\n" + jsonStrings(c.Body))
+	b.WriteString("\n" + JSONStrings(c.Body))
 	for k, vs := range c.Form {
 		for _, v := range vs {
-			b.WriteString("\n" + k + "=" + v + "\n" + jsonStrings(v))
+			b.WriteString("\n" + k + "=" + v + "\n" + JSONStrings(v))
 		}
 	}
 	return b.String()
 }
 
-// jsonStrings lists the strings inside s if it is JSON.
-func jsonStrings(s string) string {
+// JSONStrings lists the strings inside s, one a line, if it is JSON (keys
+// too), so that a test can look for text that JSON escapes.
+func JSONStrings(s string) string {
 	var v any
 	if json.Unmarshal([]byte(s), &v) != nil {
 		return ""
@@ -67,8 +68,8 @@ func jsonStrings(s string) string {
 	return strings.Join(out, "\n")
 }
 
-// get returns a form or JSON field.
-func (c apiCall) get(key string) string {
+// Get returns a form or JSON field of the call.
+func (c Call) Get(key string) string {
 	if c.Form != nil {
 		return c.Form.Get(key)
 	}
@@ -78,26 +79,28 @@ func (c apiCall) get(key string) string {
 	return ""
 }
 
-// fault is an answer the fake gives instead of success.
-type fault struct {
-	status     int    // HTTP status; 0: 200
-	retryAfter string // Retry-After header
-	err        string // the Web API's error code
-	times      int    // how many calls get it; 0: every call
+// Fault is an answer the Server gives instead of success.
+type Fault struct {
+	Status     int    // HTTP status; 0: 200
+	RetryAfter string // Retry-After header
+	Err        string // the Web API's error code ("ratelimited")
+	Times      int    // how many calls get it; 0: every call
 }
 
-// fakeSlack speaks enough of the Slack Web API for the adapter, records
-// every call, and answers with faults when told to.
-type fakeSlack struct {
+// Server is a fake Slack: it speaks enough of the Web API for resetbot's
+// adapter (auth.test, chat.*, conversations.open, views.open, users.info,
+// apps.connections.open), response_url hooks and Socket Mode, checks the
+// tokens, records every call, and answers with faults when told to.
+type Server struct {
 	t        testing.TB
 	srv      *httptest.Server
 	botToken string
 	appToken string
 
 	mu      sync.Mutex
-	calls   []apiCall
+	calls   []Call
 	changed chan struct{} // closed on every call
-	faults  map[string]*fault
+	faults  map[string]*Fault
 	seq     int
 
 	// Socket Mode: envelopes to send, acknowledgements received.
@@ -105,11 +108,19 @@ type fakeSlack struct {
 	acks      chan map[string]any
 }
 
-func newFakeSlack(t testing.TB, botToken, appToken string) *fakeSlack {
-	f := &fakeSlack{
+// Send queues a Socket Mode envelope for the adapter's connection.
+func (f *Server) Send(envelope []byte) { f.envelopes <- envelope }
+
+// Acks delivers the acknowledgements the adapter sent over Socket Mode.
+func (f *Server) Acks() <-chan map[string]any { return f.acks }
+
+// NewServer starts a Server that accepts botToken for Web API calls and
+// appToken for Socket Mode; it stops when the test ends.
+func NewServer(t testing.TB, botToken, appToken string) *Server {
+	f := &Server{
 		t: t, botToken: botToken, appToken: appToken,
 		changed:   make(chan struct{}),
-		faults:    map[string]*fault{},
+		faults:    map[string]*Fault{},
 		envelopes: make(chan []byte, 16),
 		acks:      make(chan map[string]any, 16),
 	}
@@ -123,19 +134,20 @@ func newFakeSlack(t testing.TB, botToken, appToken string) *fakeSlack {
 }
 
 // APIURL is what Options.APIURL points at.
-func (f *fakeSlack) APIURL() string { return f.srv.URL + "/api/" }
+func (f *Server) APIURL() string { return f.srv.URL + "/api/" }
 
-// hookURL makes a response_url whose replies are recorded under id.
-func (f *fakeSlack) hookURL(id string) string { return f.srv.URL + "/hooks/" + id }
+// HookURL makes a response_url whose replies are recorded under id (a
+// Call with Method "hook" and Hook id).
+func (f *Server) HookURL(id string) string { return f.srv.URL + "/hooks/" + id }
 
 // fail makes the next calls of method answer with flt.
-func (f *fakeSlack) fail(method string, flt fault) {
+func (f *Server) Fail(method string, flt Fault) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.faults[method] = &flt
 }
 
-func (f *fakeSlack) record(c apiCall) {
+func (f *Server) record(c Call) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, c)
@@ -144,15 +156,15 @@ func (f *fakeSlack) record(c apiCall) {
 }
 
 // Calls returns what was received so far.
-func (f *fakeSlack) Calls() []apiCall {
+func (f *Server) Calls() []Call {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return append([]apiCall(nil), f.calls...)
+	return append([]Call(nil), f.calls...)
 }
 
 // CallsOf returns the calls of one method.
-func (f *fakeSlack) CallsOf(method string) []apiCall {
-	var out []apiCall
+func (f *Server) CallsOf(method string) []Call {
+	var out []Call
 	for _, c := range f.Calls() {
 		if c.Method == method {
 			out = append(out, c)
@@ -163,11 +175,11 @@ func (f *fakeSlack) CallsOf(method string) []apiCall {
 
 // WaitFor waits until ok holds for the calls received, or fails the test
 // when ctx ends.
-func (f *fakeSlack) WaitFor(ctx context.Context, what string, ok func([]apiCall) bool) []apiCall {
+func (f *Server) WaitFor(ctx context.Context, what string, ok func([]Call) bool) []Call {
 	f.t.Helper()
 	for {
 		f.mu.Lock()
-		calls := append([]apiCall(nil), f.calls...)
+		calls := append([]Call(nil), f.calls...)
 		changed := f.changed
 		f.mu.Unlock()
 		if ok(calls) {
@@ -183,10 +195,10 @@ func (f *fakeSlack) WaitFor(ctx context.Context, what string, ok func([]apiCall)
 }
 
 // Reply waits for the reply posted to the response_url hookID and returns
-// its text.
-func (f *fakeSlack) Reply(ctx context.Context, hookID string) string {
+// its text; it fails the test when ctx ends first.
+func (f *Server) Reply(ctx context.Context, hookID string) string {
 	f.t.Helper()
-	calls := f.WaitFor(ctx, "a reply on "+hookID, func(cs []apiCall) bool {
+	calls := f.WaitFor(ctx, "a reply on "+hookID, func(cs []Call) bool {
 		for _, c := range cs {
 			if c.Method == "hook" && c.Hook == hookID {
 				return true
@@ -196,13 +208,13 @@ func (f *fakeSlack) Reply(ctx context.Context, hookID string) string {
 	})
 	for _, c := range calls {
 		if c.Method == "hook" && c.Hook == hookID {
-			return c.get("text")
+			return c.Get("text")
 		}
 	}
 	return ""
 }
 
-func (f *fakeSlack) summary() string {
+func (f *Server) summary() string {
 	var names []string
 	for _, c := range f.Calls() {
 		names = append(names, c.Method)
@@ -210,9 +222,9 @@ func (f *fakeSlack) summary() string {
 	return "[" + strings.Join(names, " ") + "]"
 }
 
-func (f *fakeSlack) read(r *http.Request) apiCall {
+func (f *Server) read(r *http.Request) Call {
 	body, _ := io.ReadAll(r.Body)
-	c := apiCall{At: time.Now(), Body: string(body)}
+	c := Call{At: time.Now(), Body: string(body)}
 	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
 		_ = json.Unmarshal(body, &c.JSON)
 	} else {
@@ -221,14 +233,14 @@ func (f *fakeSlack) read(r *http.Request) apiCall {
 	return c
 }
 
-func (f *fakeSlack) serveHook(w http.ResponseWriter, r *http.Request) {
+func (f *Server) serveHook(w http.ResponseWriter, r *http.Request) {
 	c := f.read(r)
 	c.Method, c.Hook = "hook", r.PathValue("id")
 	f.record(c)
 	writeJSON(w, map[string]any{"ok": true})
 }
 
-func (f *fakeSlack) serveAPI(w http.ResponseWriter, r *http.Request) {
+func (f *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	c := f.read(r)
 	c.Method = r.PathValue("method")
 	f.record(c)
@@ -248,9 +260,9 @@ func (f *fakeSlack) serveAPI(w http.ResponseWriter, r *http.Request) {
 
 	f.mu.Lock()
 	flt := f.faults[c.Method]
-	if flt != nil && flt.times > 0 {
-		flt.times--
-		if flt.times == 0 {
+	if flt != nil && flt.Times > 0 {
+		flt.Times--
+		if flt.Times == 0 {
 			delete(f.faults, c.Method)
 		}
 	}
@@ -258,14 +270,14 @@ func (f *fakeSlack) serveAPI(w http.ResponseWriter, r *http.Request) {
 	n := f.seq
 	f.mu.Unlock()
 	if flt != nil {
-		if flt.retryAfter != "" {
-			w.Header().Set("Retry-After", flt.retryAfter)
+		if flt.RetryAfter != "" {
+			w.Header().Set("Retry-After", flt.RetryAfter)
 		}
 		w.Header().Set("Content-Type", "application/json")
-		if flt.status != 0 {
-			w.WriteHeader(flt.status)
+		if flt.Status != 0 {
+			w.WriteHeader(flt.Status)
 		}
-		_ = json.NewEncoder(w).Encode(map[string]any{"ok": false, "error": flt.err})
+		_ = json.NewEncoder(w).Encode(map[string]any{"ok": false, "error": flt.Err})
 		return
 	}
 
@@ -274,16 +286,16 @@ func (f *fakeSlack) serveAPI(w http.ResponseWriter, r *http.Request) {
 	case "auth.test":
 		writeJSON(w, map[string]any{"ok": true, "user_id": "UBOT", "bot_id": "BBOT", "team_id": "T1", "user": "resetbot"})
 	case "chat.postMessage":
-		writeJSON(w, map[string]any{"ok": true, "channel": c.get("channel"), "ts": ts,
-			"message": map[string]any{"text": c.get("text"), "ts": ts}})
+		writeJSON(w, map[string]any{"ok": true, "channel": c.Get("channel"), "ts": ts,
+			"message": map[string]any{"text": c.Get("text"), "ts": ts}})
 	case "chat.update":
-		writeJSON(w, map[string]any{"ok": true, "channel": c.get("channel"), "ts": c.get("ts"), "text": c.get("text")})
+		writeJSON(w, map[string]any{"ok": true, "channel": c.Get("channel"), "ts": c.Get("ts"), "text": c.Get("text")})
 	case "chat.postEphemeral":
 		writeJSON(w, map[string]any{"ok": true, "message_ts": ts})
 	case "conversations.open":
-		writeJSON(w, map[string]any{"ok": true, "channel": map[string]any{"id": "D" + c.get("users")}})
+		writeJSON(w, map[string]any{"ok": true, "channel": map[string]any{"id": "D" + c.Get("users")}})
 	case "views.open":
-		if c.get("trigger_id") == "" {
+		if c.Get("trigger_id") == "" {
 			writeJSON(w, map[string]any{"ok": false, "error": "invalid_trigger_id"})
 			return
 		}
@@ -294,7 +306,7 @@ func (f *fakeSlack) serveAPI(w http.ResponseWriter, r *http.Request) {
 		}
 		writeJSON(w, map[string]any{"ok": true, "view": out})
 	case "users.info":
-		u := c.get("user")
+		u := c.Get("user")
 		writeJSON(w, map[string]any{"ok": true, "user": map[string]any{"id": u, "name": strings.ToLower(u)}})
 	case "apps.connections.open":
 		writeJSON(w, map[string]any{"ok": true, "url": "ws" + strings.TrimPrefix(f.srv.URL, "http") + "/socket"})
@@ -305,7 +317,7 @@ func (f *fakeSlack) serveAPI(w http.ResponseWriter, r *http.Request) {
 
 // serveSocket is Slack's end of a Socket Mode connection: it says hello,
 // sends the envelopes it is given and passes acknowledgements back.
-func (f *fakeSlack) serveSocket(w http.ResponseWriter, r *http.Request) {
+func (f *Server) serveSocket(w http.ResponseWriter, r *http.Request) {
 	// slack-go dials with Origin https://api.slack.com, as Slack expects.
 	up := websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
 	conn, err := up.Upgrade(w, r, nil)

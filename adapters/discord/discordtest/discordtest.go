@@ -1,4 +1,4 @@
-package discord_test
+package discordtest
 
 import (
 	"context"
@@ -18,10 +18,10 @@ import (
 	"resetbot/bot"
 )
 
-// fakeDiscord speaks the parts of the Discord REST API (v10) and Gateway
-// that resetbot uses, and records every call, so that tests drive the real
+// Server speaks the parts of the Discord REST API (v10) and Gateway
+// that resetbot uses, and records every Call, so that tests drive the real
 // discordgo client and check what reached "Discord".
-type fakeDiscord struct {
+type Server struct {
 	t       testing.TB
 	srv     *httptest.Server
 	clock   bot.Clock
@@ -29,27 +29,27 @@ type fakeDiscord struct {
 	allowed map[string]bool
 
 	mu        sync.Mutex
-	calls     []call
-	changed   chan struct{} // closed and replaced when a call is recorded
+	calls     []Call
+	changed   chan struct{} // closed and replaced when a Call is recorded
 	nextID    int
 	channels  map[string]bool           // channels that exist
 	messages  map[string]map[string]any // "channel/message" -> the message as last written
 	nonces    map[string]string         // nonce -> message ID, for enforce_nonce
 	tokens    map[string]time.Time      // interaction token -> when it was issued
 	ephemeral map[string]bool           // interaction tokens whose answer is ephemeral
-	fault     func(c call) *faultAnswer // injected failures; nil: none
+	fault     func(c Call) *Fault       // injected failures; nil: none
 
 	// Gateway
 	upgrader  websocket.Upgrader
 	conns     map[*websocket.Conn]string // open Gateway connections -> identify token
-	identify  chan gatewayHello          // one per IDENTIFY
+	identify  chan Hello                 // one per IDENTIFY
 	gone      chan string                // identify token of each closed connection
 	gwTraffic sync.WaitGroup
 }
 
-// call is one request as the fake saw it, or an HTTP answer to an
+// Call is one request as the Server saw it, or an HTTP answer to an
 // interaction (Method "ANSWER") noted by the test.
-type call struct {
+type Call struct {
 	Method string
 	Path   string // below /api/v10/
 	Query  url.Values
@@ -63,14 +63,16 @@ type call struct {
 	Ephemeral bool
 }
 
-type faultAnswer struct {
+// Fault is an answer the Server gives instead of the real one.
+type Fault struct {
 	Status int
 	Body   string
 	Header map[string]string
 	Hang   bool // close the connection without an answer
 }
 
-type gatewayHello struct {
+// Hello is one Gateway IDENTIFY the Server received.
+type Hello struct {
 	Token string // from IDENTIFY
 	Open  int    // open Gateway connections at that moment, this one included
 	send  func(v any) error
@@ -78,8 +80,10 @@ type gatewayHello struct {
 
 const apiPrefix = "/api/v10/"
 
-func newFakeDiscord(t testing.TB, clock bot.Clock, botToken string, channels ...string) *fakeDiscord {
-	f := &fakeDiscord{
+// NewServer starts a Server that accepts botToken, knows channels, and
+// judges interaction tokens by clock; it stops when the test ends.
+func NewServer(t testing.TB, clock bot.Clock, botToken string, channels ...string) *Server {
+	f := &Server{
 		t: t, clock: clock, token: botToken,
 		changed:   make(chan struct{}),
 		channels:  map[string]bool{},
@@ -88,7 +92,7 @@ func newFakeDiscord(t testing.TB, clock bot.Clock, botToken string, channels ...
 		tokens:    map[string]time.Time{},
 		ephemeral: map[string]bool{},
 		conns:     map[*websocket.Conn]string{},
-		identify:  make(chan gatewayHello, 16),
+		identify:  make(chan Hello, 16),
 		gone:      make(chan string, 16),
 		allowed:   map[string]bool{},
 	}
@@ -101,9 +105,9 @@ func newFakeDiscord(t testing.TB, clock bot.Clock, botToken string, channels ...
 }
 
 // APIURL is what Options.APIURL points at.
-func (f *fakeDiscord) APIURL() string { return f.srv.URL + apiPrefix }
+func (f *Server) APIURL() string { return f.srv.URL + apiPrefix }
 
-func (f *fakeDiscord) close() {
+func (f *Server) close() {
 	f.mu.Lock()
 	for c := range f.conns {
 		_ = c.Close()
@@ -113,66 +117,71 @@ func (f *fakeDiscord) close() {
 	f.gwTraffic.Wait()
 }
 
-// allow accepts another bot token.
-func (f *fakeDiscord) allow(token string) {
+// Allow accepts another bot token (a second bot, or a replica with its own).
+func (f *Server) Allow(token string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.allowed[token] = true
 }
 
-// issue records an interaction token as valid from now for 15 minutes.
-func (f *fakeDiscord) issue(token string) {
+// Issue records an interaction token as valid from now for 15 minutes, by
+// the Server's clock.
+func (f *Server) Issue(token string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.tokens[token] = f.clock.Now()
 }
 
-func (f *fakeDiscord) setFault(fn func(c call) *faultAnswer) {
+// SetFault makes fn decide every call's answer: a Fault, or nil for the
+// real one.
+func (f *Server) SetFault(fn func(c Call) *Fault) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.fault = fn
 }
 
-// answer notes the HTTP answer to an interaction, as Discord would take it.
-func (f *fakeDiscord) answer(token string, body []byte) {
+// Answer notes the HTTP answer to an interaction, as Discord would take it
+// (a Call with Method "ANSWER"): a test that posts an interaction to the
+// adapter hands the answer on, since Discord reads it from the HTTP reply.
+func (f *Server) Answer(token string, body []byte) {
 	var m map[string]any
 	_ = json.Unmarshal(body, &m)
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.record(call{Method: "ANSWER", Path: "interaction/" + token, Body: m, Raw: string(body), Status: 200,
+	f.record(Call{Method: "ANSWER", Path: "interaction/" + token, Body: m, Raw: string(body), Status: 200,
 		Ephemeral: f.noteAnswer(token, m)})
 }
 
 // noteAnswer remembers whether an interaction's answer is ephemeral; its
 // result says whether this answer (a message) is.
-func (f *fakeDiscord) noteAnswer(token string, m map[string]any) bool {
+func (f *Server) noteAnswer(token string, m map[string]any) bool {
 	data, _ := m["data"].(map[string]any)
 	flags, _ := data["flags"].(float64)
 	eph := int(flags)&64 != 0
-	switch num(m["type"]) {
+	switch Num(m["type"]) {
 	case 4, 5:
 		f.ephemeral[token] = eph
 	}
 	return eph
 }
 
-func (f *fakeDiscord) record(c call) {
+func (f *Server) record(c Call) {
 	f.calls = append(f.calls, c)
 	close(f.changed)
 	f.changed = make(chan struct{})
 }
 
-// snapshot returns the calls so far.
-func (f *fakeDiscord) snapshot() []call {
+// Calls returns the calls so far.
+func (f *Server) Calls() []Call {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return append([]call(nil), f.calls...)
+	return append([]Call(nil), f.calls...)
 }
 
-// count returns how many calls so far match.
-func (f *fakeDiscord) count(match func(call) bool) int {
+// Count returns how many calls so far match.
+func (f *Server) Count(match func(Call) bool) int {
 	n := 0
-	for _, c := range f.snapshot() {
+	for _, c := range f.Calls() {
 		if match(c) {
 			n++
 		}
@@ -180,8 +189,9 @@ func (f *fakeDiscord) count(match func(call) bool) int {
 	return n
 }
 
-// waitN waits until n calls match, and returns the nth.
-func (f *fakeDiscord) waitN(ctx context.Context, n int, what string, match func(call) bool) call {
+// WaitN waits until n calls match, and returns the nth; it fails the test
+// when ctx ends first.
+func (f *Server) WaitN(ctx context.Context, n int, what string, match func(Call) bool) Call {
 	f.t.Helper()
 	for {
 		f.mu.Lock()
@@ -205,18 +215,19 @@ func (f *fakeDiscord) waitN(ctx context.Context, n int, what string, match func(
 	}
 }
 
-func (f *fakeDiscord) wait(ctx context.Context, what string, match func(call) bool) call {
+// Wait waits for the first call that matches.
+func (f *Server) Wait(ctx context.Context, what string, match func(Call) bool) Call {
 	f.t.Helper()
-	return f.waitN(ctx, 1, what, match)
+	return f.WaitN(ctx, 1, what, match)
 }
 
-func (f *fakeDiscord) serve(w http.ResponseWriter, r *http.Request) {
+func (f *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == "/gateway" || r.URL.Path == "/gateway/" {
 		f.serveGateway(w, r)
 		return
 	}
 	raw, _ := io.ReadAll(r.Body)
-	c := call{Method: r.Method, Path: strings.TrimPrefix(r.URL.Path, apiPrefix), Query: r.URL.Query(),
+	c := Call{Method: r.Method, Path: strings.TrimPrefix(r.URL.Path, apiPrefix), Query: r.URL.Query(),
 		Auth: r.Header.Get("Authorization"), Raw: string(raw)}
 	if len(raw) > 0 {
 		_ = json.Unmarshal(raw, &c.Body)
@@ -271,8 +282,8 @@ func apiError(code int, msg string) string {
 	return fmt.Sprintf(`{"message": %q, "code": %d}`, msg, code)
 }
 
-// route answers one call the way Discord would; f.mu is held.
-func (f *fakeDiscord) route(c *call) (int, string) {
+// route answers one Call the way Discord would; f.mu is held.
+func (f *Server) route(c *Call) (int, string) {
 	p := strings.Split(c.Path, "/")
 	webhookCall := len(p) >= 3 && p[0] == "webhooks" || len(p) == 4 && p[0] == "interactions"
 	if !webhookCall && c.Auth != "Bot "+f.token && !f.allowed[strings.TrimPrefix(c.Auth, "Bot ")] {
@@ -365,16 +376,16 @@ func (f *fakeDiscord) route(c *call) (int, string) {
 	return 404, apiError(0, "404: Not Found")
 }
 
-// ephemeralCall reports whether a call shows its content to one person
+// ephemeralCall reports whether a Call shows its content to one person
 // once: an ephemeral follow-up or interaction answer, or an edit of one.
 // f.mu is held.
-func (f *fakeDiscord) ephemeralCall(c call) bool {
+func (f *Server) ephemeralCall(c Call) bool {
 	p := strings.Split(c.Path, "/")
 	switch {
 	case c.Method == "POST" && len(p) == 3 && p[0] == "webhooks",
 		c.Method == "POST" && len(p) == 4 && p[0] == "interactions" && p[3] == "callback":
 		data, _ := c.Body["data"].(map[string]any)
-		flags := num(c.Body["flags"]) + num(data["flags"])
+		flags := Num(c.Body["flags"]) + Num(data["flags"])
 		return int(flags)&64 != 0
 	case c.Method == "PATCH" && len(p) == 5 && p[0] == "webhooks" && p[4] == "@original":
 		return f.ephemeral[p[2]]
@@ -382,19 +393,20 @@ func (f *fakeDiscord) ephemeralCall(c call) bool {
 	return false
 }
 
-func (f *fakeDiscord) validToken(token string) bool {
+func (f *Server) validToken(token string) bool {
 	at, ok := f.tokens[token]
 	return ok && f.clock.Now().Sub(at) < 15*time.Minute
 }
 
-func num(v any) float64 {
+// Num is a JSON number as decoded into an any (0 when it is not one).
+func Num(v any) float64 {
 	n, _ := v.(float64)
 	return n
 }
 
 // serveGateway speaks just enough of the Gateway: HELLO, IDENTIFY, READY,
 // heartbeats, and then whatever dispatch sends.
-func (f *fakeDiscord) serveGateway(w http.ResponseWriter, r *http.Request) {
+func (f *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
 	conn, err := f.upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		return
@@ -448,14 +460,43 @@ func (f *fakeDiscord) serveGateway(w http.ResponseWriter, r *http.Request) {
 				"v": 10, "session_id": "session-" + id.Token, "user": map[string]any{"id": "42", "username": "resetbot", "bot": true},
 				"guilds": []any{}}})
 			select {
-			case f.identify <- gatewayHello{Token: id.Token, Open: open, send: send}:
+			case f.identify <- Hello{Token: id.Token, Open: open, send: send}:
 			default: // nobody is counting
 			}
 		}
 	}
 }
 
-// dispatch sends an interaction over a Gateway connection.
-func (f *fakeDiscord) dispatch(h gatewayHello, interaction map[string]any) error {
+// Identified delivers each Gateway IDENTIFY, with the connections open then.
+func (f *Server) Identified() <-chan Hello { return f.identify }
+
+// Closed delivers the bot token of each identified Gateway connection that
+// closed.
+func (f *Server) Closed() <-chan string { return f.gone }
+
+// Dispatch sends an interaction over the Gateway connection that said h.
+func (f *Server) Dispatch(h Hello, interaction map[string]any) error {
 	return h.send(map[string]any{"op": 0, "t": "INTERACTION_CREATE", "s": 2, "d": interaction})
+}
+
+// RateLimited is a 429 with Discord's body and bucket headers, asking to
+// wait retryAfter seconds ("0.05").
+func RateLimited(retryAfter string) *Fault {
+	return &Fault{Status: 429,
+		Body:   `{"message": "You are being rate limited.", "retry_after": ` + retryAfter + `, "global": false}`,
+		Header: map[string]string{"X-RateLimit-Remaining": "0", "X-RateLimit-Reset-After": retryAfter, "X-RateLimit-Limit": "5"}}
+}
+
+// FaultFirst answers the first n calls that match with fa, for SetFault.
+func FaultFirst(n int, match func(Call) bool, fa *Fault) func(Call) *Fault {
+	var mu sync.Mutex
+	return func(c Call) *Fault {
+		mu.Lock()
+		defer mu.Unlock()
+		if n > 0 && match(c) {
+			n--
+			return fa
+		}
+		return nil
+	}
 }

@@ -5,24 +5,19 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"resetbot/adapters/chat"
+	"resetbot/bot"
 	"strings"
 	"sync"
 	"time"
-
-	"resetbot/bot"
 )
-
-// Bot is what the console needs from the service.
-type Bot interface {
-	Handle(ctx context.Context, a bot.Actor, c bot.Command) bot.Reply
-}
 
 // Adapter reads typed lines and prints the bot's messages. It is a
 // bot.Notifier for the console platform.
 type Adapter struct {
 	mu    sync.Mutex // one line at a time on out
 	out   io.Writer
-	bot   Bot
+	bot   chat.Service
 	clock bot.Clock
 }
 
@@ -36,9 +31,11 @@ func New(out io.Writer, clock bot.Clock) *Adapter {
 	return &Adapter{out: out, clock: clock}
 }
 
-// Attach gives the adapter the service; call it before Run.
-func (a *Adapter) Attach(b Bot) { a.bot = b }
+// Attach gives the adapter the service; call it before Run. The console
+// uses Handle alone: typed text is its only input.
+func (a *Adapter) Attach(s chat.Service) { a.bot = s }
 
+// Platform is the console.
 func (a *Adapter) Platform() bot.Platform { return bot.PlatformConsole }
 
 // Run reads lines "person> command" from in until it ends or ctx does. It
@@ -78,61 +75,6 @@ func (a *Adapter) Run(ctx context.Context, in io.Reader) ([]string, error) {
 		return ids, fmt.Errorf("read console input: %w", err)
 	}
 	return ids, nil
-}
-
-// Card prints the approval card to the approvals channel. Its reference is
-// the request ID: the console has no message to edit, so updates print anew.
-func (a *Adapter) Card(_ context.Context, req bot.Request, acct bot.Account, ref string) (string, error) {
-	var b strings.Builder
-	verb := "new request"
-	if ref != "" {
-		verb = "update"
-	}
-	fmt.Fprintf(&b, "[#approvals] %s %s: %s asks to reset %s (%s %s %s; users %s) because %q. %s",
-		verb, req.ID, req.Requester, acct.Name, acct.Provider, acct.Region, acct.Resource(),
-		strings.Join(req.Users, ", "), req.Reason, stateLine(req))
-	for _, v := range req.Votes {
-		verb := "approved"
-		if !v.Approve {
-			verb = "denied"
-		}
-		fmt.Fprintf(&b, "\n[#approvals]   %s %s at %s on %s", v.Person, verb, v.At.Format("15:04:05"), v.Platform)
-	}
-	if req.State == bot.StatePending {
-		fmt.Fprintf(&b, "\n[#approvals]   buttons: [Approve] [Deny]  (type: <approver>> approve %s)", req.ID)
-	}
-	a.printf("%s", b.String())
-	return req.ID, nil
-}
-
-func stateLine(r bot.Request) string {
-	switch r.State {
-	case bot.StatePending:
-		return fmt.Sprintf("Pending: %d of %d approvals, expires %s.", r.Approved(), r.Approvals, r.ExpiresAt.Format("15:04:05 MST"))
-	case bot.StateSucceeded, bot.StateFailed, bot.StateDenied:
-		if r.Outcome != "" {
-			return fmt.Sprintf("State: %s (%s).", r.State, r.Outcome)
-		}
-	}
-	return fmt.Sprintf("State: %s.", r.State)
-}
-
-// Notify prints a line that only person would see.
-func (a *Adapter) Notify(_ context.Context, p bot.Person, _ bot.Request, text string) error {
-	a.printf("[ephemeral to %s] %s", p.Name, text)
-	return nil
-}
-
-// Deliver prints the passwords, marked as seen by the requester alone.
-func (a *Adapter) Deliver(_ context.Context, p bot.Person, req bot.Request, results []bot.UserResult) error {
-	for _, r := range results {
-		if r.Err != nil {
-			a.printf("[ephemeral to %s] %s %s user %s: not reset: %s", p.Name, req.ID, req.Account, r.User, bot.ErrorMessage(r.Err))
-			continue
-		}
-		a.printf("[ephemeral to %s] %s new password for %s user %s: %s", p.Name, req.ID, req.Account, r.User, r.Password.Reveal())
-	}
-	return nil
 }
 
 func (a *Adapter) printf(format string, args ...any) {

@@ -40,6 +40,7 @@ func when(t time.Time) string {
 var stateMark = map[bot.State]string{
 	bot.StatePending:   "⏳",
 	bot.StateApproved:  "👍",
+	bot.StateOffered:   "🔑",
 	bot.StateExecuting: "⚙️",
 	bot.StateSucceeded: "✅",
 	bot.StateFailed:    "⚠️",
@@ -62,7 +63,7 @@ func cardBlocks(req bot.Request, acct bot.Account) []slack.Block {
 		resource = "—"
 	}
 	account := req.Account
-	provider := strings.TrimSpace(acct.Provider + " " + acct.Region)
+	provider := strings.TrimSpace(string(acct.Provider) + " " + acct.Region)
 	if provider == "" {
 		provider = "no longer configured"
 	}
@@ -116,7 +117,7 @@ func askForm(accts []bot.Account, meta string) slack.ModalViewRequest {
 		}
 		label := a.Name
 		if a.Provider != "" {
-			label += " — " + strings.TrimSpace(a.Provider+" "+a.Region)
+			label += " — " + strings.TrimSpace(string(a.Provider)+" "+a.Region)
 		}
 		options = append(options, slack.NewOptionBlockObject(a.Name, plain(cut(label, 75)), nil))
 	}
@@ -178,7 +179,7 @@ func deliverBlocks(req bot.Request, results []bot.UserResult) []slack.Block {
 		if r.Err != nil {
 			elems = append(elems, slack.NewRichTextSectionTextElement("not reset: "+bot.ErrorMessage(r.Err), nil))
 		} else {
-			elems = append(elems, slack.NewRichTextSectionTextElement(r.Password.Reveal(), code))
+			elems = append(elems, slack.NewRichTextSectionTextElement(r.Password.Value(), code))
 		}
 		lines = append(lines, slack.NewRichTextSection(elems...))
 	}

@@ -1,21 +1,14 @@
 package discord
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"io"
-	"net/http"
+	"resetbot/bot"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/bwmarrin/discordgo"
-
-	"resetbot/bot"
 )
 
 // response is an interaction response. discordgo's own type sends null
@@ -43,99 +36,6 @@ type responder func(*response) error
 // work is a command's slow part; it returns the text for the person who
 // sent it.
 type work func(ctx context.Context) string
-
-const maxContent = 2000 // Discord's limit on a message's content
-
-func ephemeral(text string) *response {
-	return &response{Type: discordgo.InteractionResponseChannelMessageWithSource, Data: &responseData{
-		Content: clip(text, maxContent), Flags: discordgo.MessageFlagsEphemeral, AllowedMentions: noMentions(),
-	}}
-}
-
-func deferred() *response {
-	return &response{Type: discordgo.InteractionResponseDeferredChannelMessageWithSource,
-		Data: &responseData{Flags: discordgo.MessageFlagsEphemeral}}
-}
-
-// noMentions keeps user-supplied text (a reason) from pinging anyone.
-func noMentions() *discordgo.MessageAllowedMentions {
-	return &discordgo.MessageAllowedMentions{Parse: []discordgo.AllowedMentionType{}}
-}
-
-// serveHTTP answers POST /discord/interactions.
-func (a *Adapter) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
-			return
-		}
-		http.Error(w, "cannot read the request body", http.StatusBadRequest)
-		return
-	}
-	// The age first: discordgo checks the signature but not how old it is.
-	if !a.fresh(r.Header.Get("X-Signature-Timestamp")) {
-		http.Error(w, "invalid request signature", http.StatusUnauthorized)
-		return
-	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	if !discordgo.VerifyInteraction(r, a.publicKey) {
-		http.Error(w, "invalid request signature", http.StatusUnauthorized)
-		return
-	}
-	var i discordgo.Interaction
-	if err := json.Unmarshal(body, &i); err != nil {
-		http.Error(w, "malformed interaction", http.StatusBadRequest)
-		return
-	}
-	if i.AppID != a.opts.ApplicationID {
-		http.Error(w, "interaction for another application", http.StatusBadRequest)
-		return
-	}
-	if i.Type == discordgo.InteractionPing {
-		writeJSON(w, &response{Type: discordgo.InteractionResponsePong})
-		return
-	}
-	if i.ID == "" || i.Token == "" || userOf(&i) == nil {
-		http.Error(w, "malformed interaction", http.StatusBadRequest)
-		return
-	}
-	if a.service() == nil {
-		http.Error(w, "not ready", http.StatusServiceUnavailable)
-		return
-	}
-	answered := false
-	a.handle(r.Context(), &i, func(resp *response) error {
-		if answered {
-			return errors.New("discord: an interaction is answered once")
-		}
-		answered = true
-		writeJSON(w, resp)
-		return nil
-	})
-}
-
-func writeJSON(w http.ResponseWriter, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write(b)
-}
-
-// fresh reports whether a signature timestamp (Unix seconds) is within the
-// window around now, so that a recorded interaction cannot be replayed later.
-func (a *Adapter) fresh(ts string) bool {
-	secs, err := strconv.ParseInt(ts, 10, 64)
-	if err != nil {
-		return false
-	}
-	age := a.clock.Now().Sub(time.Unix(secs, 0))
-	return age <= signatureWindow && age >= -signatureWindow
-}
 
 // handle answers one checked interaction through respond, exactly once, and
 // leaves any slow part running in the background.
@@ -174,17 +74,30 @@ func (a *Adapter) handle(ctx context.Context, i *discordgo.Interaction, respond 
 // run answers with slow's text when it is ready within AckWithin, and
 // otherwise defers the answer and edits it in when slow is done.
 func (a *Adapter) run(ctx context.Context, i *discordgo.Interaction, slow work, respond responder) {
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), workTimeout)
 	done := make(chan string, 1)
-	a.goBackground(func() {
+	edit := make(chan bool, 1) // whether the text goes in by editing a deferred answer
+	token := i.Token
+	// One piece of work runs the command and, when the answer was deferred,
+	// edits it in: a second one waiting for the first could hold the slot
+	// the first needs.
+	a.pool.Go(ctx, "interaction "+i.ID, workTimeout, func(wctx context.Context) {
+		text := slow(wctx)
+		done <- text
+		if !<-edit {
+			return
+		}
+		ectx, cancel := context.WithTimeout(context.WithoutCancel(wctx), editTimeout)
 		defer cancel()
-		done <- slow(wctx)
+		if err := a.editOriginal(ectx, token, text); err != nil {
+			a.log.Error("discord: edit a deferred answer", "interaction", i.ID, "err", err)
+		}
 	})
 	if a.ackWithin > 0 {
 		t := time.NewTimer(a.ackWithin)
 		select {
 		case text := <-done:
 			t.Stop()
+			edit <- false
 			if err := respond(ephemeral(text)); err != nil {
 				a.log.Error("discord: answer an interaction", "interaction", i.ID, "err", err)
 			}
@@ -194,17 +107,10 @@ func (a *Adapter) run(ctx context.Context, i *discordgo.Interaction, slow work, 
 	}
 	if err := respond(deferred()); err != nil {
 		a.log.Error("discord: defer an interaction's answer", "interaction", i.ID, "err", err)
-		return // the work still runs; its answer has nowhere to go
+		edit <- false // the work still runs; its answer has nowhere to go
+		return
 	}
-	token := i.Token
-	a.goBackground(func() {
-		text := <-done
-		ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		defer cancel()
-		if err := a.editOriginal(ectx, token, text); err != nil {
-			a.log.Error("discord: edit a deferred answer", "interaction", i.ID, "err", err)
-		}
-	})
+	edit <- true
 }
 
 // editOriginal replaces the deferred answer of the interaction with text.
@@ -215,26 +121,6 @@ func (a *Adapter) editOriginal(ctx context.Context, token, text string) error {
 		_, err := a.rest.WebhookMessageEdit(a.opts.ApplicationID, token, "@original", edit, o...)
 		return err
 	})
-}
-
-// callOriginal makes a call on an interaction's answer. A call that
-// overtakes Discord's processing of the answer finds no message (or no
-// token) yet: it gets a moment, a few times.
-func (a *Adapter) callOriginal(ctx context.Context, what string, fn func(o ...discordgo.RequestOption) error) error {
-	var err error
-	for try := 1; try <= attempts; try++ {
-		var last error
-		err = a.call(ctx, what, true, func(o ...discordgo.RequestOption) error {
-			last = fn(o...)
-			return last
-		})
-		code, _ := restCode(last)
-		early := tokenGone(last) || code == codeUnknownMessage
-		if err == nil || !early || !sleep(ctx, time.Duration(try)*500*time.Millisecond) {
-			return err
-		}
-	}
-	return err
 }
 
 // route decides what an interaction gets: an immediate response, or work
@@ -263,7 +149,7 @@ func (a *Adapter) route(ctx context.Context, i *discordgo.Interaction) (*respons
 		if cmd.Kind == bot.KindAsk {
 			// The password comes back on this interaction: any replica
 			// that executes the request finds its token on the request.
-			actor.Refs = map[string]string{RefInteraction: i.Token}
+			actor.Refs = map[bot.RefKey]string{bot.Ref(bot.RefInteraction, bot.PlatformDiscord): i.Token}
 		}
 		return nil, handle(cmd)
 	case discordgo.MessageComponentInteractionData:
@@ -304,6 +190,46 @@ func revealClick(i *discordgo.Interaction) (string, bool) {
 	}
 	verb, id, err := splitCustomID(data.CustomID)
 	return id, err == nil && verb == "reveal"
+}
+
+// revealAt answers a click on Reveal. The answer is deferred before the
+// reset runs: a password made at the click must have a message to go to, so
+// when the deferral fails nothing is reset. The password then replaces the
+// deferred (ephemeral) answer; the service then has the offer withdrawn.
+func (a *Adapter) revealAt(ctx context.Context, i *discordgo.Interaction, id string, respond responder) {
+	svc := a.service()
+	if err := respond(deferred()); err != nil {
+		a.log.Error("discord: defer the answer to Reveal; nothing was reset", "interaction", i.ID, "request", id, "err", err)
+		return
+	}
+	actor, token := a.actor(i), i.Token
+	a.pool.Go(ctx, "reveal "+id, workTimeout, func(wctx context.Context) {
+		// Over HTTP the deferral is only written into the response: make sure
+		// Discord took it, and so has a message to put the password in.
+		if err := a.landed(wctx, token); err != nil {
+			a.log.Error("discord: the answer to Reveal did not reach Discord; nothing was reset", "request", id, "err", err)
+			return
+		}
+		shown := false
+		err := svc.Reveal(wctx, actor, id, func(ctx context.Context, results []bot.UserResult) error {
+			shown = true
+			return a.editOriginal(ctx, token, passwordText(id, results))
+		})
+		if err != nil && !shown {
+			if err := a.editOriginal(wctx, token, bot.ErrorMessage(err)); err != nil {
+				a.log.Error("discord: answer Reveal", "request", id, "err", err)
+			}
+		}
+	})
+}
+
+// landed checks that the answer to an interaction reached Discord, waiting
+// a little for Discord to process it.
+func (a *Adapter) landed(ctx context.Context, token string) error {
+	return a.callOriginal(ctx, "check the answer to Reveal", func(o ...discordgo.RequestOption) error {
+		_, err := a.rest.WebhookMessage(a.opts.ApplicationID, token, "@original", o...)
+		return err
+	})
 }
 
 // actor is who sent i. Role IDs count only from the configured guild.
@@ -432,17 +358,6 @@ func splitCustomID(s string) (verb, id string, err error) {
 	return verb, id, err
 }
 
-func denyModal(id string) *response {
-	return &response{Type: discordgo.InteractionResponseModal, Data: &responseData{
-		CustomID: "deny:" + id,
-		Title:    "Deny " + id,
-		Components: []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{
-			discordgo.TextInput{CustomID: "reason", Label: "Why? (the requester sees this)", Style: discordgo.TextInputParagraph,
-				Required: false, MaxLength: bot.MaxReason},
-		}}},
-	}}
-}
-
 // modalValue finds a text input's value among a submitted form's rows.
 func modalValue(components []discordgo.MessageComponent, customID string) string {
 	for _, c := range components {
@@ -501,7 +416,7 @@ func (a *Adapter) autocomplete(i *discordgo.Interaction) *response {
 	case "account":
 		for _, acct := range accts {
 			if strings.Contains(strings.ToLower(acct.Name), typed) && len(acct.Name) <= 100 {
-				if !add(acct.Name+" ("+acct.Provider+" "+acct.Region+")", acct.Name) {
+				if !add(acct.Name+" ("+string(acct.Provider)+" "+acct.Region+")", acct.Name) {
 					break
 				}
 			}
@@ -529,37 +444,3 @@ func (a *Adapter) autocomplete(i *discordgo.Interaction) *response {
 	}
 	return result
 }
-
-// clip cuts s to at most n bytes on a rune boundary, marking the cut.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	cut := n - len("…")
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
-}
-
-const usage = "Usage on Discord:\n```\n" +
-	"/reset-password ask account:<account> reason:<why> [users:<a,b>]\n" +
-	"                                  ask for a password reset\n" +
-	"/reset-password list              the accounts you may ask for\n" +
-	"/reset-password status [id:R-…]   your open requests, or one request\n" +
-	"/reset-password cancel id:R-…     withdraw your pending request\n" +
-	"/reset-password approve id:R-…    approve a request (approvers; or the card's button)\n" +
-	"/reset-password deny id:R-… [reason:…]\n" +
-	"                                  deny a request (approvers)\n" +
-	"/reset-password help              this text\n```"

@@ -7,11 +7,11 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"resetbot/adapters/chat"
+	"resetbot/bot"
 	"time"
 
 	"github.com/bwmarrin/discordgo"
-
-	"resetbot/bot"
 )
 
 // Discord's JSON error codes that the adapter treats on their own.
@@ -26,58 +26,59 @@ const (
 	codeInvalidToken       = 50027
 )
 
-const attempts = 3
-
 // call runs one REST call f, retrying where waiting helps: a 429 whose
 // retry_after is within MaxRetryWait, and, when the call is idempotent (or
 // could not have been sent), network errors and 5xx. It returns nil or a
 // *bot.Error; what says what was being done, for the log.
 func (a *Adapter) call(ctx context.Context, what string, idempotent bool, f func(...discordgo.RequestOption) error) error {
-	for try := 1; ; try++ {
-		err := f(discordgo.WithContext(ctx))
-		if err == nil {
-			return nil
-		}
-		wait, again := a.retryAfter(err, idempotent, try)
-		if !again || try >= attempts || ctx.Err() != nil {
-			return a.fault(what, err)
-		}
-		a.log.Info("discord: retrying", "call", what, "try", try, "wait", wait, "cause", cause(err))
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return a.fault(what, ctx.Err())
-		case <-t.C:
-		}
-	}
+	judge := func(err error) chat.Verdict { return verdict(err, idempotent) }
+	return a.do(ctx, a.retry, what, judge, f)
 }
 
-func (a *Adapter) retryAfter(err error, idempotent bool, try int) (time.Duration, bool) {
-	backoff := time.Duration(try) * 250 * time.Millisecond
+func (a *Adapter) do(ctx context.Context, r chat.Retry, what string, judge func(error) chat.Verdict, f func(...discordgo.RequestOption) error) error {
+	err := r.Do(ctx, what, judge, func(ctx context.Context) error { return f(discordgo.WithContext(ctx)) })
+	if err != nil {
+		return a.fault(what, err)
+	}
+	return nil
+}
+
+// verdict says whether a failed call is worth another try.
+func verdict(err error, idempotent bool) chat.Verdict {
 	var rl *discordgo.RateLimitError
 	var re *discordgo.RESTError
 	switch {
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return 0, false
+		return chat.Verdict{}
 	case errors.As(err, &rl):
 		// Discord refused the call without acting on it: always safe to
-		// repeat, if the wait is short enough to be worth it.
-		if rl.TooManyRequests == nil || rl.RetryAfter > a.maxWait {
-			return 0, false
+		// repeat, if the wait is short enough to be worth it (Retry's
+		// MaxWait).
+		if rl.TooManyRequests == nil {
+			return chat.Verdict{}
 		}
-		return rl.RetryAfter, true
+		return chat.Verdict{Again: true, After: rl.RetryAfter}
 	case errors.As(err, &re):
-		if re.Response != nil && re.Response.StatusCode >= 500 && idempotent {
-			return backoff, true
-		}
-		return 0, false
+		return chat.Verdict{Again: re.Response != nil && re.Response.StatusCode >= 500 && idempotent}
 	case notSent(err):
-		return backoff, true
-	case idempotent && isNetwork(err):
-		return backoff, true
+		return chat.Verdict{Again: true}
 	}
-	return 0, false
+	return chat.Verdict{Again: idempotent && isNetwork(err)}
+}
+
+// callOriginal makes a call on an interaction's answer. A call that
+// overtakes Discord's processing of the answer finds no message (or no
+// token) yet: it gets a moment, a few times.
+func (a *Adapter) callOriginal(ctx context.Context, what string, f func(o ...discordgo.RequestOption) error) error {
+	r := a.retry
+	r.Backoff = 500 * time.Millisecond
+	judge := func(err error) chat.Verdict {
+		if code, _ := restCode(err); tokenGone(err) || code == codeUnknownMessage {
+			return chat.Verdict{Again: true}
+		}
+		return verdict(err, true)
+	}
+	return a.do(ctx, r, what, judge, f)
 }
 
 // notSent reports a network error from before the request left: a failed

@@ -1,0 +1,36 @@
+package chat
+
+import (
+	"context"
+
+	"resetbot/bot"
+)
+
+// Service is what a chat adapter needs from the service; *bot.Service has
+// it. The adapter gets it through its Attach method, after the service was
+// built with the adapter as one of its notifiers.
+type Service interface {
+	// Handle runs one command for a. Its Reply is shown to a alone; Reply.Err
+	// says why it was refused, and Reply.Text says so in words.
+	Handle(ctx context.Context, a bot.Actor, c bot.Command) bot.Reply
+
+	// Person finds who a platform user is; false for a stranger, whom
+	// Handle refuses (and audits).
+	Person(p bot.Platform, userID string) (bot.Person, bool)
+
+	// AccountsFor lists the accounts p may ask for, for a request form or
+	// autocomplete.
+	AccountsFor(p bot.Person) []bot.Account
+
+	// CheckVote tells whether a may vote on request id now, so that a form
+	// asking for a reason (Deny) opens only for someone whose vote counts.
+	// Errors are *bot.Error: ENOTFOUND, EFORBIDDEN, ECONFLICT.
+	CheckVote(ctx context.Context, a bot.Actor, id string) error
+
+	// Reveal runs the reset of the offered request id at its requester's
+	// click, and hands the new passwords to show, which puts them in the
+	// click's private answer. Errors are *bot.Error: ENOTFOUND, EFORBIDDEN
+	// (a is not the requester), ECONFLICT (not offered, or past RevealBy),
+	// EUNAVAILABLE, or EPROVIDER when the reset failed.
+	Reveal(ctx context.Context, a bot.Actor, id string, show func(context.Context, []bot.UserResult) error) error
+}

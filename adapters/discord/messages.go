@@ -1,0 +1,215 @@
+package discord
+
+import (
+	"fmt"
+	"resetbot/bot"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/bwmarrin/discordgo"
+)
+
+const maxContent = 2000 // Discord's limit on a message's content
+
+func ephemeral(text string) *response {
+	return &response{Type: discordgo.InteractionResponseChannelMessageWithSource, Data: &responseData{
+		Content: clip(text, maxContent), Flags: discordgo.MessageFlagsEphemeral, AllowedMentions: noMentions(),
+	}}
+}
+
+func deferred() *response {
+	return &response{Type: discordgo.InteractionResponseDeferredChannelMessageWithSource,
+		Data: &responseData{Flags: discordgo.MessageFlagsEphemeral}}
+}
+
+// noMentions keeps user-supplied text (a reason) from pinging anyone.
+func noMentions() *discordgo.MessageAllowedMentions {
+	return &discordgo.MessageAllowedMentions{Parse: []discordgo.AllowedMentionType{}}
+}
+
+func denyModal(id string) *response {
+	return &response{Type: discordgo.InteractionResponseModal, Data: &responseData{
+		CustomID: "deny:" + id,
+		Title:    "Deny " + id,
+		Components: []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{
+			discordgo.TextInput{CustomID: "reason", Label: "Why? (the requester sees this)", Style: discordgo.TextInputParagraph,
+				Required: false, MaxLength: bot.MaxReason},
+		}}},
+	}}
+}
+
+// passwordText is the one message that holds passwords.
+func passwordText(id string, results []bot.UserResult) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "New password for %s, shown to you alone:", id)
+	for _, r := range results {
+		if r.Err != nil {
+			fmt.Fprintf(&b, "\n• %s: not reset: %s", r.User, bot.ErrorMessage(r.Err))
+			continue
+		}
+		fmt.Fprintf(&b, "\n• %s: %s", r.User, codeSpan(r.Password.Value()))
+	}
+	b.WriteString("\nCopy it now: resetbot keeps no copy, and this message goes away when you dismiss it.")
+	return b.String()
+}
+
+// codeSpan shows s verbatim, whatever backticks it holds.
+func codeSpan(s string) string {
+	fence := "`"
+	for strings.Contains(s, fence) {
+		fence += "`"
+	}
+	return fence + " " + s + " " + fence
+}
+
+// escapeMarkdown shows text typed by people (a reason) as typed: without it
+// a reason could put a masked link, bold "pre-approved" words, a spoiler
+// or a heading on the card, as if the bot had written them.
+// Reasons are one line (whitespace is collapsed), so a heading or a list
+// can only start the text.
+func escapeMarkdown(s string) string {
+	var b strings.Builder
+	if strings.HasPrefix(s, "#") || strings.HasPrefix(s, "-") {
+		b.WriteByte('\\')
+	}
+	for _, r := range s {
+		if strings.ContainsRune("\\*_~`|[]()<>", r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// cardEmbed shows a request to approvers.
+func cardEmbed(req bot.Request, acct bot.Account) *discordgo.MessageEmbed {
+	field := func(name, value string, inline bool) *discordgo.MessageEmbedField {
+		if value == "" {
+			value = "—"
+		}
+		return &discordgo.MessageEmbedField{Name: name, Value: clip(value, 1024), Inline: inline}
+	}
+	where := string(acct.Provider)
+	if acct.Region != "" {
+		where += " · " + acct.Region
+	}
+	fields := []*discordgo.MessageEmbedField{
+		field("Requester", req.Requester, true),
+		field("Account", req.Account, true),
+		field("Provider", where, true),
+	}
+	if r := acct.Resource(); r != "" {
+		fields = append(fields, field("Resource", r, false))
+	}
+	fields = append(fields,
+		field("Users", strings.Join(req.Users, ", "), false),
+		field("Reason", escapeMarkdown(req.Reason), false),
+		field("Approvals", fmt.Sprintf("%d of %d", req.Approved(), req.Approvals), true),
+		field("Expires", fmt.Sprintf("<t:%d:f>", req.ExpiresAt.Unix()), true),
+	)
+	if len(req.Votes) > 0 {
+		var votes []string
+		for _, v := range req.Votes {
+			line := "✅ " + v.Person
+			if !v.Approve {
+				line = "❌ " + v.Person
+			}
+			line += fmt.Sprintf(" (%s, <t:%d:t>)", v.Platform, v.At.Unix())
+			if v.Reason != "" {
+				line += ": " + escapeMarkdown(v.Reason)
+			}
+			votes = append(votes, line)
+		}
+		fields = append(fields, field("Votes", strings.Join(votes, "\n"), false))
+	}
+	if req.Outcome != "" {
+		fields = append(fields, field("Outcome", escapeMarkdown(req.Outcome), false))
+	}
+	var updated string
+	if !req.UpdatedAt.IsZero() {
+		updated = req.UpdatedAt.UTC().Format(time.RFC3339)
+	}
+	return &discordgo.MessageEmbed{
+		Type:        discordgo.EmbedTypeRich,
+		Title:       "Password reset " + req.ID,
+		Description: stateLine(req),
+		Color:       stateColor(req.State),
+		Fields:      fields,
+		Footer:      &discordgo.MessageEmbedFooter{Text: "asked on " + string(req.Platform)},
+		Timestamp:   updated,
+	}
+}
+
+func stateLine(req bot.Request) string {
+	switch req.State {
+	case bot.StatePending:
+		return fmt.Sprintf("**Pending**: waiting for %d more approval(s).", max(req.Approvals-req.Approved(), 1))
+	case bot.StateApproved:
+		return "**Approved**: the reset is queued."
+	case bot.StateOffered:
+		return "**Approved**: waiting for the requester to press Reveal."
+	case bot.StateExecuting:
+		return "**Resetting** now."
+	case bot.StateSucceeded:
+		return "**Done**."
+	case bot.StateFailed:
+		return "**Failed**."
+	case bot.StateDenied:
+		return "**Denied**."
+	case bot.StateExpired:
+		return "**Expired**."
+	case bot.StateCancelled:
+		return "**Cancelled** by the requester."
+	}
+	return "**" + string(req.State) + "**"
+}
+
+func stateColor(s bot.State) int {
+	switch s {
+	case bot.StatePending:
+		return 0xF1C40F
+	case bot.StateApproved, bot.StateOffered, bot.StateExecuting:
+		return 0x3498DB
+	case bot.StateSucceeded:
+		return 0x2ECC71
+	case bot.StateFailed, bot.StateDenied:
+		return 0xE74C3C
+	}
+	return 0x95A5A6
+}
+
+// cardButtons are Approve and Deny while req is pending, and none after
+// (an empty list, which an edit sends as [] to remove them).
+func cardButtons(req bot.Request) []discordgo.MessageComponent {
+	if req.State != bot.StatePending {
+		return []discordgo.MessageComponent{}
+	}
+	return []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{
+		discordgo.Button{Label: "Approve", Style: discordgo.SuccessButton, CustomID: "approve:" + req.ID},
+		discordgo.Button{Label: "Deny", Style: discordgo.DangerButton, CustomID: "deny:" + req.ID},
+	}}}
+}
+
+// clip cuts s to at most n bytes on a rune boundary, marking the cut.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n - len("…")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+const usage = "Usage on Discord:\n```\n" +
+	"/reset-password ask account:<account> reason:<why> [users:<a,b>]\n" +
+	"                                  ask for a password reset\n" +
+	"/reset-password list              the accounts you may ask for\n" +
+	"/reset-password status [id:R-…]   your open requests, or one request\n" +
+	"/reset-password cancel id:R-…     withdraw your pending request\n" +
+	"/reset-password approve id:R-…    approve a request (approvers; or the card's button)\n" +
+	"/reset-password deny id:R-… [reason:…]\n" +
+	"                                  deny a request (approvers)\n" +
+	"/reset-password help              this text\n```"

@@ -1,0 +1,216 @@
+package discord
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"resetbot/bot"
+	"strings"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+)
+
+// resetAllowance is how much of an interaction token's life a reset may
+// take: CanDeliver promises that the token still works when it is done.
+const resetAllowance = 2 * time.Minute
+
+// cardMessage is a new card. nonce with enforce_nonce makes Discord return
+// the first message instead of posting a second when the call is repeated
+// (a retry after a lost answer, or another replica), so creating is safe to
+// retry.
+type cardMessage struct {
+	Embeds          []*discordgo.MessageEmbed         `json:"embeds"`
+	Components      []discordgo.MessageComponent      `json:"components"`
+	AllowedMentions *discordgo.MessageAllowedMentions `json:"allowed_mentions"`
+	Nonce           string                            `json:"nonce"`
+	EnforceNonce    bool                              `json:"enforce_nonce"`
+}
+
+// Card posts req's approval card in the approvals channel, or edits it in
+// place when ref ("channel/message") names it.
+func (a *Adapter) Card(ctx context.Context, req bot.Request, acct bot.Account, ref string) (string, error) {
+	embed := cardEmbed(req, acct)
+	buttons := cardButtons(req)
+	if ref == "" {
+		ch := a.opts.ApprovalsChannel
+		endpoint := discordgo.EndpointChannelMessages(ch)
+		msg := cardMessage{Embeds: []*discordgo.MessageEmbed{embed}, Components: buttons, AllowedMentions: noMentions(),
+			Nonce: "card-" + req.ID, EnforceNonce: true}
+		var posted discordgo.Message
+		err := a.call(ctx, "post the approval card for "+req.ID, true, func(o ...discordgo.RequestOption) error {
+			body, err := a.rest.RequestWithBucketID("POST", endpoint, msg, endpoint, o...)
+			if err != nil {
+				return err
+			}
+			return json.Unmarshal(body, &posted)
+		})
+		if err != nil {
+			return "", err
+		}
+		if posted.ID == "" {
+			return "", a.fault("post the approval card for "+req.ID, fmt.Errorf("Discord returned no message ID"))
+		}
+		ref = ch + "/" + posted.ID
+		a.cards.Posted(ref, req)
+		return ref, nil
+	}
+	ch, id, ok := strings.Cut(ref, "/")
+	if !ok || ch == "" || id == "" {
+		return "", bot.Errorf(bot.EINTERNAL, "the Discord card reference %q is not channel/message", ref)
+	}
+	embeds := []*discordgo.MessageEmbed{embed}
+	edit := &discordgo.MessageEdit{Channel: ch, ID: id, Embeds: &embeds, Components: &buttons, AllowedMentions: noMentions()}
+	err := a.cards.Update(ref, req, func() error {
+		return a.call(ctx, "update the approval card for "+req.ID, true, func(o ...discordgo.RequestOption) error {
+			_, err := a.rest.ChannelMessageEditComplex(edit, o...)
+			return err
+		})
+	})
+	if err != nil {
+		return "", err
+	}
+	return ref, nil
+}
+
+// Notify tells person about req: ephemerally on the interaction with which
+// they asked while its token works, else in a direct message.
+func (a *Adapter) Notify(ctx context.Context, person bot.Person, req bot.Request, text string) error {
+	if token, ok := a.liveToken(req, 0); ok {
+		err := a.followup(ctx, token, clip(text, maxContent), nil, "tell "+person.Name+" about "+req.ID)
+		if bot.ErrorCode(err) != bot.ECONFLICT {
+			return err
+		}
+	}
+	_, err := a.dm(ctx, person, &discordgo.MessageSend{Content: clip(text, maxContent), AllowedMentions: noMentions()},
+		"tell "+person.Name+" about "+req.ID)
+	return err
+}
+
+// Deliver shows the new passwords to the requester as an ephemeral
+// follow-up on the interaction with which they asked. Once its token has
+// expired there is no private place left to show them, so Deliver refuses
+// (ECONFLICT) rather than put a password in a direct message that stays.
+func (a *Adapter) Deliver(ctx context.Context, person bot.Person, req bot.Request, results []bot.UserResult) error {
+	if req.Platform != bot.PlatformDiscord {
+		return bot.Errorf(bot.EINTERNAL, "request %s was asked on %s, not Discord", req.ID, req.Platform)
+	}
+	expired := bot.Errorf(bot.ECONFLICT, "your Discord request expired (15 minutes after you asked) before the reset ran, so the new password could not be shown to you privately")
+	token, ok := a.liveToken(req, 0)
+	if !ok {
+		return expired
+	}
+	err := a.followup(ctx, token, passwordText(req.ID, results), nil, "deliver the password for "+req.ID)
+	if bot.ErrorCode(err) == bot.ECONFLICT {
+		return expired
+	}
+	return err
+}
+
+// CanDeliver reports whether Deliver would still reach the requester after a
+// reset of req started now. A service that runs resets at the requester's
+// click asks it before resetting, and calls Offer when it is false.
+func (a *Adapter) CanDeliver(req bot.Request) bool {
+	_, ok := a.liveToken(req, resetAllowance)
+	return ok
+}
+
+// Offer sends the requester a direct message with a Reveal button: clicking
+// it runs the reset (chat.Service.Reveal) and shows the password ephemerally, so that it
+// exists only while it is shown. It says nothing secret, and returns the
+// message's reference ("channel/message") for Withdraw.
+func (a *Adapter) Offer(ctx context.Context, person bot.Person, req bot.Request) (string, error) {
+	msg := &discordgo.MessageSend{
+		Content: fmt.Sprintf("%s (%s) is approved. Press Reveal when you are ready, before %s: the password is reset then and shown to you alone.",
+			req.ID, req.Account, revealBy(req)),
+		Components: []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{
+			discordgo.Button{Label: "Reveal", Style: discordgo.PrimaryButton, CustomID: "reveal:" + req.ID},
+		}}},
+		AllowedMentions: noMentions(),
+	}
+	what := "offer " + person.Name + " the password of " + req.ID
+	sent, err := a.dm(ctx, person, msg, what)
+	if err == nil && (sent == nil || sent.ID == "") {
+		err = a.fault(what, fmt.Errorf("Discord returned no message ID"))
+	}
+	if err != nil {
+		return "", err
+	}
+	return sent.ChannelID + "/" + sent.ID, nil
+}
+
+// revealBy is when the offer ends, as Discord shows a time to each reader.
+func revealBy(req bot.Request) string {
+	if req.RevealBy.IsZero() {
+		return "it expires"
+	}
+	return fmt.Sprintf("<t:%d:t>", req.RevealBy.Unix())
+}
+
+// Withdraw takes the Reveal button off the offer at ref once req has ended,
+// and says how it ended.
+func (a *Adapter) Withdraw(ctx context.Context, req bot.Request, ref string) error {
+	ch, id, ok := strings.Cut(ref, "/")
+	if !ok || ch == "" || id == "" {
+		return bot.Errorf(bot.EINTERNAL, "the Discord offer reference %q is not channel/message", ref)
+	}
+	text := clip(bot.Summary(req), maxContent)
+	none := []discordgo.MessageComponent{}
+	edit := &discordgo.MessageEdit{Channel: ch, ID: id, Content: &text, Components: &none, AllowedMentions: noMentions()}
+	return a.call(ctx, "take the Reveal button off the offer of "+req.ID, true, func(o ...discordgo.RequestOption) error {
+		_, err := a.rest.ChannelMessageEditComplex(edit, o...)
+		return err
+	})
+}
+
+// liveToken returns the requester's interaction token when it will still
+// work for spare more time.
+func (a *Adapter) liveToken(req bot.Request, spare time.Duration) (string, bool) {
+	token := req.Refs[bot.Ref(bot.RefInteraction, bot.PlatformDiscord)]
+	if token == "" || req.Platform != bot.PlatformDiscord {
+		return "", false
+	}
+	// CreatedAt follows the interaction by the moments the bot took to
+	// create the request; tokenMargin covers them and the clocks' skew.
+	age := a.clock.Now().Sub(req.CreatedAt)
+	return token, age < tokenLife-tokenMargin-spare
+}
+
+// followup posts an ephemeral follow-up message on an interaction.
+func (a *Adapter) followup(ctx context.Context, token, content string, components []discordgo.MessageComponent, what string) error {
+	params := &discordgo.WebhookParams{Content: content, Components: components, Flags: discordgo.MessageFlagsEphemeral,
+		AllowedMentions: noMentions()}
+	return a.call(ctx, what, false, func(o ...discordgo.RequestOption) error {
+		_, err := a.rest.WebhookExecute(a.opts.ApplicationID, token, false, params, o...)
+		return err
+	})
+}
+
+// dm sends person a direct message.
+func (a *Adapter) dm(ctx context.Context, person bot.Person, msg *discordgo.MessageSend, what string) (*discordgo.Message, error) {
+	if person.Discord == "" {
+		return nil, bot.Errorf(bot.ENOTFOUND, "%s has no Discord user ID in resetbot's config", person.Name)
+	}
+	var ch *discordgo.Channel
+	err := a.call(ctx, "open a direct message to "+person.Name, true, func(o ...discordgo.RequestOption) error {
+		var err error
+		ch, err = a.rest.UserChannelCreate(person.Discord, o...)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	var sent *discordgo.Message
+	err = a.call(ctx, what, false, func(o ...discordgo.RequestOption) error {
+		var err error
+		sent, err = a.rest.ChannelMessageSendComplex(ch.ID, msg, o...)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if sent != nil && sent.ChannelID == "" {
+		sent.ChannelID = ch.ID
+	}
+	return sent, nil
+}

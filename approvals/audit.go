@@ -1,0 +1,116 @@
+package approvals
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"resetbot/bot"
+)
+
+// Audit appends e to the audit log; a zero e.Time is the store's clock. The
+// entry's stream ID follows the store's clock, whatever e.Time says.
+func (s *Store) Audit(ctx context.Context, e bot.Event) error {
+	now := s.now()
+	at := now
+	if !e.Time.IsZero() {
+		at = ms(e.Time)
+	}
+	stranger := "0"
+	if e.Stranger {
+		stranger = "1"
+	}
+	_, _, err := s.run(ctx, "audit "+string(e.Kind), s.lua.audit, []string{s.key("audit"), s.key("audit:strangers")}, now,
+		string(e.Kind), e.RequestID, e.Actor, string(e.Platform), e.Detail, strconv.FormatInt(at, 10), stranger, s.opts.strangerMaxLen)
+	return err
+}
+
+// auditPage is how many events one XRANGE reads.
+const auditPage = 1000
+
+// AuditLog reads the audit log, oldest first: the main stream and the
+// strangers' refusals, merged. Since selects by the entries' stream IDs,
+// which follow the store's clock (an event appended while the clock was
+// behind the last one takes that one's millisecond). Filtering by request
+// scans the log from Since.
+func (s *Store) AuditLog(ctx context.Context, q bot.AuditQuery) ([]bot.Event, error) {
+	start := "-"
+	if !q.Since.IsZero() {
+		start = strconv.FormatInt(max(ms(q.Since), 0), 10) + "-0"
+	}
+	out, err := s.auditStream(ctx, s.key("audit"), start, q, false)
+	if err != nil {
+		return nil, err
+	}
+	strangers, err := s.auditStream(ctx, s.key("audit:strangers"), start, q, true)
+	if err != nil {
+		return nil, err
+	}
+	if len(strangers) == 0 {
+		return out, nil
+	}
+	out = append(out, strangers...)
+	slices.SortStableFunc(out, func(a, b bot.Event) int { return compareIDs(a.ID, b.ID) })
+	return out, nil
+}
+
+func (s *Store) auditStream(ctx context.Context, key, start string, q bot.AuditQuery, stranger bool) ([]bot.Event, error) {
+	var out []bot.Event
+	for {
+		msgs, err := s.c.XRangeN(ctx, key, start, "+", auditPage).Result()
+		if err != nil {
+			return nil, fail("read the audit log", err)
+		}
+		for _, m := range msgs {
+			e := bot.Event{
+				ID:        m.ID,
+				Kind:      bot.EventKind(str(m.Values["event"])),
+				RequestID: str(m.Values["request"]),
+				Actor:     str(m.Values["actor"]),
+				Platform:  bot.Platform(str(m.Values["platform"])),
+				Detail:    str(m.Values["detail"]),
+				Stranger:  stranger,
+			}
+			if t, err := parseMS(str(m.Values["time"])); err == nil {
+				e.Time = t
+			}
+			if q.RequestID == "" || e.RequestID == q.RequestID {
+				out = append(out, e)
+			}
+		}
+		if len(msgs) < auditPage {
+			return out, nil
+		}
+		start, err = after(msgs[len(msgs)-1].ID)
+		if err != nil {
+			return nil, fmt.Errorf("read the audit log: %w", err)
+		}
+	}
+}
+
+// compareIDs orders stream IDs ("ms-seq") as Redis does.
+func compareIDs(a, b string) int {
+	am, as, _ := strings.Cut(a, "-")
+	bm, bs, _ := strings.Cut(b, "-")
+	an, _ := strconv.ParseUint(am, 10, 64)
+	bn, _ := strconv.ParseUint(bm, 10, 64)
+	if c := cmp.Compare(an, bn); c != 0 {
+		return c
+	}
+	an, _ = strconv.ParseUint(as, 10, 64)
+	bn, _ = strconv.ParseUint(bs, 10, 64)
+	return cmp.Compare(an, bn)
+}
+
+// after returns the smallest stream ID above id.
+func after(id string) (string, error) {
+	msPart, seqPart, ok := strings.Cut(id, "-")
+	seq, err := strconv.ParseUint(seqPart, 10, 64)
+	if !ok || err != nil {
+		return "", fmt.Errorf("bad stream ID %q", id)
+	}
+	return msPart + "-" + strconv.FormatUint(seq+1, 10), nil
+}

@@ -1,0 +1,32 @@
+package approvals
+
+// WithAuditCaps is o with the audit streams capped at about audit and
+// strangers entries.
+func WithAuditCaps(o Options, audit, strangers int64) Options {
+	o.auditMaxLen, o.strangerMaxLen = audit, strangers
+	return o
+}
+
+// ScriptSources are the text of every Lua script, by name.
+func ScriptSources() map[string]string {
+	return map[string]string{
+		"create": createLua, "vote": voteLua, "cancel": cancelLua, "expire": expireLua,
+		"claim": claimLua, "finish": finishLua, "offer": offerLua, "reveal": revealLua,
+		"setRef": setRefLua, "open": openLua, "audit": auditLua,
+	}
+}
+
+// LuaNames are the names the scripts may use for Go's words, by table.
+func LuaNames() map[string]map[string]string {
+	out := map[string]map[string]string{"S": {}, "E": {}, "C": {}}
+	for k, v := range luaStates {
+		out["S"][k] = string(v)
+	}
+	for k, v := range luaEvents {
+		out["E"][k] = string(v)
+	}
+	for k, v := range luaCodes {
+		out["C"][k] = v
+	}
+	return out
+}

@@ -1,0 +1,244 @@
+package approvals
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"resetbot/bot"
+)
+
+// Group is the queue stream's consumer group.
+const Group = "executors"
+
+// Next blocks until a request can be executed and claims it for consumer.
+//
+// It first takes over requests whose executor's lease ran out by the store's
+// clock (Claim.Stale), then queue entries that were delivered to a consumer
+// which died before claiming them (idle in the consumer group for longer than
+// lease), then waits up to Options.Poll for new entries, and starts again.
+// It fails with EUNAVAILABLE when Redis is unreachable: the caller should wait
+// and call again. When ctx ends it returns ctx.Err() at once; an entry read by
+// the abandoned wait is then handed out again after lease.
+func (s *Store) Next(ctx context.Context, consumer string, lease time.Duration) (bot.Claim, error) {
+	if lease < time.Millisecond {
+		return bot.Claim{}, bot.Errorf(bot.EINVALID, "a lease must be at least 1ms, not %s", lease)
+	}
+	if consumer == "" {
+		return bot.Claim{}, bot.Errorf(bot.EINVALID, "Next needs a consumer name")
+	}
+	queue := s.key("queue")
+	for {
+		if err := ctx.Err(); err != nil {
+			return bot.Claim{}, err
+		}
+		if err := s.ensureGroup(ctx); err != nil {
+			return bot.Claim{}, s.ctxOr(ctx, err)
+		}
+
+		c, ok, err := s.claim(ctx, "", "", consumer, lease)
+		if err != nil || ok {
+			return c, s.ctxOr(ctx, err)
+		}
+
+		msgs, _, err := s.c.XAutoClaim(ctx, &redis.XAutoClaimArgs{
+			Stream: queue, Group: Group, Consumer: consumer, MinIdle: lease, Start: "0-0", Count: 1,
+		}).Result()
+		if err != nil && !s.noGroup(err) {
+			return bot.Claim{}, s.ctxOr(ctx, fail("reclaim idle queue entries", err))
+		}
+		for _, m := range msgs {
+			id := str(m.Values["request"])
+			if id == "" {
+				continue // an entry deleted while pending; Redis drops it
+			}
+			c, ok, err := s.claim(ctx, id, m.ID, consumer, lease)
+			if err != nil || ok {
+				return c, s.ctxOr(ctx, err)
+			}
+		}
+
+		msgs, err = s.read(ctx, consumer)
+		if err != nil {
+			if ctx.Err() != nil {
+				return bot.Claim{}, ctx.Err()
+			}
+			if s.noGroup(err) {
+				continue
+			}
+			return bot.Claim{}, fail("read the execution queue", err)
+		}
+		for _, m := range msgs {
+			id := str(m.Values["request"])
+			if id == "" {
+				continue // an entry deleted while pending; Redis drops it
+			}
+			c, ok, err := s.claim(ctx, id, m.ID, consumer, lease)
+			if err != nil || ok {
+				return c, s.ctxOr(ctx, err)
+			}
+		}
+	}
+}
+
+// ctxOr prefers ctx's error, as Next promises, to the one its end caused.
+func (s *Store) ctxOr(ctx context.Context, err error) error {
+	if err != nil && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
+}
+
+// ensureGroup creates the consumer group once; from "0", so that entries
+// queued before it existed are delivered too.
+func (s *Store) ensureGroup(ctx context.Context) error {
+	if s.groupReady.Load() {
+		return nil
+	}
+	err := s.c.XGroupCreateMkStream(ctx, s.key("queue"), Group, "0").Err()
+	if err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
+		return fail("create the execution queue's consumer group", err)
+	}
+	s.groupReady.Store(true)
+	return nil
+}
+
+// noGroup reports a missing group (Redis restarted empty) and has the next
+// round create it again.
+func (s *Store) noGroup(err error) bool {
+	if err != nil && strings.HasPrefix(err.Error(), "NOGROUP") {
+		s.groupReady.Store(false)
+		return true
+	}
+	return false
+}
+
+// read waits for new queue entries. go-redis does not interrupt a blocked
+// read when ctx is cancelled, so the read runs aside and Next returns as soon
+// as ctx ends.
+func (s *Store) read(ctx context.Context, consumer string) ([]redis.XMessage, error) {
+	type result struct {
+		streams []redis.XStream
+		err     error
+	}
+	done := make(chan result, 1)
+	go func() {
+		streams, err := s.c.XReadGroup(ctx, &redis.XReadGroupArgs{
+			Group: Group, Consumer: consumer, Streams: []string{s.key("queue"), ">"},
+			Count: 1, Block: s.opts.Poll,
+		}).Result()
+		done <- result{streams, err}
+	}()
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case r := <-done:
+		if r.err == redis.Nil {
+			return nil, nil
+		}
+		if r.err != nil {
+			return nil, r.err
+		}
+		var msgs []redis.XMessage
+		for _, st := range r.streams {
+			msgs = append(msgs, st.Messages...)
+		}
+		return msgs, nil
+	}
+}
+
+// claim runs the claim script for one queue entry, or, with id "", for the
+// first request whose lease ran out.
+func (s *Store) claim(ctx context.Context, id, entry, consumer string, lease time.Duration) (bot.Claim, bool, error) {
+	token, err := newToken()
+	if err != nil {
+		return bot.Claim{}, false, err
+	}
+	keys := []string{s.key("leases"), s.key("queue"), s.key("audit")}
+	if id != "" {
+		keys = append([]string{s.reqKey(id)}, keys...)
+	}
+	op := "claim " + id
+	if id == "" {
+		op = "take over an expired lease"
+	}
+	status, rest, err := s.run(ctx, op, s.lua.claim, keys, s.now(), id, entry, lease.Milliseconds(), token, consumer, Group)
+	if err != nil {
+		return bot.Claim{}, false, err
+	}
+	if status != "ok" {
+		return bot.Claim{}, false, nil
+	}
+	if len(rest) < 3 {
+		return bot.Claim{}, false, fmt.Errorf("%s: short reply", op)
+	}
+	r, err := parseRequest(rest[0])
+	if err != nil {
+		return bot.Claim{}, false, fmt.Errorf("%s: %w", op, err)
+	}
+	return bot.Claim{Request: r, Token: token, Stale: str(rest[1]) == "1", Entry: str(rest[2])}, true, nil
+}
+
+func newToken() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("make a claim token: %w", err)
+	}
+	return hex.EncodeToString(b[:]), nil
+}
+
+// finishEvents are the states a claim may finish in, and what each audits.
+var finishEvents = map[bot.State]bot.EventKind{
+	bot.StateSucceeded: bot.EventSucceeded,
+	bot.StateFailed:    bot.EventFailed,
+}
+
+// Finish moves a claimed request to succeeded or failed with outcome and
+// removes its queue entry.
+func (s *Store) Finish(ctx context.Context, c bot.Claim, state bot.State, outcome string) (bot.Request, error) {
+	event, ok := finishEvents[state]
+	if !ok {
+		return bot.Request{}, bot.Errorf(bot.EINVALID, "a claim finishes as succeeded or failed, not %s", state)
+	}
+	id := c.Request.ID
+	keys := []string{s.reqKey(id), s.key("leases"), s.key("queue"), s.key("deadlines"), s.key("audit")}
+	return s.runRequest(ctx, "finish "+id, s.lua.finish, keys, s.now(), id, c.Token, string(state), outcome, c.Entry, Group, string(event))
+}
+
+// Offer moves a claimed request to offered, to wait until by for its
+// requester's Reveal, and removes its queue entry. The claim's token stays,
+// so that the claim can still finish the request as failed (when the offer
+// cannot be sent) until ClaimReveal takes it.
+func (s *Store) Offer(ctx context.Context, c bot.Claim, by time.Time, outcome string) (bot.Request, error) {
+	id := c.Request.ID
+	if by.IsZero() {
+		return bot.Request{}, bot.Errorf(bot.EINVALID, "an offer needs a deadline")
+	}
+	keys := []string{s.reqKey(id), s.key("leases"), s.key("deadlines"), s.key("queue"), s.key("audit")}
+	return s.runRequest(ctx, "offer "+id, s.lua.offer, keys, s.now(), id, c.Token, ms(by), outcome, c.Entry, Group)
+}
+
+// ClaimReveal claims an offered request at its requester's click.
+func (s *Store) ClaimReveal(ctx context.Context, id, person string, platform bot.Platform, lease time.Duration) (bot.Claim, error) {
+	if lease < time.Millisecond {
+		return bot.Claim{}, bot.Errorf(bot.EINVALID, "a lease must be at least 1ms, not %s", lease)
+	}
+	if person == "" {
+		return bot.Claim{}, bot.Errorf(bot.EINVALID, "a reveal needs a person")
+	}
+	token, err := newToken()
+	if err != nil {
+		return bot.Claim{}, err
+	}
+	keys := []string{s.reqKey(id), s.key("deadlines"), s.key("leases"), s.key("audit")}
+	r, err := s.runRequest(ctx, "reveal "+id, s.lua.reveal, keys, s.now(), id, person, string(platform), lease.Milliseconds(), token)
+	if err != nil {
+		return bot.Claim{}, err
+	}
+	return bot.Claim{Request: r, Token: token}, nil
+}

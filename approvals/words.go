@@ -1,0 +1,105 @@
+package approvals
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+
+	"resetbot/bot"
+)
+
+// The scripts write states, audit event kinds and error codes that Go reads
+// back. Those words are owned by package bot's constants; the scripts get
+// them from the tables below, made into Lua once, when the package loads.
+// The keys are the names Lua uses (S.Offered for bot.StateOffered); a key
+// the tables lack is an error when the script runs, and a test checks every
+// name the scripts use against these tables.
+var (
+	luaStates = map[string]bot.State{
+		"Pending":   bot.StatePending,
+		"Approved":  bot.StateApproved,
+		"Offered":   bot.StateOffered,
+		"Executing": bot.StateExecuting,
+		"Succeeded": bot.StateSucceeded,
+		"Failed":    bot.StateFailed,
+		"Denied":    bot.StateDenied,
+		"Expired":   bot.StateExpired,
+		"Cancelled": bot.StateCancelled,
+	}
+	luaEvents = map[string]bot.EventKind{
+		"Requested": bot.EventRequested,
+		"Voted":     bot.EventVoted,
+		"Refused":   bot.EventRefused,
+		"Approved":  bot.EventApproved,
+		"Denied":    bot.EventDenied,
+		"Cancelled": bot.EventCancelled,
+		"Expired":   bot.EventExpired,
+		"Executing": bot.EventExecuting,
+		"Offered":   bot.EventOffered,
+	}
+	luaCodes = map[string]string{
+		"NotFound":    bot.ENOTFOUND,
+		"Conflict":    bot.ECONFLICT,
+		"Forbidden":   bot.EFORBIDDEN,
+		"Duplicate":   bot.EDUPLICATE,
+		"RateLimited": bot.ERATELIMIT,
+	}
+)
+
+// refField starts the request hash's field of each reference (SetRef):
+// "ref:card.slack".
+const refField = "ref:"
+
+// words is the part of the scripts' prelude that binds those names: S, E
+// and C (which fail loudly on a name they lack), TERMINAL (the terminal
+// states, as bot.State.Terminal says), REF, and upgrade.
+var words = luaTable("S", luaStates) + luaTable("E", luaEvents) + luaTable("C", luaCodes) +
+	terminalTable() + "local REF = " + luaString(refField) + "\n" + upgradeLua
+
+// upgradeLua reads a request offered by an earlier version of the bot, which
+// wrote an offer as state approved with the reveal field set, as offered:
+// scripts that act on offered requests call it first, so that such a
+// request still expires, can be revealed or cancelled, and finishes.
+const upgradeLua = `
+-- upgrade: an offer as an earlier version wrote it is an offered request.
+local function upgrade(rk)
+  if redis.call('HGET', rk, 'state') == S.Approved and redis.call('HEXISTS', rk, 'reveal') == 1 then
+    redis.call('HSET', rk, 'state', S.Offered)
+  end
+end
+`
+
+func luaTable[V ~string](name string, m map[string]V) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "local %s = setmetatable({\n", name)
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		fmt.Fprintf(&b, "  %s = %s,\n", k, luaString(string(m[k])))
+	}
+	fmt.Fprintf(&b, "}, {__index = function(_, k) error('no %s.' .. tostring(k)) end})\n", name)
+	return b.String()
+}
+
+func terminalTable() string {
+	var b strings.Builder
+	b.WriteString("local TERMINAL = {")
+	for _, k := range slices.Sorted(maps.Keys(luaStates)) {
+		if st := luaStates[k]; st.Terminal() {
+			fmt.Fprintf(&b, "[%s] = true, ", luaString(string(st)))
+		}
+	}
+	b.WriteString("}\n")
+	return b.String()
+}
+
+// luaString quotes s for Lua. The words are plain ASCII, for which Go's
+// quoting is Lua's.
+func luaString(s string) string {
+	for _, r := range s {
+		if r < 0x20 || r > 0x7e {
+			panic(fmt.Sprintf("approvals: word %q is not plain ASCII", s))
+		}
+	}
+	return strconv.Quote(s)
+}

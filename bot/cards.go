@@ -1,0 +1,67 @@
+package bot
+
+import "context"
+
+func (s *Service) postCards(ctx context.Context, req Request) {
+	acct := s.accounts[req.Account]
+	for _, pl := range s.platforms {
+		ref, err := s.notifiers[pl].Card(ctx, req, acct, "")
+		if err != nil {
+			s.chatFault(ctx, req, pl, "post the approval card", err)
+			continue
+		}
+		if err := s.store.SetRef(ctx, req.ID, Ref(RefCard, pl), ref); err != nil {
+			s.log.Error("remember card", "request", req.ID, "err", err)
+		}
+	}
+}
+
+// updateCards shows req's current state on every platform's card.
+//
+// Each adapter drops an update older than one it showed, but it knows only
+// its own process's updates: a replica's slow edit of an older state can
+// land after another replica's newer one. So, once its edits are done, the
+// service reads the request again and shows it again when it has moved on
+// meanwhile: whichever edit lands last, its sender then sees the newest
+// state and shows it.
+func (s *Service) updateCards(ctx context.Context, req Request) {
+	acct := s.accounts[req.Account]
+	for round := 1; ; round++ {
+		for _, pl := range s.platforms {
+			ref := req.Refs[Ref(RefCard, pl)]
+			if ref == "" {
+				continue // never posted (the chat API was down): nothing to update
+			}
+			if _, err := s.notifiers[pl].Card(ctx, req, acct, ref); err != nil {
+				s.chatFault(ctx, req, pl, "update the approval card", err)
+			}
+		}
+		if round == 3 || req.Version().Final() { // nothing newer can come
+			break
+		}
+		cur, err := s.store.Get(ctx, req.ID)
+		if err != nil || !req.Version().Before(cur.Version()) {
+			break
+		}
+		req = cur
+	}
+	s.withdrawOffer(ctx, req)
+}
+
+// tell sends the requester a status line on the platform they asked from.
+func (s *Service) tell(ctx context.Context, req Request, text string) {
+	n, ok := s.notifiers[req.Platform]
+	if !ok {
+		return
+	}
+	p, _ := s.personByName(req.Requester)
+	if err := n.Notify(ctx, p, req, text); err != nil {
+		s.chatFault(ctx, req, req.Platform, "notify "+req.Requester, err)
+	}
+}
+
+func (s *Service) chatFault(ctx context.Context, req Request, pl Platform, what string, err error) {
+	s.log.Error(what, "request", req.ID, "platform", pl, "err", err)
+	s.audit(ctx, Event{Kind: EventChatError, RequestID: req.ID, Actor: "system", Platform: pl,
+		Detail: "could not " + what + ": " + ErrorMessage(err)})
+}

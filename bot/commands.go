@@ -1,0 +1,263 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// HandleText parses text and runs it: what adapters call for typed commands.
+func (s *Service) HandleText(ctx context.Context, a Actor, text string) Reply {
+	cmd, err := Parse(text)
+	if err != nil {
+		return fail(err)
+	}
+	return s.Handle(ctx, a, cmd)
+}
+
+// Handle runs one command for actor.
+func (s *Service) Handle(ctx context.Context, a Actor, cmd Command) Reply {
+	p, ok := s.Person(a.Platform, a.UserID)
+	if !ok {
+		return fail(s.stranger(ctx, a, cmd.ID, string(cmd.Kind)))
+	}
+	switch cmd.Kind {
+	case KindEmpty, KindHelp:
+		return Reply{Text: usage}
+	case KindList:
+		return s.list(p)
+	case KindStatus:
+		return s.status(ctx, a, p, cmd.ID)
+	case KindAsk:
+		return s.ask(ctx, a, p, cmd)
+	case KindApprove, KindDeny:
+		return s.vote(ctx, a, p, cmd)
+	case KindCancel:
+		return s.cancel(ctx, a, p, cmd.ID)
+	}
+	return fail(Errorf(EINVALID, "unknown command. %s", usage))
+}
+
+// stranger audits an attempt by someone who is not in config and returns
+// its refusal.
+func (s *Service) stranger(ctx context.Context, a Actor, id, tried string) error {
+	s.audit(ctx, Event{Kind: EventRefused, RequestID: id, Actor: string(a.Platform) + ":" + a.UserID, Stranger: true,
+		Platform: a.Platform, Detail: "unknown person tried " + tried})
+	return Errorf(EFORBIDDEN, "you are not in resetbot's list of people: ask an admin to add your %s user ID %s", a.Platform, a.UserID)
+}
+
+func (s *Service) list(p Person) Reply {
+	accts := s.AccountsFor(p)
+	if len(accts) == 0 {
+		return Reply{Text: "You may not ask for any account's reset."}
+	}
+	var b strings.Builder
+	b.WriteString("Accounts you may ask for:")
+	for _, a := range accts {
+		fmt.Fprintf(&b, "\n• %s (%s %s, %s)", a.Name, a.Provider, a.Region, strings.Join(a.Users, ", "))
+	}
+	return Reply{Text: b.String()}
+}
+
+func (s *Service) status(ctx context.Context, a Actor, p Person, id string) Reply {
+	if id == "" {
+		reqs, err := s.store.Open(ctx, p.Name)
+		if err != nil {
+			return s.failed(ctx, "list open requests", err)
+		}
+		if len(reqs) == 0 {
+			return Reply{Text: "You have no open requests."}
+		}
+		var b strings.Builder
+		b.WriteString("Your open requests:")
+		for _, r := range reqs {
+			b.WriteString("\n• " + Summary(r))
+		}
+		return Reply{Text: b.String()}
+	}
+	req, err := s.store.Get(ctx, id)
+	if err != nil {
+		return s.failed(ctx, "get "+id, err)
+	}
+	acct := s.accounts[req.Account]
+	if req.Requester != p.Name && !s.mayApprove(p, a, acct) {
+		return fail(Errorf(ENOTFOUND, "no request %s that you asked for or may approve", id))
+	}
+	return Reply{Text: Summary(req), Request: &req}
+}
+
+func (s *Service) ask(ctx context.Context, a Actor, p Person, cmd Command) Reply {
+	acct, ok := s.accounts[cmd.Account]
+	if !ok || !p.In(acct.Requesters) {
+		detail := "asked for unknown account " + cmd.Account
+		if ok {
+			detail = "not a requester of " + cmd.Account
+		}
+		s.audit(ctx, Event{Kind: EventRefused, Actor: p.Name, Platform: a.Platform, Detail: detail})
+		return fail(Errorf(EFORBIDDEN, "you may not ask for %q: `/reset-password list` shows the accounts you may ask for", cmd.Account))
+	}
+	users, err := PickUsers(acct, cmd.Users)
+	if err != nil {
+		return fail(err)
+	}
+	now := s.clock.Now().UTC().Truncate(time.Millisecond)
+	req := Request{
+		Account:   acct.Name,
+		Users:     users,
+		Reason:    cmd.Reason,
+		Requester: p.Name,
+		Platform:  a.Platform,
+		State:     StatePending,
+		Approvals: acct.Approvals,
+		CreatedAt: now,
+		UpdatedAt: now,
+		ExpiresAt: now.Add(acct.TTL),
+		Refs:      a.Refs,
+	}
+	for try := 0; ; try++ {
+		if req.ID, err = s.newID(); err != nil {
+			return s.failed(ctx, "make a request ID", err)
+		}
+		created, err := s.store.Create(ctx, req, s.limit)
+		var e *Error
+		if errors.As(err, &e) && e.Code == ECONFLICT && try < 3 {
+			continue // the ID was taken: another try with a new one
+		}
+		if err != nil {
+			if errors.As(err, &e) && e.Code == EDUPLICATE {
+				return Reply{Text: e.Message, Err: err, Request: &Request{ID: e.ID}}
+			}
+			return s.failed(ctx, "create a request", err)
+		}
+		req = created
+		break
+	}
+	s.metrics.Event(EventRequested)
+	s.postCards(ctx, req)
+	return Reply{Request: &req, Text: fmt.Sprintf("%s: asked to reset %s (%s). Waiting for %s from %s; expires %s.",
+		req.ID, acct.Name, strings.Join(req.Users, ", "), plural(req.Approvals, "approval"),
+		strings.Join(acct.Approvers, ", "), req.ExpiresAt.Format("15:04 MST"))}
+}
+
+// PickUsers checks the users a requester named against the account, and
+// returns the users to reset: all of the account's when none is named.
+func PickUsers(acct Account, named []string) ([]string, error) {
+	if len(named) == 0 {
+		return append([]string(nil), acct.Users...), nil
+	}
+	if !acct.Selectable {
+		return nil, Errorf(EINVALID, "account %s resets %s only: leave out the users. Write: /reset-password %s <reason>",
+			acct.Name, strings.Join(acct.Users, ", "), acct.Name)
+	}
+	for i, u := range named {
+		if !slices.Contains(acct.Users, u) {
+			return nil, Errorf(EINVALID, "account %s has no user %q: its users are %s", acct.Name, u, strings.Join(acct.Users, ", "))
+		}
+		if slices.Contains(named[:i], u) {
+			return nil, Errorf(EINVALID, "user %q is named twice", u)
+		}
+	}
+	return named, nil
+}
+
+func (s *Service) mayApprove(p Person, a Actor, acct Account) bool {
+	if p.In(acct.Approvers) {
+		return true
+	}
+	if a.Platform == PlatformDiscord {
+		for _, r := range a.Roles {
+			for _, ar := range acct.ApproverRoles {
+				if r == ar {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+func (s *Service) vote(ctx context.Context, a Actor, p Person, cmd Command) Reply {
+	req, err := s.store.Get(ctx, cmd.ID)
+	if err != nil {
+		return s.failed(ctx, "get "+cmd.ID, err)
+	}
+	acct := s.accounts[req.Account]
+	if !s.mayApprove(p, a, acct) {
+		s.audit(ctx, Event{Kind: EventRefused, RequestID: req.ID, Actor: p.Name, Platform: a.Platform,
+			Detail: "not an approver of " + req.Account})
+		return fail(Errorf(EFORBIDDEN, "you are not an approver of %s", req.Account))
+	}
+	v := Vote{Person: p.Name, Platform: a.Platform, Approve: cmd.Kind == KindApprove, Reason: cmd.Reason,
+		At: s.clock.Now().UTC().Truncate(time.Millisecond)}
+	req, err = s.store.Vote(ctx, cmd.ID, v)
+	if err != nil {
+		return s.failed(ctx, "vote on "+cmd.ID, err)
+	}
+	s.metrics.Event(EventVoted)
+	s.updateCards(ctx, req)
+	switch req.State {
+	case StateApproved:
+		next := "resetting now."
+		if _, late := s.tooLate(req); late {
+			next = "the bot can no longer show you the password here, so it will send you a Reveal button: the reset runs when you press it."
+		}
+		s.tell(ctx, req, fmt.Sprintf("%s was approved by %s; %s", req.ID, approvers(req), next))
+	case StateDenied:
+		s.tell(ctx, req, fmt.Sprintf("%s was denied by %s%s.", req.ID, p.Name, because(v.Reason)))
+	default:
+		s.tell(ctx, req, fmt.Sprintf("%s: %s approved (%d of %d).", req.ID, p.Name, req.Approved(), req.Approvals))
+	}
+	verb := "approved"
+	if !v.Approve {
+		verb = "denied"
+	}
+	return Reply{Request: &req, Text: fmt.Sprintf("You %s %s. It is now %s.", verb, req.ID, req.State)}
+}
+
+// CheckVote tells whether actor may vote on request id now, without voting:
+// adapters ask it before opening a form (Deny's reason) that would
+// otherwise be refused only once filled in. The refusal, an *Error with the
+// codes of Handle's votes, is audited as an attempt.
+func (s *Service) CheckVote(ctx context.Context, a Actor, id string) error {
+	p, ok := s.Person(a.Platform, a.UserID)
+	if !ok {
+		return s.stranger(ctx, a, id, "to vote")
+	}
+	req, err := s.store.Get(ctx, id)
+	if err != nil {
+		return s.failed(ctx, "get "+id, err).Err
+	}
+	var refusal *Error
+	switch {
+	case !s.mayApprove(p, a, s.accounts[req.Account]):
+		refusal = Errorf(EFORBIDDEN, "you are not an approver of %s", req.Account)
+	case req.Requester == p.Name:
+		refusal = Errorf(EFORBIDDEN, "you cannot deny your own request; cancel it instead")
+	case req.State != StatePending:
+		refusal = Errorf(ECONFLICT, "%s is already %s", req.ID, req.State)
+	case !s.clock.Now().Before(req.ExpiresAt):
+		refusal = Errorf(ECONFLICT, "%s has expired", req.ID)
+	default:
+		if _, voted := req.voteOf(p.Name); voted {
+			refusal = Errorf(EFORBIDDEN, "you already voted on %s", req.ID)
+		}
+	}
+	if refusal != nil {
+		s.audit(ctx, Event{Kind: EventRefused, RequestID: id, Actor: p.Name, Platform: a.Platform, Detail: refusal.Message})
+		return refusal
+	}
+	return nil
+}
+
+func (s *Service) cancel(ctx context.Context, a Actor, p Person, id string) Reply {
+	req, err := s.store.Cancel(ctx, id, p.Name, a.Platform)
+	if err != nil {
+		return s.failed(ctx, "cancel "+id, err)
+	}
+	s.metrics.Event(EventCancelled)
+	s.updateCards(ctx, req)
+	return Reply{Request: &req, Text: req.ID + " is cancelled."}
+}

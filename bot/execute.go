@@ -1,0 +1,191 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// RunExecutor executes approved requests until ctx ends. consumer names this
+// process in the queue; every process must use its own.
+func (s *Service) RunExecutor(ctx context.Context, consumer string) error {
+	for {
+		c, err := s.store.Next(ctx, consumer, s.lease)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			s.log.Error("take the next request", "err", err)
+			select { // the store is down: wait a little, then try again
+			case <-ctx.Done():
+				return nil
+			case <-time.After(time.Second):
+			}
+			continue
+		}
+		// A reset under way finishes even when shutdown begins: cutting it
+		// off would leave its outcome unknown. Providers bound each call.
+		s.execute(context.WithoutCancel(ctx), c)
+	}
+}
+
+// execute runs one claimed request: the provider call, the delivery, the
+// final state; or, when the password could no longer be shown, the offer.
+func (s *Service) execute(ctx context.Context, c Claim) {
+	req := c.Request
+	if c.Stale {
+		s.finish(ctx, c, StateFailed, fmt.Sprintf("outcome unknown for %s: the bot stopped during the reset; check the account before asking again", req.Account))
+		return
+	}
+	acct, prov, ok := s.target(req)
+	if !ok {
+		s.finish(ctx, c, StateFailed, fmt.Sprintf("account %s is no longer configured", req.Account))
+		return
+	}
+	if n, late := s.tooLate(req); late {
+		s.offer(ctx, c, acct, n)
+		return
+	}
+	s.updateCards(ctx, req)
+	results, outcome, ok := s.reset(ctx, req, acct, prov)
+	if !ok {
+		s.finish(ctx, c, StateFailed, outcome)
+		return
+	}
+	var err error
+	if n, ok := s.notifiers[req.Platform]; ok {
+		p, _ := s.personByName(req.Requester)
+		err = s.retry(ctx, func() error { return n.Deliver(ctx, p, req, results) })
+	} else {
+		err = Errorf(EUNAVAILABLE, "%s is not configured, so the password cannot reach %s", req.Platform, req.Requester)
+	}
+	s.finish(ctx, c, StateSucceeded, s.delivered(ctx, req, outcome, "", err))
+}
+
+// tooLate reports whether req's password could no longer be shown on the
+// platform where it was asked, whose notifier then offers a Reveal instead.
+func (s *Service) tooLate(req Request) (Notifier, bool) {
+	n, ok := s.notifiers[req.Platform]
+	if !ok || n.CanDeliver(req) {
+		return nil, false
+	}
+	return n, true
+}
+
+// target is the account of req and its provider, while both are configured.
+func (s *Service) target(req Request) (Account, Provider, bool) {
+	acct, ok := s.accounts[req.Account]
+	prov := s.providers[acct.Provider]
+	return acct, prov, ok && prov != nil
+}
+
+// reset calls the provider for req. It returns the results and the outcome
+// to record, and false when no user was reset.
+func (s *Service) reset(ctx context.Context, req Request, acct Account, prov Provider) ([]UserResult, string, bool) {
+	start := s.clock.Now()
+	results, err := prov.Reset(ctx, acct, req.Users)
+	s.metrics.Execution(acct.Provider, s.clock.Now().Sub(start), err == nil)
+	if err != nil {
+		s.log.Error("reset failed", "request", req.ID, "account", acct.Name, "err", err)
+		return nil, ErrorMessage(err), false
+	}
+	var done, failed []string
+	for _, r := range results {
+		if r.Err != nil {
+			failed = append(failed, r.User+": "+ErrorMessage(r.Err))
+		} else {
+			done = append(done, r.User)
+		}
+	}
+	if len(done) == 0 {
+		if len(failed) == 0 {
+			failed = []string{"the cloud API reported no user as reset"}
+		}
+		return results, strings.Join(failed, "; "), false
+	}
+	outcome := "reset " + strings.Join(done, ", ")
+	if len(failed) > 0 {
+		outcome += "; not reset: " + strings.Join(failed, "; ")
+	}
+	return results, outcome, true
+}
+
+// delivered audits whether the passwords reached the requester (err is the
+// delivery's error) and returns the outcome to record.
+func (s *Service) delivered(ctx context.Context, req Request, outcome, how string, err error) string {
+	if err != nil {
+		s.log.Error("deliver password", "request", req.ID, "err", err)
+		s.audit(ctx, Event{Kind: EventDeliveryFailed, RequestID: req.ID, Actor: "system", Platform: req.Platform, Detail: ErrorMessage(err)})
+		return outcome + "; the new password could not be delivered: ask again"
+	}
+	s.audit(ctx, Event{Kind: EventDelivered, RequestID: req.ID, Actor: "system", Platform: req.Platform,
+		Detail: "to " + req.Requester + how})
+	s.metrics.Event(EventDelivered)
+	return outcome
+}
+
+// retry calls a chat API through fn, again after a pause while it answers
+// EUNAVAILABLE: a hiccup should not lose a password that now exists.
+func (s *Service) retry(ctx context.Context, fn func() error) error {
+	const tries = 3
+	var err error
+	for try := 0; try < tries; try++ {
+		if err = fn(); err == nil || ErrorCode(err) != EUNAVAILABLE || try == tries-1 {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(try+1) * 500 * time.Millisecond):
+		}
+	}
+	return err
+}
+
+func (s *Service) finish(ctx context.Context, c Claim, state State, outcome string) {
+	req, err := s.store.Finish(ctx, c, state, outcome)
+	if err != nil {
+		s.log.Error("finish request", "request", c.Request.ID, "state", state, "err", err)
+		return
+	}
+	kind := EventSucceeded
+	if state == StateFailed {
+		kind = EventFailed
+	}
+	s.metrics.Event(kind)
+	s.updateCards(ctx, req)
+	if state == StateSucceeded {
+		s.tell(ctx, req, fmt.Sprintf("%s done: %s.", req.ID, req.Outcome))
+	} else {
+		s.tell(ctx, req, fmt.Sprintf("%s failed: %s", req.ID, req.Outcome))
+	}
+}
+
+// RunSweeper expires overdue requests every interval until ctx ends.
+func (s *Service) RunSweeper(ctx context.Context, every time.Duration) error {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		s.Sweep(ctx)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// Sweep expires overdue requests once and tells everyone concerned.
+func (s *Service) Sweep(ctx context.Context) {
+	reqs, err := s.store.ExpireDue(ctx)
+	if err != nil {
+		s.log.Error("expire requests", "err", err)
+		return
+	}
+	for _, r := range reqs {
+		s.metrics.Event(EventExpired)
+		s.updateCards(ctx, r)
+		s.tell(ctx, r, fmt.Sprintf("%s %s.", r.ID, r.Outcome))
+	}
+}

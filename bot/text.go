@@ -1,0 +1,71 @@
+package bot
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// newID makes a request ID like R-7F3K9Q from the service's randomness.
+func (s *Service) newID() (string, error) {
+	s.randMu.Lock()
+	defer s.randMu.Unlock()
+	return makeID(s.rand)
+}
+
+// makeID makes a request ID from rnd, without modulo bias.
+func makeID(rnd io.Reader) (string, error) {
+	const n = byte(len(idAlphabet))
+	limit := 256 - 256%int(n) // bytes at or above limit would favour the first letters
+	out := []byte(idPrefix)
+	var buf [16]byte
+	for len(out) < len(idPrefix)+idLength {
+		if _, err := io.ReadFull(rnd, buf[:]); err != nil {
+			return "", fmt.Errorf("read random bytes: %w", err)
+		}
+		for _, b := range buf {
+			if int(b) < limit && len(out) < len(idPrefix)+idLength {
+				out = append(out, idAlphabet[b%n])
+			}
+		}
+	}
+	return string(out), nil
+}
+
+// Summary is one line about a request, safe for anyone who may see it.
+func Summary(r Request) string {
+	s := fmt.Sprintf("%s %s (%s) by %s: %s", r.ID, r.Account, strings.Join(r.Users, ", "), r.Requester, r.State)
+	switch r.State {
+	case StatePending:
+		s += fmt.Sprintf(", %d of %d approvals, expires %s", r.Approved(), r.Approvals, r.ExpiresAt.Format("15:04 MST"))
+	case StateApproved, StateOffered, StateSucceeded, StateFailed, StateDenied, StateExpired:
+		if r.Outcome != "" {
+			s += " — " + r.Outcome
+		}
+	}
+	return s
+}
+
+func approvers(r Request) string {
+	var names []string
+	for _, v := range r.Votes {
+		if v.Approve {
+			names = append(names, v.Person)
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+func because(reason string) string {
+	if reason == "" {
+		return ""
+	}
+	return ": " + reason
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}

@@ -1,0 +1,50 @@
+// Package config reads resetbot's YAML configuration and checks it loudly
+// before anything starts: Load returns a *Config, or an *Error listing every
+// problem at once, each with its key path ("accounts[2].approvals"), its
+// line and, for a mistyped key, a "did you mean". Warnings (an embedded
+// store, a credential written in the file, an unused cloud section) come
+// with the Config, or with the Error when there are problems too.
+//
+// The file is read in three steps, one file each:
+//
+//   - decode.go walks the YAML itself, because yaml.v3 stops at the first
+//     unknown key. It expands ${VAR} from the environment after parsing, so
+//     a variable's value is always one plain string, never more keys.
+//   - config.go and account.go hold the schema, the defaults and the
+//     conversion to the bot's vocabulary: People and Accounts.
+//   - check.go and check_accounts.go hold the checks: server and Redis,
+//     Slack, Discord, people, accounts and their approval policy, and the
+//     cloud credential sections.
+//
+// Credentials (bot tokens, the signing secret, cloud keys, the Redis URL)
+// are bot.Secret, which never prints its value; Redis.RedactedURL is the
+// URL for logs. No message repeats a value that came from the environment:
+// it may be a secret in the wrong key (application_id: "${DISCORD_BOT_TOKEN}"),
+// so the message names the variable instead.
+//
+// # Provider keys belong to the providers
+//
+// Config knows the keys every account has (name, provider, region, user,
+// users, password_length, endpoint, scheme and the approval policy) and
+// nothing of any provider. Load takes the providers' bot.AccountKind
+// values; an account's other keys are handed to the kind named by its
+// provider:
+//
+//   - a key among the kind's Settings or UserKeys is captured as written
+//     (after ${VAR}; a Bool setting as "true" or "false") and passed to the
+//     kind's Parse, once, at load. Accounts returns the typed
+//     bot.AccountSettings it made; its SettingProblems become problems at
+//     accounts[i].<key>, with the value as written before the message when
+//     the kind asks for it (never a value from the environment);
+//   - a key of another kind is "not a tencent.ciam key (it belongs to
+//     tencent.tdsql)": a cluster_id on a TDSQL account would be ignored;
+//   - a key no kind knows is unknown, with a "did you mean" among the
+//     common keys and every kind's.
+//
+// The kind also says whether the account needs a region, which keys name
+// its one user, how many users it may list, and which credential section
+// (Cloud: "tencentcloud" or "alibabacloud") its calls need; Accounts fills
+// the endpoint and scheme from the account's own keys, else from that
+// section. A new provider therefore needs no change here, unless it brings
+// a new cloud, whose credential section goes in config.go and check.go.
+package config
