@@ -200,11 +200,7 @@ func (s *Service) vote(ctx context.Context, a Actor, p Person, cmd Command) Repl
 	s.updateCards(ctx, req)
 	switch req.State {
 	case StateApproved:
-		next := "resetting now."
-		if _, late := s.tooLate(req); late {
-			next = "the bot can no longer show you the password here, so it will send you a Reveal button: the reset runs when you press it."
-		}
-		s.tell(ctx, req, fmt.Sprintf("%s was approved by %s; %s", req.ID, approvers(req), next))
+		s.tell(ctx, req, fmt.Sprintf("%s was approved by %s. A direct message with a Reveal button follows: nothing is reset until you press it.", req.ID, approvers(req)))
 	case StateDenied:
 		s.tell(ctx, req, fmt.Sprintf("%s was denied by %s%s.", req.ID, p.Name, because(v.Reason)))
 	default:

@@ -30,47 +30,20 @@ func (s *Service) RunExecutor(ctx context.Context, consumer string) error {
 	}
 }
 
-// execute runs one claimed request: the provider call, the delivery, the
-// final state; or, when the password could no longer be shown, the offer.
+// execute runs one claimed request: nothing is reset at approval, so it
+// offers the request to its requester, whose Reveal click runs the reset.
 func (s *Service) execute(ctx context.Context, c Claim) {
 	req := c.Request
 	if c.Stale {
 		s.finish(ctx, c, StateFailed, fmt.Sprintf("outcome unknown for %s: the bot stopped during the reset; check the account before asking again", req.Account))
 		return
 	}
-	acct, prov, ok := s.target(req)
+	acct, _, ok := s.target(req)
 	if !ok {
 		s.finish(ctx, c, StateFailed, fmt.Sprintf("account %s is no longer configured", req.Account))
 		return
 	}
-	if n, late := s.tooLate(req); late {
-		s.offer(ctx, c, acct, n)
-		return
-	}
-	s.updateCards(ctx, req)
-	results, outcome, ok := s.reset(ctx, req, acct, prov)
-	if !ok {
-		s.finish(ctx, c, StateFailed, outcome)
-		return
-	}
-	var err error
-	if n, ok := s.notifiers[req.Platform]; ok {
-		p, _ := s.personByName(req.Requester)
-		err = s.retry(ctx, func() error { return n.Deliver(ctx, p, req, results) })
-	} else {
-		err = Errorf(EUNAVAILABLE, "%s is not configured, so the password cannot reach %s", req.Platform, req.Requester)
-	}
-	s.finish(ctx, c, StateSucceeded, s.delivered(ctx, req, outcome, "", err))
-}
-
-// tooLate reports whether req's password could no longer be shown on the
-// platform where it was asked, whose notifier then offers a Reveal instead.
-func (s *Service) tooLate(req Request) (Notifier, bool) {
-	n, ok := s.notifiers[req.Platform]
-	if !ok || n.CanDeliver(req) {
-		return nil, false
-	}
-	return n, true
+	s.offer(ctx, c, acct)
 }
 
 // target is the account of req and its provider, while both are configured.

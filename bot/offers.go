@@ -6,16 +6,23 @@ import (
 	"time"
 )
 
-// The offered path: an approved request whose password could no longer be
-// shown where it was asked is not reset. It is offered: its requester gets,
-// through their platform's Notifier, a Reveal button, and the reset runs at
-// that click (Reveal), whose answer can show the password.
+// The offered path: nothing is reset at approval. The approved request is
+// offered: its requester gets, through their platform's Notifier, a direct
+// message with a Reveal button, and the reset runs at that click (Reveal),
+// whose answer shows the password to them alone, while they are there to
+// see it.
 
 // offer moves a claimed request to offered, unreset, and sends its
-// requester, through o, a Reveal button valid for the account's TTL.
-func (s *Service) offer(ctx context.Context, c Claim, acct Account, o Notifier) {
+// requester a Reveal button valid for the account's RevealWithin.
+func (s *Service) offer(ctx context.Context, c Claim, acct Account) {
 	req := c.Request
-	by := s.clock.Now().Add(acct.TTL).UTC().Truncate(time.Millisecond)
+	o, ok := s.notifiers[req.Platform]
+	if !ok {
+		s.finish(ctx, c, StateFailed, fmt.Sprintf("not reset: %s is not configured, so %s cannot be offered the password there; ask again from a configured platform",
+			req.Platform, req.Requester))
+		return
+	}
+	by := s.clock.Now().Add(acct.RevealWithin).UTC().Truncate(time.Millisecond)
 	outcome := fmt.Sprintf("not reset yet: waiting for %s to press Reveal in a direct message on %s, until %s",
 		req.Requester, req.Platform, by.Format("15:04 MST"))
 	offered, err := s.store.Offer(ctx, c, by, outcome)
@@ -24,8 +31,8 @@ func (s *Service) offer(ctx context.Context, c Claim, acct Account, o Notifier) 
 		// than leave it to a takeover that would call its outcome unknown.
 		s.log.Error("offer Reveal", "request", req.ID, "err", err)
 		if ErrorCode(err) != ECONFLICT {
-			s.finish(ctx, c, StateFailed, fmt.Sprintf("not reset: the approval came after %s stopped letting the bot show %s the password on the request, and the Reveal offer could not be recorded (%s); ask again",
-				req.Platform, req.Requester, ErrorMessage(err)))
+			s.finish(ctx, c, StateFailed, fmt.Sprintf("not reset: the Reveal offer could not be recorded (%s); ask again",
+				ErrorMessage(err)))
 		}
 		return
 	}
@@ -40,8 +47,8 @@ func (s *Service) offer(ctx context.Context, c Claim, acct Account, o Notifier) 
 	})
 	if err != nil {
 		s.chatFault(ctx, offered, req.Platform, "send "+req.Requester+" the Reveal button", err)
-		s.finish(ctx, c, StateFailed, fmt.Sprintf("not reset: the approval came after %s stopped letting the bot show %s the password on the request, and the Reveal button could not be sent (%s); ask again",
-			req.Platform, req.Requester, ErrorMessage(err)))
+		s.finish(ctx, c, StateFailed, fmt.Sprintf("not reset: the Reveal button could not be sent to %s on %s (%s); ask again",
+			req.Requester, req.Platform, ErrorMessage(err)))
 		return
 	}
 	if err := s.store.SetRef(ctx, req.ID, Ref(RefOffer, req.Platform), ref); err != nil {

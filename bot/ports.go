@@ -163,23 +163,12 @@ type Notifier interface {
 	// Notify tells person something about req, visibly to them alone.
 	Notify(ctx context.Context, person Person, req Request, text string) error
 
-	// CanDeliver reports whether a password for req could still be shown to
-	// its requester, leaving time for the reset. The executor asks before
-	// the reset: resetting a password that could not be shown would lock the
-	// requester out for nothing. A platform that can always show one (Slack,
-	// the console) says true.
-	CanDeliver(req Request) bool
-
-	// Deliver shows the new passwords to person alone (ephemerally). It is,
-	// with the show function of Service.Reveal, the only place a password
-	// leaves the process.
-	Deliver(ctx context.Context, person Person, req Request, results []UserResult) error
-
-	// Offer tells person, privately, that req is offered and gives them a
-	// way (a Reveal button) to run the reset and see the password. It
-	// returns a reference to the offer, for Withdraw. It is called only
-	// when CanDeliver said false; a platform whose CanDeliver is always true
-	// answers EUNAVAILABLE.
+	// Offer sends person a persistent private message (a direct message
+	// with the bot) saying that req is approved, by whom, for which account
+	// and users, and until when (req.RevealBy) its Reveal button works; and
+	// the button, whose click runs the reset (Service.Reveal) and whose
+	// answer shows the password to them alone. The message holds no secret.
+	// It returns a reference to the message, for Withdraw.
 	Offer(ctx context.Context, person Person, req Request) (string, error)
 
 	// Withdraw takes the way to reveal off the offer at ref, once req has

@@ -111,6 +111,9 @@ func New(opts Options) (*Service, error) {
 		if a.TTL <= 0 {
 			a.TTL = 30 * time.Minute
 		}
+		if a.RevealWithin <= 0 {
+			a.RevealWithin = 30 * time.Minute
+		}
 		s.accounts[a.Name] = a
 	}
 	return s, nil
