@@ -20,7 +20,7 @@ const (
 	// KindReveal is the text fallback of the Reveal button. Its answer shows
 	// a password, so adapters answer it through Service.Reveal, not Handle.
 	KindReveal Kind = "reveal"
-	KindAsk     Kind = "ask"
+	KindAsk    Kind = "ask"
 )
 
 // Command is one parsed command, whichever platform it came from.
