@@ -5,11 +5,12 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"resetbot/adapters/chat"
-	"resetbot/bot"
 	"strings"
 	"sync"
 	"time"
+
+	"resetbot/adapters/chat"
+	"resetbot/bot"
 )
 
 // Adapter reads typed lines and prints the bot's messages. It is a

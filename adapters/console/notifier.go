@@ -3,8 +3,9 @@ package console
 import (
 	"context"
 	"fmt"
-	"resetbot/bot"
 	"strings"
+
+	"resetbot/bot"
 )
 
 // Card prints the approval card to the approvals channel. Its reference is
