@@ -5,10 +5,11 @@ import (
 	"context"
 	"io"
 	"regexp"
-	"resetbot/internal/testkit"
 	"strings"
 	"testing"
 	"time"
+
+	"resetbot/internal/testkit"
 )
 
 // lineReader hands the test each line the program prints, so the test can
