@@ -365,7 +365,8 @@ if NOW >= tonumber(by) then
   return refused(C.Conflict, 'the Reveal button of ' .. id .. ' has expired; nothing was reset: ask again')
 end
 local deadline = istr(NOW + lease)
-redis.call('HSET', rk, 'state', S.Executing, 'token', token, 'lease', deadline, 'claim', CLAIM_REVEAL, 'updated', NOWS)
+redis.call('HSET', rk, 'state', S.Executing, 'token', token, 'lease', deadline, 'claim', CLAIM_REVEAL,
+  'outcome', 'resetting now, at ' .. person .. '\'s Reveal click', 'updated', NOWS)
 redis.call('HINCRBY', rk, 'rev', 1)
 redis.call('HDEL', rk, 'reveal')
 redis.call('ZREM', K .. 'deadlines', id)
