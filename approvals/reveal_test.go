@@ -69,6 +69,9 @@ func testClaimReveal(t *testing.T, e *env) {
 	if c.Request.State != bot.StateExecuting || c.Stale || c.Token == "" || c.Token == first.Token || !c.Request.RevealBy.IsZero() {
 		t.Fatalf("claim: got %+v, want executing, fresh, with a new token", c)
 	}
+	if want := "resetting now, at alice's Reveal click"; c.Request.Outcome != want {
+		t.Errorf("outcome while the reset runs: got %q, want %q", c.Request.Outcome, want)
+	}
 	if ev, ok := findEvent(e.events("R-RVL001"), "executing", "alice"); !ok || ev.Platform != bot.PlatformDiscord {
 		t.Errorf("audit: got %s, want executing by alice on discord", kinds(e.events("R-RVL001")))
 	}

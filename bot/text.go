@@ -47,7 +47,7 @@ func Summary(r Request) string {
 		}
 		s += fmt.Sprintf(" — approved by %s, waiting for %s to press Reveal in the bot's direct message (or type /reset-password reveal %s) until %s; nothing is reset before that",
 			approvers(r), r.Requester, r.ID, timeOfDay(r.RevealBy))
-	case StateApproved, StateSucceeded, StateFailed, StateDenied, StateExpired, StateCancelled:
+	case StateApproved, StateExecuting, StateSucceeded, StateFailed, StateDenied, StateExpired, StateCancelled:
 		if r.Outcome != "" {
 			s += " — " + r.Outcome
 		}
