@@ -125,7 +125,7 @@ type Actor struct {
 	UserID   string   // the platform's user ID
 	Roles    []string // Discord role IDs, where known
 	// Refs are stored on a request this actor creates (a Discord
-	// interaction token, for the password's delivery).
+	// interaction token, for ephemeral status updates while it lasts).
 	Refs map[RefKey]string
 }
 
