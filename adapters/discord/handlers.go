@@ -217,6 +217,10 @@ func (a *Adapter) reveal(ctx context.Context, i *discordgo.Interaction, id strin
 		// Discord took it, and so has a message to put the password in.
 		if err := a.landed(wctx, token); err != nil {
 			a.log.Error("discord: the answer to Reveal did not reach Discord; nothing was reset", "request", id, "err", err)
+			// Should Discord have it after all, it must not stay "thinking".
+			if err := a.editOriginal(wctx, token, "Discord did not confirm this answer, so nothing was reset: press Reveal again."); err != nil {
+				a.log.Info("discord: the answer to Reveal cannot be edited either", "request", id, "err", err)
+			}
 			return
 		}
 		shown := false

@@ -273,8 +273,8 @@ func TestRevealExpires(t *testing.T) {
 	if !strings.Contains(msgText(e.offerNow(offer)), "nothing was reset") {
 		t.Errorf("offer: got %q, want it to say nothing was reset", msgText(e.offerNow(offer)))
 	}
-	if got := e.reveal(alice, id, msgID(offer)); !strings.Contains(got, "it has no password waiting") {
-		t.Errorf("late click: got %q, want it refused", got)
+	if got := e.reveal(alice, id, msgID(offer)); !strings.Contains(got, id+" is expired: it has no password waiting") {
+		t.Errorf("late click: got %q, want it refused as expired", got)
 	}
 	if n := e.resets(); n != 0 {
 		t.Errorf("resets: got %d, want 0", n)
@@ -372,8 +372,8 @@ func TestRevealAnswerLost(t *testing.T) {
 	if !strings.Contains(e.logs.String(), "the answer to Reveal did not reach Discord; nothing was reset") {
 		t.Errorf("log: want the lost answer logged")
 	}
-	if n := e.fake.Count(isAnswerEdit); n != 0 {
-		t.Errorf("edits of an answer: got %d, want 0", n)
+	if n := e.fake.Count(func(c discordtest.Call) bool { return isAnswerEdit(c) && c.Status == 200 }); n != 0 {
+		t.Errorf("edits of an answer that Discord took: got %d, want 0", n)
 	}
 
 	if got := e.reveal(alice, id, msgID(offer)); !strings.Contains(got, "New password") {
@@ -549,3 +549,70 @@ func TestRevealExactlyOnce(t *testing.T) {
 
 // msgText is a stored message's content.
 func msgText(m map[string]any) string { s, _ := m["content"].(string); return s }
+
+// TestRevealConfirmedOnASecondLook: Discord had not taken the deferral in
+// yet when the adapter first read it back; the reset waits for it, then
+// runs.
+func TestRevealConfirmedOnASecondLook(t *testing.T) {
+	e := newEnv(t)
+	id, _, offer := e.approved()
+	isRead := func(c discordtest.Call) bool {
+		return c.Method == "GET" && strings.HasSuffix(c.Path, "/messages/@original")
+	}
+	e.fake.SetFault(discordtest.FaultFirst(2, isRead, &discordtest.Fault{Status: 404, Body: `{"message": "Unknown Message", "code": 10008}`}))
+	if got := e.reveal(alice, id, msgID(offer)); !strings.Contains(got, "New password") {
+		t.Errorf("answer: got %q, want the password", got)
+	}
+	if n := e.fake.Count(isRead); n != 3 {
+		t.Errorf("reads of the answer: got %d, want 3", n)
+	}
+	if n := e.resets(); n != 1 {
+		t.Errorf("resets: got %d, want 1", n)
+	}
+}
+
+// TestOfferUndeliverable: when the direct message cannot be sent (alice
+// takes none from the server's members), nothing is reset and the request
+// fails saying so, rather than wait for a click that cannot come.
+func TestOfferUndeliverable(t *testing.T) {
+	e := newEnv(t)
+	e.fake.SetFault(func(c discordtest.Call) *discordtest.Fault {
+		if isPostTo("channels/dm-" + alice + "/messages")(c) {
+			return &discordtest.Fault{Status: 403, Body: `{"message": "Cannot send messages to this user", "code": 50007}`}
+		}
+		return nil
+	})
+	id, ask := e.ask(alice, "prod-db")
+	e.mustSend(e.click(bob, "approve:"+id))
+	e.fake.Wait(e.ctx, "the card edited to failed", cardState("Failed"))
+	e.wantState(id, bot.StateFailed, "Reveal button could not be sent")
+	e.fake.Wait(e.ctx, "alice told why", func(c discordtest.Call) bool {
+		return isFollowup(tokenOf(ask))(c) && strings.Contains(content(c), "allow direct messages")
+	})
+	if n := e.resets(); n != 0 {
+		t.Errorf("resets: got %d, want 0", n)
+	}
+}
+
+// TestStatusAfterTheTokenExpired: news of a request reaches its requester
+// on the interaction with which they asked while its token works, and in a
+// direct message after; the offer is a direct message either way.
+func TestStatusAfterTheTokenExpired(t *testing.T) {
+	e := newEnv(t)
+	id, ask := e.ask(alice, "prod-db")
+	e.clock.Advance(16 * time.Minute)
+	e.mustSend(e.click(bob, "approve:"+id))
+	e.fake.Wait(e.ctx, "alice told of the approval in a DM", func(c discordtest.Call) bool {
+		return isDM(alice)(c) && len(customIDs(c.Body)) == 0 && strings.Contains(content(c), "approved by bob")
+	})
+	offer := e.fake.Wait(e.ctx, "the offer", isOffer(id))
+	if got := e.reveal(alice, id, msgID(offer)); !strings.Contains(got, "New password") {
+		t.Errorf("answer: got %q, want the password", got)
+	}
+	e.fake.Wait(e.ctx, "alice told it is done in a DM", func(c discordtest.Call) bool {
+		return isDM(alice)(c) && strings.Contains(content(c), id+" done")
+	})
+	if n := e.fake.Count(func(c discordtest.Call) bool { return strings.HasPrefix(c.Path, "webhooks/"+appID+"/"+tokenOf(ask)) }); n != 0 {
+		t.Errorf("calls on the expired token: got %d, want 0", n)
+	}
+}
