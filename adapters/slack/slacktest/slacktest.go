@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -519,6 +520,20 @@ func (f *Server) Message(ref string) (Message, bool) {
 		return Message{}, false
 	}
 	return *m, true
+}
+
+// Messages returns the messages in channel, oldest first.
+func (f *Server) Messages(channel string) []Message {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []Message
+	for _, m := range f.messages {
+		if m.Channel == channel {
+			out = append(out, *m)
+		}
+	}
+	slices.SortFunc(out, func(a, b Message) int { return strings.Compare(a.TS, b.TS) })
+	return out
 }
 
 // serveSocket is Slack's end of a Socket Mode connection: it says hello,
