@@ -77,8 +77,8 @@ type env struct {
 
 // envConfig is what an envOption may change.
 type envConfig struct {
-	slack    slackad.Options
-	clock    bot.Clock    // the service's and the store's; the adapter checks signatures on the wall clock
+	slack slackad.Options
+	clock bot.Clock // the service's and the store's; the adapter checks signatures on the wall clock
 	// provider wraps the Tencent provider that talks to the emulated cloud;
 	// nil: used as it is.
 	provider func(bot.Provider) bot.Provider
