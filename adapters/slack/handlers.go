@@ -66,7 +66,11 @@ func (a *Adapter) onCommand(sc slack.SlashCommand) ack {
 	}
 	actor := bot.Actor{Platform: bot.PlatformSlack, UserID: sc.UserID}
 	to := dest{responseURL: sc.ResponseURL, user: sc.UserID}
-	a.background("command "+string(cmd.Kind), func(ctx context.Context) {
+	run := a.background
+	if cmd.Kind == bot.KindReveal {
+		run = a.urgent
+	}
+	run("command "+string(cmd.Kind), func(ctx context.Context) {
 		if sc.TriggerID != "" && !a.first(ctx, "trigger:"+sc.TriggerID) {
 			return // the same command delivered twice
 		}
@@ -165,7 +169,7 @@ func (a *Adapter) onAction(ic slack.InteractionCallback) ack {
 	key := "action:" + stamp + ":" + ic.User.ID + ":" + id
 	switch act.ActionID {
 	case actionReveal:
-		a.background("reveal", func(ctx context.Context) {
+		a.urgent("reveal", func(ctx context.Context) {
 			if !a.first(ctx, key) {
 				return // the same click delivered twice
 			}

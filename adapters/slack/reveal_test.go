@@ -37,18 +37,20 @@ func (e *env) approve(id string) (slacktest.Call, string) {
 	if got := e.slack.Reply(e.ctx(), hook); !strings.Contains(got, "You approved "+id) {
 		e.t.Fatalf("bob approving %s: got %q", id, got)
 	}
-	calls := e.slack.WaitFor(e.ctx(), "the Reveal offer to alice", func(cs []slacktest.Call) bool {
-		_, ok := offerOf(cs, id)
-		return ok
-	})
-	offer, _ := offerOf(calls, id)
-	for _, m := range e.slack.Messages("D" + alice) {
-		if strings.Contains(m.Blocks, `"value":"`+id+`"`) {
-			return offer, m.Channel + "/" + m.TS
+	ref := ""
+	calls := e.slack.WaitFor(e.ctx(), "the Reveal offer to alice", func([]slacktest.Call) bool {
+		for _, m := range e.slack.Messages("D" + alice) {
+			if strings.Contains(m.Blocks, `"value":"`+id+`"`) {
+				ref = m.Channel + "/" + m.TS
+			}
 		}
+		return ref != ""
+	})
+	offer, ok := offerOf(calls, id)
+	if !ok {
+		e.t.Fatalf("Slack keeps an offer of %s that no chat.postMessage posted", id)
 	}
-	e.t.Fatalf("Slack keeps no offer of %s", id)
-	return offer, ""
+	return offer, ref
 }
 
 // revealClick is a block_actions payload: user pressed Reveal on request

@@ -172,6 +172,12 @@ func (f *Server) record(c Call) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, c)
+	f.touchLocked()
+}
+
+// touchLocked wakes WaitFor: after a call is recorded, and again once its
+// effects (a message kept, a view updated) are in place.
+func (f *Server) touchLocked() {
 	close(f.changed)
 	f.changed = make(chan struct{})
 }
@@ -265,6 +271,11 @@ func (f *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	c := f.read(r)
 	c.Method = r.PathValue("method")
 	f.record(c)
+	defer func() {
+		f.mu.Lock()
+		f.touchLocked()
+		f.mu.Unlock()
+	}()
 
 	token := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if token == "" && c.Form != nil {
