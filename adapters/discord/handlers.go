@@ -3,10 +3,11 @@ package discord
 import (
 	"context"
 	"errors"
-	"resetbot/bot"
 	"slices"
 	"strings"
 	"time"
+
+	"resetbot/bot"
 
 	"github.com/bwmarrin/discordgo"
 )

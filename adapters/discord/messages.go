@@ -2,10 +2,11 @@ package discord
 
 import (
 	"fmt"
-	"resetbot/bot"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"resetbot/bot"
 
 	"github.com/bwmarrin/discordgo"
 )

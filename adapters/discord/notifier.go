@@ -4,8 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"resetbot/bot"
 	"strings"
+
+	"resetbot/bot"
 
 	"github.com/bwmarrin/discordgo"
 )
