@@ -46,7 +46,12 @@
 //	                          deadline) while executing, token while
 //	                          executing and while offered (the claim that
 //	                          offered may still finish it), reveal (ms: the
-//	                          offered request's RevealBy) while offered.
+//	                          offered request's RevealBy) while offered,
+//	                          claim while executing: "queue" when Next
+//	                          claimed it (it is being offered; nothing is
+//	                          reset), "reveal" when ClaimReveal did (it is
+//	                          being reset); absent on a request an earlier
+//	                          version of the bot left executing.
 //	open:<requester>  hash    account -> ID of the requester's open
 //	                          (non-terminal) request for it: one open request
 //	                          per requester and account, and the list behind
@@ -64,7 +69,8 @@
 //	                          request. Written by the claim in Next and by
 //	                          ClaimReveal, removed by Finish and Offer. Next
 //	                          takes over entries past their deadline
-//	                          (Claim.Stale). No TTL.
+//	                          (Claim.Resumed or Claim.Stale, by the request's
+//	                          claim field). No TTL.
 //	queue             stream  The execution queue: one entry {request: ID} per
 //	                          approved request, added by the vote that approved
 //	                          it, read by Next through the consumer group
@@ -88,18 +94,27 @@
 //
 // # Execution
 //
-// A vote that reaches the request's approvals moves it to approved and queues
-// it in the same script, so it is queued exactly once however many clicks
-// arrive. Next hands each approved request to one executor with a random token
-// and a lease; Finish accepts only the current token. A request whose lease ran
-// out is handed out again with Claim.Stale set: the first executor may or may
-// not have called the cloud, so the second one must not call it again.
+// Nothing is reset at approval. A vote that reaches the request's approvals
+// moves it to approved and queues it in the same script, so it is queued
+// exactly once however many clicks arrive. Next hands each approved request
+// to one executor with a random token and a lease (claim "queue"); Finish
+// and Offer accept only the current token. The executor offers it: Offer
+// moves the request to offered, off the queue and onto deadlines until
+// RevealBy.
 //
-// An executor that cannot show the password now turns its claim into an
-// offer: Offer moves the request to offered, off the queue and onto
-// deadlines until RevealBy. ClaimReveal, at the requester's click, claims an
-// offered request as Next would (a new token, a lease); ExpireDue expires it
-// at RevealBy; Cancel withdraws it; the claim that offered it can still
-// Finish it as failed. A request offered by an earlier version of the bot
-// (state approved with a reveal field) is read, and stored back, as offered.
+// ClaimReveal, at the requester's click, claims an offered request as Next
+// would (a new token, a lease, claim "reveal"); the reset runs under that
+// claim, and Finish ends it. ExpireDue expires an offered request at
+// RevealBy; Cancel withdraws it; the claim that offered it can still Finish
+// it as failed (the offer could not be sent) until ClaimReveal takes it.
+//
+// A claim whose lease runs out is taken over by Next, in the same script
+// that reads its claim field. A claim from the queue reset nothing: the
+// take-over has Claim.Resumed set, and offers the request again. A Reveal
+// click's claim may or may not have called the cloud: the take-over has
+// Claim.Stale set and must not call it again; the outcome is unknown. A
+// request an earlier version of the bot left executing (it reset at its
+// claim from the queue, and wrote no claim field) is stale too. A request
+// offered by an earlier version (state approved with a reveal field) is
+// read, and stored back, as offered.
 package approvals

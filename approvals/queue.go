@@ -19,7 +19,8 @@ const Group = "executors"
 // Next blocks until a request can be executed and claims it for consumer.
 //
 // It first takes over requests whose executor's lease ran out by the store's
-// clock (Claim.Stale), then queue entries that were delivered to a consumer
+// clock (Claim.Stale after a Reveal click's claim, Claim.Resumed after a
+// claim from the queue), then queue entries that were delivered to a consumer
 // which died before claiming them (idle in the consumer group for longer than
 // lease), then waits up to Options.Poll for new entries, and starts again.
 // It fails with EUNAVAILABLE when Redis is unreachable: the caller should wait
@@ -174,14 +175,14 @@ func (s *Store) claim(ctx context.Context, id, entry, consumer string, lease tim
 	if status != "ok" {
 		return bot.Claim{}, false, nil
 	}
-	if len(rest) < 3 {
+	if len(rest) < 4 {
 		return bot.Claim{}, false, fmt.Errorf("%s: short reply", op)
 	}
 	r, err := parseRequest(rest[0])
 	if err != nil {
 		return bot.Claim{}, false, fmt.Errorf("%s: %w", op, err)
 	}
-	return bot.Claim{Request: r, Token: token, Stale: str(rest[1]) == "1", Entry: str(rest[2])}, true, nil
+	return bot.Claim{Request: r, Token: token, Stale: str(rest[1]) == "1", Entry: str(rest[2]), Resumed: str(rest[3]) == "1"}, true, nil
 }
 
 func newToken() (string, error) {

@@ -69,6 +69,9 @@ func testClaimReveal(t *testing.T, e *env) {
 	if c.Request.State != bot.StateExecuting || c.Stale || c.Token == "" || c.Token == first.Token || !c.Request.RevealBy.IsZero() {
 		t.Fatalf("claim: got %+v, want executing, fresh, with a new token", c)
 	}
+	if want := "resetting now, at alice's Reveal click"; c.Request.Outcome != want {
+		t.Errorf("outcome while the reset runs: got %q, want %q", c.Request.Outcome, want)
+	}
 	if ev, ok := findEvent(e.events("R-RVL001"), "executing", "alice"); !ok || ev.Platform != bot.PlatformDiscord {
 		t.Errorf("audit: got %s, want executing by alice on discord", kinds(e.events("R-RVL001")))
 	}
@@ -111,10 +114,21 @@ func testClaimRevealNeedsOffer(t *testing.T, e *env) {
 	wantError(t, err, bot.ECONFLICT) // pending
 	e.mustVote("R-RVL003", "bob", true)
 	_, err = e.store.ClaimReveal(ctx(t), "R-RVL003", "alice", bot.PlatformDiscord, time.Minute)
-	wantError(t, err, bot.ECONFLICT) // approved and queued, not offered
+	if be := wantError(t, err, bot.ECONFLICT); !strings.Contains(be.Message, "on its way") { // approved and queued, not offered
+		t.Errorf("click before the offer: got %q, want the button on its way", be.Message)
+	}
 	c := e.mustNext(e.store, "exec-1", time.Minute)
 	if c.Request.ID != "R-RVL003" {
 		t.Errorf("Next: got %q, want the queued request", c.Request.ID)
+	}
+	// Claimed from the queue, being offered: still not to be revealed, and
+	// not "being reset" either.
+	_, err = e.store.ClaimReveal(ctx(t), "R-RVL003", "alice", bot.PlatformDiscord, time.Minute)
+	if be := wantError(t, err, bot.ECONFLICT); !strings.Contains(be.Message, "on its way") {
+		t.Errorf("click while the offer is made: got %q, want the button on its way", be.Message)
+	}
+	if got := e.mustGet("R-RVL003"); got.State != bot.StateExecuting {
+		t.Errorf("state: got %s, want executing (the executor's claim)", got.State)
 	}
 }
 

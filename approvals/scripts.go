@@ -240,7 +240,7 @@ local leases = K .. 'leases'
 local function try(id, entry)
   local rk = rkey(id)
   upgrade(rk)
-  local f = redis.call('HMGET', rk, 'state', 'lease', 'entry')
+  local f = redis.call('HMGET', rk, 'state', 'lease', 'entry', 'claim')
   local state = f[1]
   if entry == '' then entry = f[3] or '' end
   if state ~= S.Approved and state ~= S.Executing then
@@ -250,20 +250,30 @@ local function try(id, entry)
     dropEntries(group, entry)
     return nil
   end
-  local stale = state == S.Executing
-  if stale and tonumber(f[2] or '0') > NOW then
+  local taken = state == S.Executing
+  if taken and tonumber(f[2] or '0') > NOW then
     return nil
   end
+  -- A lost claim from the queue was offering: nothing was reset, so it is
+  -- resumed. Any other (a Reveal click's, or one an earlier version of the
+  -- bot made while it reset at approval) may have reset: stale.
+  local resumed = taken and f[4] == CLAIM_QUEUE
+  local stale = taken and not resumed
   local deadline = istr(NOW + lease)
   redis.call('HSET', rk, 'state', S.Executing, 'token', token, 'lease', deadline, 'updated', NOWS)
+  if not stale then
+    redis.call('HSET', rk, 'claim', CLAIM_QUEUE)
+  end
   redis.call('HINCRBY', rk, 'rev', 1)
   redis.call('ZADD', leases, deadline, id)
   if stale then
-    audit(E.Executing, id, 'system', '', 'taken over by ' .. consumer .. ': the previous executor\'s lease ran out, outcome unknown')
+    audit(E.Executing, id, 'system', '', 'taken over by ' .. consumer .. ': the previous executor\'s lease ran out during the reset, outcome unknown')
+  elseif resumed then
+    audit(E.Executing, id, 'system', '', 'taken over by ' .. consumer .. ': the previous executor\'s lease ran out before it offered the request; nothing was reset')
   else
     audit(E.Executing, id, 'system', '', 'claimed by ' .. consumer)
   end
-  return {'ok', redis.call('HGETALL', rk), stale and '1' or '0', entry}
+  return {'ok', redis.call('HGETALL', rk), stale and '1' or '0', entry, resumed and '1' or '0'}
 end
 
 if id ~= '' then
@@ -295,7 +305,7 @@ if not held or f[2] ~= token then
 end
 redis.call('HSET', rk, 'state', state, 'outcome', outcome, 'updated', NOWS)
 redis.call('HINCRBY', rk, 'rev', 1)
-redis.call('HDEL', rk, 'token', 'lease', 'reveal')
+redis.call('HDEL', rk, 'token', 'lease', 'reveal', 'claim')
 close(id, f[4], f[3])
 dropEntries(group, f[5], entry)
 audit(event, id, 'system', '', outcome)
@@ -317,7 +327,7 @@ if f[1] ~= S.Executing or f[2] ~= token then
 end
 redis.call('HSET', rk, 'state', S.Offered, 'reveal', by, 'outcome', outcome, 'updated', NOWS)
 redis.call('HINCRBY', rk, 'rev', 1)
-redis.call('HDEL', rk, 'lease')
+redis.call('HDEL', rk, 'lease', 'claim')
 redis.call('ZREM', K .. 'leases', id)
 redis.call('ZADD', K .. 'deadlines', by, id)
 dropEntries(group, f[3], entry)
@@ -330,7 +340,7 @@ var revealLua = prelude + `
 local id, person, platform, lease, token = ARGV[5], ARGV[6], ARGV[7], tonumber(ARGV[8]), ARGV[9]
 local rk = rkey(id)
 upgrade(rk)
-local f = redis.call('HMGET', rk, 'state', 'requester', 'reveal')
+local f = redis.call('HMGET', rk, 'state', 'requester', 'reveal', 'claim')
 local state, requester, by = f[1], f[2], f[3]
 local function refused(code, msg) return refusedBy(id, person, platform, code, msg) end
 if not state then
@@ -339,17 +349,24 @@ end
 if person ~= requester then
   return refused(C.Forbidden, 'only ' .. requester .. ', who asked, can reveal ' .. id)
 end
+if state == S.Approved or (state == S.Executing and f[4] == CLAIM_QUEUE) then
+  return refused(C.Conflict, id .. ' is approved and its Reveal button is on its way: press it when it comes')
+end
 if state == S.Executing then
-  return refused(C.Conflict, id .. ' is being reset already')
+  return refused(C.Conflict, id .. ' is being reset already: the password goes to the first Reveal click only')
+end
+if state == S.Pending then
+  return refused(C.Conflict, id .. ' is still pending: it can be revealed once it is approved')
 end
 if state ~= S.Offered then
-  return refused(C.Conflict, id .. ' is ' .. state .. ': it has no password waiting to be revealed')
+  return refused(C.Conflict, id .. ' is already ' .. state .. ': nothing is left to reveal')
 end
 if NOW >= tonumber(by) then
   return refused(C.Conflict, 'the Reveal button of ' .. id .. ' has expired; nothing was reset: ask again')
 end
 local deadline = istr(NOW + lease)
-redis.call('HSET', rk, 'state', S.Executing, 'token', token, 'lease', deadline, 'updated', NOWS)
+redis.call('HSET', rk, 'state', S.Executing, 'token', token, 'lease', deadline, 'claim', CLAIM_REVEAL,
+  'outcome', 'resetting now, at ' .. person .. '\'s Reveal click', 'updated', NOWS)
 redis.call('HINCRBY', rk, 'rev', 1)
 redis.call('HDEL', rk, 'reveal')
 redis.call('ZREM', K .. 'deadlines', id)

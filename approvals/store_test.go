@@ -42,7 +42,9 @@ func TestStore(t *testing.T) {
 		{"ConcurrentExpireDueDisjoint", testExpireDueConcurrent},
 		{"NextClaimsAndFinishCompletes", testNextFinish},
 		{"LiveLeaseNotTakenOver", testLiveLease},
-		{"StaleClaimAfterLease", testStaleClaim},
+		{"QueueClaimAfterLeaseResumed", testResumedClaim},
+		{"RevealClaimAfterLeaseStale", testStaleClaim},
+		{"EarlierVersionsExecutingStale", testLegacyExecutingIsStale},
 		{"FinishRefusesWrongToken", testFinishWrongToken},
 		{"UnclaimedEntryRecovered", testUnclaimedEntry},
 		{"NextReturnsWhenContextEnds", testNextCancel},
@@ -523,23 +525,69 @@ func testLiveLease(t *testing.T, e *env) {
 	}
 }
 
-func testStaleClaim(t *testing.T, e *env) {
+// A claim from the queue whose executor died before offering the request
+// reset nothing: the take-over resumes it (Claim.Resumed), and may offer it.
+func testResumedClaim(t *testing.T, e *env) {
 	e.approved("R-STAL01", "alice")
 	first := e.mustNext(e.store, "exec-1", time.Minute) // and exec-1 dies
 	e.clock.Advance(time.Minute)
 
 	other := e.newStore()
 	second := e.mustNext(other, "exec-2", time.Minute)
-	if !second.Stale || second.Request.ID != "R-STAL01" || second.Token == first.Token || second.Entry != first.Entry {
-		t.Fatalf("second claim: got %+v, want R-STAL01, stale, a new token, the same entry", second)
+	if second.Stale || !second.Resumed || second.Request.ID != "R-STAL01" || second.Token == first.Token || second.Entry != first.Entry {
+		t.Fatalf("second claim: got %+v, want R-STAL01, resumed (not stale), a new token, the same entry", second)
+	}
+	if first.Resumed || first.Stale {
+		t.Errorf("first claim: got %+v, want fresh", first)
 	}
 	if _, ok := findEvent(e.events("R-STAL01"), "executing", "system"); !ok {
 		t.Errorf("audit: got %s, want executing", kinds(e.events("R-STAL01")))
-	} else if evs := e.events("R-STAL01"); !strings.Contains(evs[len(evs)-1].Detail, "exec-2") {
-		t.Errorf("last event: got %+v, want the take-over by exec-2", evs[len(evs)-1])
+	} else if evs := e.events("R-STAL01"); !strings.Contains(evs[len(evs)-1].Detail, "exec-2") || !strings.Contains(evs[len(evs)-1].Detail, "nothing was reset") {
+		t.Errorf("last event: got %+v, want the take-over by exec-2, saying nothing was reset", evs[len(evs)-1])
+	}
+	if _, err := e.store.Offer(ctx(t), first, e.clock.Now().Add(time.Hour), "x"); bot.ErrorCode(err) != bot.ECONFLICT {
+		t.Errorf("Offer by the first executor: got %v, want conflict", err)
 	}
 	if _, err := e.store.Finish(ctx(t), first, bot.StateSucceeded, "reset app_user"); bot.ErrorCode(err) != bot.ECONFLICT {
 		t.Errorf("Finish by the first executor: got %v, want conflict", err)
+	}
+	got, err := other.Offer(ctx(t), second, e.clock.Now().Add(30*time.Minute), "waiting for alice to reveal")
+	if err != nil || got.State != bot.StateOffered {
+		t.Fatalf("Offer by the take-over: got %s, %v; want offered", got.State, err)
+	}
+	// Resumed again and again, it stays resumed: each lost claim was the
+	// queue's.
+	e.approved("R-STAL02", "alice")
+	e.mustNext(e.store, "exec-1", time.Minute)
+	for i := range 2 {
+		e.clock.Advance(time.Minute)
+		c := e.mustNext(e.newStore(), fmt.Sprintf("exec-%d", i+3), time.Minute)
+		if c.Request.ID != "R-STAL02" || c.Stale || !c.Resumed {
+			t.Fatalf("take-over %d: got %+v, want R-STAL02 resumed", i+1, c)
+		}
+	}
+}
+
+// A Reveal click's claim whose process died may have reset: the take-over
+// is stale (outcome unknown), and the lost claim cannot finish it.
+func testStaleClaim(t *testing.T, e *env) {
+	e.offered("R-STAL03", "alice")
+	first, err := e.store.ClaimReveal(ctx(t), "R-STAL03", "alice", bot.PlatformSlack, time.Minute) // and its process dies
+	if err != nil || first.Stale || first.Resumed {
+		t.Fatalf("ClaimReveal: got %+v, %v; want a fresh claim", first, err)
+	}
+	e.clock.Advance(time.Minute)
+
+	other := e.newStore()
+	second := e.mustNext(other, "exec-2", time.Minute)
+	if !second.Stale || second.Resumed || second.Request.ID != "R-STAL03" || second.Token == first.Token {
+		t.Fatalf("second claim: got %+v, want R-STAL03, stale, a new token", second)
+	}
+	if evs := e.events("R-STAL03"); !strings.Contains(evs[len(evs)-1].Detail, "exec-2") || !strings.Contains(evs[len(evs)-1].Detail, "outcome unknown") {
+		t.Errorf("last event: got %+v, want the take-over by exec-2, outcome unknown", evs[len(evs)-1])
+	}
+	if _, err := e.store.Finish(ctx(t), first, bot.StateSucceeded, "reset app_user"); bot.ErrorCode(err) != bot.ECONFLICT {
+		t.Errorf("Finish by the lost claim: got %v, want conflict", err)
 	}
 	got, err := other.Finish(ctx(t), second, bot.StateFailed, "outcome unknown: the executor stopped mid-reset")
 	if err != nil {
@@ -550,6 +598,21 @@ func testStaleClaim(t *testing.T, e *env) {
 	}
 	e.clock.Advance(time.Hour)
 	e.wantNothingNext(other, "exec-3", time.Minute)
+}
+
+// A request left executing by an earlier version of the bot, which reset at
+// its claim from the queue, has no claim field: its take-over is stale.
+func testLegacyExecutingIsStale(t *testing.T, e *env) {
+	e.approved("R-STAL04", "alice")
+	e.mustNext(e.store, "exec-1", time.Minute)
+	if err := e.raw.HDel(ctx(t), e.key("req:R-STAL04"), "claim").Err(); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(time.Minute)
+	c := e.mustNext(e.newStore(), "exec-2", time.Minute)
+	if c.Request.ID != "R-STAL04" || !c.Stale || c.Resumed {
+		t.Errorf("take-over: got %+v, want R-STAL04 stale", c)
+	}
 }
 
 func testFinishWrongToken(t *testing.T, e *env) {

@@ -52,11 +52,22 @@ var (
 // "ref:card.slack".
 const refField = "ref:"
 
+// What the claim field of an executing request says took it: the queue
+// (Next: the executor offers it; nothing is reset) or a Reveal click
+// (ClaimReveal: the reset runs). A lost claim is resumed in the first case
+// and stale in the second.
+const (
+	claimQueue  = "queue"
+	claimReveal = "reveal"
+)
+
 // words is the part of the scripts' prelude that binds those names: S, E
 // and C (which fail loudly on a name they lack), TERMINAL (the terminal
-// states, as bot.State.Terminal says), REF, and upgrade.
+// states, as bot.State.Terminal says), REF, CLAIM_QUEUE and CLAIM_REVEAL,
+// and upgrade.
 var words = luaTable("S", luaStates) + luaTable("E", luaEvents) + luaTable("C", luaCodes) +
-	terminalTable() + "local REF = " + luaString(refField) + "\n" + upgradeLua
+	terminalTable() + "local REF = " + luaString(refField) + "\n" +
+	"local CLAIM_QUEUE, CLAIM_REVEAL = " + luaString(claimQueue) + ", " + luaString(claimReveal) + "\n" + upgradeLua
 
 // upgradeLua reads a request offered by an earlier version of the bot, which
 // wrote an offer as state approved with the reveal field set, as offered:

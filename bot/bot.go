@@ -96,6 +96,9 @@ type Account struct {
 	ApproverRoles []string
 	Approvals     int           // distinct approvals needed, >= 1
 	TTL           time.Duration // how long a request stays pending
+	// RevealWithin is how long the requester may press Reveal once the
+	// request is approved (default 30m); then it expires, unreset.
+	RevealWithin time.Duration
 }
 
 // Resource describes what the account resets, for approval cards.

@@ -24,9 +24,9 @@ func (n slowCards) Card(ctx context.Context, req bot.Request, acct bot.Account, 
 }
 
 // TestServiceCardsConvergeAcrossReplicas: replica A's edit of the card to
-// "approved" is slow and lands after replica B executed the request and
-// showed it succeeded. Neither adapter alone can know A's edit is stale; the
-// card must still end up showing succeeded.
+// "approved" is slow and lands after replica B offered the request and the
+// requester revealed it through B. Neither adapter alone can know A's edit
+// is stale; the card must still end up showing succeeded.
 func TestServiceCardsConvergeAcrossReplicas(t *testing.T) {
 	e := newEnv(t)
 	held, release := make(chan struct{}), make(chan struct{})
@@ -49,8 +49,10 @@ func TestServiceCardsConvergeAcrossReplicas(t *testing.T) {
 	case <-e.ctx.Done():
 		t.Fatal("replica A never edited the card to approved")
 	}
-	if err := e.chat.waitFor(e.ctx, "done", told("alice", id, "done")); err != nil {
-		t.Fatal(err)
+	e.waitOffer(id)
+	var sh show
+	if err := b.Reveal(e.ctx, as("alice", bot.PlatformSlack), id, sh.fn); err != nil {
+		t.Fatalf("Reveal through replica B: %v", err)
 	}
 	e.wantState(id, bot.StateSucceeded)
 	close(release) // A's stale edit lands now

@@ -17,13 +17,16 @@ const (
 	KindCancel  Kind = "cancel"
 	KindApprove Kind = "approve"
 	KindDeny    Kind = "deny"
-	KindAsk     Kind = "ask"
+	// KindReveal is the text fallback of the Reveal button. Its answer shows
+	// a password, so adapters answer it through Service.Reveal, not Handle.
+	KindReveal Kind = "reveal"
+	KindAsk    Kind = "ask"
 )
 
 // Command is one parsed command, whichever platform it came from.
 type Command struct {
 	Kind    Kind
-	ID      string   // status (optional), cancel, approve, deny
+	ID      string   // status (optional), cancel, approve, deny, reveal
 	Account string   // ask
 	Users   []string // ask: the users named after the colon; empty means the account's default
 	Reason  string   // ask (required), deny (optional)
@@ -39,7 +42,7 @@ const (
 	idLength     = 6
 	idAlphabet   = "23456789ABCDEFGHJKMNPQRSTVWXYZ" // no 0/O, 1/I/L, U: easy to read aloud
 	usageAsk     = "/reset-password <account>[:<user>[,<user>…]] <reason>"
-	usageHelpers = "/reset-password list | status [R-…] | cancel R-… | approve R-… | deny R-… [reason] | help"
+	usageHelpers = "/reset-password list | status [R-…] | cancel R-… | reveal R-… | approve R-… | deny R-… [reason] | help"
 )
 
 // usage is the help text: the answer to help, and to an unknown command.
@@ -48,6 +51,7 @@ const usage = "Usage:\n" +
 	"  /reset-password list                 the accounts you may ask for\n" +
 	"  /reset-password status [R-…]         your open requests, or one request\n" +
 	"  /reset-password cancel R-…           withdraw your pending request\n" +
+	"  /reset-password reveal R-…           reset and show the password of your approved request\n" +
 	"  /reset-password approve R-…          approve a request (approvers)\n" +
 	"  /reset-password deny R-… [reason]    deny a request (approvers)\n" +
 	"  /reset-password help                 this text"
@@ -87,7 +91,7 @@ func Parse(text string) (Command, error) {
 			return Command{}, err
 		}
 		return Command{Kind: KindStatus, ID: id}, nil
-	case "cancel", "approve":
+	case "cancel", "approve", "reveal":
 		kind := Kind(word)
 		if len(args) != 1 {
 			return Command{}, invalid(word+" takes exactly one request ID", "/reset-password "+word+" R-…")

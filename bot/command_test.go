@@ -67,6 +67,9 @@ func goodInputs() []goodCase {
 		{"CancelAnyCase", "Cancel r-22zz9a", bot.Command{Kind: bot.KindCancel, ID: id2}},
 		{"Approve", "/reset-password approve " + id1, bot.Command{Kind: bot.KindApprove, ID: id1}},
 		{"ApproveAnyCase", "APPROVE r-7F3k9q", bot.Command{Kind: bot.KindApprove, ID: id1}},
+		{"Reveal", "/reset-password reveal " + id1, bot.Command{Kind: bot.KindReveal, ID: id1}},
+		{"RevealAnyCase", "ReVeAl r-22zz9a", bot.Command{Kind: bot.KindReveal, ID: id2}},
+		{"AskAccountLikeRevealWithColon", "reveal:u1 r", bot.Command{Kind: bot.KindAsk, Account: "reveal", Users: []string{"u1"}, Reason: "r"}},
 		{"DenyWithoutReason", "deny " + id1, bot.Command{Kind: bot.KindDeny, ID: id1}},
 		{"DenyWithReason", "deny " + id2 + " not during the freeze", bot.Command{Kind: bot.KindDeny, ID: id2, Reason: "not during the freeze"}},
 		{"DenyAnyCase", "DeNy r-7f3k9q  wrong   account", bot.Command{Kind: bot.KindDeny, ID: id1, Reason: "wrong account"}},
@@ -149,6 +152,10 @@ func badInputs() []badCase {
 		{"ApproveWithoutID", "approve", "approve takes exactly one request ID", "Write: /reset-password approve R-…"},
 		{"ApproveWithExtraWords", "APPROVE " + id1 + " looks fine", "approve takes exactly one request ID", "Write: /reset-password approve R-…"},
 		{"ApproveBadID", "approve R-ILOU01", "“R-ILOU01” is not a request ID", howID},
+		{"RevealWithoutID", "reveal", "reveal takes exactly one request ID", "Write: /reset-password reveal R-…"},
+		{"RevealTwoIDs", "reveal " + id1 + " " + id2, "reveal takes exactly one request ID", "Write: /reset-password reveal R-…"},
+		{"RevealWithExtraWords", "/reset-password reveal " + id1 + " now please", "reveal takes exactly one request ID", "Write: /reset-password reveal R-…"},
+		{"RevealBadID", "reveal R-7F3K9O", "“R-7F3K9O” is not a request ID", howID},
 		{"DenyWithoutID", "deny", "deny needs a request ID", "Write: /reset-password deny R-… [reason]"},
 		{"DenyBadID", "deny no-way because", "“no-way” is not a request ID", howID},
 		{"DenyReasonTooLong", "deny " + id1 + " " + strings.Repeat("x", bot.MaxReason+1), "the reason is longer than 500 characters", "Write:"},
@@ -420,5 +427,20 @@ func TestVersionOrder(t *testing.T) {
 	}
 	if !done.Version().Final() || offered.Version().Final() {
 		t.Errorf("Final: succeeded %v, offered %v; want true, false", done.Version().Final(), offered.Version().Final())
+	}
+}
+
+// TestHelpNamesEveryCommand: help, the answer to a bare or unknown command,
+// names every command word the parser takes, the Reveal fallback included.
+func TestHelpNamesEveryCommand(t *testing.T) {
+	e := newEnv(t)
+	r := e.mustDo(as("alice", bot.PlatformSlack), "help")
+	for _, w := range []string{"list", "status [R-…]", "cancel R-…", "reveal R-…", "approve R-…", "deny R-… [reason]", "help"} {
+		if !strings.Contains(r.Text, "/reset-password "+w) {
+			t.Errorf("help: %q does not name /reset-password %s", r.Text, w)
+		}
+	}
+	if !strings.Contains(r.Text, "reveal R-…           reset and show the password of your approved request") {
+		t.Errorf("help: %q does not say what reveal does", r.Text)
 	}
 }

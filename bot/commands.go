@@ -37,6 +37,11 @@ func (s *Service) Handle(ctx context.Context, a Actor, cmd Command) Reply {
 		return s.vote(ctx, a, p, cmd)
 	case KindCancel:
 		return s.cancel(ctx, a, p, cmd.ID)
+	case KindReveal:
+		// Its answer would have to show the password, and a Reply is not
+		// that answer: adapters route it to Reveal.
+		return fail(Errorf(EINVALID, "%s: press the Reveal button in the bot's direct message about %s; its answer shows you the new password, privately",
+			cmd.ID, cmd.ID))
 	}
 	return fail(Errorf(EINVALID, "unknown command. %s", usage))
 }
@@ -200,11 +205,7 @@ func (s *Service) vote(ctx context.Context, a Actor, p Person, cmd Command) Repl
 	s.updateCards(ctx, req)
 	switch req.State {
 	case StateApproved:
-		next := "resetting now."
-		if _, late := s.tooLate(req); late {
-			next = "the bot can no longer show you the password here, so it will send you a Reveal button: the reset runs when you press it."
-		}
-		s.tell(ctx, req, fmt.Sprintf("%s was approved by %s; %s", req.ID, approvers(req), next))
+		s.tell(ctx, req, approvedNotice(req, acct))
 	case StateDenied:
 		s.tell(ctx, req, fmt.Sprintf("%s was denied by %s%s.", req.ID, p.Name, because(v.Reason)))
 	default:
@@ -215,6 +216,13 @@ func (s *Service) vote(ctx context.Context, a Actor, p Person, cmd Command) Repl
 		verb = "denied"
 	}
 	return Reply{Request: &req, Text: fmt.Sprintf("You %s %s. It is now %s.", verb, req.ID, req.State)}
+}
+
+// approvedNotice tells the requester what comes after the approval.
+func approvedNotice(req Request, acct Account) string {
+	return fmt.Sprintf("%s was approved by %s. Nothing is reset yet: the bot is sending you a direct message with a Reveal button, valid for %s. "+
+		"Press it (or type /reset-password reveal %s) when you are ready: the password is reset then, and shown to you alone.",
+		req.ID, approvers(req), shortDuration(acct.RevealWithin), req.ID)
 }
 
 // CheckVote tells whether actor may vote on request id now, without voting:

@@ -9,32 +9,44 @@
 //
 // A request moves through the states of State:
 //
-//	pending ──votes──> approved ──claim──> executing ──> succeeded | failed
-//	   │                                    │    ^
-//	   │                              offer │    │ Reveal
-//	   │                                    v    │
-//	   │                                   offered ──> expired | cancelled | failed
+//	pending ──votes──> approved ──claim──> executing ──offer──> offered ──Reveal──> executing ──> succeeded | failed
+//	   │                                      └──> failed (not reset)   └──> expired | cancelled | failed
 //	   └──> denied | expired | cancelled
 //
-// The vote that completes the approvals moves a request to approved and
-// queues it; exactly one executor (Service.RunExecutor, in any replica)
-// claims it, moving it to executing. When the requester's platform can
-// still show them a password (Notifier.CanDeliver), the executor resets it
-// through the account's Provider and hands the result to that Notifier's
-// Deliver, the only place, with Reveal below, where a password leaves the
-// process.
+// Nothing is reset at approval, on any platform: an ephemeral message is
+// not guaranteed to be seen (Slack shows one only to a user active at that
+// moment; Discord's vanish on a restart), and a password reset for a
+// requester who is not there locks them out. The vote that completes the
+// approvals moves a request to approved and queues it; exactly one executor
+// (Service.RunExecutor, in any replica) claims it and offers it: the
+// request becomes offered, with a RevealBy deadline (the account's
+// RevealWithin), and the requester's platform's Notifier sends them a
+// persistent direct message, free of secrets, with a Reveal button
+// (Notifier.Offer). When the offer cannot be made, the request fails, not
+// reset.
 //
-// When it cannot (Discord's interaction token, which carries the ephemeral
-// answer, lasts 15 minutes, and the approval may come later), nothing is
-// reset. The executor turns its claim into an offer: the request becomes
-// offered, with a RevealBy deadline (the executor's claim may still fail
-// it, when the offer cannot be sent), and the Notifier sends the requester a
-// private message with a Reveal button (Notifier.Offer). Their click comes
-// back through Service.Reveal, which claims the offered request, runs the
-// reset, and hands the passwords straight to the click's answer. An offer
-// not revealed by RevealBy expires (Service.Sweep) with nothing reset; the
-// requester may cancel it; once it ends, Notifier.Withdraw takes the button
-// away. So a password is never kept, even when approval comes late.
+// The requester's click (or its text fallback, `reveal R-…`) comes back
+// through Service.Reveal, which claims the offered request (the requester
+// only, once across replicas and clicks), runs the reset through the
+// account's Provider, and hands the passwords to the click's answer: the
+// show function the adapter passes, the only place where a password leaves
+// the process. Every way an offer ends is said on the cards, to the
+// requester, in the audit log, and in the direct message, whose button
+// Notifier.Withdraw then takes away:
+//
+//   - revealed: succeeded, with the users reset;
+//   - not revealed by RevealBy: expired (Service.Sweep), nothing reset;
+//   - cancelled by the requester, nothing reset;
+//   - refused by the cloud: failed, saying what the cloud said;
+//   - reset, but the click's answer could not show the password: failed as
+//     "outcome unknown" (audited as delivery_failed), never succeeded;
+//   - the bot stopped during the reset: once the claim's lease runs out,
+//     another replica's executor fails it as "outcome unknown", without
+//     calling the cloud again.
+//
+// An executor that stopped after claiming a request from the queue, before
+// offering it, reset nothing: the store hands the request out again as
+// Claim.Resumed, and the next executor offers it.
 //
 // Errors meant for people are *Error, with a code and a message safe to
 // show; anything else is internal, logged, and shown only as a reference.

@@ -30,47 +30,24 @@ func (s *Service) RunExecutor(ctx context.Context, consumer string) error {
 	}
 }
 
-// execute runs one claimed request: the provider call, the delivery, the
-// final state; or, when the password could no longer be shown, the offer.
+// execute runs one claimed request: nothing is reset at approval, so it
+// offers the request to its requester, whose Reveal click runs the reset.
 func (s *Service) execute(ctx context.Context, c Claim) {
 	req := c.Request
 	if c.Stale {
-		s.finish(ctx, c, StateFailed, fmt.Sprintf("outcome unknown for %s: the bot stopped during the reset; check the account before asking again", req.Account))
+		s.finish(ctx, c, StateFailed, fmt.Sprintf("outcome unknown for %s: the bot stopped during the reset at %s's Reveal click, so the password may have changed without being shown; ask again",
+			req.Account, req.Requester))
 		return
 	}
-	acct, prov, ok := s.target(req)
+	if c.Resumed {
+		s.log.Info("offer again: the executor that claimed it stopped before offering it, and nothing was reset", "request", req.ID)
+	}
+	acct, _, ok := s.target(req)
 	if !ok {
-		s.finish(ctx, c, StateFailed, fmt.Sprintf("account %s is no longer configured", req.Account))
+		s.finish(ctx, c, StateFailed, fmt.Sprintf("not reset: account %s is no longer configured", req.Account))
 		return
 	}
-	if n, late := s.tooLate(req); late {
-		s.offer(ctx, c, acct, n)
-		return
-	}
-	s.updateCards(ctx, req)
-	results, outcome, ok := s.reset(ctx, req, acct, prov)
-	if !ok {
-		s.finish(ctx, c, StateFailed, outcome)
-		return
-	}
-	var err error
-	if n, ok := s.notifiers[req.Platform]; ok {
-		p, _ := s.personByName(req.Requester)
-		err = s.retry(ctx, func() error { return n.Deliver(ctx, p, req, results) })
-	} else {
-		err = Errorf(EUNAVAILABLE, "%s is not configured, so the password cannot reach %s", req.Platform, req.Requester)
-	}
-	s.finish(ctx, c, StateSucceeded, s.delivered(ctx, req, outcome, "", err))
-}
-
-// tooLate reports whether req's password could no longer be shown on the
-// platform where it was asked, whose notifier then offers a Reveal instead.
-func (s *Service) tooLate(req Request) (Notifier, bool) {
-	n, ok := s.notifiers[req.Platform]
-	if !ok || n.CanDeliver(req) {
-		return nil, false
-	}
-	return n, true
+	s.offer(ctx, c, acct)
 }
 
 // target is the account of req and its provider, while both are configured.
@@ -81,19 +58,26 @@ func (s *Service) target(req Request) (Account, Provider, bool) {
 }
 
 // reset calls the provider for req. It returns the results and the outcome
-// to record, and false when no user was reset.
-func (s *Service) reset(ctx context.Context, req Request, acct Account, prov Provider) ([]UserResult, string, bool) {
+// to record; and, when no user was reset, the error that answers the click:
+// EUNKNOWN when a call's outcome is unknown, else EPROVIDER, its message
+// the cloud's answer in the requester's words.
+func (s *Service) reset(ctx context.Context, req Request, acct Account, prov Provider) ([]UserResult, string, error) {
 	start := s.clock.Now()
 	results, err := prov.Reset(ctx, acct, req.Users)
 	s.metrics.Execution(acct.Provider, s.clock.Now().Sub(start), err == nil)
 	if err != nil {
 		s.log.Error("reset failed", "request", req.ID, "account", acct.Name, "err", err)
-		return nil, ErrorMessage(err), false
+		outcome := ErrorMessage(err)
+		return nil, outcome, Errorf(resetCode(err), "%s failed: %s", req.ID, outcome)
 	}
 	var done, failed []string
+	code := EPROVIDER
 	for _, r := range results {
 		if r.Err != nil {
 			failed = append(failed, r.User+": "+ErrorMessage(r.Err))
+			if ErrorCode(r.Err) == EUNKNOWN {
+				code = EUNKNOWN
+			}
 		} else {
 			done = append(done, r.User)
 		}
@@ -102,27 +86,22 @@ func (s *Service) reset(ctx context.Context, req Request, acct Account, prov Pro
 		if len(failed) == 0 {
 			failed = []string{"the cloud API reported no user as reset"}
 		}
-		return results, strings.Join(failed, "; "), false
+		outcome := strings.Join(failed, "; ")
+		return results, outcome, Errorf(code, "%s failed: %s", req.ID, outcome)
 	}
 	outcome := "reset " + strings.Join(done, ", ")
 	if len(failed) > 0 {
 		outcome += "; not reset: " + strings.Join(failed, "; ")
 	}
-	return results, outcome, true
+	return results, outcome, nil
 }
 
-// delivered audits whether the passwords reached the requester (err is the
-// delivery's error) and returns the outcome to record.
-func (s *Service) delivered(ctx context.Context, req Request, outcome, how string, err error) string {
-	if err != nil {
-		s.log.Error("deliver password", "request", req.ID, "err", err)
-		s.audit(ctx, Event{Kind: EventDeliveryFailed, RequestID: req.ID, Actor: "system", Platform: req.Platform, Detail: ErrorMessage(err)})
-		return outcome + "; the new password could not be delivered: ask again"
+// resetCode is the code of a failed reset's answer to the click.
+func resetCode(err error) string {
+	if ErrorCode(err) == EUNKNOWN {
+		return EUNKNOWN
 	}
-	s.audit(ctx, Event{Kind: EventDelivered, RequestID: req.ID, Actor: "system", Platform: req.Platform,
-		Detail: "to " + req.Requester + how})
-	s.metrics.Event(EventDelivered)
-	return outcome
+	return EPROVIDER
 }
 
 // retry calls a chat API through fn, again after a pause while it answers

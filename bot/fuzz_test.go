@@ -104,7 +104,7 @@ func checkCommand(t *testing.T, text string, cmd bot.Command) {
 	case bot.KindStatus:
 		noneOf(true, true, true, false)
 		checkID(false)
-	case bot.KindCancel, bot.KindApprove:
+	case bot.KindCancel, bot.KindApprove, bot.KindReveal:
 		noneOf(true, true, true, false)
 		checkID(true)
 	case bot.KindDeny:

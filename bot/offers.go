@@ -6,26 +6,35 @@ import (
 	"time"
 )
 
-// The offered path: an approved request whose password could no longer be
-// shown where it was asked is not reset. It is offered: its requester gets,
-// through their platform's Notifier, a Reveal button, and the reset runs at
-// that click (Reveal), whose answer can show the password.
+// The one path of every platform: nothing is reset at approval. The
+// approved request is offered: its requester gets, through their platform's
+// Notifier, a persistent direct message with a Reveal button, and the reset
+// runs at that click (Reveal), whose answer shows the password to them
+// alone, while they are there to see it.
 
 // offer moves a claimed request to offered, unreset, and sends its
-// requester, through o, a Reveal button valid for the account's TTL.
-func (s *Service) offer(ctx context.Context, c Claim, acct Account, o Notifier) {
+// requester a Reveal button valid for the account's RevealWithin.
+func (s *Service) offer(ctx context.Context, c Claim, acct Account) {
 	req := c.Request
-	by := s.clock.Now().Add(acct.TTL).UTC().Truncate(time.Millisecond)
-	outcome := fmt.Sprintf("not reset yet: waiting for %s to press Reveal in a direct message on %s, until %s",
-		req.Requester, req.Platform, by.Format("15:04 MST"))
-	offered, err := s.store.Offer(ctx, c, by, outcome)
+	o, ok := s.notifiers[req.Platform]
+	if !ok {
+		s.finish(ctx, c, StateFailed, fmt.Sprintf("not reset: %s is not configured, so %s cannot be offered the password there; ask again from a configured platform",
+			req.Platform, req.Requester))
+		return
+	}
+	by := s.clock.Now().Add(acct.RevealWithin).UTC().Truncate(time.Millisecond)
+	offered, err := s.store.Offer(ctx, c, by, offerOutcome(req, by))
 	if err != nil {
-		// Nothing was reset. Fail it now, if the claim still holds, rather
-		// than leave it to a takeover that would call its outcome unknown.
 		s.log.Error("offer Reveal", "request", req.ID, "err", err)
-		if ErrorCode(err) != ECONFLICT {
-			s.finish(ctx, c, StateFailed, fmt.Sprintf("not reset: the approval came after %s stopped letting the bot show %s the password on the request, and the Reveal offer could not be recorded (%s); ask again",
-				req.Platform, req.Requester, ErrorMessage(err)))
+		switch ErrorCode(err) {
+		case ECONFLICT: // another executor took the claim over, and offers it
+		case EUNAVAILABLE:
+			// The store is down: Finish would fail too. The claim's lease
+			// runs out and another executor resumes it (Claim.Resumed),
+			// offering it again: nothing was reset.
+		default:
+			s.finish(ctx, c, StateFailed, fmt.Sprintf("not reset: the Reveal offer could not be recorded (%s); ask again",
+				ErrorMessage(err)))
 		}
 		return
 	}
@@ -40,19 +49,26 @@ func (s *Service) offer(ctx context.Context, c Claim, acct Account, o Notifier) 
 	})
 	if err != nil {
 		s.chatFault(ctx, offered, req.Platform, "send "+req.Requester+" the Reveal button", err)
-		s.finish(ctx, c, StateFailed, fmt.Sprintf("not reset: the approval came after %s stopped letting the bot show %s the password on the request, and the Reveal button could not be sent (%s); ask again",
-			req.Platform, req.Requester, ErrorMessage(err)))
+		s.finish(ctx, c, StateFailed, fmt.Sprintf("not reset: the Reveal button could not be sent to %s on %s (%s); ask again",
+			req.Requester, req.Platform, ErrorMessage(err)))
 		return
 	}
 	if err := s.store.SetRef(ctx, req.ID, Ref(RefOffer, req.Platform), ref); err != nil {
 		s.log.Error("remember the Reveal offer", "request", req.ID, "err", err)
 		return
 	}
-	// Ended (cancelled) while the offer was on its way: nothing else will
-	// withdraw it.
+	// Ended (revealed by the text fallback, cancelled) while the offer was
+	// on its way, before its reference was kept: nothing else will withdraw
+	// it.
 	if cur, err := s.store.Get(ctx, req.ID); err == nil && cur.State.Terminal() {
 		s.withdrawOffer(ctx, cur)
 	}
+}
+
+// offerOutcome is what cards and status say of an offered request.
+func offerOutcome(req Request, by time.Time) string {
+	return fmt.Sprintf("approved, waiting for %s to reveal until %s: nothing is reset before %s presses Reveal in the bot's direct message on %s",
+		req.Requester, timeOfDay(by), req.Requester, req.Platform)
 }
 
 // withdrawOffer takes the Reveal button off a request's offer once the
@@ -68,13 +84,25 @@ func (s *Service) withdrawOffer(ctx context.Context, req Request) {
 	}
 }
 
-// Reveal runs the reset of an offered request, at its requester's click,
-// and hands the new passwords to show, which displays them to a alone (and
-// returns an error if it could not). The passwords exist only during this
-// call. Errors are *Error: ENOTFOUND, EFORBIDDEN (a is not the requester),
-// ECONFLICT (the request is not offered, or its RevealBy has passed),
-// EUNAVAILABLE (the store is down, or show failed after the reset), or
-// EPROVIDER when the reset failed.
+// Reveal runs the reset of an offered request, at its requester's click
+// (the Reveal button, or its text fallback `reveal R-…`), and hands the new
+// passwords to show, which displays them to a alone in the click's answer
+// (and returns an error if it could not). The passwords exist only during
+// this call. The adapter makes sure, before calling Reveal, that the
+// click's answer can be shown: a click whose answer cannot be shown must
+// reset nothing.
+//
+// Errors are *Error, with a message for the requester:
+//   - ENOTFOUND; EFORBIDDEN when a is not the requester (audited);
+//     ECONFLICT when the request is not offered (not yet, being reset
+//     already, ended, or past RevealBy: nothing is reset), or its account is
+//     no longer configured; EUNAVAILABLE when the store is down (nothing is
+//     reset);
+//   - EPROVIDER when the cloud refused the reset: the message says what it
+//     said, and the request failed so;
+//   - EUNKNOWN when the cloud's answer never came, or when the reset ran but
+//     show failed: the request failed as "outcome unknown", never as
+//     succeeded, and the requester is told to ask again.
 func (s *Service) Reveal(ctx context.Context, a Actor, id string, show func(context.Context, []UserResult) error) error {
 	p, ok := s.Person(a.Platform, a.UserID)
 	if !ok {
@@ -89,20 +117,30 @@ func (s *Service) Reveal(ctx context.Context, a Actor, id string, show func(cont
 	req := c.Request
 	acct, prov, ok := s.target(req)
 	if !ok {
-		outcome := fmt.Sprintf("account %s is no longer configured", req.Account)
+		outcome := fmt.Sprintf("not reset: account %s is no longer configured", req.Account)
 		s.finish(ctx, c, StateFailed, outcome)
 		return Errorf(ECONFLICT, "%s failed: %s", id, outcome)
 	}
 	s.updateCards(ctx, req)
-	results, outcome, ok := s.reset(ctx, req, acct, prov)
-	if !ok {
-		s.finish(ctx, c, StateFailed, outcome)
-		return Errorf(EPROVIDER, "%s failed: %s", id, outcome)
-	}
-	err = s.retry(ctx, func() error { return show(ctx, results) })
-	s.finish(ctx, c, StateSucceeded, s.delivered(ctx, req, outcome, ", at the Reveal click", err))
+	results, outcome, err := s.reset(ctx, req, acct, prov)
 	if err != nil {
-		return Errorf(EUNAVAILABLE, "%s was reset, but the new password could not be shown (%s): ask again", id, ErrorMessage(err))
+		s.finish(ctx, c, StateFailed, outcome)
+		return err
 	}
+	if err := s.retry(ctx, func() error { return show(ctx, results) }); err != nil {
+		// The password changed and may not have reached the requester: the
+		// request must not say it succeeded.
+		s.log.Error("show the new password at the Reveal click", "request", id, "err", err)
+		s.audit(ctx, Event{Kind: EventDeliveryFailed, RequestID: id, Actor: "system", Platform: a.Platform, Detail: ErrorMessage(err)})
+		s.metrics.Event(EventDeliveryFailed)
+		s.finish(ctx, c, StateFailed, fmt.Sprintf("outcome unknown: %s at %s's Reveal click, but the new password may not have reached %s (%s); ask again",
+			outcome, req.Requester, req.Requester, ErrorMessage(err)))
+		return Errorf(EUNKNOWN, "outcome unknown for %s: %s, but the new password could not be shown to you (%s); ask again",
+			id, outcome, ErrorMessage(err))
+	}
+	s.audit(ctx, Event{Kind: EventDelivered, RequestID: id, Actor: "system", Platform: a.Platform,
+		Detail: "to " + req.Requester + ", at the Reveal click"})
+	s.metrics.Event(EventDelivered)
+	s.finish(ctx, c, StateSucceeded, outcome)
 	return nil
 }

@@ -25,10 +25,15 @@ type Claim struct {
 	// Token identifies this claim; Finish refuses a claim whose token is no
 	// longer the request's (another process took it over).
 	Token string
-	// Stale is true when the request was already executing under a process
-	// whose lease ran out: that process may or may not have called the cloud
-	// API, so the claimant must not call it again.
+	// Stale is true when the request was being reset (claimed by
+	// ClaimReveal) under a process whose lease ran out: that process may or
+	// may not have called the cloud API, so the claimant must not call it
+	// again, and the outcome is unknown.
 	Stale bool
+	// Resumed is true when the request was claimed from the queue by a
+	// process whose lease ran out before it offered the request: nothing
+	// was reset, so the claimant offers it as if fresh.
+	Resumed bool
 	// Entry is the queue entry, acknowledged by Finish.
 	Entry string
 }
@@ -121,8 +126,11 @@ type Store interface {
 
 	// Next blocks until a request can be executed and claims it for consumer
 	// for lease, moving it from approved to executing. A request whose
-	// executor's lease ran out is handed out again with Claim.Stale set. It
-	// returns ctx's error when ctx ends.
+	// executor's lease ran out is handed out again: with Claim.Stale set
+	// when that executor had claimed it through ClaimReveal (a reset may
+	// have run), with Claim.Resumed set when it had claimed it from the
+	// queue (nothing was reset). The store tells them apart in the same
+	// atomic step as the claim. It returns ctx's error when ctx ends.
 	Next(ctx context.Context, consumer string, lease time.Duration) (Claim, error)
 
 	// Finish moves a claimed request to succeeded or failed with outcome (safe
@@ -138,10 +146,10 @@ type Store interface {
 	Offer(ctx context.Context, c Claim, by time.Time, outcome string) (Request, error)
 
 	// ClaimReveal claims an offered request for execution at its requester's
-	// click, for lease, as Next does. It fails with ENOTFOUND; EFORBIDDEN when
-	// person is not the requester; ECONFLICT when the request is not offered
-	// (already revealed, finished, or past RevealBy). Refusals are
-	// audited.
+	// click, for lease, as Next does; if the lease runs out, Next hands it
+	// out again as Stale. It fails with ENOTFOUND; EFORBIDDEN when person is
+	// not the requester; ECONFLICT when the request is not offered (not yet
+	// offered, being reset, ended, or past RevealBy). Refusals are audited.
 	ClaimReveal(ctx context.Context, id, person string, platform Platform, lease time.Duration) (Claim, error)
 
 	// Audit appends e to the audit log.
@@ -163,23 +171,12 @@ type Notifier interface {
 	// Notify tells person something about req, visibly to them alone.
 	Notify(ctx context.Context, person Person, req Request, text string) error
 
-	// CanDeliver reports whether a password for req could still be shown to
-	// its requester, leaving time for the reset. The executor asks before
-	// the reset: resetting a password that could not be shown would lock the
-	// requester out for nothing. A platform that can always show one (Slack,
-	// the console) says true.
-	CanDeliver(req Request) bool
-
-	// Deliver shows the new passwords to person alone (ephemerally). It is,
-	// with the show function of Service.Reveal, the only place a password
-	// leaves the process.
-	Deliver(ctx context.Context, person Person, req Request, results []UserResult) error
-
-	// Offer tells person, privately, that req is offered and gives them a
-	// way (a Reveal button) to run the reset and see the password. It
-	// returns a reference to the offer, for Withdraw. It is called only
-	// when CanDeliver said false; a platform whose CanDeliver is always true
-	// answers EUNAVAILABLE.
+	// Offer sends person a persistent private message (a direct message
+	// with the bot) saying that req is approved, by whom, for which account
+	// and users, and until when (req.RevealBy) its Reveal button works; and
+	// the button, whose click runs the reset (Service.Reveal) and whose
+	// answer shows the password to them alone. The message holds no secret.
+	// It returns a reference to the message, for Withdraw.
 	Offer(ctx context.Context, person Person, req Request) (string, error)
 
 	// Withdraw takes the way to reveal off the offer at ref, once req has

@@ -2,9 +2,7 @@ package bot_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -17,29 +15,35 @@ import (
 	"resetbot/internal/redistest"
 )
 
-// lateChat is Discord once the requester's interaction token has run out:
-// nothing can be delivered, and an offer with a Reveal button is all the bot
-// can send.
-type lateChat struct {
-	notifier
-	offerErr error
+// Every way an offer ends, at the service: revealed, expired, cancelled,
+// refused by the cloud, reset but not shown, the bot stopped mid-reset; and
+// the offer that could not be made. Each ends with the offer withdrawn and
+// every card showing the same end.
+
+// offered has alice ask for prod-db on Discord and bob approve it on Slack,
+// and waits for the offer.
+func (e *env) offered(svc *bot.Service) string {
+	e.t.Helper()
+	e.runExecutor(svc, "exec")
+	id := e.ask(as("alice", bot.PlatformDiscord), "prod-db locked out")
+	e.mustDo(as("bob", bot.PlatformSlack), "approve "+id)
+	e.waitOffer(id)
+	return id
 }
 
-var _ bot.Notifier = lateChat{}
-
-func (lateChat) CanDeliver(bot.Request) bool { return false }
-
-func (n lateChat) Offer(_ context.Context, p bot.Person, req bot.Request) (string, error) {
-	n.chat.record(shown{Kind: "offer", Platform: n.platform, Audience: p.Name, Request: req})
-	if n.offerErr != nil {
-		return "", n.offerErr
+// waitOffer waits for the offer of id.
+func (e *env) waitOffer(id string) {
+	e.t.Helper()
+	if err := e.chat.waitFor(e.ctx, "the offer of "+id, func(all []shown) bool {
+		for _, s := range all {
+			if s.Kind == "offer" && s.Request.ID == id {
+				return true
+			}
+		}
+		return false
+	}); err != nil {
+		e.t.Fatal(err)
 	}
-	return "dm/" + req.ID, nil
-}
-
-func (n lateChat) Withdraw(_ context.Context, req bot.Request, ref string) error {
-	n.chat.record(shown{Kind: "withdraw", Platform: n.platform, Audience: req.Requester, Ref: ref, Request: req})
-	return nil
 }
 
 // withdrawn reports whether the offer of id was withdrawn showing state.
@@ -54,38 +58,12 @@ func withdrawn(id string, state bot.State) func([]shown) bool {
 	}
 }
 
-func late(offerErr error) func(*bot.Options) {
-	return func(o *bot.Options) {
-		for i, n := range o.Notifiers {
-			if nt, ok := n.(notifier); ok && nt.platform == bot.PlatformDiscord {
-				o.Notifiers[i] = lateChat{notifier: nt, offerErr: offerErr}
-			}
-		}
-	}
-}
-
-// offered has alice ask for prod-db on Discord and bob approve it too late
-// for delivery, and waits for the offer.
-func (e *env) offered(svc *bot.Service) string {
+// waitWithdrawn waits for the offer of id to be withdrawn showing state:
+// the service withdraws it when the request ends, or, when it ended before
+// the offer's reference was kept, once it is.
+func (e *env) waitWithdrawn(id string, state bot.State) {
 	e.t.Helper()
-	e.runExecutor(svc, "exec")
-	id := e.ask(as("alice", bot.PlatformDiscord), "prod-db locked out")
-	e.mustDo(as("bob", bot.PlatformSlack), "approve "+id)
-	e.waitOffer(id)
-	return id
-}
-
-// waitOffer waits for the offer of id.
-func (e *env) waitOffer(id string) {
-	e.t.Helper()
-	if err := e.chat.waitFor(e.ctx, "the offer", func(all []shown) bool {
-		for _, s := range all {
-			if s.Kind == "offer" && s.Request.ID == id {
-				return true
-			}
-		}
-		return false
-	}); err != nil {
+	if err := e.chat.waitFor(e.ctx, "the offer of "+id+" withdrawn as "+string(state), withdrawn(id, state)); err != nil {
 		e.t.Fatal(err)
 	}
 }
@@ -101,7 +79,7 @@ func (e *env) lastCard(id string, pl bot.Platform) bot.Request {
 	return last
 }
 
-// show collects what Reveal hands to be shown.
+// show collects what Reveal hands to be shown: the click's answer.
 type show struct {
 	mu      sync.Mutex
 	calls   int
@@ -117,99 +95,98 @@ func (s *show) fn(_ context.Context, r []bot.UserResult) error {
 	return s.err
 }
 
-// TestServiceReveal: a late approval is offered, not executed; the
-// requester's click, and only hers, resets once however many replicas
-// receive clicks, and the password goes to show alone.
+func (s *show) all() []bot.UserResult {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]bot.UserResult(nil), s.results...)
+}
+
+// TestServiceReveal: an approval is offered, not executed; the requester's
+// click, and only hers, resets, and the password goes to show alone.
 func TestServiceReveal(t *testing.T) {
-	e := newEnv(t, late(nil))
+	e := newEnv(t)
 	id := e.offered(e.svc)
 	req := e.wantState(id, bot.StateOffered)
-	if !req.RevealBy.Equal(e.clock.Now().Add(30*time.Minute)) || !strings.Contains(req.Outcome, "press Reveal") {
-		t.Errorf("offered request: reveal by %v, outcome %q; want the clock + 30m, saying it waits for Reveal", req.RevealBy, req.Outcome)
+	if !req.RevealBy.Equal(e.clock.Now().Add(30 * time.Minute)) {
+		t.Errorf("reveal by: got %v, want the clock + 30m", req.RevealBy)
+	}
+	if want := "approved, waiting for alice to reveal until 10:00 UTC"; !strings.HasPrefix(req.Outcome, want) {
+		t.Errorf("outcome: got %q, want it to start %q", req.Outcome, want)
 	}
 	if n := e.prov.calls.Load(); n != 0 {
 		t.Fatalf("provider calls before the click: got %d, want 0", n)
 	}
 	for _, pl := range []bot.Platform{bot.PlatformSlack, bot.PlatformDiscord} {
-		if c := e.lastCard(id, pl); c.State != bot.StateOffered || c.RevealBy.IsZero() || !strings.Contains(c.Outcome, "press Reveal") {
+		if c := e.lastCard(id, pl); c.State != bot.StateOffered || c.RevealBy.IsZero() || c.Outcome != req.Outcome {
 			t.Errorf("%s card: got %s, reveal by %v, %q; want the offer shown", pl, c.State, c.RevealBy, c.Outcome)
 		}
 	}
-	e.wantAudit(id, "offered", "system", "press Reveal")
-	e.wantTold("alice", id, "send you a Reveal button")
-	if r := e.mustDo(as("alice", bot.PlatformDiscord), "status "+id); !strings.Contains(r.Text, "press Reveal") {
-		t.Errorf("status: got %q, want it waiting for Reveal", r.Text)
+	var offer shown
+	for _, s := range e.chat.all() {
+		if s.Kind == "offer" {
+			offer = s
+		}
+	}
+	if offer.Platform != bot.PlatformDiscord || offer.Audience != "alice" || offer.Request.State != bot.StateOffered || !offer.Request.RevealBy.Equal(req.RevealBy) {
+		t.Errorf("offer: got %+v, want one to alice on discord, with its deadline", offer)
+	}
+	e.wantAudit(id, "offered", "system", "waiting for alice to reveal")
+	e.wantTold("alice", id, id+" was approved by bob. Nothing is reset yet: the bot is sending you a direct message with a Reveal button, valid for 30m.")
+	e.wantTold("alice", id, "/reset-password reveal "+id)
+	want := id + " prod-db (app_user) by alice: offered — approved by bob, waiting for alice to press Reveal in the bot's direct message (or type /reset-password reveal " + id + ") until 10:00 UTC; nothing is reset before that"
+	if r := e.mustDo(as("alice", bot.PlatformDiscord), "status "+id); r.Text != want {
+		t.Errorf("status:\n got %q\nwant %q", r.Text, want)
+	}
+	if r := e.mustDo(as("alice", bot.PlatformSlack), "status"); !strings.Contains(r.Text, want) {
+		t.Errorf("alice's open requests: got %q, want %q", r.Text, want)
 	}
 
 	var s show
 	err := e.svc.Reveal(e.ctx, as("bob", bot.PlatformDiscord), id, s.fn)
-	if bot.ErrorCode(err) != bot.EFORBIDDEN || !strings.Contains(bot.ErrorMessage(err), "only alice") {
+	if bot.ErrorCode(err) != bot.EFORBIDDEN || bot.ErrorMessage(err) != "only alice, who asked, can reveal "+id {
 		t.Errorf("bob's Reveal: got %v, want forbidden", err)
 	}
+	e.wantAudit(id, "refused", "bob", "only alice, who asked, can reveal")
 	err = e.svc.Reveal(e.ctx, bot.Actor{Platform: bot.PlatformDiscord, UserID: "999"}, id, s.fn)
 	if bot.ErrorCode(err) != bot.EFORBIDDEN {
 		t.Errorf("a stranger's Reveal: got %v, want forbidden", err)
 	}
+	e.wantAudit(id, "refused", "discord:999", "unknown person tried reveal")
+	// Typed as a command, reveal is Reveal's: Handle's answer cannot show
+	// a password, so it points to the button and resets nothing.
+	r := e.do(as("alice", bot.PlatformDiscord), "/reset-password reveal "+strings.ToLower(id))
+	refused(t, r, bot.EINVALID, "press the Reveal button in the bot's direct message about "+id)
+	if n := e.prov.calls.Load(); n != 0 || s.calls != 0 {
+		t.Fatalf("provider calls, shows after the refusals: %d, %d; want 0", n, s.calls)
+	}
+	e.wantState(id, bot.StateOffered)
 
-	svcs := []*bot.Service{e.svc}
-	for range 2 {
-		client, _ := redistest.Client(t)
-		svc, _ := e.newService(client, late(nil))
-		svcs = append(svcs, svc)
-	}
-	const clicks = 30
-	errs := make(chan error, clicks)
-	var wg sync.WaitGroup
-	for i := range clicks {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs <- svcs[i%len(svcs)].Reveal(e.ctx, as("alice", bot.PlatformDiscord), id, s.fn)
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	ok := 0
-	for err := range errs {
-		switch bot.ErrorCode(err) {
-		case "":
-			ok++
-		case bot.ECONFLICT:
-		default:
-			t.Errorf("a click got %v, want success or a conflict", err)
-		}
-	}
-	if ok != 1 || s.calls != 1 || e.prov.calls.Load() != 1 {
-		t.Fatalf("clicks that reset: %d, shows: %d, provider calls: %d; want 1 each", ok, s.calls, e.prov.calls.Load())
+	if err := e.svc.Reveal(e.ctx, as("alice", bot.PlatformDiscord), id, s.fn); err != nil {
+		t.Fatalf("alice's Reveal: %v", err)
 	}
 	pws := e.prov.generated()
-	if len(s.results) != 1 || s.results[0].Password.Value() != pws[0] {
-		t.Errorf("shown: got %+v, want the new password of app_user", s.results)
+	if s.calls != 1 || len(s.results) != 1 || s.results[0].User != "app_user" || s.results[0].Password.Value() != pws[0] {
+		t.Errorf("shown: %d calls, %+v; want the new password of app_user once", s.calls, s.results)
 	}
 	req = e.wantState(id, bot.StateSucceeded)
 	if req.Outcome != "reset app_user" {
 		t.Errorf("outcome: got %q, want reset app_user", req.Outcome)
 	}
 	e.wantAudit(id, "executing", "alice", "Reveal pressed")
-	e.wantAudit(id, "delivered", "system", "Reveal")
+	e.wantAudit(id, "delivered", "system", "at the Reveal click")
 	e.wantCardState(id, bot.StateSucceeded)
-	e.wantTold("alice", id, "done")
-	if !withdrawn(id, bot.StateSucceeded)(e.chat.all()) {
-		t.Errorf("the offer was not withdrawn after the reveal")
-	}
+	e.wantTold("alice", id, id+" done: reset app_user.")
+	e.waitWithdrawn(id, bot.StateSucceeded)
 	err = e.svc.Reveal(e.ctx, as("alice", bot.PlatformDiscord), id, s.fn)
-	if bot.ErrorCode(err) != bot.ECONFLICT || !strings.Contains(bot.ErrorMessage(err), "succeeded") {
+	if bot.ErrorCode(err) != bot.ECONFLICT || bot.ErrorMessage(err) != id+" is already succeeded: nothing is left to reveal" {
 		t.Errorf("a click after the reveal: got %v, want a conflict saying it succeeded", err)
 	}
-
-	var chat strings.Builder
-	for _, sh := range e.chat.all() {
-		b, _ := json.Marshal(sh)
-		chat.Write(b)
-		fmt.Fprintf(&chat, "%+v\n", sh)
+	if n := e.prov.calls.Load(); n != 1 {
+		t.Errorf("provider calls: got %d, want 1", n)
 	}
+
 	places := map[string]string{"redis": redisDump(t, e), "audit": auditDump(t, e), "log": e.log.String(),
-		"metrics": e.metrics.String(), "chat": chat.String()}
+		"metrics": e.metrics.String(), "chat": chatDump(e)}
 	for where, text := range places {
 		if strings.Contains(text, pws[0]) {
 			t.Errorf("the password shows in the %s", where)
@@ -217,73 +194,132 @@ func TestServiceReveal(t *testing.T) {
 	}
 }
 
-// TestServiceRevealNotShown: when the click's answer cannot take the
-// password, the request records it, and says to ask again.
+// TestServiceRevealAfterDeadline: the requester's click at RevealBy is
+// refused and audited, nothing is reset, and the sweep expires the offer.
+func TestServiceRevealAfterDeadline(t *testing.T) {
+	e := newEnv(t)
+	id := e.offered(e.svc)
+	e.clock.Advance(30 * time.Minute)
+	var s show
+	err := e.svc.Reveal(e.ctx, as("alice", bot.PlatformDiscord), id, s.fn)
+	if bot.ErrorCode(err) != bot.ECONFLICT || bot.ErrorMessage(err) != "the Reveal button of "+id+" has expired; nothing was reset: ask again" {
+		t.Errorf("a click at the deadline: got %v, want a conflict saying it expired", err)
+	}
+	e.wantAudit(id, "refused", "alice", "has expired")
+	if n := e.prov.calls.Load(); n != 0 || s.calls != 0 {
+		t.Errorf("provider calls, shows: %d, %d; want 0", n, s.calls)
+	}
+	e.svc.Sweep(e.ctx)
+	req := e.wantState(id, bot.StateExpired)
+	if want := "expired: alice did not press Reveal in time; nothing was reset"; req.Outcome != want {
+		t.Errorf("outcome: got %q, want %q", req.Outcome, want)
+	}
+	e.wantTold("alice", id, id+" expired: alice did not press Reveal in time; nothing was reset.")
+	e.wantCardState(id, bot.StateExpired)
+	e.wantAudit(id, "expired", "system", "nothing was reset")
+	e.waitWithdrawn(id, bot.StateExpired)
+}
+
+// TestServiceRevealNotShown: the reset ran, but the click's answer could
+// not take the password. The request does not say it succeeded: it fails
+// as "outcome unknown", tells the requester to ask again, and is audited as
+// delivery_failed.
 func TestServiceRevealNotShown(t *testing.T) {
-	e := newEnv(t, late(nil))
+	e := newEnv(t)
 	id := e.offered(e.svc)
 	s := show{err: bot.Errorf(bot.EUNAVAILABLE, "Discord is having trouble")}
 	err := e.svc.Reveal(e.ctx, as("alice", bot.PlatformDiscord), id, s.fn)
-	if bot.ErrorCode(err) != bot.EUNAVAILABLE || !strings.Contains(bot.ErrorMessage(err), "could not be shown") {
-		t.Errorf("Reveal: got %v, want EUNAVAILABLE saying the password could not be shown", err)
+	want := "outcome unknown for " + id + ": reset app_user, but the new password could not be shown to you (Discord is having trouble); ask again"
+	if bot.ErrorCode(err) != bot.EUNKNOWN || bot.ErrorMessage(err) != want {
+		t.Errorf("Reveal:\n got %v\nwant %s: %s", err, bot.EUNKNOWN, want)
 	}
 	if s.calls != 3 || e.prov.calls.Load() != 1 {
 		t.Errorf("shows: %d, resets: %d; want 3 tries to show one reset", s.calls, e.prov.calls.Load())
 	}
-	req := e.wantState(id, bot.StateSucceeded)
-	if !strings.Contains(req.Outcome, "could not be delivered") {
-		t.Errorf("outcome: got %q, want it to say the password was not delivered", req.Outcome)
+	req := e.wantState(id, bot.StateFailed)
+	want = "outcome unknown: reset app_user at alice's Reveal click, but the new password may not have reached alice (Discord is having trouble); ask again"
+	if req.Outcome != want {
+		t.Errorf("outcome:\n got %q\nwant %q", req.Outcome, want)
 	}
 	e.wantAudit(id, "delivery_failed", "system", "Discord is having trouble")
+	e.wantAudit(id, "failed", "system", "outcome unknown")
+	events, err := e.store.AuditLog(e.ctx, bot.AuditQuery{RequestID: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range events {
+		if ev.Kind == "succeeded" || ev.Kind == "delivered" {
+			t.Errorf("audit: %+v, want no success of a password nobody saw", ev)
+		}
+	}
+	e.wantTold("alice", id, id+" failed: outcome unknown")
+	e.wantCardState(id, bot.StateFailed)
+	e.waitWithdrawn(id, bot.StateFailed)
+	if !strings.Contains(e.metrics.String(), "delivery_failed") {
+		t.Errorf("metrics: got %q, want delivery_failed counted", e.metrics.String())
+	}
 }
 
 // TestServiceRevealFails: a reset refused by the cloud at the click fails
-// the request and says why.
+// the request, and the click's answer says what the cloud said.
 func TestServiceRevealFails(t *testing.T) {
-	e := newEnv(t, late(nil))
+	e := newEnv(t)
 	id := e.offered(e.svc)
 	e.prov.mu.Lock()
 	e.prov.err = bot.Errorf(bot.EPROVIDER, "the instance tdsql3-d8fffc3c does not exist")
 	e.prov.mu.Unlock()
 	var s show
 	err := e.svc.Reveal(e.ctx, as("alice", bot.PlatformDiscord), id, s.fn)
-	if bot.ErrorCode(err) != bot.EPROVIDER || !strings.Contains(bot.ErrorMessage(err), "does not exist") {
+	if bot.ErrorCode(err) != bot.EPROVIDER || bot.ErrorMessage(err) != id+" failed: the instance tdsql3-d8fffc3c does not exist" {
 		t.Errorf("Reveal: got %v, want the cloud's refusal", err)
 	}
 	if s.calls != 0 {
 		t.Errorf("shows: got %d, want 0", s.calls)
 	}
-	e.wantState(id, bot.StateFailed)
-	e.wantTold("alice", id, "failed")
+	req := e.wantState(id, bot.StateFailed)
+	if req.Outcome != "the instance tdsql3-d8fffc3c does not exist" {
+		t.Errorf("outcome: got %q, want the cloud's refusal", req.Outcome)
+	}
+	e.wantTold("alice", id, id+" failed: the instance tdsql3-d8fffc3c does not exist")
+	e.wantCardState(id, bot.StateFailed)
+	e.waitWithdrawn(id, bot.StateFailed)
 }
 
 // TestServiceOfferUndeliverable: an offer that cannot be sent fails the
 // request at once, unreset.
 func TestServiceOfferUndeliverable(t *testing.T) {
-	e := newEnv(t, late(bot.Errorf(bot.EFORBIDDEN, "alice does not accept direct messages")))
+	e := newEnv(t)
+	e.chat.offerErr = bot.Errorf(bot.EFORBIDDEN, "alice does not accept direct messages")
 	id := e.offered(e.svc)
 	if err := e.chat.waitFor(e.ctx, "failed", told("alice", id, "failed")); err != nil {
 		t.Fatal(err)
 	}
 	req := e.wantState(id, bot.StateFailed)
-	if !strings.Contains(req.Outcome, "Reveal button could not be sent") || !strings.Contains(req.Outcome, "direct messages") {
-		t.Errorf("outcome: got %q, want it to say the offer could not be sent, and why", req.Outcome)
+	want := "not reset: the Reveal button could not be sent to alice on discord (alice does not accept direct messages); ask again"
+	if req.Outcome != want {
+		t.Errorf("outcome:\n got %q\nwant %q", req.Outcome, want)
 	}
 	if n := e.prov.calls.Load(); n != 0 {
 		t.Errorf("provider calls: got %d, want 0", n)
 	}
 	e.wantAudit(id, "chat_error", "system", "Reveal button")
+	e.wantCardState(id, bot.StateFailed)
+	var s show
+	if err := e.svc.Reveal(e.ctx, as("alice", bot.PlatformDiscord), id, s.fn); bot.ErrorCode(err) != bot.ECONFLICT {
+		t.Errorf("a click on the failed offer: got %v, want a conflict", err)
+	}
 }
 
 // TestServiceRevealStale: a replica that claimed the click and died leaves
 // the request to the executors, which fail it as "outcome unknown" without
 // calling the cloud again.
 func TestServiceRevealStale(t *testing.T) {
-	e := newEnv(t, late(nil))
+	e := newEnv(t)
 	id := e.offered(e.svc)
 	deadClient, _ := redistest.Client(t)
 	dead := approvals.New(deadClient, approvals.Options{Prefix: e.prefix, Clock: e.clock})
-	if _, err := dead.ClaimReveal(e.ctx, id, "alice", bot.PlatformDiscord, 50*time.Millisecond); err != nil {
+	claim, err := dead.ClaimReveal(e.ctx, id, "alice", bot.PlatformDiscord, 50*time.Millisecond)
+	if err != nil {
 		t.Fatalf("the dead replica's claim: %v", err)
 	}
 	e.clock.Advance(time.Second)
@@ -291,11 +327,23 @@ func TestServiceRevealStale(t *testing.T) {
 		t.Fatal(err)
 	}
 	req := e.wantState(id, bot.StateFailed)
-	if !strings.Contains(req.Outcome, "outcome unknown") {
-		t.Errorf("outcome: got %q, want outcome unknown", req.Outcome)
+	want := "outcome unknown for prod-db: the bot stopped during the reset at alice's Reveal click, so the password may have changed without being shown; ask again"
+	if req.Outcome != want {
+		t.Errorf("outcome:\n got %q\nwant %q", req.Outcome, want)
 	}
 	if n := e.prov.calls.Load(); n != 0 {
 		t.Errorf("provider calls: got %d, want 0", n)
+	}
+	e.wantAudit(id, "executing", "system", "outcome unknown")
+	e.wantCardState(id, bot.StateFailed)
+	e.waitWithdrawn(id, bot.StateFailed)
+	// The dead replica coming back cannot overwrite the result.
+	if _, err := dead.Finish(e.ctx, claim, bot.StateSucceeded, "reset app_user"); bot.ErrorCode(err) != bot.ECONFLICT {
+		t.Errorf("the dead replica's Finish: got %v, want %s", err, bot.ECONFLICT)
+	}
+	e.wantState(id, bot.StateFailed)
+	if n := e.client.ZCard(e.ctx, "{"+e.prefix+"}leases").Val(); n != 0 {
+		t.Errorf("leases: got %d, want 0", n)
 	}
 }
 
@@ -309,7 +357,7 @@ func TestServiceRevealRedisDown(t *testing.T) {
 	t.Cleanup(func() { _ = srv.Stop() })
 	client := redis.NewClient(&redis.Options{Addr: srv.Addr, MaxRetries: -1}) // fail fast while it is down
 	t.Cleanup(func() { _ = client.Close() })
-	e := newEnvOn(t, client, "down:", late(nil))
+	e := newEnvOn(t, client, "down:")
 	id := e.offered(e.svc)
 	if err := srv.Stop(); err != nil {
 		t.Fatal(err)
@@ -327,44 +375,35 @@ func TestServiceRevealRedisDown(t *testing.T) {
 	}
 }
 
-// TestServiceOfferWithdrawn: an offer that ends without a reveal (expired,
-// cancelled) loses its button.
-func TestServiceOfferWithdrawn(t *testing.T) {
-	e := newEnv(t, late(nil))
-	expiring := e.offered(e.svc)
-	e.waitOfferRef(expiring)
-	if withdrawn(expiring, bot.StateOffered)(e.chat.all()) {
+// TestServiceOfferCancelled: the requester withdraws an offer; nothing is
+// reset, the button goes, the cards say so, and a later click is refused.
+func TestServiceOfferCancelled(t *testing.T) {
+	e := newEnv(t)
+	id := e.offered(e.svc)
+	if withdrawn(id, bot.StateOffered)(e.chat.all()) {
 		t.Fatalf("an open offer was withdrawn")
 	}
-	e.clock.Advance(30 * time.Minute)
-	e.svc.Sweep(e.ctx)
-	e.wantState(expiring, bot.StateExpired)
-	if !withdrawn(expiring, bot.StateExpired)(e.chat.all()) {
-		t.Errorf("the expired offer was not withdrawn")
+	refused(t, e.do(as("bob", bot.PlatformSlack), "cancel "+id), bot.EFORBIDDEN, "only alice")
+	r := e.mustDo(as("alice", bot.PlatformSlack), "cancel "+id)
+	if r.Text != id+" is cancelled." {
+		t.Errorf("reply: got %q", r.Text)
 	}
-
-	id := e.ask(as("alice", bot.PlatformDiscord), "prod-db locked out again")
-	e.mustDo(as("bob", bot.PlatformSlack), "approve "+id)
-	e.waitOffer(id)
-	e.waitOfferRef(id)
-	e.mustDo(as("alice", bot.PlatformDiscord), "cancel "+id)
-	if !withdrawn(id, bot.StateCancelled)(e.chat.all()) {
-		t.Errorf("the cancelled offer was not withdrawn")
+	req := e.wantState(id, bot.StateCancelled)
+	if req.Outcome != "cancelled by alice" {
+		t.Errorf("outcome: got %q", req.Outcome)
+	}
+	if got, want := bot.Summary(req), id+" prod-db (app_user) by alice: cancelled — cancelled by alice"; got != want {
+		t.Errorf("Summary, as the withdrawn offer says it:\n got %q\nwant %q", got, want)
+	}
+	e.wantCardState(id, bot.StateCancelled)
+	e.wantAudit(id, "cancelled", "alice", "")
+	e.waitWithdrawn(id, bot.StateCancelled)
+	var s show
+	err := e.svc.Reveal(e.ctx, as("alice", bot.PlatformDiscord), id, s.fn)
+	if bot.ErrorCode(err) != bot.ECONFLICT || !strings.Contains(bot.ErrorMessage(err), "cancelled") {
+		t.Errorf("a click after the cancel: got %v, want a conflict saying it was cancelled", err)
 	}
 	if n := e.prov.calls.Load(); n != 0 {
 		t.Errorf("provider calls: got %d, want 0", n)
-	}
-}
-
-// waitOfferRef waits for the offer's reference, stored just after the offer
-// was sent.
-func (e *env) waitOfferRef(id string) {
-	e.t.Helper()
-	for e.get(id).Refs[bot.Ref(bot.RefOffer, bot.PlatformDiscord)] == "" {
-		select {
-		case <-e.ctx.Done():
-			e.t.Fatal("the offer's reference was never stored")
-		case <-time.After(10 * time.Millisecond):
-		}
 	}
 }

@@ -8,7 +8,8 @@ import (
 // Secret holds a password or a credential. Every way of printing or
 // encoding it prints "[redacted]" ("" when it is empty, so that an unset
 // credential does not look set); only Value gives the value, and only the
-// code that must send it (Deliver, a client) should call it.
+// code that must send it (the show function given to Service.Reveal, a
+// client) should call it.
 // The value sits behind a pointer: where fmt cannot call the methods (a
 // Secret in an unexported field) it prints an address, not the password.
 type Secret struct{ v *string }

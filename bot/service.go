@@ -111,6 +111,9 @@ func New(opts Options) (*Service, error) {
 		if a.TTL <= 0 {
 			a.TTL = 30 * time.Minute
 		}
+		if a.RevealWithin <= 0 {
+			a.RevealWithin = 30 * time.Minute
+		}
 		s.accounts[a.Name] = a
 	}
 	return s, nil
@@ -122,7 +125,7 @@ type Actor struct {
 	UserID   string   // the platform's user ID
 	Roles    []string // Discord role IDs, where known
 	// Refs are stored on a request this actor creates (a Discord
-	// interaction token, for the password's delivery).
+	// interaction token, for ephemeral status updates while it lasts).
 	Refs map[RefKey]string
 }
 

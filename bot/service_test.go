@@ -69,15 +69,15 @@ func accounts() []bot.Account {
 	}
 }
 
-// shown is one thing the bot showed on a chat platform.
+// shown is one thing the bot showed on a chat platform. A password is never
+// among them: it goes only to the show function given to Reveal.
 type shown struct {
-	Kind     string // card, notify, deliver
+	Kind     string // card, notify, offer, withdraw
 	Platform bot.Platform
-	Audience string // "channel" for a card; the person, ephemerally, otherwise
-	Ref      string // the card's reference passed in: "" posts a new card
+	Audience string // "channel" for a card; the person, privately, otherwise
+	Ref      string // the card's reference passed in ("" posts a new card); the offer's, for withdraw
 	Request  bot.Request
 	Text     string
-	Results  []bot.UserResult
 }
 
 // chat is every chat platform at once, shared by all the services of a test
@@ -87,8 +87,8 @@ type chat struct {
 	shown   []shown
 	changed chan struct{}
 	cards   int
-	// deliverErr, when set, is what Deliver answers.
-	deliverErr error
+	// offerErr, when set, is what Offer answers.
+	offerErr error
 }
 
 func newChat() *chat { return &chat{changed: make(chan struct{})} }
@@ -179,25 +179,21 @@ func (n notifier) Notify(_ context.Context, p bot.Person, req bot.Request, text 
 	return nil
 }
 
-// CanDeliver is true: like Slack's, this platform can always show a
-// password.
-func (n notifier) CanDeliver(bot.Request) bool { return true }
-
-// Offer and Withdraw answer as a platform without Reveal offers does.
-func (n notifier) Offer(context.Context, bot.Person, bot.Request) (string, error) {
-	return "", bot.Errorf(bot.EUNAVAILABLE, "%s has no Reveal offer", n.platform)
-}
-
-func (n notifier) Withdraw(context.Context, bot.Request, string) error {
-	return bot.Errorf(bot.EUNAVAILABLE, "%s has no Reveal offer", n.platform)
-}
-
-func (n notifier) Deliver(_ context.Context, p bot.Person, req bot.Request, results []bot.UserResult) error {
-	n.chat.record(shown{Kind: "deliver", Platform: n.platform, Audience: p.Name, Request: req,
-		Results: append([]bot.UserResult(nil), results...)})
+// Offer sends the Reveal button in a direct message, whose reference is
+// "dm/<id>".
+func (n notifier) Offer(_ context.Context, p bot.Person, req bot.Request) (string, error) {
+	n.chat.record(shown{Kind: "offer", Platform: n.platform, Audience: p.Name, Request: req})
 	n.chat.mu.Lock()
 	defer n.chat.mu.Unlock()
-	return n.chat.deliverErr
+	if n.chat.offerErr != nil {
+		return "", n.chat.offerErr
+	}
+	return "dm/" + req.ID, nil
+}
+
+func (n notifier) Withdraw(_ context.Context, req bot.Request, ref string) error {
+	n.chat.record(shown{Kind: "withdraw", Platform: n.platform, Audience: req.Requester, Ref: ref, Request: req})
+	return nil
 }
 
 // provider makes a fresh random password per user and counts its calls.
@@ -823,42 +819,45 @@ func TestServiceStatus(t *testing.T) {
 }
 
 func TestServiceExecutes(t *testing.T) {
-	t.Run("Succeeds", func(t *testing.T) {
+	t.Run("OffersThenRevealResets", func(t *testing.T) {
 		e := newEnv(t)
 		e.runExecutor(e.svc, "only")
 		id := e.ask(as("alice", bot.PlatformDiscord), "hpc:u1,u2 job")
 		e.mustDo(as("bob", bot.PlatformSlack), "approve "+id)
 		e.mustDo(as("carol", bot.PlatformSlack), "approve "+id)
-		if err := e.chat.waitFor(e.ctx, "done", told("alice", id, "done")); err != nil {
-			t.Fatal(err)
+		e.waitOffer(id)
+		if n := e.prov.calls.Load(); n != 0 {
+			t.Fatalf("provider calls before the click: got %d, want 0", n)
+		}
+		var sh show
+		if err := e.svc.Reveal(e.ctx, as("alice", bot.PlatformDiscord), id, sh.fn); err != nil {
+			t.Fatalf("Reveal: %v", err)
 		}
 		req := e.wantState(id, bot.StateSucceeded)
-		if !strings.Contains(req.Outcome, "u1, u2") {
-			t.Errorf("outcome: %q, want the users reset", req.Outcome)
+		if req.Outcome != "reset u1, u2" {
+			t.Errorf("outcome: got %q, want reset u1, u2", req.Outcome)
 		}
-		delivered := e.chat.count("deliver", nil)
-		var d shown
-		for _, s := range e.chat.all() {
-			if s.Kind == "deliver" {
-				d = s
-			}
+		if sh.calls != 1 || len(sh.results) != 2 || sh.results[0].User != "u1" || sh.results[1].User != "u2" {
+			t.Errorf("shown: %d calls, %+v; want one with u1 and u2", sh.calls, sh.results)
 		}
-		if delivered != 1 || d.Platform != bot.PlatformDiscord || d.Audience != "alice" || len(d.Results) != 2 {
-			t.Errorf("deliveries: got %d, last %+v, want one to alice on discord with 2 results", delivered, d)
-		}
+		e.wantTold("alice", id, id+" done: reset u1, u2")
 		e.wantCardState(id, bot.StateSucceeded)
-		e.wantAudit(id, "delivered", "system", "alice")
-		e.wantAudit(id, "succeeded", "system", "")
+		e.wantAudit(id, "delivered", "system", "to alice, at the Reveal click")
+		e.wantAudit(id, "succeeded", "system", "reset u1, u2")
+		e.waitWithdrawn(id, bot.StateSucceeded)
 	})
 
+	// The cloud refuses at the click: the answer says what it said, in the
+	// provider's words, and the request fails so, on every card.
 	tests := []struct {
 		name    string
 		err     error
+		code    string
 		outcome string
 	}{
-		{"ProviderRefuses", bot.Errorf(bot.EPROVIDER, "account app_user does not exist in TDSQL"), "app_user does not exist"},
-		{"OutcomeUnknown", bot.Errorf(bot.EUNKNOWN, "no answer from TDSQL: check the account"), "no answer from TDSQL"},
-		{"InternalError", errors.New("sdk: connection reset by peer 10.0.0.1"), "internal error"},
+		{"ProviderRefuses", bot.Errorf(bot.EPROVIDER, "account app_user does not exist in TDSQL"), bot.EPROVIDER, "account app_user does not exist in TDSQL"},
+		{"OutcomeUnknown", bot.Errorf(bot.EUNKNOWN, "outcome unknown for prod-db: check the account before asking again"), bot.EUNKNOWN, "outcome unknown for prod-db"},
+		{"InternalError", errors.New("sdk: connection reset by peer 10.0.0.1"), bot.EPROVIDER, "internal error"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -867,27 +866,37 @@ func TestServiceExecutes(t *testing.T) {
 			e.runExecutor(e.svc, "only")
 			id := e.ask(as("alice", bot.PlatformSlack), "prod-db locked out")
 			e.mustDo(as("bob", bot.PlatformSlack), "approve "+id)
-			if err := e.chat.waitFor(e.ctx, "failed", told("alice", id, "failed")); err != nil {
-				t.Fatal(err)
+			e.waitOffer(id)
+			var sh show
+			err := e.svc.Reveal(e.ctx, as("alice", bot.PlatformSlack), id, sh.fn)
+			if bot.ErrorCode(err) != tc.code || bot.ErrorMessage(err) != id+" failed: "+bot.ErrorMessage(tc.err) {
+				t.Errorf("Reveal: got %v, want %s %q", err, tc.code, id+" failed: "+bot.ErrorMessage(tc.err))
 			}
 			req := e.wantState(id, bot.StateFailed)
 			if !strings.Contains(req.Outcome, tc.outcome) {
 				t.Errorf("outcome: got %q, want %q", req.Outcome, tc.outcome)
 			}
-			if strings.Contains(req.Outcome, "10.0.0.1") {
-				t.Errorf("outcome %q shows an internal error's text", req.Outcome)
+			for _, text := range []string{req.Outcome, bot.ErrorMessage(err)} {
+				if strings.Contains(text, "10.0.0.1") {
+					t.Errorf("%q shows an internal error's text", text)
+				}
 			}
-			if n := e.chat.count("deliver", nil); n != 0 {
-				t.Errorf("deliveries: got %d, want none", n)
+			if sh.calls != 0 {
+				t.Errorf("shows: got %d, want none", sh.calls)
 			}
+			e.wantTold("alice", id, id+" failed: "+req.Outcome)
 			e.wantCardState(id, bot.StateFailed)
+			e.wantAudit(id, "failed", "system", tc.outcome)
+			e.waitWithdrawn(id, bot.StateFailed)
 		})
 	}
 }
 
-// TestServiceExactlyOnce is issue 2's test: three replicas on one Redis, 50
-// approve clicks at once from five approvers on both platforms, spread over
-// the replicas: one provider call, one delivery.
+// TestServiceExactlyOnce: three replicas on one Redis, 50 approve clicks at
+// once from five approvers on both platforms, spread over the replicas: one
+// offer. Then 30 Reveal clicks by the requester, from both platforms,
+// spread over the replicas: one provider call, one answer with the
+// password.
 func TestServiceExactlyOnce(t *testing.T) {
 	e := newEnv(t)
 	svcs := []*bot.Service{e.svc}
@@ -936,14 +945,45 @@ func TestServiceExactlyOnce(t *testing.T) {
 	if accepted != 2 {
 		t.Errorf("accepted votes: got %d, want 2 (the approvals needed)", accepted)
 	}
-
-	if err := e.chat.waitFor(e.ctx, "done", told("alice", id, "done")); err != nil {
-		t.Fatal(err)
-	}
-	req := e.wantState(id, bot.StateSucceeded)
+	e.waitOffer(id)
+	req := e.wantState(id, bot.StateOffered)
 	if req.Approved() != 2 || len(req.Votes) != 2 {
 		t.Errorf("votes: got %+v, want 2 approvals", req.Votes)
 	}
+
+	var sh show
+	const reveals = 30
+	errs := make(chan error, reveals)
+	start = make(chan struct{})
+	for i := range reveals {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			pl := bot.PlatformSlack
+			if i%2 == 1 {
+				pl = bot.PlatformDiscord // the text fallback, typed on the other platform
+			}
+			<-start
+			errs <- svcs[i%len(svcs)].Reveal(e.ctx, as("alice", pl), id, sh.fn)
+		}()
+	}
+	close(start)
+	wg.Wait()
+	close(errs)
+	won := 0
+	for err := range errs {
+		switch bot.ErrorCode(err) {
+		case "":
+			won++
+		case bot.ECONFLICT:
+		default:
+			t.Errorf("a Reveal click got %v, want success or a conflict", err)
+		}
+	}
+	if won != 1 {
+		t.Errorf("Reveal clicks that reset: got %d, want 1", won)
+	}
+	e.wantState(id, bot.StateSucceeded)
 	// Nothing is left that another executor could take: no lease, no queue
 	// entry pending or unread.
 	if n := e.client.ZCard(e.ctx, "{"+e.prefix+"}leases").Val(); n != 0 {
@@ -964,21 +1004,25 @@ func TestServiceExactlyOnce(t *testing.T) {
 	if got := e.prov.calls.Load(); got != 1 {
 		t.Errorf("provider calls: got %d, want 1", got)
 	}
-	if got := e.chat.count("deliver", nil); got != 1 {
-		t.Errorf("deliveries: got %d, want 1", got)
+	if sh.calls != 1 || len(sh.results) != 2 {
+		t.Errorf("answers with the password: got %d (%d results), want 1 with 2", sh.calls, len(sh.results))
+	}
+	if got := e.chat.count("offer", nil); got != 1 {
+		t.Errorf("offers: got %d, want 1", got)
 	}
 	posts := e.chat.count("card", func(s shown) bool { return s.Ref == "" })
 	if posts != 2 {
 		t.Errorf("cards posted: got %d, want 2 (one per platform)", posts)
 	}
 	e.wantCardState(id, bot.StateSucceeded)
+	e.waitWithdrawn(id, bot.StateSucceeded)
 }
 
-// TestServiceStaleExecution: an executor claims a request and dies. Another
-// replica's executor takes it over once the lease has run out and, since the
-// first may or may not have called the cloud, fails it as "outcome unknown"
-// without calling the provider.
-func TestServiceStaleExecution(t *testing.T) {
+// TestServiceResumedExecution: an executor claims a request from the queue
+// and dies before offering it. Nothing was reset, so another replica's
+// executor, once the lease has run out, offers it (not "outcome unknown"),
+// and the requester's Reveal resets it.
+func TestServiceResumedExecution(t *testing.T) {
 	e := newEnv(t)
 	id := e.ask(as("alice", bot.PlatformSlack), "prod-db locked out")
 	e.mustDo(as("bob", bot.PlatformSlack), "approve "+id)
@@ -989,7 +1033,7 @@ func TestServiceStaleExecution(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the dead executor's Next: %v", err)
 	}
-	if claim.Request.ID != id || claim.Stale {
+	if claim.Request.ID != id || claim.Stale || claim.Resumed {
 		t.Fatalf("the dead executor's claim: got %+v, want a fresh claim of %s", claim, id)
 	}
 	e.wantState(id, bot.StateExecuting)
@@ -999,37 +1043,33 @@ func TestServiceStaleExecution(t *testing.T) {
 	e.runExecutor(live, "live")
 	e.clock.Advance(time.Second) // the dead executor's lease runs out
 
-	if err := e.chat.waitFor(e.ctx, "failed", told("alice", id, "failed")); err != nil {
-		t.Fatal(err)
-	}
-	req := e.wantState(id, bot.StateFailed)
-	if !strings.Contains(req.Outcome, "outcome unknown") {
-		t.Errorf("outcome: got %q, want it to say the outcome is unknown", req.Outcome)
+	e.waitOffer(id)
+	req := e.wantState(id, bot.StateOffered)
+	if !strings.Contains(req.Outcome, "waiting for alice to reveal") {
+		t.Errorf("outcome: got %q, want it waiting for alice's Reveal", req.Outcome)
 	}
 	if got := e.prov.calls.Load(); got != 0 {
 		t.Errorf("provider calls: got %d, want 0", got)
 	}
-	if got := e.chat.count("deliver", nil); got != 0 {
-		t.Errorf("deliveries: got %d, want 0", got)
-	}
-	e.wantCardState(id, bot.StateFailed)
 	e.wantAudit(id, "executing", "system", "taken over by live")
-	e.wantAudit(id, "failed", "system", "outcome unknown")
-
-	// The dead executor coming back cannot overwrite the result.
-	if _, err := dead.Finish(e.ctx, claim, bot.StateSucceeded, "reset app_user"); bot.ErrorCode(err) != bot.ECONFLICT {
+	e.wantAudit(id, "executing", "system", "nothing was reset")
+	// The dead executor coming back can neither offer nor end it.
+	if _, err := dead.Offer(e.ctx, claim, e.clock.Now().Add(time.Hour), "x"); bot.ErrorCode(err) != bot.ECONFLICT {
+		t.Errorf("the dead executor's Offer: got %v, want %s", err, bot.ECONFLICT)
+	}
+	if _, err := dead.Finish(e.ctx, claim, bot.StateFailed, "x"); bot.ErrorCode(err) != bot.ECONFLICT {
 		t.Errorf("the dead executor's Finish: got %v, want %s", err, bot.ECONFLICT)
 	}
-	e.wantState(id, bot.StateFailed)
-	// No request stays executing.
-	iter := e.client.Scan(e.ctx, 0, "{"+e.prefix+"}req:*", 100).Iterator()
-	for iter.Next(e.ctx) {
-		if st := e.client.HGet(e.ctx, iter.Val(), "state").Val(); st == string(bot.StateExecuting) {
-			t.Errorf("%s is still executing", iter.Val())
-		}
+	var sh show
+	if err := e.svc.Reveal(e.ctx, as("alice", bot.PlatformSlack), id, sh.fn); err != nil {
+		t.Fatalf("Reveal: %v", err)
 	}
-	if n := e.client.ZCard(e.ctx, "{"+e.prefix+"}leases").Val(); n != 0 {
-		t.Errorf("leases: got %d, want 0", n)
+	e.wantState(id, bot.StateSucceeded)
+	if got := e.prov.calls.Load(); got != 1 || sh.calls != 1 {
+		t.Errorf("provider calls, answers: got %d, %d; want 1, 1", got, sh.calls)
+	}
+	if n := e.chat.count("offer", nil); n != 1 {
+		t.Errorf("offers: got %d, want 1", n)
 	}
 }
 
@@ -1093,8 +1133,10 @@ func TestServiceRedisDown(t *testing.T) {
 	}
 	id = r.Request.ID
 	e.mustDo(as("bob", bot.PlatformSlack), "approve "+id)
-	if err := e.chat.waitFor(e.ctx, "done", told("alice", id, "done")); err != nil {
-		t.Fatal(err)
+	e.waitOffer(id)
+	var sh show
+	if err := e.svc.Reveal(e.ctx, as("alice", bot.PlatformSlack), id, sh.fn); err != nil {
+		t.Fatalf("Reveal after the restart: %v", err)
 	}
 	e.wantState(id, bot.StateSucceeded)
 	if got := e.prov.calls.Load(); got != 1 {
@@ -1102,84 +1144,85 @@ func TestServiceRedisDown(t *testing.T) {
 	}
 }
 
-// TestServicePasswordOnlyInDelivery runs full flows and looks for the new
-// passwords everywhere the bot writes: every Redis key, the audit log, every
-// card and status line, the replies, the log and the metrics. They may only
-// be in the Deliver calls.
-func TestServicePasswordOnlyInDelivery(t *testing.T) {
+// TestServicePasswordOnlyInTheRevealAnswer runs full flows and looks for
+// the new passwords everywhere the bot writes: every Redis key, the audit
+// log, every card, status line, offer and withdrawn offer, the replies and
+// Reveal's answers, the log and the metrics. They may only be in what
+// Reveal handed to show.
+func TestServicePasswordOnlyInTheRevealAnswer(t *testing.T) {
 	tests := []struct {
-		name  string
-		setup func(e *env)
+		name    string
+		setup   func(e *env, sh *show)
+		state   bot.State
+		audited bot.EventKind
 	}{
-		{"Delivered", func(e *env) {}},
-		{"PartlyFailedAndNotDelivered", func(e *env) {
+		{"Revealed", func(e *env, sh *show) {}, bot.StateSucceeded, "delivered"},
+		{"PartlyFailedAndNotShown", func(e *env, sh *show) {
 			e.prov.userErr = map[string]error{"u2": bot.Errorf(bot.EPROVIDER, "user u2 does not exist in the cluster")}
-			e.chat.deliverErr = errors.New("discord: interaction token expired")
-		}},
+			sh.err = errors.New("discord: unknown webhook")
+		}, bot.StateFailed, "delivery_failed"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
-			tc.setup(e)
+			var sh show
+			tc.setup(e, &sh)
 			e.runExecutor(e.svc, "only")
-			var replies []bot.Reply
+			var replies []string
 			do := func(a bot.Actor, text string) {
-				replies = append(replies, e.do(a, text))
+				r := e.do(a, text)
+				replies = append(replies, fmt.Sprintf("%+v %v", r, r.Request))
 			}
 			id := e.ask(as("alice", bot.PlatformDiscord), "hpc:u1,u2 the batch is down")
 			do(as("bob", bot.PlatformSlack), "approve "+id)
 			do(as("carol", bot.PlatformDiscord), "approve "+id)
-			if err := e.chat.waitFor(e.ctx, "done", told("alice", id, "done")); err != nil {
-				t.Fatal(err)
+			e.waitOffer(id)
+			do(as("alice", bot.PlatformDiscord), "reveal "+id)
+			err := e.svc.Reveal(e.ctx, as("alice", bot.PlatformDiscord), id, sh.fn)
+			replies = append(replies, fmt.Sprintf("%v %+v", err, err))
+			if got := e.get(id).State; got != tc.state {
+				t.Fatalf("state: got %s (%v), want %s", got, err, tc.state)
 			}
+			err = e.svc.Reveal(e.ctx, as("alice", bot.PlatformDiscord), id, sh.fn)
+			replies = append(replies, fmt.Sprintf("%v %+v", err, err))
 			do(as("alice", bot.PlatformDiscord), "status "+id)
 			do(as("bob", bot.PlatformSlack), "status "+id)
 			do(as("alice", bot.PlatformSlack), "status")
 			do(as("dave", bot.PlatformSlack), "approve "+id)
+			e.waitWithdrawn(id, tc.state)
 
 			passwords := e.prov.generated()
 			if len(passwords) == 0 {
 				t.Fatal("the provider made no password")
 			}
-
 			// Where the passwords must not be.
 			places := map[string]string{
 				"redis":   redisDump(t, e),
 				"audit":   auditDump(t, e),
 				"log":     e.log.String(),
 				"metrics": e.metrics.String(),
+				"chat":    chatDump(e),
+				"replies": strings.Join(replies, "\n"),
 			}
-			var chat, delivered strings.Builder
-			for _, s := range e.chat.all() {
-				results := s.Results
-				s.Results = nil
-				fmt.Fprintf(&chat, "%+v\n", s)
-				b, _ := json.Marshal(s)
-				chat.Write(b)
-				for _, r := range results {
-					fmt.Fprintf(&chat, "%+v %v\n", r, r)
-					delivered.WriteString(r.Password.Value() + "\n")
-				}
-			}
-			places["chat"] = chat.String()
-			var rs strings.Builder
-			for _, r := range replies {
-				fmt.Fprintf(&rs, "%+v %v\n", r, r.Request)
-			}
-			places["replies"] = rs.String()
-
 			if !strings.Contains(places["redis"], "{"+e.prefix+"}req:"+id) || !strings.Contains(places["redis"], "the batch is down") {
 				t.Fatalf("the Redis dump misses the request: the scan is broken")
 			}
-			if !strings.Contains(places["audit"], "succeeded") {
-				t.Fatalf("the audit dump misses the outcome: the scan is broken")
+			if !strings.Contains(places["audit"], `"`+string(tc.audited)+`"`) {
+				t.Fatalf("the audit dump misses %s: the scan is broken", tc.audited)
 			}
-			if tc.name == "PartlyFailedAndNotDelivered" && !strings.Contains(places["log"], "deliver password") {
-				t.Errorf("log: want the failed delivery logged, got %q", places["log"])
+			if !strings.Contains(places["chat"], "withdraw") {
+				t.Fatalf("the chat dump misses the withdrawn offer: the scan is broken")
+			}
+			if tc.state == bot.StateFailed && !strings.Contains(places["log"], "show the new password") {
+				t.Errorf("log: want the failed answer logged, got %q", places["log"])
+			}
+			var answered strings.Builder
+			for _, r := range sh.all() {
+				answered.WriteString(r.Password.Value() + "\n")
 			}
 			for _, pw := range passwords {
-				if !strings.Contains(delivered.String(), pw) {
-					t.Errorf("password %q was not passed to Deliver", pw)
+				if !strings.Contains(answered.String(), pw) {
+					t.Errorf("password %q was not handed to the click's answer", pw)
 				}
 				for where, text := range places {
 					if strings.Contains(text, pw) {
@@ -1189,6 +1232,19 @@ func TestServicePasswordOnlyInDelivery(t *testing.T) {
 			}
 		})
 	}
+}
+
+// chatDump is everything the chat platforms were asked to show, printed
+// every way a careless adapter might.
+func chatDump(e *env) string {
+	var b strings.Builder
+	for _, s := range e.chat.all() {
+		fmt.Fprintf(&b, "%+v %v\n", s, s)
+		j, _ := json.Marshal(s)
+		b.Write(j)
+		b.WriteString("\n")
+	}
+	return b.String()
 }
 
 // redisDump is every key of the test server with its contents.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 )
 
 // newID makes a request ID like R-7F3K9Q from the service's randomness.
@@ -32,16 +33,39 @@ func makeID(rnd io.Reader) (string, error) {
 	return string(out), nil
 }
 
-// Summary is one line about a request, safe for anyone who may see it.
+// Summary is one line about a request, safe for anyone who may see it. It
+// is what status shows, and what a withdrawn offer says of how it ended.
 func Summary(r Request) string {
 	s := fmt.Sprintf("%s %s (%s) by %s: %s", r.ID, r.Account, strings.Join(r.Users, ", "), r.Requester, r.State)
 	switch r.State {
 	case StatePending:
-		s += fmt.Sprintf(", %d of %d approvals, expires %s", r.Approved(), r.Approvals, r.ExpiresAt.Format("15:04 MST"))
-	case StateApproved, StateOffered, StateSucceeded, StateFailed, StateDenied, StateExpired:
+		s += fmt.Sprintf(", %d of %d approvals, expires %s", r.Approved(), r.Approvals, timeOfDay(r.ExpiresAt))
+	case StateOffered:
+		if r.RevealBy.IsZero() {
+			s += " — " + r.Outcome
+			break
+		}
+		s += fmt.Sprintf(" — approved by %s, waiting for %s to press Reveal in the bot's direct message (or type /reset-password reveal %s) until %s; nothing is reset before that",
+			approvers(r), r.Requester, r.ID, timeOfDay(r.RevealBy))
+	case StateApproved, StateExecuting, StateSucceeded, StateFailed, StateDenied, StateExpired, StateCancelled:
 		if r.Outcome != "" {
 			s += " — " + r.Outcome
 		}
+	}
+	return s
+}
+
+// timeOfDay writes t as the bot's messages do: "14:30 UTC".
+func timeOfDay(t time.Time) string { return t.UTC().Format("15:04 MST") }
+
+// shortDuration writes d the way people say it: "30m", "1h30m", "24h".
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
 	}
 	return s
 }

@@ -39,6 +39,9 @@ type Account struct {
 	ApproverRoles []string       `yaml:"approver_roles"` // Discord role IDs
 	Approvals     *int           `yaml:"approvals"`      // default 1
 	TTL           *time.Duration `yaml:"ttl"`            // default 30m
+	// RevealWithin is how long an approved request's Reveal button works
+	// (default 30m); then the request expires with nothing reset.
+	RevealWithin *time.Duration `yaml:"reveal_within"`
 
 	// parsed is what the account's kind made of its provider keys, once, at
 	// load. A pointer, so that printing an Account does not dump it.
@@ -251,6 +254,7 @@ func (c *Config) Accounts() []bot.Account {
 			ApproverRoles:  slices.Clone(a.ApproverRoles),
 			Approvals:      a.approvals(),
 			TTL:            a.ttl(),
+			RevealWithin:   a.revealWithin(),
 		}
 		if a.parsed != nil {
 			acct.Settings = a.parsed.settings
@@ -323,4 +327,11 @@ func (a Account) ttl() time.Duration {
 		return defaultTTL
 	}
 	return *a.TTL
+}
+
+func (a Account) revealWithin() time.Duration {
+	if a.RevealWithin == nil {
+		return defaultRevealWithin
+	}
+	return *a.RevealWithin
 }

@@ -61,7 +61,7 @@ func envName(s string) bool {
 // not be asked for.
 func reservedAccountName(name string) bool {
 	switch strings.ToLower(name) {
-	case "list", "help", "status", "cancel", "approve", "deny":
+	case "list", "help", "status", "cancel", "approve", "deny", "reveal":
 		return true
 	}
 	return false
@@ -161,7 +161,7 @@ func (c *Config) checkAccounts(k *checker, people []bot.Person) {
 			k.errf(at+".name", "%s: an account name is letters, digits, '.', '_' and '-' (it is typed in commands)", k.quoted(at+".name", a.Name))
 		case reservedAccountName(a.Name):
 			if k.src.isFromEnv(at + ".name") {
-				k.errf(at+".name", "%s is a command word (list, help, status, cancel, approve, deny): /reset-password would not ask for it", k.plain(at+".name", a.Name))
+				k.errf(at+".name", "%s is a command word (list, help, status, cancel, approve, deny, reveal): /reset-password would not ask for it", k.plain(at+".name", a.Name))
 			} else {
 				k.errf(at+".name", "%q is a command word: /reset-password %s would not ask for it", a.Name, a.Name)
 			}
@@ -328,6 +328,9 @@ func (c *Config) checkPolicy(k *checker, at string, a Account, people []bot.Pers
 	}
 	if ttl := a.ttl(); ttl <= 0 || ttl > maxTTL {
 		k.errf(at+".ttl", "%s: must be more than 0 and at most %s", k.plain(at+".ttl", shortDuration(ttl)), shortDuration(maxTTL))
+	}
+	if d := a.revealWithin(); d <= 0 || d > maxRevealWithin {
+		k.errf(at+".reveal_within", "%s: must be more than 0 and at most %s", k.plain(at+".reveal_within", shortDuration(d)), shortDuration(maxRevealWithin))
 	}
 }
 

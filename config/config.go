@@ -29,6 +29,8 @@ const (
 	defaultApprovals    = 1
 	defaultTTL          = 30 * time.Minute
 	maxTTL              = 24 * time.Hour
+	defaultRevealWithin = 30 * time.Minute
+	maxRevealWithin     = 24 * time.Hour
 )
 
 // Config is the YAML file read by `resetbot serve` and `resetbot

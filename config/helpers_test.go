@@ -113,6 +113,7 @@ accounts:
     approvers: [bob, carol]
     approvals: 2
     ttl: 1h
+    reveal_within: 10m
   - name: registry-ci
     provider: tencent.tcr
     region: ap-guangzhou

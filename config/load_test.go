@@ -61,42 +61,42 @@ func TestLoadFullConfig(t *testing.T) {
 			Settings:   parse(t, "tencent.tdsql", map[string]string{"instance_id": "tdsql3-d8fffc3c", "host": "%"}, 0),
 			Scheme:     "https",
 			Requesters: []string{"eng"}, Approvers: []string{"db-approvers"},
-			Approvals: 1, TTL: 30 * time.Minute,
+			Approvals: 1, TTL: 30 * time.Minute, RevealWithin: 30 * time.Minute,
 		}, {
 			Name: "prod-db-batch", Provider: "tencent.tdsql", Region: "ap-shanghai",
 			Users: []string{"report", "etl"}, Selectable: true,
 			Settings:       parse(t, "tencent.tdsql", map[string]string{"instance_id": "tdsql3-aaaa", "host": "10.0.0.%", "action": "ResetUsersPassword"}, 24),
 			PasswordLength: 24, Scheme: "https",
 			Requesters: []string{"eng"}, Approvers: []string{"db-approvers"},
-			Approvals: 1, TTL: 30 * time.Minute,
+			Approvals: 1, TTL: 30 * time.Minute, RevealWithin: 30 * time.Minute,
 		}, {
 			Name: "shop-login", Provider: "tencent.ciam", Region: "ap-guangzhou",
 			Users:      []string{"user-1"},
 			Settings:   parse(t, "tencent.ciam", map[string]string{"user_store_id": "store-1", "user_id": "user-1"}, 0),
 			Scheme:     "https",
 			Requesters: []string{"alice"}, Approvers: []string{"bob", "carol"},
-			Approvals: 2, TTL: time.Hour,
+			Approvals: 2, TTL: time.Hour, RevealWithin: 10 * time.Minute,
 		}, {
 			Name: "registry-ci", Provider: "tencent.tcr", Region: "ap-guangzhou",
 			Users:      []string{"ci-robot"},
 			Settings:   parse(t, "tencent.tcr", map[string]string{"registry_id": "tcr-abc", "service_account": "ci-robot", "random": "true"}, 0),
 			Scheme:     "https",
 			Requesters: []string{"eng"}, Approvers: []string{"db-approvers"}, ApproverRoles: []string{"555"},
-			Approvals: 1, TTL: 30 * time.Minute,
+			Approvals: 1, TTL: 30 * time.Minute, RevealWithin: 30 * time.Minute,
 		}, {
 			Name: "console-ops", Provider: "tencent.cam",
 			Users:          []string{"ops-admin"},
 			Settings:       parse(t, "tencent.cam", map[string]string{"need_reset_password": "false"}, 16),
 			PasswordLength: 16, Endpoint: "cam.internal:8443", Scheme: "http",
 			Requesters: []string{"eng"}, Approvers: []string{"carol"},
-			Approvals: 1, TTL: 30 * time.Minute,
+			Approvals: 1, TTL: 30 * time.Minute, RevealWithin: 30 * time.Minute,
 		}, {
 			Name: "hpc", Provider: "alibaba.ehpc", Region: "cn-hangzhou",
 			Users: []string{"hpc1", "hpc2"}, Selectable: true,
 			Settings: parse(t, "alibaba.ehpc", map[string]string{"cluster_id": "ehpc-hz-1", "async": "true"}, 0),
 			Endpoint: "ehpc.emulator:9443", Scheme: "https",
 			Requesters: []string{"eng"}, Approvers: []string{"hpc-admins"},
-			Approvals: 1, TTL: 2 * time.Hour,
+			Approvals: 1, TTL: 2 * time.Hour, RevealWithin: 30 * time.Minute,
 		}}
 		got := cfg.Accounts()
 		if len(got) != len(want) {
@@ -132,8 +132,8 @@ func TestLoadDefaults(t *testing.T) {
 		t.Errorf("Level: got %v, want %v", got, want)
 	}
 	a := cfg.Accounts()[0]
-	if a.Approvals != 1 || a.TTL != 30*time.Minute || a.Scheme != "https" || a.Selectable {
-		t.Errorf("account defaults: got %+v, want approvals 1, ttl 30m, https, not selectable", a)
+	if a.Approvals != 1 || a.TTL != 30*time.Minute || a.RevealWithin != 30*time.Minute || a.Scheme != "https" || a.Selectable {
+		t.Errorf("account defaults: got %+v, want approvals 1, ttl 30m, reveal_within 30m, https, not selectable", a)
 	}
 	// The provider's defaults (TDSQL's host and action) are its kind's: the
 	// account gets what the kind makes of the keys it wrote.
@@ -173,10 +173,10 @@ func TestLoadExpandsVariables(t *testing.T) {
 		},
 		{
 			name: "TypedValue",
-			yaml: edit("approvers: [dba]", "approvers: [dba]\n    approvals: ${APPROVALS}\n    ttl: ${TTL}"),
-			env:  map[string]string{"APPROVALS": "2", "TTL": "45m"},
-			get:  func(c *config.Config) any { a := c.Accounts()[0]; return []any{a.Approvals, a.TTL} },
-			want: []any{2, 45 * time.Minute},
+			yaml: edit("approvers: [dba]", "approvers: [dba]\n    approvals: ${APPROVALS}\n    ttl: ${TTL}\n    reveal_within: ${REVEAL}"),
+			env:  map[string]string{"APPROVALS": "2", "TTL": "45m", "REVEAL": "2h"},
+			get:  func(c *config.Config) any { a := c.Accounts()[0]; return []any{a.Approvals, a.TTL, a.RevealWithin} },
+			want: []any{2, 45 * time.Minute, 2 * time.Hour},
 		},
 		{
 			name: "DoubleDollarIsLiteral",
@@ -267,4 +267,16 @@ func TestExampleConfigLoads(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestLoadRevealWithinBounds: the longest Reveal window is accepted, as
+// ttl's is; one nanosecond more is refused.
+func TestLoadRevealWithinBounds(t *testing.T) {
+	cfg := mustLoad(t, edit("approvers: [dba]", "approvers: [dba]\n    reveal_within: 24h"), getenvFrom(testEnv))
+	if got, want := cfg.Accounts()[0].RevealWithin, 24*time.Hour; got != want {
+		t.Errorf("RevealWithin: got %v, want %v", got, want)
+	}
+	if _, err := config.Load([]byte(edit("approvers: [dba]", "approvers: [dba]\n    reveal_within: 24h0m0.000000001s")), getenvFrom(testEnv), providers.Kinds()); err == nil {
+		t.Errorf("reveal_within just over 24h: loaded, want a problem")
+	}
 }

@@ -168,6 +168,7 @@ accounts:
     approver_roles: ["${ROLE}"]
     approvals: ${APPROVALS}
     ttl: ${TTL}
+    reveal_within: ${REVEAL_WITHIN}
   - {name: vm, provider: "${PROVIDER}", user: root, requesters: [eng], approvers: [dba]}
   - {name: reg, provider: tencent.tcr, region: ap-guangzhou, registry_id: r, service_account: "${SERVICE_ACCOUNT}", requesters: [eng], approvers: [dba]}
   - {name: hpc, provider: tencent.cam, users: ["${USERS}", "${USERS}"], requesters: [eng], approvers: [dba]}
@@ -197,6 +198,7 @@ accounts:
 			"ROLE":             "SECRET-role",
 			"APPROVALS":        "987653",
 			"TTL":              "987652h",
+			"REVEAL_WITHIN":    "987651h",
 			"PROVIDER":         "SECRET-provider",
 			"SERVICE_ACCOUNT":  "SECRET:service-account",
 			"USERS":            "SECRET,user",
@@ -231,6 +233,7 @@ accounts:
 			"accounts[1].approver_roles[0]": "ROLE",
 			"accounts[1].approvals":         "APPROVALS",
 			"accounts[1].ttl":               "TTL",
+			"accounts[1].reveal_within":     "REVEAL_WITHIN",
 			"accounts[2].provider":          "PROVIDER",
 			"accounts[3].service_account":   "SERVICE_ACCOUNT",
 			"accounts[4].users[0]":          "USERS",

@@ -35,8 +35,13 @@
 // conformance suite, providertest.Run, with a Harness for the new API,
 // beside its own tests of what only it does (its error-code table, batches).
 //
-// Last, the composition root (cmd/resetbot) maps the new key to the
-// provider that resets it: one line in the map of providers.
+// Last, the composition root: cmd/resetbot/cloud.go gives every kind a
+// package's Kinds lists to that package's provider, so a new API in an
+// existing package needs nothing more there. A new cloud needs its
+// credential section in package config (a type in config.go, named by its
+// kinds' Cloud, and its entry in the clouds list of check.go, which checks
+// the section against the accounts that use it), a block in cloud.go that
+// makes its provider from that section, and its Kinds in Kinds below.
 package providers
 
 import (

@@ -9,21 +9,25 @@
 // # Adding a chat platform
 //
 // A platform is one package under adapters/, named after it, whose files
-// mirror the others': adapter.go (Options, New, Attach, Register, Run,
+// mirror the others': adapter.go (Options, New, Attach, Register, Start,
 // Wait), api.go (calls to the platform's API and what their errors mean),
 // http.go (verifying and reading inbound requests), handlers.go (turning
-// payloads into bot commands), messages.go (the card and every text the
-// bot shows), notifier.go (bot.Notifier) and run.go (a long-lived
-// connection, where the platform has one).
+// payloads into bot commands and Reveal clicks), messages.go (the card, the
+// offer and every text the bot shows), notifier.go (bot.Notifier) and
+// run.go (Run: a long-lived connection, where the platform has one, else
+// nothing). A platform may need more of its own (Discord's commands.go
+// registers its slash command, transport.go shapes its REST calls).
 //
 // The adapter is a bot.Notifier, with every method: Card posts and updates
 // the approval card (through Cards, so that an older state never replaces a
-// newer one), Notify and Deliver reach one person privately. A platform
-// that can always show a password privately answers CanDeliver true and
-// Offer and Withdraw bot.EUNAVAILABLE, as Slack and the console do; one
-// whose private channel runs out (Discord's interaction token) says false
-// once it has, and offers a Reveal button instead, whose click calls
-// Service.Reveal. Check it at compile time:
+// newer one); Notify reaches one person privately; Offer sends the
+// requester a lasting direct message with a Reveal button, and Withdraw
+// takes the button off once the request has ended and says how. The click
+// (or `/reset-password reveal R-…`) calls Service.Reveal only after the
+// adapter has made sure that its private answer can be shown (Discord: a
+// deferred ephemeral answer read back with GET @original; Slack: a modal
+// opened with the click's trigger_id): the show function it passes is the
+// only way a password leaves the process. Check it at compile time:
 //
 //	var _ bot.Notifier = (*Adapter)(nil)
 //
@@ -46,7 +50,8 @@
 //
 // Finally, cmd/resetbot reads the platform's config section, makes the
 // adapter with its Seen (and Lease, if it holds a connection that only one
-// replica may), registers its handlers on the HTTP mux, and runs its Run in
-// the one run group with the rest of the bot, calling Wait after the HTTP
-// server has stopped.
+// replica may), and uses it through its local chatAdapter interface
+// (bot.Notifier, Attach, Register, Start, Run, Wait): it registers its
+// handlers on the HTTP mux, calls Start before serving, runs its Run in the
+// one run group with the rest of the bot, and calls Wait once they stopped.
 package chat

@@ -29,8 +29,12 @@ type Service interface {
 
 	// Reveal runs the reset of the offered request id at its requester's
 	// click, and hands the new passwords to show, which puts them in the
-	// click's private answer. Errors are *bot.Error: ENOTFOUND, EFORBIDDEN
-	// (a is not the requester), ECONFLICT (not offered, or past RevealBy),
-	// EUNAVAILABLE, or EPROVIDER when the reset failed.
+	// click's private answer: call it only once that answer is sure to be
+	// shown. Errors are *bot.Error: ENOTFOUND; EFORBIDDEN (a is not the
+	// requester); ECONFLICT (not offered, past RevealBy, or the account is
+	// no longer configured); EUNAVAILABLE (the store is down, nothing was
+	// reset); EPROVIDER (the cloud refused, in its words); EUNKNOWN (the
+	// cloud's answer never came, or the reset ran but show failed: the
+	// request failed as outcome unknown).
 	Reveal(ctx context.Context, a bot.Actor, id string, show func(context.Context, []bot.UserResult) error) error
 }

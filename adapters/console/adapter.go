@@ -5,11 +5,12 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"resetbot/adapters/chat"
-	"resetbot/bot"
 	"strings"
 	"sync"
 	"time"
+
+	"resetbot/adapters/chat"
+	"resetbot/bot"
 )
 
 // Adapter reads typed lines and prints the bot's messages. It is a
@@ -60,11 +61,24 @@ func (a *Adapter) Run(ctx context.Context, in io.Reader) ([]string, error) {
 			continue
 		}
 		cmd, err := bot.Parse(text)
+		actor := bot.Actor{Platform: bot.PlatformConsole, UserID: who}
 		var r bot.Reply
-		if err != nil {
+		switch {
+		case err != nil:
 			r = bot.Reply{Text: bot.ErrorMessage(err), Err: err}
-		} else {
-			r = a.bot.Handle(ctx, bot.Actor{Platform: bot.PlatformConsole, UserID: who}, cmd)
+		case cmd.Kind == bot.KindReveal:
+			// The answer to the requester's Reveal is the one place the
+			// password is printed.
+			if err := a.bot.Reveal(ctx, actor, cmd.ID, func(_ context.Context, results []bot.UserResult) error {
+				a.show(who, cmd.ID, results)
+				return nil
+			}); err != nil {
+				r = bot.Reply{Text: bot.ErrorMessage(err), Err: err}
+			} else {
+				r = bot.Reply{Text: cmd.ID + " revealed.", Request: &bot.Request{ID: cmd.ID}}
+			}
+		default:
+			r = a.bot.Handle(ctx, actor, cmd)
 		}
 		a.printf("[ephemeral to %s] %s", who, r.Text)
 		if r.Request != nil && r.Request.ID != "" {

@@ -3,8 +3,9 @@ package console
 import (
 	"context"
 	"fmt"
-	"resetbot/bot"
 	"strings"
+
+	"resetbot/bot"
 )
 
 // Card prints the approval card to the approvals channel. Its reference is
@@ -36,7 +37,9 @@ func stateLine(r bot.Request) string {
 	switch r.State {
 	case bot.StatePending:
 		return fmt.Sprintf("Pending: %d of %d approvals, expires %s.", r.Approved(), r.Approvals, r.ExpiresAt.Format("15:04:05 MST"))
-	case bot.StateSucceeded, bot.StateFailed, bot.StateDenied:
+	case bot.StateOffered:
+		return fmt.Sprintf("State: approved, waiting for %s to reveal (until %s).", r.Requester, r.RevealBy.Format("15:04:05 MST"))
+	case bot.StateSucceeded, bot.StateFailed, bot.StateDenied, bot.StateExpired, bot.StateCancelled:
 		if r.Outcome != "" {
 			return fmt.Sprintf("State: %s (%s).", r.State, r.Outcome)
 		}
@@ -50,28 +53,51 @@ func (a *Adapter) Notify(_ context.Context, p bot.Person, _ bot.Request, text st
 	return nil
 }
 
-// Deliver prints the passwords, marked as seen by the requester alone.
-func (a *Adapter) Deliver(_ context.Context, p bot.Person, req bot.Request, results []bot.UserResult) error {
-	for _, r := range results {
-		if r.Err != nil {
-			a.printf("[ephemeral to %s] %s %s user %s: not reset: %s", p.Name, req.ID, req.Account, r.User, bot.ErrorMessage(r.Err))
-			continue
-		}
-		a.printf("[ephemeral to %s] %s new password for %s user %s: %s", p.Name, req.ID, req.Account, r.User, r.Password.Value())
-	}
+// Offer prints the direct message with the Reveal button, which on the
+// console is typing `reveal R-…` as the requester. Its reference is the
+// request ID.
+func (a *Adapter) Offer(_ context.Context, p bot.Person, req bot.Request) (string, error) {
+	a.printf("[DM to %s] %s approved by %s: press Reveal until %s to reset %s (%s) and see the new password.\n[DM to %s]   button: [Reveal]  (type: %s> reveal %s)",
+		p.Name, req.ID, approvers(req), req.RevealBy.Format("15:04:05 MST"), req.Account, strings.Join(req.Users, ", "),
+		p.Name, p.Name, req.ID)
+	return req.ID, nil
+}
+
+// Withdraw prints that the offer has ended, and how.
+func (a *Adapter) Withdraw(_ context.Context, req bot.Request, _ string) error {
+	a.printf("[DM to %s] %s: the Reveal button is gone; the request %s", req.Requester, req.ID, ended(req))
 	return nil
 }
 
-// CanDeliver is true: the console prints a password the moment it is made.
-func (a *Adapter) CanDeliver(bot.Request) bool { return true }
-
-// Offer is never called, since CanDeliver is always true: the console has
-// no Reveal offer.
-func (a *Adapter) Offer(_ context.Context, _ bot.Person, req bot.Request) (string, error) {
-	return "", bot.Errorf(bot.EUNAVAILABLE, "the console has no Reveal offer (request %s): its passwords are printed at once", req.ID)
+// show prints the passwords of a Reveal, marked as seen by its clicker alone.
+func (a *Adapter) show(who, id string, results []bot.UserResult) {
+	for _, r := range results {
+		if r.Err != nil {
+			a.printf("[ephemeral to %s] %s user %s: not reset: %s", who, id, r.User, bot.ErrorMessage(r.Err))
+			continue
+		}
+		a.printf("[ephemeral to %s] %s new password for user %s: %s", who, id, r.User, r.Password.Value())
+	}
 }
 
-// Withdraw is never called, since Offer makes no offer.
-func (a *Adapter) Withdraw(_ context.Context, req bot.Request, _ string) error {
-	return bot.Errorf(bot.EUNAVAILABLE, "the console has no Reveal offer to withdraw (request %s)", req.ID)
+func approvers(r bot.Request) string {
+	var names []string
+	for _, v := range r.Votes {
+		if v.Approve {
+			names = append(names, v.Person)
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+// ended says how a request ended, for its withdrawn offer.
+func ended(r bot.Request) string {
+	s := string(r.State)
+	if r.State == bot.StateCancelled || r.State == bot.StateDenied {
+		s = "was " + s
+	}
+	if r.Outcome == "" {
+		return s + "."
+	}
+	return s + ": " + r.Outcome + "."
 }

@@ -10,11 +10,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"resetbot/adapters/chat"
-	"resetbot/bot"
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"resetbot/adapters/chat"
+	"resetbot/bot"
 
 	"github.com/bwmarrin/discordgo"
 	"github.com/gorilla/websocket"

@@ -7,9 +7,10 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"time"
+
 	"resetbot/adapters/chat"
 	"resetbot/bot"
-	"time"
 
 	"github.com/bwmarrin/discordgo"
 )

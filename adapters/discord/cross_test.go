@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -27,12 +28,11 @@ import (
 )
 
 const (
-	slackToken    = "xoxb-cross-test"
-	slackSecret   = "0123456789abcdef0123456789abcdef"
-	slackChannel  = "C0APPROVALS"
-	slackAlice    = "U0ALICE"
-	slackBob      = "U0BOB"
-	slackEphemera = "chat.postEphemeral"
+	slackToken   = "xoxb-cross-test"
+	slackSecret  = "0123456789abcdef0123456789abcdef"
+	slackChannel = "C0APPROVALS"
+	slackAlice   = "U0ALICE"
+	slackBob     = "U0BOB"
 )
 
 // crossEnv is one resetbot on both platforms: one service, one store, the
@@ -128,7 +128,7 @@ func (ce *crossEnv) slackCommand(user, text string) string {
 	id, hook := ce.hook()
 	status := ce.slackPost("/slack/commands", url.Values{
 		"team_id": {"T1"}, "channel_id": {"C0GENERAL"}, "user_id": {user}, "command": {"/reset-password"},
-		"text": {text}, "response_url": {hook}, "trigger_id": {"trig-" + id},
+		"text": {text}, "response_url": {hook}, "trigger_id": {ce.slack.Trigger("trig-" + id)},
 	})
 	if status != 200 {
 		ce.t.Fatalf("slash command: got %d, want 200", status)
@@ -141,7 +141,7 @@ func (ce *crossEnv) slackApprove(user, reqID string) string {
 	ce.t.Helper()
 	id, hook := ce.hook()
 	payload, _ := json.Marshal(map[string]any{
-		"type": "block_actions", "user": map[string]any{"id": user}, "trigger_id": "trig-" + id,
+		"type": "block_actions", "user": map[string]any{"id": user}, "trigger_id": ce.slack.Trigger("trig-" + id),
 		"response_url": hook, "channel": map[string]any{"id": slackChannel},
 		"actions": []any{map[string]any{"action_id": "approve", "block_id": "vote", "value": reqID,
 			"type": "button", "action_ts": "1700000100." + strconv.Itoa(ce.hooks)}},
@@ -152,39 +152,107 @@ func (ce *crossEnv) slackApprove(user, reqID string) string {
 	return ce.slack.Reply(ce.ctx, id)
 }
 
-// checkCrossSecrets fails if a password is anywhere but the one ephemeral
-// message on the platform where it was asked.
-func (ce *crossEnv) checkCrossSecrets(passwords []string, askedOn bot.Platform) {
+// slackOffer waits for the Reveal offer of reqID in user's Slack DM.
+func (ce *crossEnv) slackOffer(user, reqID string) slacktest.Call {
 	ce.t.Helper()
-	ce.checkSecrets(passwords) // Discord's calls, logs, Redis
-	n := 0
-	for _, c := range ce.slack.Calls() {
-		for _, pw := range passwords {
-			if !strings.Contains(c.Text(), pw) {
-				continue
+	var offer slacktest.Call
+	ce.slack.WaitFor(ce.ctx, "the Reveal offer in Slack", func(calls []slacktest.Call) bool {
+		for _, c := range calls {
+			if c.Method == "chat.postMessage" && c.Get("channel") == "D"+user &&
+				strings.Contains(c.Get("blocks"), `"action_id":"reveal"`) && strings.Contains(c.Get("blocks"), reqID) {
+				offer = c
+				return true
 			}
-			if c.Method != slackEphemera {
-				ce.t.Errorf("the password is in Slack's %s", c.Method)
+		}
+		return false
+	})
+	return offer
+}
+
+// slackReveal presses Reveal on reqID's offer in user's Slack DM, and
+// returns the window that the click opened, once it has its answer.
+func (ce *crossEnv) slackReveal(user, reqID string) slacktest.View {
+	ce.t.Helper()
+	id, hook := ce.hook()
+	trigger := ce.slack.Trigger("trig-" + id)
+	payload, _ := json.Marshal(map[string]any{
+		"type": "block_actions", "user": map[string]any{"id": user}, "trigger_id": trigger,
+		"response_url": hook, "channel": map[string]any{"id": "D" + user},
+		"container": map[string]any{"type": "message", "channel_id": "D" + user},
+		"actions": []any{map[string]any{"action_id": "reveal", "block_id": "reveal", "value": reqID,
+			"type": "button", "action_ts": "1700000200." + strconv.Itoa(ce.hooks)}},
+	})
+	if status := ce.slackPost("/slack/interactions", url.Values{"payload": {string(payload)}}); status != 200 {
+		ce.t.Fatalf("Reveal click: got %d, want 200", status)
+	}
+	var v slacktest.View
+	ce.slack.WaitFor(ce.ctx, "the answer in the Reveal window", func([]slacktest.Call) bool {
+		var ok bool
+		v, ok = ce.slack.ViewOpenedWith(trigger)
+		return ok && v.Updates > 0
+	})
+	return v
+}
+
+// discordOffer waits for the Reveal offer of reqID in user's Discord DM.
+func (ce *crossEnv) discordOffer(user, reqID string) discordtest.Call {
+	ce.t.Helper()
+	return ce.fake.Wait(ce.ctx, "the Reveal offer in Discord", func(c discordtest.Call) bool {
+		return isDM(user)(c) && slices.Contains(customIDs(c.Body), "reveal:"+reqID)
+	})
+}
+
+// discordReveal presses Reveal on the Discord offer (message messageID) in
+// user's DM, and returns the click's answer and where it was: in the
+// interaction's HTTP response, or in a later edit of it.
+func (ce *crossEnv) discordReveal(user, reqID, messageID string) (text string, inResponse bool) {
+	ce.t.Helper()
+	i := ce.interaction(user, 3, map[string]any{"custom_id": "reveal:" + reqID, "component_type": 2})
+	delete(i, "member")
+	delete(i, "guild_id")
+	i["user"] = map[string]any{"id": user, "username": "user" + user}
+	i["channel_id"] = "dm-" + user
+	i["message"] = map[string]any{"id": messageID, "channel_id": "dm-" + user}
+	a := ce.send(i)
+	if a.Status != 200 || !a.Ephemeral() {
+		ce.t.Fatalf("answer to Reveal on Discord: got %d %s, want 200 and ephemeral", a.Status, a.Raw)
+	}
+	if a.Type() == 4 {
+		return a.Content(), true
+	}
+	return content(ce.fake.Wait(ce.ctx, "the answer to Reveal on Discord", isEditOriginal(tokenOf(i)))), false
+}
+
+// checkCrossSecrets fails if pw is anywhere but the one answer to the
+// requester's Reveal: Slack's window (views.update of slackWindow) for a
+// request asked in Slack, or Discord's ephemeral answer for one asked in
+// Discord (inResponse: in the HTTP answer to the click itself).
+func (ce *crossEnv) checkCrossSecrets(pw string, askedOn bot.Platform, slackWindow string, inResponse bool) {
+	ce.t.Helper()
+	ce.checkSecrets([]string{pw}) // only ephemeral Discord calls; logs; Redis
+	n := 0
+	if inResponse {
+		n++
+	}
+	for _, c := range ce.slack.Calls() {
+		if !strings.Contains(c.Text(), pw) {
+			continue
+		}
+		if askedOn != bot.PlatformSlack || c.Method != "views.update" || c.Get("view_id") != slackWindow {
+			ce.t.Errorf("the password is in Slack's %s", c.Method)
+		}
+		n++
+	}
+	for _, c := range ce.fake.Calls() {
+		if strings.Contains(c.Raw, pw) {
+			if askedOn != bot.PlatformDiscord {
+				ce.t.Errorf("a request asked in Slack showed its password on Discord (%s %s)", c.Method, c.Path)
 			}
 			n++
 		}
 	}
-	for _, c := range ce.fake.Calls() {
-		for _, pw := range passwords {
-			if strings.Contains(c.Raw, pw) {
-				n++
-			}
-		}
-	}
 	if n != 1 {
 		ce.t.Errorf("messages holding the password: got %d, want 1", n)
-	}
-	if askedOn == bot.PlatformDiscord {
-		for _, c := range ce.slack.Calls() {
-			if c.Method == slackEphemera && strings.Contains(c.Text(), passwords[0]) {
-				ce.t.Errorf("a request asked on Discord delivered its password on Slack")
-			}
-		}
 	}
 }
 
@@ -192,7 +260,8 @@ func (ce *crossEnv) checkCrossSecrets(passwords []string, askedOn bot.Platform) 
 func slackCardIs(id, state string) func([]slacktest.Call) bool {
 	return func(calls []slacktest.Call) bool {
 		for _, c := range calls {
-			if c.Method == "chat.update" && strings.Contains(c.Get("text"), id+": alice asks to reset prod-db (app_user): "+state) {
+			if c.Method == "chat.update" && c.Get("channel") == slackChannel &&
+				strings.Contains(c.Get("text"), id+": alice asks to reset prod-db (app_user): "+state) {
 				return true
 			}
 		}
@@ -204,7 +273,7 @@ func slackCardIs(id, state string) func([]slacktest.Call) bool {
 func slackCardPosted(id string) func([]slacktest.Call) bool {
 	return func(calls []slacktest.Call) bool {
 		for _, c := range calls {
-			if c.Method == "chat.postMessage" && strings.Contains(c.Text(), id) {
+			if c.Method == "chat.postMessage" && c.Get("channel") == slackChannel && strings.Contains(c.Text(), id) {
 				return true
 			}
 		}
@@ -212,11 +281,18 @@ func slackCardPosted(id string) func([]slacktest.Call) bool {
 	}
 }
 
+// discordWaitsForReveal matches the Discord card saying it waits for Reveal.
+func discordWaitsForReveal(c discordtest.Call) bool {
+	return cardState("Approved")(c) && strings.Contains(embedText(c), "Reveal")
+}
+
 // TestAcrossPlatforms has one request asked on one platform and approved on
 // the other: the same person cannot approve their own request from either
-// side, every card follows, and the password goes back where it was asked.
+// side, nothing is reset at approval, the Reveal offer goes where the
+// request was asked, the click there shows the password, and every card
+// follows.
 func TestAcrossPlatforms(t *testing.T) {
-	t.Run("AskedInSlackApprovedInDiscord", func(t *testing.T) {
+	t.Run("AskedInSlackApprovedInDiscordRevealedInSlack", func(t *testing.T) {
 		ce := newCrossEnv(t)
 		reply := ce.slackCommand(slackAlice, "prod-db locked out")
 		id := idRE.FindString(reply)
@@ -239,32 +315,39 @@ func TestAcrossPlatforms(t *testing.T) {
 		if !strings.Contains(a.Content(), "You approved "+id) {
 			t.Errorf("bob approving on Discord: got %q", a.Content())
 		}
+		offer := ce.slackOffer(slackAlice, id)
+		if !strings.Contains(offer.Text(), "approved by *bob*") {
+			t.Errorf("the Slack offer does not say bob approved: %s", offer.Text())
+		}
+		ce.fake.Wait(ce.ctx, "the Discord card waiting for Reveal", discordWaitsForReveal)
+		ce.slack.WaitFor(ce.ctx, "the Slack card waiting for Reveal", slackCardIs(id, "approved, waiting for alice to reveal"))
+		if n := ce.resets(); n != 0 {
+			t.Fatalf("resets before the click: got %d, want 0", n)
+		}
+
+		window := ce.slackReveal(slackAlice, id)
+		pw := ce.passwords()
+		if len(pw) != 1 || !strings.Contains(window.Text(), pw[0]) {
+			t.Fatalf("the Slack window: got %q, want the new password", window.Text())
+		}
 		ce.fake.Wait(ce.ctx, "the Discord card done", cardState("Done"))
 		ce.slack.WaitFor(ce.ctx, "the Slack card done", slackCardIs(id, "succeeded"))
 		ce.slackAd.Wait()
 		ce.ad.Wait()
 		if got := ce.resets(); got != 1 {
-			t.Fatalf("provider calls: got %d, want 1", got)
+			t.Fatalf("resets: got %d, want 1", got)
 		}
-		pw := ce.passwords()[0]
-		n := 0
-		for _, c := range ce.slack.Calls() {
-			if c.Method == slackEphemera && c.Get("channel") == "D"+slackAlice && strings.Contains(c.Text(), pw) {
-				n++
-			}
+		if n := ce.fake.Count(func(c discordtest.Call) bool {
+			return strings.HasPrefix(c.Path, "webhooks/") || isDM(alice)(c) && len(customIDs(c.Body)) > 0
+		}); n != 0 {
+			t.Errorf("Discord follow-ups or offers for a Slack request: got %d, want 0", n)
 		}
-		if n != 1 {
-			t.Errorf("ephemeral Slack messages to alice with the password: got %d, want 1", n)
-		}
-		if n := ce.fake.Count(func(c discordtest.Call) bool { return strings.HasPrefix(c.Path, "webhooks/") }); n != 0 {
-			t.Errorf("Discord follow-ups for a Slack request: got %d, want 0", n)
-		}
-		ce.checkCrossSecrets(ce.passwords(), bot.PlatformSlack)
+		ce.checkCrossSecrets(pw[0], bot.PlatformSlack, window.ID, false)
 	})
 
-	t.Run("AskedInDiscordApprovedInSlack", func(t *testing.T) {
+	t.Run("AskedInDiscordApprovedInSlackRevealedInDiscord", func(t *testing.T) {
 		ce := newCrossEnv(t)
-		id, ask := ce.ask(alice, "prod-db")
+		id, _ := ce.ask(alice, "prod-db")
 		ce.fake.Wait(ce.ctx, "the Discord card", isCardPost)
 		ce.slack.WaitFor(ce.ctx, "the Slack card", slackCardPosted(id))
 
@@ -274,59 +357,33 @@ func TestAcrossPlatforms(t *testing.T) {
 		if reply := ce.slackApprove(slackBob, id); !strings.Contains(reply, "You approved "+id) {
 			t.Errorf("bob approving in Slack: got %q", reply)
 		}
-		delivered := ce.fake.Wait(ce.ctx, "the password on Discord", func(c discordtest.Call) bool {
-			return isFollowup(tokenOf(ask))(c) && strings.Contains(content(c), "New password")
-		})
-		if !delivered.Ephemeral {
-			t.Errorf("delivery on Discord: got flags %v, want 64", delivered.Body["flags"])
+		offer := ce.discordOffer(alice, id)
+		ce.fake.Wait(ce.ctx, "the Discord card waiting for Reveal", discordWaitsForReveal)
+		ce.slack.WaitFor(ce.ctx, "the Slack card waiting for Reveal", slackCardIs(id, "approved, waiting for alice to reveal"))
+		if n := ce.resets(); n != 0 {
+			t.Fatalf("resets before the click: got %d, want 0", n)
+		}
+
+		answer, inResponse := ce.discordReveal(alice, id, discordMessageID(offer))
+		pw := ce.passwords()
+		if len(pw) != 1 || !strings.Contains(answer, pw[0]) {
+			t.Fatalf("the answer to Reveal on Discord: got %q, want the new password", answer)
 		}
 		ce.fake.Wait(ce.ctx, "the Discord card done", cardState("Done"))
 		ce.slack.WaitFor(ce.ctx, "the Slack card done", slackCardIs(id, "succeeded"))
 		ce.slackAd.Wait()
 		ce.ad.Wait()
 		if got := ce.resets(); got != 1 {
-			t.Errorf("provider calls: got %d, want 1", got)
+			t.Errorf("resets: got %d, want 1", got)
 		}
-		ce.checkCrossSecrets(ce.passwords(), bot.PlatformDiscord)
-	})
-
-	// Approved in Slack after alice's Discord token ran out: both cards
-	// say the request waits for her Reveal, and her click in Discord
-	// resets and shows the password there alone.
-	t.Run("AskedInDiscordApprovedInSlackLate", func(t *testing.T) {
-		ce := newCrossEnv(t)
-		// Slack's signatures are checked against the wall clock: alice asks
-		// 16 minutes before it, bob approves at it.
-		ce.clock.Advance(-16 * time.Minute)
-		id, ask := ce.ask(alice, "prod-db")
-		ce.slack.WaitFor(ce.ctx, "the Slack card", slackCardPosted(id))
-		ce.clock.Advance(16 * time.Minute)
-		if reply := ce.slackApprove(slackBob, id); !strings.Contains(reply, "You approved "+id) {
-			t.Errorf("bob approving in Slack: got %q", reply)
-		}
-		offer := ce.fake.Wait(ce.ctx, "the Reveal offer in alice's DMs", func(c discordtest.Call) bool {
-			return isDM(alice)(c) && len(customIDs(c.Body)) > 0
-		})
-		ce.slack.WaitFor(ce.ctx, "the Slack card waiting for Reveal", func(calls []slacktest.Call) bool {
-			for _, c := range calls {
-				if c.Method == "chat.update" && strings.Contains(c.Text(), id) && strings.Contains(c.Text(), "press Reveal") {
-					return true
-				}
+		for _, c := range ce.slack.Calls() {
+			if (c.Method == "chat.postMessage" && c.Get("channel") == "D"+slackAlice) || c.Method == "views.open" {
+				t.Errorf("Slack got a %s for a Discord request's Reveal", c.Method)
 			}
-			return false
-		})
-		if n := ce.resets(); n != 0 {
-			t.Fatalf("resets before the click: got %d, want 0", n)
 		}
-		if got := ce.reveal(alice, id, msgID(offer)); !strings.Contains(got, ce.passwords()[0]) {
-			t.Fatalf("the click's answer: got %q, want the password", got)
-		}
-		ce.slack.WaitFor(ce.ctx, "the Slack card done", slackCardIs(id, "succeeded"))
-		ce.slackAd.Wait()
-		ce.ad.Wait()
-		if n := ce.fake.Count(isFollowup(tokenOf(ask))); n != 0 {
-			t.Errorf("follow-ups on the expired token: got %d, want 0", n)
-		}
-		ce.checkCrossSecrets(ce.passwords(), bot.PlatformDiscord)
+		ce.checkCrossSecrets(pw[0], bot.PlatformDiscord, "", inResponse)
 	})
 }
+
+// discordMessageID is the ID Discord gave the message a call posted.
+func discordMessageID(c discordtest.Call) string { s, _ := c.Resp["id"].(string); return s }

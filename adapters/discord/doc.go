@@ -1,7 +1,7 @@
 // Package discord is resetbot's Discord adapter. It registers the
 // /reset-password slash command, turns slash commands, autocomplete, button
 // clicks and modal submissions into bot commands, and the bot's approval
-// cards, status lines and passwords into Discord REST calls made with
+// cards, status lines, Reveal offers and passwords into Discord REST calls made with
 // github.com/bwmarrin/discordgo.
 //
 // Interactions arrive over HTTP (POST /discord/interactions) or, when the
@@ -30,16 +30,25 @@
 // buttons once the request is no longer pending. Deny asks for a reason in a
 // modal.
 //
-// A password leaves the process in one of two places. While the token of the
-// interaction with which the requester asked is valid (15 minutes), it is an
-// ephemeral follow-up on that interaction; the token is kept on the request
-// (Request.Refs) so that whichever replica executes the request can use it.
-// After that, CanDeliver is false and the service does not reset: it calls
-// Offer, which sends the requester a direct message with a Reveal button.
-// The click is answered at once with an ephemeral deferral; only then does
-// the service run the reset (chat.Service.Reveal), and the password replaces that
-// deferred answer. No reset runs when the deferral fails, and the password
-// is never stored.
+// Nothing is reset at approval. The service offers the approved request:
+// Offer sends the requester a direct message, which stays and holds no
+// secret, saying who approved, the account and users, and until when
+// (Request.RevealBy, as a Discord timestamp) its Reveal button works. The
+// click, or its text fallback /reset-password reveal id:R-…, is answered
+// at once with an ephemeral deferral (type 5, flag 64); the adapter then
+// reads that answer back (GET @original) to know that Discord shows it, and
+// only then runs the reset (chat.Service.Reveal), whose password replaces
+// the deferred answer. So a password exists only while there is a message
+// that the requester alone sees to put it in: when the deferral is lost,
+// nothing is reset and the button stays. Once the request has ended,
+// Withdraw edits the offer: the button goes, and the message says how it
+// ended. The approval card says while it waits that it waits for the
+// requester to reveal, and until when.
+//
+// The token of the interaction with which the requester asked is kept on
+// the request (Request.Refs) while it lasts (15 minutes), so that whichever
+// replica has news sends it as an ephemeral follow-up where they asked;
+// later news goes in a direct message. No password ever goes through it.
 //
 // The plumbing it shares with the other adapters (the service interface,
 // the memory of interactions, the order of card updates, retries and the

@@ -113,28 +113,26 @@ func TestRateLimits(t *testing.T) {
 		}
 	})
 
-	t.Run("DeliveryAfterA429", func(t *testing.T) {
+	t.Run("RevealAnswerAfterA429", func(t *testing.T) {
 		e := newEnv(t)
-		i := e.slash(alice, "ask")
-		req := pendingRequest("R-222222")
-		req.CreatedAt = e.clock.Now()
-		req.Refs = map[bot.RefKey]string{bot.Ref(bot.RefInteraction, bot.PlatformDiscord): tokenOf(i)}
-		path := "webhooks/" + appID + "/" + tokenOf(i)
-		e.fake.SetFault(discordtest.FaultFirst(1, isPostTo(path), discordtest.RateLimited("0.05")))
-		err := e.ad.Deliver(e.ctx, people[0], req, []bot.UserResult{{User: "app_user", Password: bot.NewSecret("Pw-429-secret")}})
-		if err != nil {
-			t.Fatalf("Deliver: %v", err)
+		id, _, offer := e.approved()
+		i := e.dmClick(alice, "reveal:"+id, msgID(offer))
+		path := "webhooks/" + appID + "/" + tokenOf(i) + "/messages/@original"
+		isAnswer := func(c discordtest.Call) bool { return c.Method == "PATCH" && c.Path == path }
+		e.fake.SetFault(discordtest.FaultFirst(1, isAnswer, discordtest.RateLimited("0.05")))
+		got := e.revealWith(e.srv.URL, i)
+		pws := e.passwords()
+		if len(pws) != 1 || !strings.Contains(got, pws[0]) {
+			t.Fatalf("answer: got %q, want the password after the 429", got)
 		}
-		if got := e.fake.Count(isPostTo(path)); got != 2 {
-			t.Errorf("attempts: got %d, want 2", got)
+		if n := e.fake.Count(isAnswer); n != 2 {
+			t.Errorf("attempts: got %d, want 2", n)
 		}
-		got := e.fake.Count(func(c discordtest.Call) bool {
-			return isFollowup(tokenOf(i))(c) && c.Ephemeral && strings.Contains(c.Raw, "Pw-429-secret")
-		})
-		if got != 1 {
-			t.Errorf("ephemeral deliveries: got %d, want 1", got)
+		if n := e.resets(); n != 1 {
+			t.Errorf("resets: got %d, want 1", n)
 		}
-		e.checkSecrets([]string{"Pw-429-secret"})
+		e.ad.Wait()
+		e.checkSecrets(pws)
 	})
 }
 

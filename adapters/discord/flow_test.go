@@ -55,7 +55,7 @@ func TestStartRegistersCommands(t *testing.T) {
 					}
 				}
 			}
-			if want := []string{"ask", "list", "status", "cancel", "approve", "deny", "help"}; !slices.Equal(subs, want) {
+			if want := []string{"ask", "list", "status", "cancel", "reveal", "approve", "deny", "help"}; !slices.Equal(subs, want) {
 				t.Errorf("subcommands: got %v, want %v", subs, want)
 			}
 		})
@@ -63,9 +63,11 @@ func TestStartRegistersCommands(t *testing.T) {
 }
 
 // TestApprovalFlow is the whole story: alice asks, she may not approve her
-// own request, carol may not approve at all, bob approves, the reset runs
-// once, the password reaches alice alone, the card follows every step, and
-// replaying an interaction changes nothing.
+// own request, carol may not approve at all, bob approves, nothing is reset
+// until alice presses Reveal in the direct message that follows, the reset
+// then runs once, the password reaches her alone in the answer to that
+// click, the offer and the card follow every step, and replaying an
+// interaction changes nothing.
 func TestApprovalFlow(t *testing.T) {
 	e := newEnv(t)
 	ctx := e.ctx
@@ -105,50 +107,45 @@ func TestApprovalFlow(t *testing.T) {
 	if !strings.Contains(a.Content(), "You approved "+id) {
 		t.Errorf("bob's answer: got %q, want his approval confirmed", a.Content())
 	}
-
 	token := tokenOf(ask)
-	delivered := e.fake.Wait(ctx, "the password's follow-up", func(c discordtest.Call) bool {
-		return isFollowup(token)(c) && strings.Contains(content(c), "New password")
+	e.fake.Wait(ctx, "alice told of the approval", func(c discordtest.Call) bool {
+		return isFollowup(token)(c) && c.Ephemeral && strings.Contains(content(c), "approved by bob")
 	})
-	e.fake.Wait(ctx, "the card edited to done", cardState("Done"))
+	offer := e.fake.Wait(ctx, "the Reveal offer", isOffer(id))
+	e.fake.Wait(ctx, "the card waiting for alice", waitingCard)
+	if got := e.resets(); got != 0 {
+		t.Fatalf("provider calls before Reveal: got %d, want 0", got)
+	}
 
+	click := e.dmClick(alice, "reveal:"+id, msgID(offer))
+	got := e.revealWith(e.srv.URL, click)
 	if got := e.resets(); got != 1 {
 		t.Errorf("provider calls: got %d, want 1", got)
 	}
 	pws := e.passwords()
-	if len(pws) != 1 {
-		t.Fatalf("passwords: got %d, want 1", len(pws))
+	if len(pws) != 1 || !strings.Contains(got, pws[0]) {
+		t.Fatalf("the answer to Reveal: got %q, want the password", got)
 	}
-	if !delivered.Ephemeral || int(discordtest.Num(delivered.Body["flags"])) != 64 || !strings.Contains(content(delivered), pws[0]) {
-		t.Errorf("delivery: got flags %v %q, want the password with flags 64", delivered.Body["flags"], content(delivered))
-	}
-	if n := e.fake.Count(func(c discordtest.Call) bool { return strings.Contains(c.Raw, pws[0]) }); n != 1 {
-		t.Errorf("calls holding the password: got %d, want 1 (alice's follow-up)", n)
-	}
+	e.wantWithdrawn(offer, "was revealed")
+	last := e.fake.Wait(ctx, "the card edited to done", cardState("Done"))
+	e.fake.Wait(ctx, "alice told it is done", func(c discordtest.Call) bool {
+		return isFollowup(token)(c) && c.Ephemeral && strings.Contains(content(c), id+" done: reset app_user")
+	})
 
 	// every state change edits the card; the last one has no buttons
-	last := e.fake.Wait(ctx, "the final card", cardState("Done"))
 	if ids := customIDs(last.Body); len(ids) != 0 {
 		t.Errorf("buttons on the finished card: got %v, want none", ids)
 	}
 	if comps, ok := last.Body["components"].([]any); !ok || len(comps) != 0 {
 		t.Errorf("components of the finished card: got %v, want [] (which removes the buttons)", last.Body["components"])
 	}
-	// "Approved" may be overtaken by the executor's "Resetting", and is
-	// then rightly skipped; "Resetting" always comes before "Done".
 	if e.fake.Count(cardState("Resetting")) == 0 {
 		t.Errorf("card: never shown Resetting")
 	}
-	e.fake.Wait(ctx, "alice told of the approval", func(c discordtest.Call) bool {
-		return isFollowup(token)(c) && c.Ephemeral && strings.Contains(content(c), "approved by bob")
-	})
-	e.fake.Wait(ctx, "alice told it is done", func(c discordtest.Call) bool {
-		return isFollowup(token)(c) && c.Ephemeral && strings.Contains(content(c), id+" done: reset app_user")
-	})
 
 	t.Run("ReplayChangesNothing", func(t *testing.T) {
 		before := len(e.fake.Calls())
-		for _, i := range []map[string]any{approve, ask} {
+		for _, i := range []map[string]any{approve, ask, click} {
 			a := e.send(i)
 			if a.Status != 200 || !strings.Contains(a.Content(), "handled already") {
 				t.Errorf("replay: got %d %q, want it recognised", a.Status, a.Raw)
@@ -173,17 +170,11 @@ func TestApprovalFlow(t *testing.T) {
 	})
 
 	e.ad.Wait()
-	e.checkSecrets(pws)
-	events, err := e.store.AuditLog(ctx, bot.AuditQuery{RequestID: id})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var kinds []string
-	for _, ev := range events {
-		kinds = append(kinds, string(ev.Kind))
-	}
-	if !slices.Contains(kinds, "delivered") || slices.Contains(kinds, "delivery_failed") {
-		t.Errorf("audit: got %v, want delivered", kinds)
+	e.checkShownOnce(pws, tokenOf(click))
+	want := []string{"requested:alice", "refused:alice", "refused:carol", "voted:bob", "approved:bob", "executing:system", "offered:system",
+		"executing:alice", "delivered:system", "succeeded:system"}
+	if got := e.auditOf(id); !slices.Equal(got, want) {
+		t.Errorf("audit: got %v, want %v", got, want)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"resetbot/adapters/discord"
 	"resetbot/adapters/discord/discordtest"
+	"resetbot/bot"
 )
 
 // crashingLease never lets go, like a replica that died.
@@ -166,30 +167,66 @@ func TestRunWithoutGatewayReturns(t *testing.T) {
 	}
 }
 
-// TestGatewayReveal: a Reveal click that arrives through the Gateway is
-// deferred through the callback endpoint, and the password replaces that
-// ephemeral answer.
+// TestGatewayReveal: a Reveal (the button, or its command) that arrives
+// through the Gateway is deferred through the callback endpoint, and the
+// password replaces that ephemeral answer. One that arrives too late for
+// Discord to take its answer resets nothing.
 func TestGatewayReveal(t *testing.T) {
-	e := newEnv(t)
-	r := run(e.gatewayAdapter("gw-reveal", redisLease{c: e.redis, prefix: e.prefix}))
-	defer r.halt(t, e.ctx)
-	h := e.nextIdentify()
-	id, _, offer := e.lateApproval()
+	for _, tc := range []struct {
+		name   string
+		reveal func(e *env, id, offer string) map[string]any
+	}{
+		{"Button", func(e *env, id, offer string) map[string]any { return e.dmClick(alice, "reveal:"+id, offer) }},
+		{"Command", func(e *env, id, _ string) map[string]any { return e.slash(alice, "reveal", "id", id) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			ga := e.gatewayAdapter("gw-reveal", redisLease{c: e.redis, prefix: e.prefix})
+			r := run(ga)
+			defer r.halt(t, e.ctx)
+			h := e.nextIdentify()
+			id, _, offer := e.approved()
+			callback := func(i map[string]any) func(discordtest.Call) bool {
+				return isPostTo("interactions/" + i["id"].(string) + "/" + tokenOf(i) + "/callback")
+			}
 
-	i := e.dmClick(alice, "reveal:"+id, msgID(offer))
-	if err := e.fake.Dispatch(h, i); err != nil {
-		t.Fatal(err)
+			// Handled more than 3 s after the click: Discord refuses the
+			// deferral, so there would be nowhere to show a password.
+			late := tc.reveal(e, id, msgID(offer))
+			e.clock.Advance(4 * time.Second)
+			if err := e.fake.Dispatch(h, late); err != nil {
+				t.Fatal(err)
+			}
+			if cb := e.fake.Wait(e.ctx, "the late deferral", callback(late)); cb.Status != 404 {
+				t.Fatalf("late callback: got %d, want 404 (Unknown interaction)", cb.Status)
+			}
+			waitFor(t, e.ctx, "the refused deferral logged", func() bool {
+				return strings.Contains(e.logs.String(), "defer the answer to Reveal; nothing was reset")
+			})
+			ga.Wait()
+			if n := e.resets(); n != 0 {
+				t.Fatalf("resets after a refused deferral: got %d, want 0", n)
+			}
+			e.wantState(id, bot.StateOffered, "waiting for alice")
+			e.wantOfferKept(offer)
+
+			i := tc.reveal(e, id, msgID(offer))
+			if err := e.fake.Dispatch(h, i); err != nil {
+				t.Fatal(err)
+			}
+			cb := e.fake.Wait(e.ctx, "the deferral", callback(i))
+			if discordtest.Num(cb.Body["type"]) != 5 || !cb.Ephemeral || cb.Status != 204 {
+				t.Fatalf("callback: got %d %s, want an ephemeral deferral, taken", cb.Status, cb.Raw)
+			}
+			answer := e.fake.Wait(e.ctx, "the password", isEditOriginal(tokenOf(i)))
+			pws := e.passwords()
+			if len(pws) != 1 || !strings.Contains(content(answer), pws[0]) || !answer.Ephemeral {
+				t.Fatalf("answer: got %q (ephemeral %v), want the new password, ephemeral", content(answer), answer.Ephemeral)
+			}
+			e.wantWithdrawn(offer, "was revealed")
+			ga.Wait()
+			e.ad.Wait()
+			e.checkShownOnce(pws, tokenOf(i))
+		})
 	}
-	cb := e.fake.Wait(e.ctx, "the deferral", isPostTo("interactions/"+i["id"].(string)+"/"+tokenOf(i)+"/callback"))
-	if discordtest.Num(cb.Body["type"]) != 5 || !cb.Ephemeral {
-		t.Fatalf("callback: got %s, want an ephemeral deferral", cb.Raw)
-	}
-	answer := e.fake.Wait(e.ctx, "the password", isEditOriginal(tokenOf(i)))
-	pws := e.passwords()
-	if len(pws) != 1 || !strings.Contains(content(answer), pws[0]) || !answer.Ephemeral {
-		t.Fatalf("answer: got %q (ephemeral %v), want the new password, ephemeral", content(answer), answer.Ephemeral)
-	}
-	e.wantWithdrawn(offer, "succeeded")
-	e.ad.Wait()
-	e.checkSecrets(pws)
 }

@@ -3,10 +3,11 @@ package discord
 import (
 	"context"
 	"errors"
-	"resetbot/bot"
 	"slices"
 	"strings"
 	"time"
+
+	"resetbot/bot"
 
 	"github.com/bwmarrin/discordgo"
 )
@@ -59,8 +60,8 @@ func (a *Adapter) handle(ctx context.Context, i *discordgo.Interaction, respond 
 		answer(ephemeral("This interaction was handled already."))
 		return
 	}
-	if id, ok := revealClick(i); ok {
-		a.revealAt(ctx, i, id, respond)
+	if id, ok := revealOf(i); ok {
+		a.reveal(ctx, i, id, respond)
 		return
 	}
 	now, slow := a.route(ctx, i)
@@ -147,8 +148,9 @@ func (a *Adapter) route(ctx context.Context, i *discordgo.Interaction) (*respons
 			return ephemeral(bot.ErrorMessage(err)), nil
 		}
 		if cmd.Kind == bot.KindAsk {
-			// The password comes back on this interaction: any replica
-			// that executes the request finds its token on the request.
+			// The status updates follow the ask on this interaction, for as
+			// long as its token works: any replica finds it on the request.
+			// It never carries a password.
 			actor.Refs = map[bot.RefKey]string{bot.Ref(bot.RefInteraction, bot.PlatformDiscord): i.Token}
 		}
 		return nil, handle(cmd)
@@ -181,22 +183,30 @@ func (a *Adapter) route(ctx context.Context, i *discordgo.Interaction) (*respons
 	return ephemeral("resetbot does not handle this kind of interaction."), nil
 }
 
-// revealClick reports whether i is a click on a Reveal button, and for
-// which request.
-func revealClick(i *discordgo.Interaction) (string, bool) {
-	data, ok := i.Data.(discordgo.MessageComponentInteractionData)
-	if !ok {
-		return "", false
+// revealOf reports whether i asks to reveal a request, and which: a click
+// on a Reveal button, or its text fallback, /reset-password reveal.
+func revealOf(i *discordgo.Interaction) (string, bool) {
+	switch data := i.Data.(type) {
+	case discordgo.MessageComponentInteractionData:
+		verb, id, err := splitCustomID(data.CustomID)
+		return id, err == nil && verb == "reveal"
+	case discordgo.ApplicationCommandInteractionData:
+		if data.Name != commandName {
+			return "", false
+		}
+		cmd, err := commandOf(data)
+		return cmd.ID, err == nil && cmd.Kind == bot.KindReveal
 	}
-	verb, id, err := splitCustomID(data.CustomID)
-	return id, err == nil && verb == "reveal"
+	return "", false
 }
 
-// revealAt answers a click on Reveal. The answer is deferred before the
-// reset runs: a password made at the click must have a message to go to, so
-// when the deferral fails nothing is reset. The password then replaces the
-// deferred (ephemeral) answer; the service then has the offer withdrawn.
-func (a *Adapter) revealAt(ctx context.Context, i *discordgo.Interaction, id string, respond responder) {
+// reveal answers a Reveal: the click on the button or the command. The
+// answer is deferred, ephemerally, before anything is reset, and the reset
+// runs only once Discord shows that answer: a password made now must have
+// a message to go to, seen by the requester alone. The password then
+// replaces the deferred answer; the service has the offer withdrawn. When
+// the deferral fails, nothing is reset and the offer stays for another try.
+func (a *Adapter) reveal(ctx context.Context, i *discordgo.Interaction, id string, respond responder) {
 	svc := a.service()
 	if err := respond(deferred()); err != nil {
 		a.log.Error("discord: defer the answer to Reveal; nothing was reset", "interaction", i.ID, "request", id, "err", err)
@@ -208,6 +218,10 @@ func (a *Adapter) revealAt(ctx context.Context, i *discordgo.Interaction, id str
 		// Discord took it, and so has a message to put the password in.
 		if err := a.landed(wctx, token); err != nil {
 			a.log.Error("discord: the answer to Reveal did not reach Discord; nothing was reset", "request", id, "err", err)
+			// Should Discord have it after all, it must not stay "thinking".
+			if err := a.editOriginal(wctx, token, "Discord did not confirm this answer, so nothing was reset: press Reveal again."); err != nil {
+				a.log.Info("discord: the answer to Reveal cannot be edited either", "request", id, "err", err)
+			}
 			return
 		}
 		shown := false
@@ -215,7 +229,13 @@ func (a *Adapter) revealAt(ctx context.Context, i *discordgo.Interaction, id str
 			shown = true
 			return a.editOriginal(ctx, token, passwordText(id, results))
 		})
-		if err != nil && !shown {
+		switch {
+		case err == nil:
+		case shown:
+			// The reset ran but its password may not have been shown: the
+			// service records that, and the answer cannot be edited anyway.
+			a.log.Error("discord: show the password of a Reveal", "request", id, "err", err)
+		default:
 			if err := a.editOriginal(wctx, token, bot.ErrorMessage(err)); err != nil {
 				a.log.Error("discord: answer Reveal", "request", id, "err", err)
 			}
@@ -259,7 +279,7 @@ func userOf(i *discordgo.Interaction) *discordgo.User {
 // grammar and parses it, so that both platforms share one set of checks.
 func commandOf(data discordgo.ApplicationCommandInteractionData) (bot.Command, error) {
 	if len(data.Options) != 1 || data.Options[0] == nil || data.Options[0].Type != discordgo.ApplicationCommandOptionSubCommand {
-		return bot.Command{}, bot.Errorf(bot.EINVALID, "pick one of /reset-password's subcommands: ask, list, status, cancel, approve, deny, help")
+		return bot.Command{}, bot.Errorf(bot.EINVALID, "pick one of /reset-password's subcommands: ask, list, status, cancel, reveal, approve, deny, help")
 	}
 	sub := data.Options[0]
 	opt := func(name string) (string, error) {
@@ -301,7 +321,7 @@ func commandOf(data discordgo.ApplicationCommandInteractionData) (bot.Command, e
 		text += " " + reason
 	case "list", "help":
 		text, kind = sub.Name, bot.Kind(sub.Name)
-	case "status", "cancel", "approve", "deny":
+	case "status", "cancel", "reveal", "approve", "deny":
 		id, err := word("id")
 		if err != nil {
 			return bot.Command{}, err

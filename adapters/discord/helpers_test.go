@@ -286,12 +286,18 @@ func (a answer) Ephemeral() bool { return int(discordtest.Num(a.data()["flags"])
 // send signs i with the application's key at the clock's time and posts it.
 func (e *env) send(i map[string]any) answer {
 	e.t.Helper()
+	return e.sendTo(e.srv.URL, i)
+}
+
+// sendTo is send to the resetbot at base.
+func (e *env) sendTo(base string, i map[string]any) answer {
+	e.t.Helper()
 	body, err := json.Marshal(i)
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	ts := strconv.FormatInt(e.clock.Now().Unix(), 10)
-	return e.post(body, ts, sign(e.key, ts, body), i["token"])
+	return e.postTo(base, body, ts, sign(e.key, ts, body), i["token"])
 }
 
 func sign(key ed25519.PrivateKey, ts string, body []byte) string {
@@ -301,7 +307,12 @@ func sign(key ed25519.PrivateKey, ts string, body []byte) string {
 // post sends a body with the given signature headers ("" leaves one out).
 func (e *env) post(body []byte, ts, sig string, token any) answer {
 	e.t.Helper()
-	req, err := http.NewRequestWithContext(e.ctx, "POST", e.srv.URL+"/discord/interactions", bytes.NewReader(body))
+	return e.postTo(e.srv.URL, body, ts, sig, token)
+}
+
+func (e *env) postTo(base string, body []byte, ts, sig string, token any) answer {
+	e.t.Helper()
+	req, err := http.NewRequestWithContext(e.ctx, "POST", base+"/discord/interactions", bytes.NewReader(body))
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -388,8 +399,11 @@ func cardState(state string) func(discordtest.Call) bool {
 
 // embedText is the card's embed as text.
 func embedText(c discordtest.Call) string {
-	b, _ := json.Marshal(c.Body["embeds"])
-	return string(b)
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // <t:…> as Discord gets it
+	_ = enc.Encode(c.Body["embeds"])
+	return strings.TrimSpace(b.String())
 }
 
 // customIDs lists the buttons' custom_ids of a message body.
@@ -411,21 +425,51 @@ func customIDs(body map[string]any) []string {
 
 func content(c discordtest.Call) string { s, _ := c.Body["content"].(string); return s }
 
-// checkSecrets fails if a password is anywhere but an ephemeral message: any
-// other call to Discord, the logs, or Redis.
+// checkSecrets fails if a password is anywhere but the answer to a Reveal:
+// an ephemeral edit of an interaction's @original. Not in any other call to
+// Discord, not in a message that stays there, not in the logs, not in
+// Redis.
 func (e *env) checkSecrets(passwords []string) {
 	e.t.Helper()
 	if len(passwords) == 0 {
 		return
 	}
-	for _, c := range e.fake.Calls() {
-		for _, pw := range passwords {
-			if strings.Contains(c.Raw, pw) && !c.Ephemeral {
-				e.t.Errorf("the password is in a call that is not ephemeral: %s %s", c.Method, c.Path)
+	stored := e.fake.Stored()
+	for _, pw := range passwords {
+		for _, c := range e.fake.Calls() {
+			if strings.Contains(c.Raw, pw) && !(isAnswerEdit(c) && c.Ephemeral) {
+				e.t.Errorf("the password is in a call that is not the ephemeral answer to a Reveal: %s %s", c.Method, c.Path)
 			}
+		}
+		if strings.Contains(stored, pw) {
+			e.t.Errorf("the password is in a message that stays in Discord")
 		}
 	}
 	e.back.CheckNoSecrets(e.t, passwords...)
+}
+
+// checkShownOnce fails unless the passwords reached Discord in exactly one
+// call, the edit of the answer to the Reveal whose token is answer, and
+// nowhere else (checkSecrets).
+func (e *env) checkShownOnce(passwords []string, answer string) {
+	e.t.Helper()
+	e.checkSecrets(passwords)
+	for _, pw := range passwords {
+		var where []string
+		for _, c := range e.fake.Calls() {
+			if strings.Contains(c.Raw, pw) {
+				where = append(where, c.Method+" "+c.Path)
+			}
+		}
+		want := "PATCH webhooks/" + appID + "/" + answer + "/messages/@original"
+		if len(where) != 1 || where[0] != want {
+			e.t.Errorf("calls holding a password: got %v, want [%s]", where, want)
+		}
+	}
+}
+
+func isAnswerEdit(c discordtest.Call) bool {
+	return c.Method == "PATCH" && strings.HasPrefix(c.Path, "webhooks/"+appID+"/") && strings.HasSuffix(c.Path, "/messages/@original")
 }
 
 // redisLease is the Gateway lease on real Redis, as a deployment backs it.

@@ -2,10 +2,11 @@ package discord
 
 import (
 	"fmt"
-	"resetbot/bot"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"resetbot/bot"
 
 	"github.com/bwmarrin/discordgo"
 )
@@ -39,7 +40,8 @@ func denyModal(id string) *response {
 	}}
 }
 
-// passwordText is the one message that holds passwords.
+// passwordText is the one message that holds passwords: the answer to the
+// requester's Reveal, which only they see.
 func passwordText(id string, results []bot.UserResult) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "New password for %s, shown to you alone:", id)
@@ -50,8 +52,82 @@ func passwordText(id string, results []bot.UserResult) string {
 		}
 		fmt.Fprintf(&b, "\n• %s: %s", r.User, codeSpan(r.Password.Value()))
 	}
-	b.WriteString("\nCopy it now: resetbot keeps no copy, and this message goes away when you dismiss it.")
+	b.WriteString("\nCopy it now: resetbot keeps no copy, and this message is gone once you dismiss it or Discord reloads.")
 	return b.String()
+}
+
+// offerText is the direct message that offers req for Reveal. It holds no
+// secret: the password exists only once the button is pressed.
+func offerText(req bot.Request) string {
+	return fmt.Sprintf("**%s** was approved by %s: %s can be reset now.\n"+
+		"Press **Reveal** before %s to reset the password and see it, in an answer only you can see. "+
+		"Nothing is reset until you press it; after %s the button no longer works and you have to ask again.\n"+
+		"(Or type `/reset-password reveal id:%s`.)",
+		req.ID, approvedBy(req), target(req), at(req.RevealBy, "t"), at(req.RevealBy, "t"), req.ID)
+}
+
+// revealButton is the offer's one button.
+func revealButton(id string) []discordgo.MessageComponent {
+	return []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{
+		discordgo.Button{Label: "Reveal", Style: discordgo.PrimaryButton, CustomID: "reveal:" + id},
+	}}}
+}
+
+// endedText replaces the offer once req has ended: how it ended, without
+// the button.
+func endedText(req bot.Request) string {
+	head := fmt.Sprintf("**%s** (%s)", req.ID, target(req))
+	when := at(req.UpdatedAt, "t")
+	switch req.State {
+	case bot.StateSucceeded:
+		return fmt.Sprintf("%s was revealed %s: %s. resetbot keeps no copy of the password.",
+			head, when, escapeMarkdown(req.Outcome))
+	case bot.StateExpired:
+		by := req.RevealBy
+		if by.IsZero() {
+			by = req.UpdatedAt
+		}
+		return fmt.Sprintf("%s expired: Reveal was not pressed by %s, so nothing was reset. Ask again when you need it.",
+			head, at(by, "t"))
+	case bot.StateCancelled:
+		return fmt.Sprintf("%s was cancelled %s; nothing was reset.", head, when)
+	case bot.StateFailed:
+		return fmt.Sprintf("%s failed %s: %s", head, when, escapeMarkdown(req.Outcome))
+	case bot.StateDenied:
+		return fmt.Sprintf("%s was denied %s.", head, when)
+	}
+	return escapeMarkdown(bot.Summary(req))
+}
+
+// target is an account with its users: "prod-db: app_user".
+func target(req bot.Request) string {
+	if len(req.Users) == 0 {
+		return req.Account
+	}
+	return req.Account + ": " + strings.Join(req.Users, ", ")
+}
+
+// approvedBy names who approved req.
+func approvedBy(req bot.Request) string {
+	var names []string
+	for _, v := range req.Votes {
+		if v.Approve {
+			names = append(names, v.Person)
+		}
+	}
+	if len(names) == 0 {
+		return "policy" // a request that needed no vote
+	}
+	return strings.Join(names, ", ")
+}
+
+// at is t as Discord shows a time to each reader, in their time zone, in
+// style ("t": 14:30, "f": 4 March 2025 14:30).
+func at(t time.Time, style string) string {
+	if t.IsZero() {
+		return "the deadline"
+	}
+	return fmt.Sprintf("<t:%d:%s>", t.Unix(), style)
 }
 
 // codeSpan shows s verbatim, whatever backticks it holds.
@@ -146,11 +222,11 @@ func stateLine(req bot.Request) string {
 	case bot.StatePending:
 		return fmt.Sprintf("**Pending**: waiting for %d more approval(s).", max(req.Approvals-req.Approved(), 1))
 	case bot.StateApproved:
-		return "**Approved**: the reset is queued."
+		return fmt.Sprintf("**Approved**: sending %s a Reveal button; nothing is reset until they press it.", req.Requester)
 	case bot.StateOffered:
-		return "**Approved**: waiting for the requester to press Reveal."
+		return fmt.Sprintf("**Approved**, waiting for %s to reveal, until %s. Nothing is reset until then.", req.Requester, at(req.RevealBy, "f"))
 	case bot.StateExecuting:
-		return "**Resetting** now."
+		return fmt.Sprintf("**Resetting** now, at %s's Reveal.", req.Requester)
 	case bot.StateSucceeded:
 		return "**Done**."
 	case bot.StateFailed:
@@ -208,7 +284,9 @@ const usage = "Usage on Discord:\n```\n" +
 	"                                  ask for a password reset\n" +
 	"/reset-password list              the accounts you may ask for\n" +
 	"/reset-password status [id:R-…]   your open requests, or one request\n" +
-	"/reset-password cancel id:R-…     withdraw your pending request\n" +
+	"/reset-password cancel id:R-…     withdraw your request before it is revealed\n" +
+	"/reset-password reveal id:R-…     reset and show the password of your approved request\n" +
+	"                                  (what its Reveal button does)\n" +
 	"/reset-password approve id:R-…    approve a request (approvers; or the card's button)\n" +
 	"/reset-password deny id:R-… [reason:…]\n" +
 	"                                  deny a request (approvers)\n" +

@@ -4,16 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"resetbot/bot"
 	"strings"
-	"time"
+
+	"resetbot/bot"
 
 	"github.com/bwmarrin/discordgo"
 )
-
-// resetAllowance is how much of an interaction token's life a reset may
-// take: CanDeliver promises that the token still works when it is done.
-const resetAllowance = 2 * time.Minute
 
 // cardMessage is a new card. nonce with enforce_nonce makes Discord return
 // the first message instead of posting a second when the call is repeated
@@ -74,10 +70,11 @@ func (a *Adapter) Card(ctx context.Context, req bot.Request, acct bot.Account, r
 }
 
 // Notify tells person about req: ephemerally on the interaction with which
-// they asked while its token works, else in a direct message.
+// they asked while its token works (the status updates follow the ask
+// there), else in a direct message.
 func (a *Adapter) Notify(ctx context.Context, person bot.Person, req bot.Request, text string) error {
-	if token, ok := a.liveToken(req, 0); ok {
-		err := a.followup(ctx, token, clip(text, maxContent), nil, "tell "+person.Name+" about "+req.ID)
+	if token, ok := a.liveToken(req); ok {
+		err := a.followup(ctx, token, clip(text, maxContent), "tell "+person.Name+" about "+req.ID)
 		if bot.ErrorCode(err) != bot.ECONFLICT {
 			return err
 		}
@@ -87,45 +84,16 @@ func (a *Adapter) Notify(ctx context.Context, person bot.Person, req bot.Request
 	return err
 }
 
-// Deliver shows the new passwords to the requester as an ephemeral
-// follow-up on the interaction with which they asked. Once its token has
-// expired there is no private place left to show them, so Deliver refuses
-// (ECONFLICT) rather than put a password in a direct message that stays.
-func (a *Adapter) Deliver(ctx context.Context, person bot.Person, req bot.Request, results []bot.UserResult) error {
-	if req.Platform != bot.PlatformDiscord {
-		return bot.Errorf(bot.EINTERNAL, "request %s was asked on %s, not Discord", req.ID, req.Platform)
-	}
-	expired := bot.Errorf(bot.ECONFLICT, "your Discord request expired (15 minutes after you asked) before the reset ran, so the new password could not be shown to you privately")
-	token, ok := a.liveToken(req, 0)
-	if !ok {
-		return expired
-	}
-	err := a.followup(ctx, token, passwordText(req.ID, results), nil, "deliver the password for "+req.ID)
-	if bot.ErrorCode(err) == bot.ECONFLICT {
-		return expired
-	}
-	return err
-}
-
-// CanDeliver reports whether Deliver would still reach the requester after a
-// reset of req started now. A service that runs resets at the requester's
-// click asks it before resetting, and calls Offer when it is false.
-func (a *Adapter) CanDeliver(req bot.Request) bool {
-	_, ok := a.liveToken(req, resetAllowance)
-	return ok
-}
-
-// Offer sends the requester a direct message with a Reveal button: clicking
-// it runs the reset (chat.Service.Reveal) and shows the password ephemerally, so that it
-// exists only while it is shown. It says nothing secret, and returns the
-// message's reference ("channel/message") for Withdraw.
+// Offer sends the requester a direct message that says who approved req,
+// for which account and users, and until when its Reveal button works; and
+// the button. Clicking it runs the reset (chat.Service.Reveal), whose
+// password is shown in the click's ephemeral answer alone. The message
+// holds no secret and stays; it returns its reference ("channel/message")
+// for Withdraw.
 func (a *Adapter) Offer(ctx context.Context, person bot.Person, req bot.Request) (string, error) {
 	msg := &discordgo.MessageSend{
-		Content: fmt.Sprintf("%s (%s) is approved. Press Reveal when you are ready, before %s: the password is reset then and shown to you alone.",
-			req.ID, req.Account, revealBy(req)),
-		Components: []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{
-			discordgo.Button{Label: "Reveal", Style: discordgo.PrimaryButton, CustomID: "reveal:" + req.ID},
-		}}},
+		Content:         clip(offerText(req), maxContent),
+		Components:      revealButton(req.ID),
 		AllowedMentions: noMentions(),
 	}
 	what := "offer " + person.Name + " the password of " + req.ID
@@ -139,22 +107,14 @@ func (a *Adapter) Offer(ctx context.Context, person bot.Person, req bot.Request)
 	return sent.ChannelID + "/" + sent.ID, nil
 }
 
-// revealBy is when the offer ends, as Discord shows a time to each reader.
-func revealBy(req bot.Request) string {
-	if req.RevealBy.IsZero() {
-		return "it expires"
-	}
-	return fmt.Sprintf("<t:%d:t>", req.RevealBy.Unix())
-}
-
 // Withdraw takes the Reveal button off the offer at ref once req has ended,
-// and says how it ended.
+// and says there how it ended.
 func (a *Adapter) Withdraw(ctx context.Context, req bot.Request, ref string) error {
 	ch, id, ok := strings.Cut(ref, "/")
 	if !ok || ch == "" || id == "" {
 		return bot.Errorf(bot.EINTERNAL, "the Discord offer reference %q is not channel/message", ref)
 	}
-	text := clip(bot.Summary(req), maxContent)
+	text := clip(endedText(req), maxContent)
 	none := []discordgo.MessageComponent{}
 	edit := &discordgo.MessageEdit{Channel: ch, ID: id, Content: &text, Components: &none, AllowedMentions: noMentions()}
 	return a.call(ctx, "take the Reveal button off the offer of "+req.ID, true, func(o ...discordgo.RequestOption) error {
@@ -163,22 +123,22 @@ func (a *Adapter) Withdraw(ctx context.Context, req bot.Request, ref string) err
 	})
 }
 
-// liveToken returns the requester's interaction token when it will still
-// work for spare more time.
-func (a *Adapter) liveToken(req bot.Request, spare time.Duration) (string, bool) {
+// liveToken returns the token of the interaction with which the requester
+// asked, while it still works. The adapter keeps it on the request for the
+// status updates alone: no password ever goes through it.
+func (a *Adapter) liveToken(req bot.Request) (string, bool) {
 	token := req.Refs[bot.Ref(bot.RefInteraction, bot.PlatformDiscord)]
 	if token == "" || req.Platform != bot.PlatformDiscord {
 		return "", false
 	}
 	// CreatedAt follows the interaction by the moments the bot took to
 	// create the request; tokenMargin covers them and the clocks' skew.
-	age := a.clock.Now().Sub(req.CreatedAt)
-	return token, age < tokenLife-tokenMargin-spare
+	return token, a.clock.Now().Sub(req.CreatedAt) < tokenLife-tokenMargin
 }
 
 // followup posts an ephemeral follow-up message on an interaction.
-func (a *Adapter) followup(ctx context.Context, token, content string, components []discordgo.MessageComponent, what string) error {
-	params := &discordgo.WebhookParams{Content: content, Components: components, Flags: discordgo.MessageFlagsEphemeral,
+func (a *Adapter) followup(ctx context.Context, token, content, what string) error {
+	params := &discordgo.WebhookParams{Content: content, Flags: discordgo.MessageFlagsEphemeral,
 		AllowedMentions: noMentions()}
 	return a.call(ctx, what, false, func(o ...discordgo.RequestOption) error {
 		_, err := a.rest.WebhookExecute(a.opts.ApplicationID, token, false, params, o...)

@@ -7,10 +7,11 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"resetbot/adapters/chat"
 	"strconv"
 	"strings"
 	"time"
+
+	"resetbot/adapters/chat"
 )
 
 // rewriter sends discordgo's REST calls to the configured API URL.

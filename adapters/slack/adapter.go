@@ -167,6 +167,19 @@ func (a *Adapter) background(what string, f func(ctx context.Context)) {
 	a.pool.Go(context.Background(), what, workTimeout, f)
 }
 
+// urgent runs f at once, outside the pool's bound, also bounded by
+// workTimeout. It is for a Reveal, whose window must be opened with a
+// trigger that Slack exchanges for three seconds only: queued behind other
+// work, it would lose it. Reveals are few (one reset per offered request;
+// other clicks are refused at once), so they need no bound of their own.
+func (a *Adapter) urgent(what string, f func(ctx context.Context)) {
+	a.pool.Track(what, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), workTimeout)
+		defer cancel()
+		f(ctx)
+	})
+}
+
 // first reports whether key has not been handled yet. When the shared memory
 // cannot be reached it says yes: asks and votes are idempotent in the store,
 // so handling a double is safe, while dropping a first delivery is not.

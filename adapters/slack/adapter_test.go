@@ -22,7 +22,8 @@ func blockText(c slacktest.Call) string { return slacktest.JSONStrings(c.Get("bl
 func cardOf(calls []slacktest.Call, id string) (slacktest.Call, bool) {
 	for i := len(calls) - 1; i >= 0; i-- {
 		c := calls[i]
-		if (c.Method == "chat.postMessage" || c.Method == "chat.update") && strings.Contains(c.Get("blocks"), id) {
+		if (c.Method == "chat.postMessage" || c.Method == "chat.update") && c.Get("channel") == approvalsChannel &&
+			strings.Contains(c.Get("blocks"), id) {
 			return c, true
 		}
 	}
@@ -97,6 +98,24 @@ func TestResetOverHTTP(t *testing.T) {
 		if got := e.slack.Reply(e.ctx(), "bob-approve"); !strings.Contains(got, "You approved "+id) {
 			t.Errorf("reply: got %q, want a confirmation", got)
 		}
+		e.slack.WaitFor(e.ctx(), "the card to wait for alice's Reveal", func(cs []slacktest.Call) bool {
+			c, ok := cardOf(cs, id)
+			return ok && c.Method == "chat.update" && strings.Contains(c.Get("blocks"), "waiting for alice to reveal")
+		})
+		if n := e.resets(); n != 0 {
+			t.Errorf("calls to the cloud API at approval: got %d, want 0", n)
+		}
+	})
+
+	var trigger string
+	t.Run("AliceReveals", func(t *testing.T) {
+		e.slack.WaitFor(e.ctx(), "the Reveal offer", func(cs []slacktest.Call) bool { _, ok := offerOf(cs, id); return ok })
+		hook := "alice-reveal"
+		trigger = "reveal-" + hook
+		e.interact(revealClick(e.slack, alice, id, hook))
+		if pws := e.passwords(); !strings.Contains(e.window(trigger).Text(), e.passwords()[0]) || len(pws) > 1 {
+			t.Errorf("the window does not show the one new password")
+		}
 		e.slack.WaitFor(e.ctx(), "the card to show success", func(cs []slacktest.Call) bool {
 			c, ok := cardOf(cs, id)
 			return ok && c.Method == "chat.update" && strings.Contains(c.Get("blocks"), "succeeded")
@@ -126,41 +145,15 @@ func TestResetOverHTTP(t *testing.T) {
 		}
 	})
 
-	t.Run("PasswordReachesAliceByEphemeralOnly", func(t *testing.T) {
+	t.Run("PasswordReachesAliceInHerWindowOnly", func(t *testing.T) {
 		pws := e.passwords()
 		if len(pws) != 1 {
 			t.Fatalf("passwords made: got %d, want 1", len(pws))
 		}
-		pw := pws[0]
-		var carriers []slacktest.Call
-		for _, c := range e.slack.Calls() {
-			if strings.Contains(c.Text(), pw) {
-				carriers = append(carriers, c)
-			}
-		}
-		if len(carriers) != 1 {
-			t.Fatalf("calls carrying the password: got %d, want 1", len(carriers))
-		}
-		c := carriers[0]
-		if c.Method != "chat.postEphemeral" || c.Get("user") != alice || c.Get("channel") != "D"+alice {
-			t.Errorf("the password went by %s to user %q in %q, want chat.postEphemeral to %s in D%s",
-				c.Method, c.Get("user"), c.Get("channel"), alice, alice)
-		}
-		if strings.Contains(c.Get("text"), pw) {
-			t.Errorf("the notification text carries the password; only the blocks should")
-		}
-		opened := false
-		for _, o := range e.slack.CallsOf("conversations.open") {
-			opened = opened || o.Get("users") == alice
-		}
-		if !opened {
-			t.Errorf("no conversations.open with alice before the delivery")
-		}
-		if strings.Contains(e.Logs.String(), pw) {
-			t.Errorf("the log holds the password")
-		}
-		if strings.Contains(e.RedisDump(t), pw) {
-			t.Errorf("Redis holds the password")
+		e.ad.Wait()
+		e.checkOnlyInWindow(t, pws[0], trigger)
+		if v, _ := e.slack.ViewOpenedWith(trigger); strings.Contains(v.Text(), pws[0]) == false {
+			t.Errorf("the window opened with alice's click does not hold the password")
 		}
 	})
 
@@ -561,7 +554,7 @@ func TestRepeatedCommandAsksOnce(t *testing.T) {
 		opts []envOption
 	}{
 		{"SharedMemory", nil},
-		{"InProcessMemory", []envOption{func(o *slackad.Options) { o.Seen = nil }}},
+		{"InProcessMemory", []envOption{func(c *envConfig) { c.slack.Seen = nil }}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -614,40 +607,41 @@ func TestChannelNotFoundLeavesRequestPending(t *testing.T) {
 	if got := e.slack.Reply(e.ctx(), hook); !strings.Contains(got, "You approved "+id) {
 		t.Errorf("approving by text without a card: got %q", got)
 	}
-	e.slack.WaitFor(e.ctx(), "the password's delivery", func(cs []slacktest.Call) bool {
-		for _, c := range cs {
-			if c.Method == "chat.postEphemeral" && c.Get("user") == alice && strings.Contains(c.Get("text"), "password") {
-				return true
-			}
-		}
-		return false
+	e.slack.WaitFor(e.ctx(), "the Reveal offer to alice", func(cs []slacktest.Call) bool {
+		_, ok := offerOf(cs, id)
+		return ok
 	})
 }
 
-func TestDeliveryFaultIsAudited(t *testing.T) {
+// TestOfferFaultFailsTheRequest: when the offer cannot reach the requester,
+// nothing is reset, the request fails saying so, and the fault is audited.
+func TestOfferFaultFailsTheRequest(t *testing.T) {
 	e := newEnv(t)
 	id := e.ask(alice, "prod-db locked out")
-	e.slack.Fail("chat.postEphemeral", slacktest.Fault{Err: "invalid_auth"})
+	e.slack.Fail("chat.postMessage", slacktest.Fault{Err: "invalid_auth"})
 	e.interact(click(bob, "approve", id, "1700000300.000001", "bob", e.slack))
 	e.slack.WaitFor(e.ctx(), "the card to show the result", func(cs []slacktest.Call) bool {
 		c, ok := cardOf(cs, id)
-		return ok && strings.Contains(c.Get("blocks"), "succeeded")
+		return ok && strings.Contains(c.Get("blocks"), "failed")
 	})
 	req := e.request(id)
-	if !strings.Contains(req.Outcome, "could not be delivered") {
-		t.Errorf("outcome: got %q, want it to say the password did not arrive", req.Outcome)
+	if req.State != bot.StateFailed || !strings.Contains(req.Outcome, "Reveal button could not be sent") {
+		t.Errorf("request: got %s %q, want failed saying the Reveal button did not arrive", req.State, req.Outcome)
 	}
-	if !hasEvent(e.audit(), "delivery_failed", "slack.bot_token") {
-		t.Errorf("audit: no delivery_failed naming the token: %v", e.audit())
+	if !hasEvent(e.audit(), "chat_error", "slack.bot_token") {
+		t.Errorf("audit: no chat_error naming the token: %v", e.audit())
 	}
-	deliveries := 0
-	for _, c := range e.slack.CallsOf("chat.postEphemeral") {
-		if strings.Contains(c.Get("text"), "is ready") {
-			deliveries++
+	offers := 0
+	for _, c := range e.slack.CallsOf("chat.postMessage") {
+		if c.Get("channel") == "D"+alice {
+			offers++
 		}
 	}
-	if deliveries != 1 {
-		t.Errorf("delivery attempts: got %d, want 1 (invalid_auth is not worth a retry)", deliveries)
+	if offers != 1 {
+		t.Errorf("offer attempts: got %d, want 1 (invalid_auth is not worth a retry)", offers)
+	}
+	if n := e.resets(); n != 0 {
+		t.Errorf("calls to the cloud API: got %d, want 0", n)
 	}
 }
 

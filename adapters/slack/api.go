@@ -134,9 +134,13 @@ func slackCode(what string, se slack.SlackErrorResponse) *bot.Error {
 	case "user_not_found", "user_not_in_channel", "cannot_dm_bot", "user_disabled":
 		fix = "that user cannot be reached"
 	case "expired_trigger_id", "invalid_trigger_id", "exchanged_trigger_id":
-		fix = "the form could not be opened in time: run the command again"
+		fix = "the window could not be opened in time: click or run the command again"
 	case "message_not_found", "cant_update_message":
-		fix = "the approval card was deleted"
+		fix = "the message was deleted"
+	case "not_found", "hash_conflict":
+		fix = "the window was closed before the answer arrived"
+	case "view_too_large", "invalid_arguments":
+		fix = "the window was refused while trying to " + what
 	default:
 		fix = "the call was refused while trying to " + what
 	}
@@ -224,4 +228,65 @@ func (a *Adapter) ephemeralDM(ctx context.Context, user, what, text string, bloc
 		}
 		return a.fault(what, err)
 	}
+}
+
+// postDM posts a message that stays in user's direct conversation with the
+// bot, and returns its reference ("channel/ts").
+func (a *Adapter) postDM(ctx context.Context, user, what, text string, blocks []slack.Block) (string, error) {
+	opts := []slack.MsgOption{slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...)}
+	for try := 0; ; try++ {
+		ch, err := a.dmChannel(ctx, user)
+		if err != nil {
+			return "", err
+		}
+		var channel, ts string
+		// A second chat.postMessage after an unknown outcome could leave two
+		// messages, so only refusals that guarantee nothing was posted are
+		// retried.
+		err = a.withRetry(ctx, what, false, func(ctx context.Context) error {
+			var err error
+			channel, ts, err = a.api.PostMessageContext(ctx, ch, opts...)
+			return err
+		})
+		if err == nil {
+			if channel == "" {
+				channel = ch
+			}
+			return channel + "/" + ts, nil
+		}
+		if try == 0 && codeOf(err) == "channel_not_found" {
+			a.forgetDM(user)
+			continue
+		}
+		return "", a.fault(what, err)
+	}
+}
+
+// openView opens view with the trigger of a click or command, and returns
+// its ID. A trigger is good once, for three seconds: only refusals that
+// leave it unused are retried.
+func (a *Adapter) openView(ctx context.Context, what, trigger string, view slack.ModalViewRequest) (string, error) {
+	var id string
+	err := a.withRetry(ctx, what, false, func(ctx context.Context) error {
+		v, err := a.api.OpenViewContext(ctx, trigger, view)
+		if err == nil && v != nil {
+			id = v.ID
+		}
+		return err
+	})
+	if err == nil && id == "" {
+		err = errors.New("views.open returned no view ID")
+	}
+	if err != nil {
+		return "", a.fault(what, err)
+	}
+	return id, nil
+}
+
+// updateView replaces what the open view id shows.
+func (a *Adapter) updateView(ctx context.Context, what, id string, view slack.ModalViewRequest) error {
+	return a.call(ctx, what, func(ctx context.Context) error {
+		_, err := a.api.UpdateViewContext(ctx, view, "", "", id)
+		return err
+	})
 }

@@ -11,9 +11,42 @@
 //
 // The approval card lives in the approvals channel and is edited in place
 // (chat.update) on every state change; its Approve and Deny buttons go away
-// once the request is no longer pending. A new password leaves the process in
-// exactly one place: an ephemeral message to the requester in their direct
-// conversation with the bot.
+// once the request is no longer pending.
+//
+// # Slack: how Reveal works
+//
+// Nothing is reset at approval. The requester gets a message that stays in
+// their direct conversation with the bot (conversations.open, then
+// chat.postMessage): who approved, the account and users, until when the
+// Reveal button works (written <!date^…> so that Slack shows it in each
+// reader's time zone), and the button. It holds no secret.
+//
+// A click on Reveal (or /reset-password reveal R-…, its text fallback)
+// opens a modal window at once with the click's trigger_id (views.open),
+// saying the reset is running. Only then does the bot claim the request and
+// reset the password; the window is updated with it (views.update) when the
+// cloud answers. Once the request ends, the offer loses its button and says
+// how it ended: revealed, expired (nothing reset), cancelled, or failed.
+//
+// Why a window, not an ephemeral reply on the click's response_url: the
+// window is the only answer whose existence Slack confirms before the
+// reset. views.open succeeds only while the person who clicked has Slack
+// open in front of them, and fails otherwise (a trigger lasts three
+// seconds), so a click nobody can see resets nothing. An ephemeral reply
+// would be posted after the reset with no such check, is not guaranteed to
+// be shown, and vanishes on reload or on another device: the very problem
+// this flow removes. The window is shown to the clicker alone, stays until
+// they close it, and holds the password only there. If they close it before
+// the password arrives, the update fails, the request records that the
+// password was not shown, and they are told so.
+//
+// A refusal (someone else's click, an expired or already revealed offer,
+// the cloud's refusal) is written in the window, in the service's words.
+// When the window cannot be opened, the reply on the click's response_url
+// says so, and nothing was reset.
+//
+// A new password leaves the process in exactly one place: the requester's
+// window, through views.update.
 //
 // Slack delivers some things twice: retries carry X-Slack-Retry-Num (or a
 // retry attempt in Socket Mode) and are acknowledged and dropped, because the

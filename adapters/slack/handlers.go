@@ -16,13 +16,16 @@ import (
 
 // Action and callback IDs of the adapter's buttons and modals.
 const (
-	actionApprove = "approve"
-	actionDeny    = "deny"
-	callbackAsk   = "reset_ask"
-	callbackDeny  = "reset_deny"
-	blockAccount  = "account"
-	blockReason   = "reason"
-	blockUsers    = "users"
+	actionApprove  = "approve"
+	actionDeny     = "deny"
+	actionReveal   = "reveal"
+	blockReveal    = "reveal"
+	callbackAsk    = "reset_ask"
+	callbackDeny   = "reset_deny"
+	callbackReveal = "reset_reveal"
+	blockAccount   = "account"
+	blockReason    = "reason"
+	blockUsers     = "users"
 )
 
 // ack is the immediate answer to one Slack payload, the same over HTTP and
@@ -63,12 +66,20 @@ func (a *Adapter) onCommand(sc slack.SlashCommand) ack {
 	}
 	actor := bot.Actor{Platform: bot.PlatformSlack, UserID: sc.UserID}
 	to := dest{responseURL: sc.ResponseURL, user: sc.UserID}
-	a.background("command "+string(cmd.Kind), func(ctx context.Context) {
+	run := a.background
+	if cmd.Kind == bot.KindReveal {
+		run = a.urgent
+	}
+	run("command "+string(cmd.Kind), func(ctx context.Context) {
 		if sc.TriggerID != "" && !a.first(ctx, "trigger:"+sc.TriggerID) {
 			return // the same command delivered twice
 		}
-		if cmd.Kind == bot.KindEmpty {
+		switch cmd.Kind {
+		case bot.KindEmpty:
 			a.openAskForm(ctx, actor, sc)
+			return
+		case bot.KindReveal: // the password goes in a window, never in the command's reply
+			a.reveal(ctx, actor, cmd.ID, sc.TriggerID, to)
 			return
 		}
 		a.reply(ctx, to, a.bot.Handle(ctx, actor, cmd).Text)
@@ -134,7 +145,7 @@ func (a *Adapter) onInteraction(ic slack.InteractionCallback) ack {
 func (a *Adapter) onAction(ic slack.InteractionCallback) ack {
 	var act *slack.BlockAction
 	for _, x := range ic.ActionCallback.BlockActions {
-		if x != nil && (x.ActionID == actionApprove || x.ActionID == actionDeny) {
+		if x != nil && (x.ActionID == actionApprove || x.ActionID == actionDeny || x.ActionID == actionReveal) {
 			act = x
 			break
 		}
@@ -157,6 +168,13 @@ func (a *Adapter) onAction(ic slack.InteractionCallback) ack {
 	}
 	key := "action:" + stamp + ":" + ic.User.ID + ":" + id
 	switch act.ActionID {
+	case actionReveal:
+		a.urgent("reveal", func(ctx context.Context) {
+			if !a.first(ctx, key) {
+				return // the same click delivered twice
+			}
+			a.reveal(ctx, actor, id, ic.TriggerID, to)
+		})
 	case actionApprove:
 		a.background("approve", func(ctx context.Context) {
 			if !a.first(ctx, key) {

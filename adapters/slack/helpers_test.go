@@ -72,63 +72,91 @@ type env struct {
 	svc   *bot.Service
 	srv   *httptest.Server
 	seq   atomic.Int64
+	opts  []envOption
 }
 
-type envOption func(*slackad.Options)
+// envConfig is what an envOption may change.
+type envConfig struct {
+	slack slackad.Options
+	clock bot.Clock // the service's and the store's; the adapter checks signatures on the wall clock
+	// provider wraps the Tencent provider that talks to the emulated cloud;
+	// nil: used as it is.
+	provider func(bot.Provider) bot.Provider
+}
 
-func withAppToken(o *slackad.Options) { o.AppToken = appToken }
+type envOption func(*envConfig)
+
+func withAppToken(c *envConfig) { c.slack.AppToken = appToken }
+
+// withClock runs the service and the store on clock.
+func withClock(clock bot.Clock) envOption { return func(c *envConfig) { c.clock = clock } }
 
 func newEnv(t testing.TB, opts ...envOption) *env {
 	t.Helper()
-	e := &env{t: t, Backend: chattest.NewBackend(t, approvals.Options{Poll: 100 * time.Millisecond}, map[string][]string{
+	var cfg envConfig
+	for _, f := range opts {
+		f(&cfg)
+	}
+	e := &env{t: t, Backend: chattest.NewBackend(t, approvals.Options{Poll: 100 * time.Millisecond, Clock: cfg.clock}, map[string][]string{
 		prodDB: {"app_user@%"}, stagingDB: {"app_user@%"}, reportsDB: {"app_user@%", "report_user@%"},
 	})}
 	e.slack = slacktest.NewServer(t, botToken, appToken)
-	log := e.Log()
-	client, prefix := e.Redis, e.Prefix
-	o := slackad.Options{
+	e.opts = opts
+	e.ad, e.svc, e.srv = e.replica(opts...)
+	return e
+}
+
+// replica is one more resetbot process on the env's Redis, cloud and
+// Slack: an adapter, a service with its executor, and an HTTP server.
+func (e *env) replica(opts ...envOption) (*slackad.Adapter, *bot.Service, *httptest.Server) {
+	t := e.t
+	t.Helper()
+	cfg := envConfig{slack: slackad.Options{
 		BotToken:         botToken,
 		SigningSecret:    secret,
 		APIURL:           e.slack.APIURL(),
 		ApprovalsChannel: approvalsChannel,
-		Log:              log,
+		Log:              e.Log(),
 		Seen: func(ctx context.Context, key string, ttl time.Duration) (bool, error) {
-			return client.SetNX(ctx, prefix+"seen:"+key, 1, ttl).Result()
+			return e.Redis.SetNX(ctx, e.Prefix+"seen:"+key, 1, ttl).Result()
 		},
-	}
+	}}
 	for _, f := range opts {
-		f(&o)
+		f(&cfg)
 	}
-	ad, err := slackad.New(o)
+	ad, err := slackad.New(cfg.slack)
 	if err != nil {
 		t.Fatalf("slack.New: %v", err)
 	}
-	e.ad = ad
+	var prov bot.Provider = e.Cloud.Provider
+	if cfg.provider != nil {
+		prov = cfg.provider(prov)
+	}
 	svc, err := bot.New(bot.Options{
 		Store:     e.Store,
-		Providers: map[bot.ProviderKey]bot.Provider{chattest.TDSQL: e.Cloud.Provider},
+		Providers: map[bot.ProviderKey]bot.Provider{chattest.TDSQL: prov},
 		Notifiers: []bot.Notifier{ad},
 		People:    people,
 		Accounts:  accounts,
-		Log:       log,
+		Clock:     cfg.clock,
+		Log:       e.Log(),
 		Lease:     time.Minute,
 	})
 	if err != nil {
 		t.Fatalf("bot.New: %v", err)
 	}
-	e.svc = svc
 	ad.Attach(svc)
 	mux := http.NewServeMux()
 	ad.Register(mux)
-	e.srv = httptest.NewServer(mux)
+	srv := httptest.NewServer(mux)
 
 	stop := chattest.StartExecutor(svc)
 	t.Cleanup(func() {
-		e.srv.Close()
+		srv.Close()
 		stop()
 		ad.Wait()
 	})
-	return e
+	return ad, svc, srv
 }
 
 // resets counts the calls to the cloud's TDSQL API.
@@ -175,7 +203,13 @@ func sign(r *http.Request, body string, ts time.Time, key string) {
 // post sends a signed form to path and returns the status and body.
 func (e *env) post(path, body string, edit ...func(*http.Request)) (int, string) {
 	e.t.Helper()
-	r, err := http.NewRequest(http.MethodPost, e.srv.URL+path, strings.NewReader(body))
+	return e.postTo(e.srv, path, body, edit...)
+}
+
+// postTo is post to one replica's server.
+func (e *env) postTo(srv *httptest.Server, path, body string, edit ...func(*http.Request)) (int, string) {
+	e.t.Helper()
+	r, err := http.NewRequest(http.MethodPost, srv.URL+path, strings.NewReader(body))
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -202,7 +236,7 @@ func (e *env) commandForm(user, text, hook string) string {
 		"command": {"/reset-password"}, "text": {text},
 		"api_app_id":   {"A1"},
 		"response_url": {e.slack.HookURL(hook)},
-		"trigger_id":   {"trigger-" + hook},
+		"trigger_id":   {e.slack.Trigger("trigger-" + hook)},
 	}.Encode()
 }
 
@@ -237,7 +271,7 @@ func click(user, action, id, actionTS, hook string, f *slacktest.Server) map[str
 		"user":         map[string]any{"id": user, "username": strings.ToLower(user)},
 		"api_app_id":   "A1",
 		"team":         map[string]any{"id": "T1"},
-		"trigger_id":   "trigger-" + hook,
+		"trigger_id":   f.Trigger("trigger-" + hook),
 		"response_url": f.HookURL(hook),
 		"channel":      map[string]any{"id": approvalsChannel},
 		"container":    map[string]any{"type": "message", "channel_id": approvalsChannel, "message_ts": "1700000000.000001"},

@@ -52,7 +52,15 @@ var stateMark = map[bot.State]string{
 // cardText is the card's notification text.
 func cardText(req bot.Request) string {
 	return fmt.Sprintf("%s: %s asks to reset %s (%s): %s", req.ID, req.Requester, req.Account,
-		strings.Join(req.Users, ", "), req.State)
+		strings.Join(req.Users, ", "), stateLabel(req))
+}
+
+// stateLabel is the card's word for req's state.
+func stateLabel(req bot.Request) string {
+	if req.State == bot.StateOffered {
+		return "approved, waiting for " + req.Requester + " to reveal"
+	}
+	return string(req.State)
 }
 
 // cardBlocks is the approval card: who asks for what and why, the votes, the
@@ -67,15 +75,19 @@ func cardBlocks(req bot.Request, acct bot.Account) []slack.Block {
 	if provider == "" {
 		provider = "no longer configured"
 	}
+	deadline := md("*Expires*\n" + when(req.ExpiresAt))
+	if !req.RevealBy.IsZero() {
+		deadline = md("*Reveal by*\n" + revealBy(req))
+	}
 	blocks := []slack.Block{
-		slack.NewHeaderBlock(plain(cut(fmt.Sprintf("%s Password reset %s: %s", stateMark[req.State], req.ID, req.State), 150))),
+		slack.NewHeaderBlock(plain(cut(fmt.Sprintf("%s Password reset %s: %s", stateMark[req.State], req.ID, stateLabel(req)), 150))),
 		slack.NewSectionBlock(nil, []*slack.TextBlockObject{
 			md("*Requester*\n" + escape(req.Requester)),
 			md("*Account*\n" + escape(account)),
 			md("*Provider*\n" + escape(provider)),
 			md("*Resource*\n" + escape(cut(resource, 1900))),
 			md("*Users*\n" + escape(cut(strings.Join(req.Users, ", "), 1900))),
-			md("*Expires*\n" + when(req.ExpiresAt)),
+			deadline,
 		}, nil),
 		slack.NewSectionBlock(md("*Reason*\n"+escape(req.Reason)), nil, nil),
 	}
@@ -167,9 +179,98 @@ func denyForm(id, meta string) slack.ModalViewRequest {
 	}
 }
 
-// deliverBlocks shows the new passwords as inline code in rich text, which
+// approvedBy lists who approved req.
+func approvedBy(req bot.Request) string {
+	var names []string
+	for _, v := range req.Votes {
+		if v.Approve {
+			names = append(names, v.Person)
+		}
+	}
+	if len(names) == 0 {
+		return "policy" // break-glass and on-call requests skip the vote
+	}
+	return strings.Join(names, ", ")
+}
+
+// revealBy is the offer's deadline, in each reader's time zone.
+func revealBy(req bot.Request) string {
+	if req.RevealBy.IsZero() {
+		return "the offer expires"
+	}
+	return fmt.Sprintf("<!date^%d^{date_short_pretty} {time}|%s>", req.RevealBy.Unix(),
+		req.RevealBy.UTC().Format("2006-01-02 15:04 UTC"))
+}
+
+// offerText is the offer's notification text: no secret, as everything the
+// offer says.
+func offerText(req bot.Request) string {
+	return fmt.Sprintf("%s is approved by %s: press Reveal before %s to get the new password of %s.",
+		req.ID, escape(approvedBy(req)), revealBy(req), escape(req.Account))
+}
+
+// offerBlocks is the offer in the requester's direct conversation with the
+// bot: who approved what, until when, and the Reveal button.
+func offerBlocks(req bot.Request) []slack.Block {
+	text := fmt.Sprintf("*%s* is approved by *%s*: reset *%s* (%s).\n"+
+		"Press *Reveal* before %s. The password is reset at your click and shown to you alone, in a window; nothing is reset before.",
+		req.ID, escape(approvedBy(req)), escape(req.Account), escape(cut(strings.Join(req.Users, ", "), 1500)), revealBy(req))
+	return []slack.Block{
+		slack.NewSectionBlock(md(text), nil, nil),
+		slack.NewActionBlock(blockReveal,
+			slack.NewButtonBlockElement(actionReveal, req.ID, plain("Reveal")).WithStyle(slack.StylePrimary)),
+	}
+}
+
+// endedText says how an offered request ended, in the offer's place.
+func endedText(req bot.Request) string {
+	outcome := escape(cut(req.Outcome, 2500))
+	switch req.State {
+	case bot.StateSucceeded:
+		return fmt.Sprintf("%s revealed at your click: %s. resetbot keeps no copy of the password.", req.ID, outcome)
+	case bot.StateExpired:
+		return fmt.Sprintf("%s expired: Reveal was not pressed before %s, so nothing was reset. Ask again if you still need it.", req.ID, revealBy(req))
+	case bot.StateCancelled:
+		return fmt.Sprintf("%s is cancelled: nothing was reset.", req.ID)
+	case bot.StateFailed:
+		return fmt.Sprintf("%s failed: %s", req.ID, outcome)
+	}
+	return escape(bot.Summary(req))
+}
+
+func endedBlocks(req bot.Request) []slack.Block {
+	return []slack.Block{
+		slack.NewSectionBlock(md(fmt.Sprintf("%s *%s* (%s): %s", stateMark[req.State], req.ID, escape(req.Account), req.State)), nil, nil),
+		slack.NewContextBlock("ended", md(endedText(req))),
+	}
+}
+
+// revealWindow is the modal a Reveal click opens at once, before the reset
+// runs, and whose text the answer replaces.
+func revealWindow(id string, blocks ...slack.Block) slack.ModalViewRequest {
+	return slack.ModalViewRequest{
+		Type:       slack.VTModal,
+		CallbackID: callbackReveal,
+		Title:      plain("Password " + id), // at most 24 characters
+		Close:      plain("Close"),
+		Blocks:     slack.Blocks{BlockSet: blocks},
+	}
+}
+
+// resettingWindow says the reset is running.
+func resettingWindow(id string) slack.ModalViewRequest {
+	return revealWindow(id, slack.NewSectionBlock(md(fmt.Sprintf(
+		"Resetting the password of *%s*… It appears here in a moment: keep this window open.", id)), nil, nil))
+}
+
+// refusedWindow says why the click revealed nothing.
+func refusedWindow(id, why string) slack.ModalViewRequest {
+	return revealWindow(id, slack.NewSectionBlock(md(escape(cut(why, 2900))), nil, nil))
+}
+
+// passwordWindow shows the new passwords as inline code in rich text, which
 // needs no escaping: what is shown is what to type.
-func deliverBlocks(req bot.Request, results []bot.UserResult) []slack.Block {
+func passwordWindow(id string, results []bot.UserResult) slack.ModalViewRequest {
 	bold := &slack.RichTextSectionTextStyle{Bold: true}
 	code := &slack.RichTextSectionTextStyle{Code: true}
 	var lines []slack.RichTextElement
@@ -183,9 +284,8 @@ func deliverBlocks(req bot.Request, results []bot.UserResult) []slack.Block {
 		}
 		lines = append(lines, slack.NewRichTextSection(elems...))
 	}
-	return []slack.Block{
-		slack.NewSectionBlock(md(fmt.Sprintf("*%s*: new password for *%s*. Only you can see this message, and resetbot keeps no copy: store it now.",
-			req.ID, escape(req.Account))), nil, nil),
+	return revealWindow(id,
+		slack.NewSectionBlock(md(fmt.Sprintf("*%s*: the new password. Only you can see this window, and resetbot keeps no copy: store it now, then close the window.", id)), nil, nil),
 		slack.NewRichTextBlock("passwords", lines...),
-	}
+	)
 }

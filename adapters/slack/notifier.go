@@ -2,7 +2,6 @@ package slack
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
 	"github.com/slack-go/slack"
@@ -62,29 +61,30 @@ func (a *Adapter) Notify(ctx context.Context, person bot.Person, req bot.Request
 	return a.ephemeralDM(ctx, person.Slack, "tell "+person.Name+" about "+req.ID, text, nil)
 }
 
-// Deliver shows the new passwords to person alone: an ephemeral message in
-// their DM with the bot, and nowhere else. The message's notification text
-// holds no password; only its blocks do.
-func (a *Adapter) Deliver(ctx context.Context, person bot.Person, req bot.Request, results []bot.UserResult) error {
+// Offer sends the requester a message in their direct conversation with
+// the bot (conversations.open, then chat.postMessage: it stays, on every
+// device, unlike an ephemeral one) saying who approved req, for which
+// account and users, and until when its Reveal button works. The click runs
+// the reset (see reveal.go). The message holds no secret; its reference
+// ("channel/ts") is for Withdraw.
+func (a *Adapter) Offer(ctx context.Context, person bot.Person, req bot.Request) (string, error) {
 	if person.Slack == "" {
-		return bot.Errorf(bot.ENOTFOUND, "%s has no Slack user ID in resetbot's config, so the password cannot reach them", person.Name)
+		return "", bot.Errorf(bot.ENOTFOUND, "%s has no Slack user ID in resetbot's config", person.Name)
 	}
-	text := fmt.Sprintf("%s: the new password for %s is ready (only you can see it).", req.ID, req.Account)
-	return a.ephemeralDM(ctx, person.Slack, "deliver the new password of "+req.ID+" to "+person.Name,
-		text, deliverBlocks(req, results))
+	return a.postDM(ctx, person.Slack, "offer "+person.Name+" the password of "+req.ID,
+		offerText(req), offerBlocks(req))
 }
 
-// CanDeliver is true: an ephemeral message in the requester's DM with the
-// bot can always be sent, so the service resets at approval.
-func (a *Adapter) CanDeliver(bot.Request) bool { return true }
-
-// Offer is never called, since CanDeliver is always true: Slack has no
-// Reveal offer.
-func (a *Adapter) Offer(_ context.Context, _ bot.Person, req bot.Request) (string, error) {
-	return "", bot.Errorf(bot.EUNAVAILABLE, "Slack has no Reveal offer (request %s): its passwords are delivered at once", req.ID)
-}
-
-// Withdraw is never called, since Offer makes no offer.
-func (a *Adapter) Withdraw(_ context.Context, req bot.Request, _ string) error {
-	return bot.Errorf(bot.EUNAVAILABLE, "Slack has no Reveal offer to withdraw (request %s)", req.ID)
+// Withdraw replaces the offer at ref once req has ended: the Reveal button
+// goes, and the message says how the request ended.
+func (a *Adapter) Withdraw(ctx context.Context, req bot.Request, ref string) error {
+	channel, ts, ok := strings.Cut(ref, "/")
+	if !ok || channel == "" || ts == "" {
+		return bot.Errorf(bot.EINTERNAL, "the Slack offer reference %q is not channel/timestamp", ref)
+	}
+	return a.call(ctx, "take the Reveal button off the offer of "+req.ID, func(ctx context.Context) error {
+		_, _, _, err := a.api.UpdateMessageContext(ctx, channel, ts,
+			slack.MsgOptionText(endedText(req), false), slack.MsgOptionBlocks(endedBlocks(req)...))
+		return err
+	})
 }

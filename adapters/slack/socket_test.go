@@ -27,7 +27,7 @@ func envelope(t testing.TB, typ, id string, retry int, payload any) []byte {
 func slashPayload(f *slacktest.Server, user, text, hook string) map[string]any {
 	return map[string]any{
 		"team_id": "T1", "channel_id": general, "user_id": user, "command": "/reset-password",
-		"text": text, "response_url": f.HookURL(hook), "trigger_id": "trigger-" + hook, "api_app_id": "A1",
+		"text": text, "response_url": f.HookURL(hook), "trigger_id": f.Trigger("trigger-" + hook), "api_app_id": "A1",
 	}
 }
 
@@ -101,6 +101,24 @@ func TestSocketMode(t *testing.T) {
 		if got := e.slack.Reply(e.ctx(), "sock-bob"); !strings.Contains(got, "You approved "+id) {
 			t.Errorf("reply: got %q", got)
 		}
+		e.slack.WaitFor(e.ctx(), "the Reveal offer", func(cs []slacktest.Call) bool {
+			_, ok := offerOf(cs, id)
+			return ok
+		})
+		if n := e.resets(); n != 0 {
+			t.Errorf("calls to the cloud API at approval: got %d, want 0", n)
+		}
+	})
+
+	t.Run("RevealClickShowsThePassword", func(t *testing.T) {
+		send(envelope(t, "interactive", "env-reveal", 0, revealClick(e.slack, alice, id, "sock-reveal")))
+		if p := ackOf(e.ctx(), t, e.slack, "env-reveal"); p != nil {
+			t.Errorf("ack payload: got %v, want none", p)
+		}
+		v := e.window("reveal-sock-reveal")
+		if pws := e.passwords(); len(pws) != 1 || !strings.Contains(v.Text(), pws[0]) {
+			t.Fatalf("the window does not show the password: %q", v.Text())
+		}
 		e.slack.WaitFor(e.ctx(), "the card to show success", func(cs []slacktest.Call) bool {
 			c, ok := cardOf(cs, id)
 			return ok && strings.Contains(c.Get("blocks"), "succeeded")
@@ -108,6 +126,30 @@ func TestSocketMode(t *testing.T) {
 		if n := e.resets(); n != 1 {
 			t.Errorf("calls to the cloud API: got %d, want 1", n)
 		}
+		e.ad.Wait()
+		e.checkOnlyInWindow(t, e.passwords()[0], "reveal-sock-reveal")
+	})
+
+	t.Run("RevealByTextOverSocket", func(t *testing.T) {
+		other := e.ask(carol, "staging-db rotate")
+		e.interact(click(bob, "approve", other, "1700000400.000009", "sock-bob2", e.slack))
+		e.slack.WaitFor(e.ctx(), "carol's Reveal offer", func(cs []slacktest.Call) bool {
+			for _, c := range cs {
+				if c.Method == "chat.postMessage" && c.Get("channel") == "D"+carol && strings.Contains(c.Get("blocks"), other) {
+					return true
+				}
+			}
+			return false
+		})
+		send(envelope(t, "slash_commands", "env-reveal-text", 0, slashPayload(e.slack, carol, "reveal "+other, "sock-text")))
+		ackOf(e.ctx(), t, e.slack, "env-reveal-text")
+		v := e.window("trigger-sock-text")
+		pw := e.Cloud.Password(stagingDB, "app_user@%")
+		if pw == "" || !strings.Contains(v.Text(), pw) {
+			t.Fatalf("carol's window does not show the password: %q", v.Text())
+		}
+		e.ad.Wait()
+		e.checkOnlyInWindow(t, pw, "trigger-sock-text")
 	})
 }
 

@@ -7,10 +7,12 @@
 // second. Then -requests requesters ask at once (-concurrency at a time),
 // approvers approve every request on a replica other than the one asked, and
 // it prints the latency of asks and approvals, the time from an approval to
-// the password's delivery, and the resets per second.
+// the Reveal offer, and, as every requester clicks Reveal on another
+// replica, the time from the click to the password in its answer, with and
+// without the provider's own time, and the resets per second.
 //
-// The chat platform is a sink that notes when a delivery happened and how
-// many users it covered; it keeps no password.
+// The chat platform is a sink that notes when an offer was made; the click's
+// answer counts the passwords and keeps none.
 package main
 
 import (
@@ -116,14 +118,13 @@ people:
 	return b.String()
 }
 
-// sink is the chat platform: it notes each delivery's time and keeps no
-// password.
+// sink is the chat platform: it notes when each request was offered for
+// Reveal, and keeps no password.
 type sink struct {
-	mu        sync.Mutex
-	delivered map[string]time.Time
-	users     int
-	done      chan struct{}
-	want      int
+	mu      sync.Mutex
+	offered map[string]time.Time
+	done    chan struct{}
+	want    int
 }
 
 func (s *sink) Platform() bot.Platform { return bot.PlatformConsole }
@@ -137,33 +138,33 @@ func (s *sink) Card(_ context.Context, req bot.Request, _ bot.Account, ref strin
 
 func (s *sink) Notify(context.Context, bot.Person, bot.Request, string) error { return nil }
 
-// CanDeliver is true: the sink shows every password at once, so nothing is
-// offered.
-func (s *sink) CanDeliver(bot.Request) bool { return true }
-
-func (s *sink) Offer(context.Context, bot.Person, bot.Request) (string, error) {
-	return "", bot.Errorf(bot.EUNAVAILABLE, "the load tool's sink has no Reveal offer")
+func (s *sink) Offer(_ context.Context, _ bot.Person, req bot.Request) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, dup := s.offered[req.ID]; !dup {
+		s.offered[req.ID] = time.Now()
+		if len(s.offered) == s.want {
+			close(s.done)
+		}
+	}
+	return "offer-" + req.ID, nil
 }
 
 func (s *sink) Withdraw(context.Context, bot.Request, string) error { return nil }
 
-func (s *sink) Deliver(_ context.Context, _ bot.Person, req bot.Request, results []bot.UserResult) error {
-	now := time.Now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, dup := s.delivered[req.ID]; dup {
-		return nil
+// timed is the provider with its time counted into the *time.Duration a
+// Reveal's context carries, so that the bot's own time can be told apart.
+type timed struct{ bot.Provider }
+
+type spentKey struct{}
+
+func (t timed) Reset(ctx context.Context, acct bot.Account, users []string) ([]bot.UserResult, error) {
+	start := time.Now()
+	res, err := t.Provider.Reset(ctx, acct, users)
+	if p, ok := ctx.Value(spentKey{}).(*time.Duration); ok {
+		*p += time.Since(start)
 	}
-	s.delivered[req.ID] = now
-	for _, r := range results {
-		if r.Err == nil && !r.Password.IsZero() {
-			s.users++
-		}
-	}
-	if len(s.delivered) == s.want {
-		close(s.done)
-	}
-	return nil
+	return res, err
 }
 
 func load(ctx context.Context, c options, out io.Writer) error {
@@ -194,7 +195,7 @@ func load(ctx context.Context, c options, out io.Writer) error {
 		}
 	}
 	tdsql := accounts[0].Provider
-	chat := &sink{delivered: map[string]time.Time{}, done: make(chan struct{}), want: c.requests}
+	chat := &sink{offered: map[string]time.Time{}, done: make(chan struct{}), want: c.requests}
 
 	execCtx, stopExec := context.WithCancel(context.WithoutCancel(ctx))
 	var execs sync.WaitGroup
@@ -210,7 +211,7 @@ func load(ctx context.Context, c options, out io.Writer) error {
 		})
 		svc, err := bot.New(bot.Options{
 			Store:     approvals.New(client, approvals.Options{Prefix: prefix}),
-			Providers: map[bot.ProviderKey]bot.Provider{tdsql: prov},
+			Providers: map[bot.ProviderKey]bot.Provider{tdsql: timed{prov}},
 			Notifiers: []bot.Notifier{chat},
 			People:    cfg.People(),
 			Accounts:  accounts,
@@ -266,25 +267,54 @@ func load(ctx context.Context, c options, out io.Writer) error {
 	case <-chat.done:
 	case <-ctx.Done():
 		chat.mu.Lock()
-		n := len(chat.delivered)
+		n := len(chat.offered)
 		chat.mu.Unlock()
-		return fmt.Errorf("%d of %d passwords delivered before giving up: %w", n, c.requests, ctx.Err())
+		return fmt.Errorf("%d of %d requests offered for Reveal before giving up: %w", n, c.requests, ctx.Err())
 	}
 	chat.mu.Lock()
-	var e2e []time.Duration
-	last := approveStart
-	for id, at := range chat.delivered {
+	var toOffer []time.Duration
+	for id, at := range chat.offered {
 		if v, ok := approvedAt.Load(id); ok {
-			e2e = append(e2e, max(at.Sub(v.(time.Time)), 0))
-		}
-		if at.After(last) {
-			last = at
+			toOffer = append(toOffer, max(at.Sub(v.(time.Time)), 0))
 		}
 	}
-	users := chat.users
 	chat.mu.Unlock()
-	report(out, "approval to password", e2e, 0, 0)
-	wall := last.Sub(approveStart)
+	report(out, "approval to Reveal offer", toOffer, 0, 0)
+
+	// Each requester clicks Reveal on a replica other than the one that
+	// offered; the answer to the click is where the password is shown.
+	var mu sync.Mutex
+	var overhead []time.Duration
+	users := 0
+	revealStart := time.Now()
+	clicks, clickErrs := each(ctx, c, func(i int) error {
+		var spent time.Duration
+		start := time.Now()
+		var shownAt time.Time
+		err := svcs[(i+2)%len(svcs)].Reveal(context.WithValue(ctx, spentKey{}, &spent),
+			bot.Actor{Platform: bot.PlatformConsole, UserID: fmt.Sprintf("req-%d", i)}, ids[i],
+			func(_ context.Context, results []bot.UserResult) error {
+				shownAt = time.Now()
+				mu.Lock()
+				defer mu.Unlock()
+				for _, r := range results {
+					if r.Err == nil && !r.Password.IsZero() {
+						users++
+					}
+				}
+				return nil
+			})
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		overhead = append(overhead, max(shownAt.Sub(start)-spent, 0))
+		mu.Unlock()
+		return nil
+	})
+	wall := time.Since(revealStart)
+	report(out, "Reveal click to password", clicks, clickErrs, wall)
+	report(out, "Reveal click to password, less the provider's time (bot overhead)", overhead, 0, 0)
 	resets := 0
 	limited := 0
 	for _, call := range emu.Calls() {
@@ -295,10 +325,13 @@ func load(ctx context.Context, c options, out io.Writer) error {
 			limited++
 		}
 	}
-	fmt.Fprintf(out, "resets: %d done, %d passwords delivered, %d refused by the cloud's rate limit; %.2f resets/s from the first approval to the last delivery (%s)\n",
+	fmt.Fprintf(out, "resets: %d done, %d passwords shown, %d refused by the cloud's rate limit; %.2f resets/s from the first click to the last answer (%s)\n",
 		resets, users, limited, float64(resets)/wall.Seconds(), wall.Round(time.Millisecond))
 	if resets != c.requests || users != c.requests {
-		return fmt.Errorf("want %d resets and deliveries, got %d and %d", c.requests, resets, users)
+		return fmt.Errorf("want %d resets and passwords shown, got %d and %d", c.requests, resets, users)
+	}
+	if p99 := quantile(overhead, 0.99); p99 > 50*time.Millisecond {
+		fmt.Fprintf(out, "warning: the bot's overhead at p99 is %s, over the 50ms it should stay within\n", p99)
 	}
 	return nil
 }
@@ -345,9 +378,7 @@ func report(out io.Writer, what string, lat []time.Duration, failed int, wall ti
 		return
 	}
 	slices.Sort(lat)
-	q := func(p float64) time.Duration {
-		return lat[min(int(p*float64(len(lat))), len(lat)-1)].Round(10 * time.Microsecond)
-	}
+	q := func(p float64) time.Duration { return quantile(lat, p).Round(10 * time.Microsecond) }
 	line := fmt.Sprintf("%s: n=%d p50=%s p95=%s p99=%s max=%s", what, len(lat), q(0.50), q(0.95), q(0.99), lat[len(lat)-1].Round(10*time.Microsecond))
 	if wall > 0 {
 		line += fmt.Sprintf(" (%.0f/s)", float64(len(lat))/wall.Seconds())
@@ -356,6 +387,15 @@ func report(out io.Writer, what string, lat []time.Duration, failed int, wall ti
 		line += fmt.Sprintf(", %d failed", failed)
 	}
 	fmt.Fprintln(out, line)
+}
+
+// quantile is the p-quantile of lat, sorted.
+func quantile(lat []time.Duration, p float64) time.Duration {
+	if len(lat) == 0 {
+		return 0
+	}
+	slices.Sort(lat)
+	return lat[min(int(p*float64(len(lat))), len(lat)-1)]
 }
 
 func cleanup(c *redis.Client, prefix string) {

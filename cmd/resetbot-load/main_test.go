@@ -20,7 +20,8 @@ func TestLoadRuns(t *testing.T) {
 	if err != nil {
 		t.Fatalf("run: %v\n%s", err, out.String())
 	}
-	for _, want := range []string{"ask: n=6 ", "approve: n=6 ", "approval to password: n=6 ", "resets: 6 done, 6 passwords delivered, 0 refused"} {
+	for _, want := range []string{"ask: n=6 ", "approve: n=6 ", "approval to Reveal offer: n=6 ",
+		"Reveal click to password: n=6 ", "(bot overhead): n=6 ", "resets: 6 done, 6 passwords shown, 0 refused"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}

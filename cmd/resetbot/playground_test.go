@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"resetbot/internal/testkit"
 )
 
 // lineReader hands the test each line the program prints, so the test can
@@ -44,7 +46,7 @@ func (lr *lineReader) waitFor(ctx context.Context, t *testing.T, re *regexp.Rege
 	}
 }
 
-func TestPlaygroundAskApproveDeliver(t *testing.T) {
+func TestPlaygroundAskApproveReveal(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	inR, inW := io.Pipe()
@@ -55,7 +57,8 @@ func TestPlaygroundAskApproveDeliver(t *testing.T) {
 		done <- run(ctx, []string{"resetbot", "playground"}, func(string) string { return "" }, inR, outW, &stderr)
 		outW.Close()
 	}()
-	out := readLines(outR)
+	var shown testkit.Log // everything the playground printed
+	out := readLines(io.TeeReader(outR, &shown))
 
 	io.WriteString(inW, "alice> /reset-password demo-tdsql locked out\n")
 	id := out.waitFor(ctx, t, regexp.MustCompile(`\[ephemeral to alice\] (R-[0-9A-Z]{6}): asked to reset demo-tdsql`))[1]
@@ -64,9 +67,17 @@ func TestPlaygroundAskApproveDeliver(t *testing.T) {
 	out.waitFor(ctx, t, regexp.MustCompile(`\[ephemeral to alice\] you are not an approver`))
 
 	io.WriteString(inW, "bob> approve "+id+"\n")
+	// Nothing is reset at approval: alice is offered a Reveal button in a
+	// direct message, and only her click resets and shows the password.
+	out.waitFor(ctx, t, regexp.MustCompile(`\[DM to alice\] `+id+` approved by bob: press Reveal until`))
+	out.waitFor(ctx, t, regexp.MustCompile(`\[DM to alice\]   button: \[Reveal\]  \(type: alice> reveal `+id+`\)`))
+	io.WriteString(inW, "carol> reveal "+id+"\n")
+	out.waitFor(ctx, t, regexp.MustCompile(`\[ephemeral to carol\] only alice, who asked, can reveal `+id))
+	io.WriteString(inW, "alice> reveal "+id+"\n")
 	var passwords []string
-	pw := out.waitFor(ctx, t, regexp.MustCompile(`\[ephemeral to alice\] `+id+` new password for demo-tdsql user app_user: (\S+)`))[1]
+	pw := out.waitFor(ctx, t, regexp.MustCompile(`\[ephemeral to alice\] `+id+` new password for user app_user: (\S+)`))[1]
 	passwords = append(passwords, pw)
+	out.waitFor(ctx, t, regexp.MustCompile(`\[DM to alice\] `+id+`: the Reveal button is gone; the request succeeded: reset app_user`))
 
 	// Every other sample account resets through its real provider and the
 	// emulator, with the users the account lists.
@@ -76,8 +87,10 @@ func TestPlaygroundAskApproveDeliver(t *testing.T) {
 		io.WriteString(inW, "alice> /reset-password "+acct+" incident 42\n")
 		id := out.waitFor(ctx, t, regexp.MustCompile(`\[ephemeral to alice\] (R-[0-9A-Z]{6}): asked to reset `+acct))[1]
 		io.WriteString(inW, "carol> approve "+id+"\n")
+		out.waitFor(ctx, t, regexp.MustCompile(`\[DM to alice\]   button: \[Reveal\]  \(type: alice> reveal `+id+`\)`))
+		io.WriteString(inW, "alice> reveal "+id+"\n")
 		for range users {
-			m := out.waitFor(ctx, t, regexp.MustCompile(`\[ephemeral to alice\] `+id+` new password for `+acct+` user (\S+): (\S+)`))
+			m := out.waitFor(ctx, t, regexp.MustCompile(`\[ephemeral to alice\] `+id+` new password for user (\S+): (\S+)`))
 			passwords = append(passwords, m[2])
 		}
 	}
@@ -95,9 +108,14 @@ func TestPlaygroundAskApproveDeliver(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("playground did not end at end of input")
 	}
+	for range out.lines { // read to the end, so that shown holds every line
+	}
 	for _, pw := range passwords {
 		if strings.Contains(stderr.String(), pw) {
 			t.Error("a password appeared on stderr")
+		}
+		if n := strings.Count(shown.String(), pw); n != 1 {
+			t.Errorf("a password was printed %d times, want once: in the answer to its Reveal", n)
 		}
 	}
 }

@@ -216,3 +216,51 @@ func TestServeDropsSlowBodies(t *testing.T) {
 		conn.Close()
 	}
 }
+
+// TestProblemsFromTheEnvironmentNotShown runs check-config and serve on
+// configs whose bad values come from the environment: what the commands
+// print names the variable, never its value.
+func TestProblemsFromTheEnvironmentNotShown(t *testing.T) {
+	base := strings.NewReplacer("%REDIS%", "127.0.0.1:6390", "%PREFIX%", "x:").Replace(serveYAML)
+	for _, tt := range []struct {
+		name, yaml, key, variable string
+		env                       map[string]string
+	}{
+		{"BadRedisURL", strings.Replace(base, `url: "redis://127.0.0.1:6390/0"`, `url: "${REDIS_URL}"`, 1),
+			"redis.url", "REDIS_URL", map[string]string{"REDIS_URL": "redis://cache:6379/SECRET-database"}},
+		{"ReservedAccountName", strings.Replace(base, "name: prod-db", "name: ${ACCOUNT}", 1),
+			"accounts[0].name", "ACCOUNT", map[string]string{"ACCOUNT": "LiSt"}},
+		{"BadSlackUserID", strings.Replace(base, "slack: U0BOB", `slack: "${BOB}"`, 1),
+			"people[1].slack", "BOB", map[string]string{"BOB": "SECRET-not-an-id"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			getenv := func(k string) string {
+				if v, ok := tt.env[k]; ok {
+					return v
+				}
+				return serveEnv(k)
+			}
+			path := writeConfig(t, tt.yaml)
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel() // serve must refuse before it starts anything
+			var text strings.Builder
+			for _, cmd := range []string{"check-config", "serve"} {
+				var stdout, stderr strings.Builder
+				if err := run(ctx, []string{"resetbot", cmd, "--config", path}, getenv, strings.NewReader(""), &stdout, &stderr); err == nil {
+					t.Fatalf("%s accepted the config, so this test would prove nothing:\n%s%s", cmd, stdout.String(), stderr.String())
+				}
+				text.WriteString(stdout.String() + stderr.String())
+			}
+			for _, v := range tt.env {
+				// Lower case too where it cannot be a word of the message:
+				// url.Parse lowers a scheme.
+				if strings.Contains(text.String(), v) || strings.Contains(v, "SECRET") && strings.Contains(strings.ToLower(text.String()), strings.ToLower(v)) {
+					t.Errorf("the output shows %q:\n%s", v, text.String())
+				}
+			}
+			if !strings.Contains(text.String(), tt.key+": ${"+tt.variable+"} (from the environment, not shown)") {
+				t.Errorf("no problem at %s names ${%s} as not shown:\n%s", tt.key, tt.variable, text.String())
+			}
+		})
+	}
+}

@@ -32,7 +32,7 @@ const TDSQL = tencent.TDSQL
 // connecting from any host. The approval card shows their Resource,
 // "instance_id=<instance>".
 func TDSQLSettings(instance string) bot.AccountSettings {
-	return tencent.TDSQLSettings{InstanceID: instance, Host: "%"}
+	return tencent.TDSQLSettings{InstanceID: instance, Host: tencent.DefaultHost}
 }
 
 // Backend is everything below the chat adapters: Redis, the approvals

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/gorilla/websocket"
 
@@ -28,16 +27,15 @@ type Server struct {
 	token   string // the bot token REST calls must carry (or one of allowed)
 	allowed map[string]bool
 
-	mu        sync.Mutex
-	calls     []Call
-	changed   chan struct{} // closed and replaced when a Call is recorded
-	nextID    int
-	channels  map[string]bool           // channels that exist
-	messages  map[string]map[string]any // "channel/message" -> the message as last written
-	nonces    map[string]string         // nonce -> message ID, for enforce_nonce
-	tokens    map[string]time.Time      // interaction token -> when it was issued
-	ephemeral map[string]bool           // interaction tokens whose answer is ephemeral
-	fault     func(c Call) *Fault       // injected failures; nil: none
+	mu           sync.Mutex
+	calls        []Call
+	changed      chan struct{} // closed and replaced when a Call is recorded
+	nextID       int
+	channels     map[string]bool           // channels that exist
+	messages     map[string]map[string]any // "channel/message" -> the message as last written
+	nonces       map[string]string         // nonce -> message ID, for enforce_nonce
+	interactions map[string]*interaction   // by token
+	fault        func(c Call) *Fault       // injected failures; nil: none
 
 	// Gateway
 	upgrader  websocket.Upgrader
@@ -85,16 +83,15 @@ const apiPrefix = "/api/v10/"
 func NewServer(t testing.TB, clock bot.Clock, botToken string, channels ...string) *Server {
 	f := &Server{
 		t: t, clock: clock, token: botToken,
-		changed:   make(chan struct{}),
-		channels:  map[string]bool{},
-		messages:  map[string]map[string]any{},
-		nonces:    map[string]string{},
-		tokens:    map[string]time.Time{},
-		ephemeral: map[string]bool{},
-		conns:     map[*websocket.Conn]string{},
-		identify:  make(chan Hello, 16),
-		gone:      make(chan string, 16),
-		allowed:   map[string]bool{},
+		changed:      make(chan struct{}),
+		channels:     map[string]bool{},
+		messages:     map[string]map[string]any{},
+		nonces:       map[string]string{},
+		interactions: map[string]*interaction{},
+		conns:        map[*websocket.Conn]string{},
+		identify:     make(chan Hello, 16),
+		gone:         make(chan string, 16),
+		allowed:      map[string]bool{},
 	}
 	for _, c := range channels {
 		f.channels[c] = true
@@ -124,45 +121,12 @@ func (f *Server) Allow(token string) {
 	f.allowed[token] = true
 }
 
-// Issue records an interaction token as valid from now for 15 minutes, by
-// the Server's clock.
-func (f *Server) Issue(token string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.tokens[token] = f.clock.Now()
-}
-
 // SetFault makes fn decide every call's answer: a Fault, or nil for the
 // real one.
 func (f *Server) SetFault(fn func(c Call) *Fault) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.fault = fn
-}
-
-// Answer notes the HTTP answer to an interaction, as Discord would take it
-// (a Call with Method "ANSWER"): a test that posts an interaction to the
-// adapter hands the answer on, since Discord reads it from the HTTP reply.
-func (f *Server) Answer(token string, body []byte) {
-	var m map[string]any
-	_ = json.Unmarshal(body, &m)
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.record(Call{Method: "ANSWER", Path: "interaction/" + token, Body: m, Raw: string(body), Status: 200,
-		Ephemeral: f.noteAnswer(token, m)})
-}
-
-// noteAnswer remembers whether an interaction's answer is ephemeral; its
-// result says whether this answer (a message) is.
-func (f *Server) noteAnswer(token string, m map[string]any) bool {
-	data, _ := m["data"].(map[string]any)
-	flags, _ := data["flags"].(float64)
-	eph := int(flags)&64 != 0
-	switch Num(m["type"]) {
-	case 4, 5:
-		f.ephemeral[token] = eph
-	}
-	return eph
 }
 
 func (f *Server) record(c Call) {
@@ -341,61 +305,28 @@ func (f *Server) route(c *Call) (int, string) {
 		f.channels[id] = true
 		return 200, fmt.Sprintf(`{"id": %q, "type": 1}`, id)
 
-	case c.Method == "POST" && len(p) == 3 && p[0] == "webhooks":
-		if !f.validToken(p[2]) {
-			return 404, apiError(10015, "Unknown Webhook")
+	case p[0] == "webhooks":
+		if token, rest, ok := webhookPath(c.Path); ok {
+			return f.webhook(c, token, rest)
 		}
-		if c.Query.Get("wait") != "true" {
-			return 204, ""
-		}
-		f.nextID++
-		return 200, fmt.Sprintf(`{"id": "%d", "channel_id": "0"}`, 5000+f.nextID)
-
-	case c.Method == "PATCH" && len(p) == 5 && p[0] == "webhooks" && p[4] == "@original":
-		if !f.validToken(p[2]) {
-			return 404, apiError(10015, "Unknown Webhook")
-		}
-		return 200, `{"id": "1", "channel_id": "0"}`
-
-	case c.Method == "GET" && len(p) == 5 && p[0] == "webhooks" && p[4] == "@original":
-		if !f.validToken(p[2]) {
-			return 404, apiError(10015, "Unknown Webhook")
-		}
-		if _, answered := f.ephemeral[p[2]]; !answered {
-			return 404, apiError(10008, "Unknown Message")
-		}
-		return 200, `{"id": "1", "channel_id": "0"}`
 
 	case c.Method == "POST" && len(p) == 4 && p[0] == "interactions" && p[3] == "callback":
-		if !f.validToken(p[2]) {
-			return 404, apiError(10062, "Unknown interaction")
-		}
-		f.noteAnswer(p[2], c.Body)
-		return 204, ""
+		return f.answer(p[2], c.Body)
 	}
 	return 404, apiError(0, "404: Not Found")
 }
 
 // ephemeralCall reports whether a Call shows its content to one person
-// once: an ephemeral follow-up or interaction answer, or an edit of one.
-// f.mu is held.
+// alone: an ephemeral answer or follow-up, or an edit of one. f.mu is held.
 func (f *Server) ephemeralCall(c Call) bool {
 	p := strings.Split(c.Path, "/")
-	switch {
-	case c.Method == "POST" && len(p) == 3 && p[0] == "webhooks",
-		c.Method == "POST" && len(p) == 4 && p[0] == "interactions" && p[3] == "callback":
-		data, _ := c.Body["data"].(map[string]any)
-		flags := Num(c.Body["flags"]) + Num(data["flags"])
-		return int(flags)&64 != 0
-	case c.Method == "PATCH" && len(p) == 5 && p[0] == "webhooks" && p[4] == "@original":
-		return f.ephemeral[p[2]]
+	if token, rest, ok := webhookPath(c.Path); ok {
+		return f.ephemeralWebhook(c, token, rest)
+	}
+	if c.Method == "POST" && len(p) == 4 && p[0] == "interactions" && p[3] == "callback" {
+		return f.ephemeralAnswer(p[2], c.Body)
 	}
 	return false
-}
-
-func (f *Server) validToken(token string) bool {
-	at, ok := f.tokens[token]
-	return ok && f.clock.Now().Sub(at) < 15*time.Minute
 }
 
 // Num is a JSON number as decoded into an any (0 when it is not one).

@@ -2,13 +2,26 @@
 // net/http/httptest: a Server speaks the parts of the REST API (v10) and the
 // Gateway that resetbot uses, over real HTTP and WebSocket, so that tests
 // drive the real discordgo client and then check what reached "Discord"
-// (Calls, Count, Wait). It keeps messages, honours enforce_nonce, checks the
-// bot token, and accepts an interaction token for 15 minutes by the clock it
-// is given. SetFault, with RateLimited and FaultFirst, makes calls fail.
+// (Calls, Count, Wait) and what stays there (Message, Stored). It keeps
+// messages, honours enforce_nonce, checks the bot token, and SetFault, with
+// RateLimited and FaultFirst, makes calls fail.
+//
+// Interactions follow Discord's documented rules, by the clock the Server
+// is given. Issue (or IssueOn, for a click on a component of a message)
+// makes a token valid. Its one initial response must come within 3 seconds
+// (later: 10062 Unknown interaction, and the token is dead; a second one:
+// 40060 already acknowledged). A message answer (type 4) or a deferral
+// (type 5, loading until edited) becomes the interaction's @original, which
+// GET and PATCH read and edit; types 6 and 7 make @original the clicked
+// message, and 7 edits it. Follow-ups need an answer first; one right
+// after a deferral edits the loading answer instead, keeping its flags. The
+// token works for webhook calls for 15 minutes. Original shows an answer as
+// it stands; Call.Ephemeral tells what one person alone sees.
 //
 // Point the adapter's Options.APIURL at Server.APIURL. Interactions are
 // posted to the adapter by the test itself, signed with the application's
-// key; Issue makes their tokens valid, and Answer hands the adapter's HTTP
-// answer on. Over the Gateway, Identified reports each session and Dispatch
-// sends it an interaction.
+// key, and Answer hands the adapter's HTTP answer on, as Discord reads it
+// from the HTTP reply. Over the Gateway, Identified reports each session and
+// Dispatch sends it an interaction; the adapter answers on the callback
+// endpoint.
 package discordtest

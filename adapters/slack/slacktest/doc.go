@@ -5,6 +5,17 @@
 // "Slack" (Calls, CallsOf, WaitFor, Reply). Fail makes a method answer with
 // a Web API error, an HTTP status or a rate limit with Retry-After.
 //
-// Point the adapter's Options.APIURL at Server.APIURL, and put
-// Server.HookURL(id) in a payload's response_url to read the reply later.
+// It keeps what Slack keeps, and refuses what Slack refuses, as Slack
+// documents it: messages (Message, Messages; chat.update of an unknown one
+// is message_not_found), direct conversations (conversations.open; a D…
+// channel never opened is channel_not_found), triggers (a trigger_id is
+// exchanged once, within three seconds: views.open answers
+// invalid_trigger_id, exchanged_trigger_id or expired_trigger_id) and
+// modal views (views.open returns the view's ID and hash; views.update of a
+// view the user closed, CloseView, is not_found, with a stale hash
+// hash_conflict).
+//
+// Point the adapter's Options.APIURL at Server.APIURL, put
+// Server.HookURL(id) in a payload's response_url to read the reply later,
+// and Server.Trigger(id) in its trigger_id (ExpireTrigger ages it).
 package slacktest

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -87,21 +88,37 @@ type Fault struct {
 	Times      int    // how many calls get it; 0: every call
 }
 
+// TriggerLife is how long a trigger_id can be exchanged: Slack's triggers
+// "expire in three seconds" and "may only be used once".
+const TriggerLife = 3 * time.Second
+
 // Server is a fake Slack: it speaks enough of the Web API for resetbot's
-// adapter (auth.test, chat.*, conversations.open, views.open, users.info,
-// apps.connections.open), response_url hooks and Socket Mode, checks the
-// tokens, records every call, and answers with faults when told to.
+// adapter (auth.test, chat.*, conversations.open, views.open, views.update,
+// users.info, apps.connections.open), response_url hooks and Socket Mode,
+// checks the tokens, records every call, and answers with faults when told
+// to. Like Slack, it keeps the messages it was given (chat.update of an
+// unknown one is message_not_found), the direct conversations it opened
+// (posting to a D… channel never opened is channel_not_found), the
+// triggers it issued (Trigger: views.open refuses an unknown trigger with
+// invalid_trigger_id, a used one with exchanged_trigger_id, one older
+// than TriggerLife with expired_trigger_id) and the views it opened
+// (views.update of a view the user closed, CloseView, is not_found; a
+// stale hash is hash_conflict).
 type Server struct {
 	t        testing.TB
 	srv      *httptest.Server
 	botToken string
 	appToken string
 
-	mu      sync.Mutex
-	calls   []Call
-	changed chan struct{} // closed on every call
-	faults  map[string]*Fault
-	seq     int
+	mu       sync.Mutex
+	calls    []Call
+	changed  chan struct{} // closed on every call
+	faults   map[string]*Fault
+	seq      int
+	triggers map[string]*trigger
+	views    map[string]*View
+	ims      map[string]string   // DM channel -> user
+	messages map[string]*Message // "channel/ts" -> message
 
 	// Socket Mode: envelopes to send, acknowledgements received.
 	envelopes chan []byte
@@ -121,6 +138,10 @@ func NewServer(t testing.TB, botToken, appToken string) *Server {
 		t: t, botToken: botToken, appToken: appToken,
 		changed:   make(chan struct{}),
 		faults:    map[string]*Fault{},
+		triggers:  map[string]*trigger{},
+		views:     map[string]*View{},
+		ims:       map[string]string{},
+		messages:  map[string]*Message{},
 		envelopes: make(chan []byte, 16),
 		acks:      make(chan map[string]any, 16),
 	}
@@ -151,6 +172,12 @@ func (f *Server) record(c Call) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, c)
+	f.touchLocked()
+}
+
+// touchLocked wakes WaitFor: after a call is recorded, and again once its
+// effects (a message kept, a view updated) are in place.
+func (f *Server) touchLocked() {
 	close(f.changed)
 	f.changed = make(chan struct{})
 }
@@ -244,6 +271,11 @@ func (f *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	c := f.read(r)
 	c.Method = r.PathValue("method")
 	f.record(c)
+	defer func() {
+		f.mu.Lock()
+		f.touchLocked()
+		f.mu.Unlock()
+	}()
 
 	token := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if token == "" && c.Form != nil {
@@ -286,23 +318,78 @@ func (f *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	case "auth.test":
 		writeJSON(w, map[string]any{"ok": true, "user_id": "UBOT", "bot_id": "BBOT", "team_id": "T1", "user": "resetbot"})
 	case "chat.postMessage":
-		writeJSON(w, map[string]any{"ok": true, "channel": c.Get("channel"), "ts": ts,
+		ch := c.Get("channel")
+		if !f.reachable(ch) {
+			writeJSON(w, map[string]any{"ok": false, "error": "channel_not_found"})
+			return
+		}
+		f.mu.Lock()
+		f.messages[ch+"/"+ts] = &Message{Channel: ch, TS: ts, Text: c.Get("text"), Blocks: c.Get("blocks")}
+		f.mu.Unlock()
+		writeJSON(w, map[string]any{"ok": true, "channel": ch, "ts": ts,
 			"message": map[string]any{"text": c.Get("text"), "ts": ts}})
 	case "chat.update":
+		f.mu.Lock()
+		m := f.messages[c.Get("channel")+"/"+c.Get("ts")]
+		if m != nil {
+			m.Text, m.Blocks = c.Get("text"), c.Get("blocks")
+			m.Updates++
+		}
+		f.mu.Unlock()
+		if m == nil {
+			writeJSON(w, map[string]any{"ok": false, "error": "message_not_found"})
+			return
+		}
 		writeJSON(w, map[string]any{"ok": true, "channel": c.Get("channel"), "ts": c.Get("ts"), "text": c.Get("text")})
 	case "chat.postEphemeral":
+		if !f.reachable(c.Get("channel")) {
+			writeJSON(w, map[string]any{"ok": false, "error": "channel_not_found"})
+			return
+		}
 		writeJSON(w, map[string]any{"ok": true, "message_ts": ts})
 	case "conversations.open":
-		writeJSON(w, map[string]any{"ok": true, "channel": map[string]any{"id": "D" + c.Get("users")}})
+		user := c.Get("users")
+		if user == "" || strings.Contains(user, ",") {
+			writeJSON(w, map[string]any{"ok": false, "error": "users_list_not_supplied"})
+			return
+		}
+		f.mu.Lock()
+		f.ims["D"+user] = user
+		f.mu.Unlock()
+		writeJSON(w, map[string]any{"ok": true, "channel": map[string]any{"id": "D" + user}})
 	case "views.open":
-		if c.Get("trigger_id") == "" {
-			writeJSON(w, map[string]any{"ok": false, "error": "invalid_trigger_id"})
+		if code := f.exchange(c.Get("trigger_id")); code != "" {
+			writeJSON(w, map[string]any{"ok": false, "error": code})
 			return
 		}
 		view, _ := c.JSON["view"].(map[string]any)
-		out := map[string]any{"id": fmt.Sprintf("V%04d", n)}
-		for k, v := range view {
-			out[k] = v
+		v := &View{ID: fmt.Sprintf("V%04d", n), Trigger: c.Get("trigger_id"), Open: true, Hash: ts, Body: view}
+		f.mu.Lock()
+		f.views[v.ID] = v
+		f.mu.Unlock()
+		writeJSON(w, map[string]any{"ok": true, "view": v.response()})
+	case "views.update":
+		view, _ := c.JSON["view"].(map[string]any)
+		f.mu.Lock()
+		v := f.views[c.Get("view_id")]
+		code := ""
+		switch {
+		case v == nil || !v.Open:
+			code = "not_found"
+		case c.Get("hash") != "" && c.Get("hash") != v.Hash:
+			code = "hash_conflict"
+		default:
+			v.Body, v.Hash = view, ts
+			v.Updates++
+		}
+		var out map[string]any
+		if code == "" {
+			out = v.response()
+		}
+		f.mu.Unlock()
+		if code != "" {
+			writeJSON(w, map[string]any{"ok": false, "error": code})
+			return
 		}
 		writeJSON(w, map[string]any{"ok": true, "view": out})
 	case "users.info":
@@ -313,6 +400,151 @@ func (f *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeJSON(w, map[string]any{"ok": false, "error": "unknown_method"})
 	}
+}
+
+// reachable reports whether the bot may post in channel: any channel but a
+// direct conversation it never opened.
+func (f *Server) reachable(channel string) bool {
+	if !strings.HasPrefix(channel, "D") {
+		return true
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	_, ok := f.ims[channel]
+	return ok
+}
+
+type trigger struct {
+	issued time.Time
+	used   bool
+}
+
+// Trigger makes id a trigger_id that Slack has just issued (with a click or
+// a slash command), to put in a payload: views.open may exchange it once,
+// within TriggerLife.
+func (f *Server) Trigger(id string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.triggers[id] = &trigger{issued: time.Now()}
+	return id
+}
+
+// ExpireTrigger ages the trigger id past TriggerLife, as if the app had
+// taken too long to use it.
+func (f *Server) ExpireTrigger(id string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if t := f.triggers[id]; t != nil {
+		t.issued = time.Now().Add(-2 * TriggerLife)
+	}
+}
+
+// exchange uses up the trigger id, or returns Slack's error code for it.
+func (f *Server) exchange(id string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	t := f.triggers[id]
+	switch {
+	case t == nil:
+		return "invalid_trigger_id"
+	case t.used:
+		return "exchanged_trigger_id"
+	case time.Since(t.issued) > TriggerLife:
+		return "expired_trigger_id"
+	}
+	t.used = true
+	return ""
+}
+
+// View is a modal the bot opened.
+type View struct {
+	ID      string
+	Trigger string         // the trigger_id it was opened with
+	Open    bool           // false once the user closed it
+	Hash    string         // changes with every update
+	Body    map[string]any // the view as last sent
+	Updates int            // views.update calls that changed it
+}
+
+// Text is every string in the view, one a line.
+func (v View) Text() string {
+	b, _ := json.Marshal(v.Body)
+	return JSONStrings(string(b))
+}
+
+func (v *View) response() map[string]any {
+	out := map[string]any{"id": v.ID, "hash": v.Hash, "team_id": "T1"}
+	for k, x := range v.Body {
+		out[k] = x
+	}
+	return out
+}
+
+// View returns the view id as it stands.
+func (f *Server) View(id string) (View, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	v := f.views[id]
+	if v == nil {
+		return View{}, false
+	}
+	return *v, true
+}
+
+// ViewOpenedWith returns the view opened with trigger_id trigger.
+func (f *Server) ViewOpenedWith(trigger string) (View, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, v := range f.views {
+		if v.Trigger == trigger {
+			return *v, true
+		}
+	}
+	return View{}, false
+}
+
+// CloseView closes the view id, as the user does with its Close button or
+// Esc: later updates of it are not_found.
+func (f *Server) CloseView(id string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if v := f.views[id]; v != nil {
+		v.Open = false
+	}
+}
+
+// Message is a message the bot posted, as it stands after its updates.
+type Message struct {
+	Channel, TS string
+	Text        string
+	Blocks      string // JSON
+	Updates     int    // chat.update calls
+}
+
+// Message returns the message at ref ("channel/ts", as the adapter's
+// references are written).
+func (f *Server) Message(ref string) (Message, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	m := f.messages[ref]
+	if m == nil {
+		return Message{}, false
+	}
+	return *m, true
+}
+
+// Messages returns the messages in channel, oldest first.
+func (f *Server) Messages(channel string) []Message {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []Message
+	for _, m := range f.messages {
+		if m.Channel == channel {
+			out = append(out, *m)
+		}
+	}
+	slices.SortFunc(out, func(a, b Message) int { return strings.Compare(a.TS, b.TS) })
+	return out
 }
 
 // serveSocket is Slack's end of a Socket Mode connection: it says hello,
