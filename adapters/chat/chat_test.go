@@ -327,3 +327,40 @@ func TestPool(t *testing.T) {
 		}
 	})
 }
+
+func TestPoolTryGoRefusesWhenTheQueueIsFull(t *testing.T) {
+	p := chat.NewPool("test", 1, nil)
+	release := make(chan struct{})
+	started := make(chan struct{}, 8)
+	work := func(context.Context) { started <- struct{}{}; <-release }
+	if !p.TryGo(context.Background(), "running", time.Minute, work) {
+		t.Fatal("the first work was refused")
+	}
+	<-started // it holds the one slot
+	if !p.TryGo(context.Background(), "queued", time.Minute, work) {
+		t.Fatal("the first queued work was refused, with room for one")
+	}
+	if p.TryGo(context.Background(), "one too many", time.Minute, work) {
+		t.Error("work was queued beyond the bound")
+	}
+	close(release)
+	p.Wait()
+	if got := 1 + len(started); got != 2 { // one was read above
+		t.Errorf("ran %d pieces of work, want 2", got)
+	}
+}
+
+func TestGateSlowsOneUserAlone(t *testing.T) {
+	g := chat.NewGate(time.Hour, 3)
+	for i := range 3 {
+		if !g.Allow("flooder") {
+			t.Fatalf("payload %d of the burst refused", i+1)
+		}
+	}
+	if g.Allow("flooder") {
+		t.Error("a fourth payload within the hour was admitted")
+	}
+	if !g.Allow("approver") {
+		t.Error("another user was slowed down by the flooder")
+	}
+}
