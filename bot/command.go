@@ -63,7 +63,7 @@ func Parse(text string) (Command, error) {
 	if !utf8.ValidString(text) {
 		return Command{}, invalid("the command is not valid text", usageAsk)
 	}
-	fields := strings.Fields(text)
+	fields := Fields(text)
 	if len(fields) > 0 && strings.EqualFold(fields[0], commandName) {
 		fields = fields[1:]
 	}
@@ -167,6 +167,24 @@ func parseReason(words []string, required bool) (string, error) {
 		return "", invalid("the reason contains a control character or an invisible formatting one", usageAsk)
 	}
 	return reason, nil
+}
+
+// IsSpace is the one definition of white space between the words of a
+// command, on every platform: the typed grammar (Parse) and every form or
+// option (Slack's request form, Discord's options) split on it alone.
+func IsSpace(r rune) bool { return unicode.IsSpace(r) }
+
+// Fields splits s around runs of IsSpace.
+func Fields(s string) []string { return strings.FieldsFunc(s, IsSpace) }
+
+// CheckText reports, as an *Error EINVALID naming what, whether s holds a
+// character that could make what a person typed read differently on a card
+// or a message from what it says (HiddenRune).
+func CheckText(what, s string) error {
+	if strings.IndexFunc(s, HiddenRune) >= 0 {
+		return Errorf(EINVALID, "the %s has an invisible or formatting character: write it in plain text", what)
+	}
+	return nil
 }
 
 // HiddenRune reports whether r may not be in a reason, whichever way it was

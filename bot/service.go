@@ -127,6 +127,10 @@ type Actor struct {
 	// Refs are stored on a request this actor creates (a Discord
 	// interaction token, for ephemeral status updates while it lasts).
 	Refs map[RefKey]string
+	// RefsFor is how long Refs can be used (Discord's interaction token:
+	// 15 minutes); the store keeps them no longer, and drops them when the
+	// request ends. 0: as long as the request.
+	RefsFor time.Duration
 }
 
 // Reply is the answer to a command, shown to its sender alone.
