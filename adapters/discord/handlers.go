@@ -124,6 +124,18 @@ func (a *Adapter) editOriginal(ctx context.Context, token, text string) error {
 	})
 }
 
+// showPassword puts the passwords of a Reveal in its confirmed deferred
+// answer: once, never again after a try that may have reached Discord
+// (deliver).
+func (a *Adapter) showPassword(ctx context.Context, token, text string) error {
+	content := clip(text, maxContent)
+	edit := &discordgo.WebhookEdit{Content: &content, AllowedMentions: noMentions()}
+	return a.deliver(ctx, "show the password in the answer to Reveal", func(o ...discordgo.RequestOption) error {
+		_, err := a.rest.WebhookMessageEdit(a.opts.ApplicationID, token, "@original", edit, o...)
+		return err
+	})
+}
+
 // route decides what an interaction gets: an immediate response, or work
 // whose text is the answer.
 func (a *Adapter) route(ctx context.Context, i *discordgo.Interaction) (*response, work) {
@@ -227,7 +239,7 @@ func (a *Adapter) reveal(ctx context.Context, i *discordgo.Interaction, id strin
 		shown := false
 		err := svc.Reveal(wctx, actor, id, func(ctx context.Context, results []bot.UserResult) error {
 			shown = true
-			return a.editOriginal(ctx, token, passwordText(id, results))
+			return a.showPassword(ctx, token, passwordText(id, results))
 		})
 		switch {
 		case err == nil:
