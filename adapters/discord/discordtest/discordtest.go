@@ -71,6 +71,9 @@ type Fault struct {
 	// Header are not used) but answer only once the client has stopped
 	// waiting: a call that took effect and whose answer never came.
 	Late bool
+	// Hold makes the Server wait until Hold is closed (or the client gave
+	// up), then answer the call as usual (the other fields are not used).
+	Hold <-chan struct{}
 }
 
 // Hello is one Gateway IDENTIFY the Server received.
@@ -217,7 +220,17 @@ func (f *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	c.Ephemeral = f.ephemeralCall(c)
 	if f.fault != nil {
-		if fa := f.fault(c); fa != nil && fa.Late {
+		fa := f.fault(c)
+		if fa != nil && fa.Hold != nil {
+			f.mu.Unlock()
+			select {
+			case <-fa.Hold:
+			case <-r.Context().Done():
+			}
+			f.mu.Lock()
+			fa = nil
+		}
+		if fa != nil && fa.Late {
 			late = true
 		} else if fa != nil {
 			c.Status = fa.Status
