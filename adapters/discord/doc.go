@@ -69,9 +69,9 @@
 // is unknown.
 //
 // The token of the interaction with which the requester asked is kept on
-// the request (Request.Refs, for Actor.RefsFor: 15 minutes, no longer) while it lasts, so that whichever
-// replica has news sends it as an ephemeral follow-up where they asked;
-// later news goes in a direct message. No password ever goes through it.
+// the request (Request.Refs) while it can be used (Actor.RefsFor: 15
+// minutes), so that whichever replica has news sends it as an ephemeral
+// follow-up where they asked; later news goes in a direct message. No password ever goes through it.
 //
 // The plumbing it shares with the other adapters (the service interface,
 // the memory of interactions, the order of card updates, retries and the
