@@ -161,7 +161,9 @@ func (a *Adapter) dm(ctx context.Context, person bot.Person, msg *discordgo.Mess
 		return nil, err
 	}
 	var sent *discordgo.Message
-	err = a.call(ctx, what, false, func(o ...discordgo.RequestOption) error {
+	// Sent once: a second try after one that may have arrived would be a
+	// second message (deliver).
+	err = a.deliver(ctx, what, func(o ...discordgo.RequestOption) error {
 		var err error
 		sent, err = a.rest.ChannelMessageSendComplex(ch.ID, msg, o...)
 		return err
