@@ -21,7 +21,7 @@ func WithAuditCaps(o Options, audit, strangers int64) Options {
 func ScriptSources() map[string]string {
 	return map[string]string{
 		"create": createLua, "vote": voteLua, "cancel": cancelLua, "expire": expireLua,
-		"claim": claimLua, "finish": finishLua, "offer": offerLua, "reveal": revealLua,
+		"claim": claimLua, "finish": finishLua, "offer": offerLua, "reveal": revealLua, "hold": holdLua,
 		"setRef": setRefLua, "open": openLua, "audit": auditLua,
 	}
 }
