@@ -158,14 +158,15 @@ func (s *Service) Reveal(ctx context.Context, a Actor, id string, show func(cont
 	if err := s.retry(h.ctx, func() error { return show(h.ctx, results) }); err != nil {
 		return s.notShown(ctx, h, a, req, outcome, err)
 	}
-	if err := s.whileLeased(ctx, h.until, func() error {
-		return s.store.Audit(ctx, s.event(Event{Kind: EventDelivered, RequestID: id, Actor: "system", Platform: a.Platform,
-			Detail: "to " + req.Requester + ", at the Reveal click"}))
-	}); err != nil {
+	// The end first, while the claim holds: then that it was delivered,
+	// both tried again through a blip of the store.
+	delivered := s.event(Event{Kind: EventDelivered, RequestID: id, Actor: "system", Platform: a.Platform,
+		Detail: "to " + req.Requester + ", at the Reveal click"})
+	s.finishHeld(ctx, h, StateSucceeded, outcome)
+	if err := s.whileLeased(ctx, h.until, func() error { return s.store.Audit(ctx, delivered) }); err != nil {
 		s.log.Error("audit", "event", EventDelivered, "request", id, "err", err)
 	}
 	s.metrics.Event(EventDelivered)
-	s.finishHeld(ctx, h, StateSucceeded, outcome)
 	return nil
 }
 
