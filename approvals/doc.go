@@ -5,7 +5,7 @@
 // # Atomicity
 //
 // Every transition (Create, Vote, Cancel, ExpireDue, the claim inside Next,
-// Finish, Offer, ClaimReveal, SetRef, Audit) is one Lua script sent with
+// Finish, Offer, ClaimReveal, Hold, SetRef, Audit) is one Lua script sent with
 // EVALSHA: one round trip,
 // atomic across processes. go-redis loads a script again when Redis answers
 // NOSCRIPT (after a restart or SCRIPT FLUSH). The time of a transition comes
@@ -51,7 +51,9 @@
 //	                          claimed it (it is being offered; nothing is
 //	                          reset), "reveal" when ClaimReveal did (it is
 //	                          being reset); absent on a request an earlier
-//	                          version of the bot left executing.
+//	                          version of the bot left executing; done (the
+//	                          token of the claim that finished it, so that
+//	                          the same Finish sent again succeeds again).
 //	open:<requester>  hash    account -> ID of the requester's open
 //	                          (non-terminal) request for it: one open request
 //	                          per requester and account, and the list behind
@@ -66,8 +68,10 @@
 //	                          Create and Offer, removed by ExpireDue or when
 //	                          the request leaves pending or offered. No TTL.
 //	leases            zset    ID -> lease deadline (ms) of each executing
-//	                          request. Written by the claim in Next and by
-//	                          ClaimReveal, removed by Finish and Offer. Next
+//	                          request. Written by the claim in Next, by
+//	                          ClaimReveal and by Hold (which re-checks the
+//	                          claim and extends it), removed by Finish and
+//	                          Offer. Next
 //	                          takes over entries past their deadline
 //	                          (Claim.Resumed or Claim.Stale, by the request's
 //	                          claim field). No TTL.

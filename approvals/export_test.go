@@ -1,5 +1,15 @@
 package approvals
 
+import (
+	"context"
+	"time"
+)
+
+// SeenWithNonce is Seen with the nonce given, as a retried send has it.
+func SeenWithNonce(s *Store, ctx context.Context, key string, ttl time.Duration, nonce string) (bool, error) {
+	return s.seen(ctx, key, ttl, nonce)
+}
+
 // WithAuditCaps is o with the audit streams capped at about audit and
 // strangers entries.
 func WithAuditCaps(o Options, audit, strangers int64) Options {
@@ -11,7 +21,7 @@ func WithAuditCaps(o Options, audit, strangers int64) Options {
 func ScriptSources() map[string]string {
 	return map[string]string{
 		"create": createLua, "vote": voteLua, "cancel": cancelLua, "expire": expireLua,
-		"claim": claimLua, "finish": finishLua, "offer": offerLua, "reveal": revealLua,
+		"claim": claimLua, "finish": finishLua, "offer": offerLua, "reveal": revealLua, "hold": holdLua,
 		"setRef": setRefLua, "open": openLua, "audit": auditLua,
 	}
 }

@@ -240,9 +240,13 @@ local leases = K .. 'leases'
 local function try(id, entry)
   local rk = rkey(id)
   upgrade(rk)
-  local f = redis.call('HMGET', rk, 'state', 'lease', 'entry', 'claim')
+  local f = redis.call('HMGET', rk, 'state', 'lease', 'entry', 'claim', 'token')
   local state = f[1]
   if entry == '' then entry = f[3] or '' end
+  if state == S.Executing and f[5] == token then
+    -- the same claim sent again (its answer was lost)
+    return {'ok', redis.call('HGETALL', rk), '0', entry, '0'}
+  end
   if state ~= S.Approved and state ~= S.Executing then
     -- gone, terminal, never approved, or offered (an entry read just
     -- before Offer removed it): nothing to execute
@@ -293,9 +297,13 @@ var finishLua = prelude + `
 local id, token, state, outcome, entry, group, event = ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11]
 local rk = rkey(id)
 upgrade(rk)
-local f = redis.call('HMGET', rk, 'state', 'token', 'requester', 'account', 'entry')
+local f = redis.call('HMGET', rk, 'state', 'token', 'requester', 'account', 'entry', 'done')
 if not f[1] then
   return refuse(C.NotFound, 'there is no request ' .. id, id)
+end
+-- the same Finish sent again (its answer was lost): done already
+if f[1] == state and f[6] == token then
+  return okreq(id)
 end
 -- the claim still holds while executing, or while offered (ClaimReveal
 -- gives it a new token)
@@ -306,6 +314,7 @@ end
 redis.call('HSET', rk, 'state', state, 'outcome', outcome, 'updated', NOWS)
 redis.call('HINCRBY', rk, 'rev', 1)
 redis.call('HDEL', rk, 'token', 'lease', 'reveal', 'claim')
+redis.call('HSET', rk, 'done', token)
 close(id, f[4], f[3])
 dropEntries(group, f[5], entry)
 audit(event, id, 'system', '', outcome)
@@ -321,6 +330,9 @@ local rk = rkey(id)
 local f = redis.call('HMGET', rk, 'state', 'token', 'entry')
 if not f[1] then
   return refuse(C.NotFound, 'there is no request ' .. id, id)
+end
+if f[1] == S.Offered and f[2] == token then
+  return okreq(id) -- the same Offer sent again
 end
 if f[1] ~= S.Executing or f[2] ~= token then
   return lostClaim(id, f[1])
@@ -340,11 +352,14 @@ var revealLua = prelude + `
 local id, person, platform, lease, token = ARGV[5], ARGV[6], ARGV[7], tonumber(ARGV[8]), ARGV[9]
 local rk = rkey(id)
 upgrade(rk)
-local f = redis.call('HMGET', rk, 'state', 'requester', 'reveal', 'claim')
+local f = redis.call('HMGET', rk, 'state', 'requester', 'reveal', 'claim', 'token')
 local state, requester, by = f[1], f[2], f[3]
 local function refused(code, msg) return refusedBy(id, person, platform, code, msg) end
 if not state then
   return refused(C.NotFound, 'there is no request ' .. id)
+end
+if state == S.Executing and f[5] == token then
+  return okreq(id) -- the same claim sent again
 end
 if person ~= requester then
   return refused(C.Forbidden, 'only ' .. requester .. ', who asked, can reveal ' .. id)
@@ -373,6 +388,28 @@ redis.call('ZREM', K .. 'deadlines', id)
 redis.call('ZADD', K .. 'leases', deadline, id)
 audit(E.Executing, id, person, platform, 'Reveal pressed by ' .. person)
 return okreq(id)
+`
+
+// ARGV[5..]: id, token, lease (ms). It re-checks, in one step, that the
+// claim still holds the request and that its lease has not run out, and
+// extends the lease from now.
+var holdLua = prelude + `
+local id, token, lease = ARGV[5], ARGV[6], tonumber(ARGV[7])
+local rk = rkey(id)
+local f = redis.call('HMGET', rk, 'state', 'token', 'lease')
+if not f[1] then
+  return refuse(C.NotFound, 'there is no request ' .. id, id)
+end
+if f[1] ~= S.Executing or f[2] ~= token then
+  return lostClaim(id, f[1])
+end
+if NOW >= tonumber(f[3] or '0') then
+  return refuse(C.Conflict, 'the lease on ' .. id .. ' ran out: another executor may take it over', id)
+end
+local deadline = istr(NOW + lease)
+redis.call('HSET', rk, 'lease', deadline)
+redis.call('ZADD', K .. 'leases', deadline, id)
+return {'ok', deadline}
 `
 
 // ARGV[5..]: id, ref key, value.
@@ -408,7 +445,7 @@ return {'ok'}
 
 // scripts are the Lua scripts of one Store.
 type scripts struct {
-	create, vote, cancel, expire, claim, finish, offer, reveal, setRef, open, audit *redis.Script
+	create, vote, cancel, expire, claim, finish, offer, reveal, hold, setRef, open, audit *redis.Script
 }
 
 func newScripts() scripts {
@@ -421,6 +458,7 @@ func newScripts() scripts {
 		finish: redis.NewScript(finishLua),
 		offer:  redis.NewScript(offerLua),
 		reveal: redis.NewScript(revealLua),
+		hold:   redis.NewScript(holdLua),
 		setRef: redis.NewScript(setRefLua),
 		open:   redis.NewScript(openLua),
 		audit:  redis.NewScript(auditLua),

@@ -36,6 +36,9 @@ type Claim struct {
 	Resumed bool
 	// Entry is the queue entry, acknowledged by Finish.
 	Entry string
+	// Until is the claim's lease deadline, by the store's clock: after it,
+	// another process may take the request over. Hold moves it.
+	Until time.Time
 }
 
 // EventKind is what an audit event records. The store's scripts write the
@@ -136,7 +139,9 @@ type Store interface {
 	// Finish moves a claimed request to succeeded or failed with outcome (safe
 	// to show) and acknowledges its queue entry. ECONFLICT when the claim is
 	// no longer the request's. A claim that Offer turned into an offer still
-	// finishes, until ClaimReveal takes the request.
+	// finishes, until ClaimReveal takes the request. The same Finish sent
+	// again (its answer was lost) succeeds again, changing nothing, so the
+	// caller may repeat it while the store is unreachable.
 	Finish(ctx context.Context, c Claim, state State, outcome string) (Request, error)
 
 	// Offer moves a claimed request to offered, off the queue, to wait until
@@ -151,6 +156,13 @@ type Store interface {
 	// not the requester; ECONFLICT when the request is not offered (not yet
 	// offered, being reset, ended, or past RevealBy). Refusals are audited.
 	ClaimReveal(ctx context.Context, id, person string, platform Platform, lease time.Duration) (Claim, error)
+
+	// Hold re-checks, in one atomic step, that c still holds its request
+	// (executing, under c's token) and that its lease has not run out, and
+	// extends the lease to lease from now; the returned claim has the new
+	// Until. ECONFLICT when the claim was lost or its lease ran out: the
+	// caller must then not call the cloud, nor show anything for it.
+	Hold(ctx context.Context, c Claim, lease time.Duration) (Claim, error)
 
 	// Audit appends e to the audit log.
 	Audit(ctx context.Context, e Event) error
