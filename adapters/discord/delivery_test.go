@@ -54,7 +54,7 @@ func TestRevealDeliveryUnknown(t *testing.T) {
 				t.Errorf("answers sent with the password: got %d, want 1 (never sent again)", n)
 			}
 			e.checkShownOnce(e.passwords(), tokenOf(i))
-			e.wantState(id, bot.StateFailed, "outcome unknown")
+			e.wantState(id, bot.StateFailed, "delivery unknown")
 			if audit := e.auditOf(id); !slices.Contains(audit, "delivery_failed:system") {
 				t.Errorf("audit: got %v, want delivery_failed", audit)
 			}
@@ -105,7 +105,9 @@ func TestRevealNothingDelivered(t *testing.T) {
 }
 
 // TestOfferSentOnce: an offer that Discord took but answered after the
-// client's timeout is not sent again: one Reveal button, never two.
+// client's timeout is not sent again: one Reveal button, never two. The
+// request stays offered, and the requester is told how to reveal it
+// without the button.
 func TestOfferSentOnce(t *testing.T) {
 	e := newEnv(t, func(o *discord.Options) { o.HTTPClient = &http.Client{Timeout: time.Second} })
 	e.fake.SetFault(func(c discordtest.Call) *discordtest.Fault {
@@ -116,8 +118,11 @@ func TestOfferSentOnce(t *testing.T) {
 	})
 	id, _ := e.ask(alice, "prod-db")
 	e.mustSend(e.click(bob, "approve:"+id))
-	e.fake.Wait(e.ctx, "the card edited to failed", cardState("Failed"))
+	e.fake.Wait(e.ctx, "alice told how to reveal without the button", func(c discordtest.Call) bool {
+		return strings.Contains(content(c), "may not have reached you") && strings.Contains(content(c), "/reset-password reveal "+id)
+	})
 	e.ad.Wait()
+	e.wantState(id, bot.StateOffered, "")
 	if n := e.fake.Count(isOffer(id)); n != 1 {
 		t.Errorf("offers sent: got %d, want 1", n)
 	}
