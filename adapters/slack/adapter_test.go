@@ -402,8 +402,9 @@ func TestRequestForm(t *testing.T) {
 				"account": map[string]any{"type": "static_select", "selected_option": map[string]any{"value": "prod-db"}},
 				"reason":  map[string]any{"type": "plain_text_input", "value": reason},
 			}))
-			if status != http.StatusOK || !strings.Contains(body, "invisible formatting") {
-				t.Errorf("reason %q: got %d %s, want a field error on the reason", reason, status, body)
+			want, _ := json.Marshal(bot.ErrorMessage(bot.CheckText("reason", reason)))
+			if status != http.StatusOK || !strings.Contains(body, `"reason":`+string(want)) {
+				t.Errorf("reason %q: got %d %s, want the field error %s on the reason", reason, status, body, want)
 			}
 		}
 	})
