@@ -86,7 +86,20 @@ type Fault struct {
 	RetryAfter string // Retry-After header
 	Err        string // the Web API's error code ("ratelimited")
 	Times      int    // how many calls get it; 0: every call
+
+	// Late: the call is carried out (a message posted, a view updated) as
+	// usual, but its answer is held until the client has given up and hung
+	// up (its timeout), or for LateCap: Slack accepted it and answered too
+	// late. Status, RetryAfter and Err are then ignored.
+	Late bool
+	// Cut: the request is read, nothing is done, and the connection is
+	// closed without an answer, as a proxy that drops it would. The client
+	// cannot tell whether it was carried out.
+	Cut bool
 }
+
+// LateCap is the longest a Late answer is held.
+const LateCap = 30 * time.Second
 
 // TriggerLife is how long a trigger_id can be exchanged: Slack's triggers
 // "expire in three seconds" and "may only be used once".
@@ -301,6 +314,28 @@ func (f *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	f.seq++
 	n := f.seq
 	f.mu.Unlock()
+	if flt != nil && flt.Cut {
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				conn.Close()
+			}
+		}
+		return
+	}
+	if flt != nil && flt.Late {
+		defer func() { // runs before the answer leaves: net/http sends it when the handler returns
+			f.mu.Lock()
+			f.touchLocked()
+			f.mu.Unlock()
+			t := time.NewTimer(LateCap)
+			defer t.Stop()
+			select {
+			case <-r.Context().Done():
+			case <-t.C:
+			}
+		}()
+		flt = nil
+	}
 	if flt != nil {
 		if flt.RetryAfter != "" {
 			w.Header().Set("Retry-After", flt.RetryAfter)
