@@ -3,9 +3,9 @@ package slack
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
-	"fmt"
 	"strings"
 	"unicode/utf8"
 
