@@ -1,6 +1,7 @@
 package slack_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -298,6 +299,55 @@ func TestTypedTextShownAsTyped(t *testing.T) {
 		}
 		if strings.Contains(c.Text(), "*approved*") && !blocksShown(t, b).showsLiterally(denial) {
 			t.Errorf("%s quotes the deny reason as markup: %s", c.Method, c.Body)
+		}
+	}
+}
+
+// TestFullQueueSaysSo: when as much work waits as the adapter runs at once,
+// a further command is told so in its acknowledgement, nothing is queued
+// for it, and every command admitted is answered.
+func TestFullQueueSaysSo(t *testing.T) {
+	entered := make(chan struct{}, 8)
+	release := make(chan struct{})
+	e := newEnv(t, func(c *envConfig) {
+		// The first look at the memory of deliveries holds the work there.
+		c.slack.Seen = func(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+			entered <- struct{}{}
+			select {
+			case <-release:
+			case <-ctx.Done():
+			}
+			return true, nil
+		}
+	})
+	e.ad.SetWorkers(1)
+	status, body, first := e.command(alice, "list")
+	if status != http.StatusOK || body != "" {
+		t.Fatalf("first command: got %d %q, want an empty 200", status, body)
+	}
+	select {
+	case <-entered: // running, holding the one worker
+	case <-e.ctx().Done():
+		t.Fatal("the first command never ran")
+	}
+	status, body, second := e.command(alice, "list") // waits for the worker
+	if status != http.StatusOK || body != "" {
+		t.Fatalf("second command: got %d %q, want an empty 200", status, body)
+	}
+	status, body, third := e.command(alice, "list")
+	if got := ackText(t, body); status != http.StatusOK || !strings.Contains(got, "busy") || !strings.Contains(got, "nothing was done") {
+		t.Errorf("third command: got %d %q, want it told the bot is busy", status, got)
+	}
+	close(release)
+	for _, hook := range []string{first, second} {
+		if got := e.slack.Reply(e.ctx(), hook); !strings.Contains(got, "prod-db") {
+			t.Errorf("admitted command %s: got %q, want the accounts", hook, got)
+		}
+	}
+	e.ad.Wait()
+	for _, c := range e.slack.CallsOf("hook") {
+		if c.Hook == third {
+			t.Errorf("the refused command was answered later too: %s", c.Body)
 		}
 	}
 }
