@@ -133,7 +133,7 @@ func TestActionPayloads(t *testing.T) {
 			"view": map[string]any{"id": "V0ASK", "type": "modal", "callback_id": "reset_ask", "state": map[string]any{"values": map[string]any{}}},
 			"actions": []any{map[string]any{"type": "static_select", "block_id": "account", "action_id": "account",
 				"selected_option": map[string]any{"value": "prod-db", "text": map[string]any{"type": "plain_text", "text": "prod-db"}},
-				"action_ts": "1700000000.1"}},
+				"action_ts":       "1700000000.1"}},
 		}
 		if status, body := e.interact(p); status != http.StatusOK || body != "" {
 			t.Fatalf("got %d %q, want an empty 200", status, body)
