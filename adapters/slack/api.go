@@ -357,16 +357,22 @@ func (a *Adapter) openView(ctx context.Context, what, trigger string, view slack
 }
 
 // showView puts the answer to a Reveal, which holds a password, in the open
-// view id: sent once, never again once it may have reached Slack; its
-// errors are those of deliver.
+// view id: sent once, never again once it may have reached Slack. Its
+// errors are EUNKNOWN when it may have been shown, else EUNAVAILABLE: a
+// window Slack refused to update (closed, or any error answer) showed
+// nothing.
 func (a *Adapter) showView(ctx context.Context, what, id string, view slack.ModalViewRequest) error {
-	if _, fault := a.deliver(ctx, what, func(ctx context.Context) error {
+	_, fault := a.deliver(ctx, what, func(ctx context.Context) error {
 		_, err := a.api.UpdateViewContext(ctx, view, "", "", id)
 		return err
-	}); fault != nil {
-		return fault
+	})
+	if fault == nil {
+		return nil
 	}
-	return nil
+	if fault.Code != bot.EUNKNOWN {
+		fault.Code = bot.EUNAVAILABLE
+	}
+	return fault
 }
 
 // updateView replaces what the open view id shows.

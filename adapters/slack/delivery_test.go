@@ -176,3 +176,58 @@ func TestRevealAnsweredLate(t *testing.T) {
 		t.Errorf("calls to the cloud API: got %d, want 1", n)
 	}
 }
+
+// TestRevealShowFaults: how each fault of the password's views.update ends
+// the request. When the update may have reached Slack, it is sent once and
+// the requester hears that delivery is unknown; when Slack refused it,
+// nothing was shown, and they hear that instead.
+func TestRevealShowFaults(t *testing.T) {
+	tests := []struct {
+		name    string
+		fault   slacktest.Fault
+		unknown bool
+	}{
+		{"ServerError", slacktest.Fault{Status: http.StatusBadGateway, Times: 1}, true},
+		{"ConnectionCut", slacktest.Fault{Cut: true, Times: 1}, true},
+		{"InternalErrorAnswer", slacktest.Fault{Err: "internal_error", Times: 1}, true},
+		{"RateLimitedLong", slacktest.Fault{Status: http.StatusTooManyRequests, RetryAfter: "45", Err: "ratelimited"}, false},
+		{"Refused", slacktest.Fault{Err: "invalid_auth"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, withHTTPTimeout(5*time.Second))
+			id := e.ask(alice, "prod-db locked out")
+			e.approve(id)
+			e.slack.Fail("views.update", tt.fault)
+			hook := "show-" + e.next()
+			if status, body := e.interact(revealClick(e.slack, alice, id, hook)); status != http.StatusOK || body != "" {
+				t.Fatalf("Reveal click: got %d %q, want an empty 200", status, body)
+			}
+			reply := e.slack.Reply(e.ctx(), hook)
+			e.ad.Wait()
+			if got := strings.Contains(reply, "delivery unknown"); got != tt.unknown {
+				t.Errorf("reply: got %q, want delivery unknown: %v", reply, tt.unknown)
+			}
+			pws := e.passwords()
+			if len(pws) != 1 {
+				t.Fatalf("passwords: got %d, want 1", len(pws))
+			}
+			v, _ := e.slack.ViewOpenedWith("reveal-" + hook)
+			sent := 0
+			for _, c := range e.slack.CallsOf("views.update") {
+				if c.Get("view_id") == v.ID && strings.Contains(c.Text(), pws[0]) {
+					sent++
+				}
+			}
+			if tt.unknown && sent != 1 {
+				t.Errorf("views.update calls with the password: got %d, want 1 (never sent again)", sent)
+			}
+			if strings.Contains(v.Text(), pws[0]) {
+				t.Errorf("the window shows the password though Slack never took it")
+			}
+			if got := e.request(id).State; got != bot.StateFailed {
+				t.Errorf("state: got %s, want failed", got)
+			}
+		})
+	}
+}
