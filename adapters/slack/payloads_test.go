@@ -1,6 +1,8 @@
 package slack_test
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -180,5 +182,45 @@ func TestSubmissionWithExtraState(t *testing.T) {
 	id := askedID(t, e.slack.Reply(e.ctx(), hook))
 	if req := e.request(id); req.Account != "prod-db" || req.Reason != "locked out" || len(req.Users) != 1 {
 		t.Errorf("request: got %s %q %v, want prod-db %q for its one user", req.Account, req.Reason, req.Users, "locked out")
+	}
+}
+
+// TestFormsUseTheOneTextCheck: the request form refuses exactly what
+// bot.CheckText refuses, with its words, and splits on bot.Fields: one
+// definition of typed text on every platform.
+func TestFormsUseTheOneTextCheck(t *testing.T) {
+	reasons := []string{
+		"routine rotation \u202eDENIED yb devorppa\u202c",
+		"zero\u200bwidth",
+		"ok " + strings.Repeat("\u3164", 120) + "APPROVED BY SECURITY",
+		"braille\u2800blank",
+		"e" + strings.Repeat("\u0301", 12),
+		"plain\u2003em space",
+	}
+	for i, reason := range reasons {
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			e := newEnv(t)
+			_, _, hook := e.command(alice, "")
+			e.slack.WaitFor(e.ctx(), "views.open", func([]slacktest.Call) bool { return len(e.slack.CallsOf("views.open")) > 0 })
+			open := e.slack.CallsOf("views.open")[0]
+			status, body := e.interact(submission(t, alice, open, map[string]any{
+				"account": map[string]any{"type": "static_select", "selected_option": map[string]any{"value": "prod-db"}},
+				"reason":  map[string]any{"type": "plain_text_input", "value": reason},
+			}))
+			one := strings.Join(bot.Fields(reason), " ")
+			if err := bot.CheckText("reason", one); err != nil {
+				want, _ := json.Marshal(bot.ErrorMessage(err))
+				if status != http.StatusOK || !strings.Contains(body, `"reason":`+string(want)) {
+					t.Errorf("reason %q: got %d %s, want the field error %s", reason, status, body, want)
+				}
+				return
+			}
+			if status != http.StatusOK || body != "" {
+				t.Fatalf("reason %q: got %d %q, want it taken, as bot.CheckText takes it", reason, status, body)
+			}
+			if got := e.request(askedID(t, e.slack.Reply(e.ctx(), hook))).Reason; got != one {
+				t.Errorf("reason: got %q, want %q", got, one)
+			}
+		})
 	}
 }
