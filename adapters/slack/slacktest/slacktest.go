@@ -13,8 +13,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/gorilla/websocket"
 )
 
 // Call is one request the fake Slack received.
@@ -137,12 +135,6 @@ type Server struct {
 	envelopes chan []byte
 	acks      chan map[string]any
 }
-
-// Send queues a Socket Mode envelope for the adapter's connection.
-func (f *Server) Send(envelope []byte) { f.envelopes <- envelope }
-
-// Acks delivers the acknowledgements the adapter sent over Socket Mode.
-func (f *Server) Acks() <-chan map[string]any { return f.acks }
 
 // NewServer starts a Server that accepts botToken for Web API calls and
 // appToken for Socket Mode; it stops when the test ends.
@@ -580,44 +572,6 @@ func (f *Server) Messages(channel string) []Message {
 	}
 	slices.SortFunc(out, func(a, b Message) int { return strings.Compare(a.TS, b.TS) })
 	return out
-}
-
-// serveSocket is Slack's end of a Socket Mode connection: it says hello,
-// sends the envelopes it is given and passes acknowledgements back.
-func (f *Server) serveSocket(w http.ResponseWriter, r *http.Request) {
-	// slack-go dials with Origin https://api.slack.com, as Slack expects.
-	up := websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
-	conn, err := up.Upgrade(w, r, nil)
-	if err != nil {
-		return
-	}
-	defer conn.Close()
-	if err := conn.WriteJSON(map[string]any{"type": "hello", "num_connections": 1}); err != nil {
-		return
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			var m map[string]any
-			if err := conn.ReadJSON(&m); err != nil {
-				return
-			}
-			f.acks <- m
-		}
-	}()
-	for {
-		select {
-		case env := <-f.envelopes:
-			if err := conn.WriteMessage(websocket.TextMessage, env); err != nil {
-				return
-			}
-		case <-done:
-			return
-		case <-r.Context().Done():
-			return
-		}
-	}
 }
 
 func writeJSON(w http.ResponseWriter, v any) {
