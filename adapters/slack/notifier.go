@@ -58,7 +58,7 @@ func (a *Adapter) Notify(ctx context.Context, person bot.Person, req bot.Request
 	if person.Slack == "" {
 		return bot.Errorf(bot.ENOTFOUND, "%s has no Slack user ID in resetbot's config", person.Name)
 	}
-	return a.ephemeralDM(ctx, person.Slack, "tell "+person.Name+" about "+req.ID, text, nil)
+	return a.ephemeralDM(ctx, person.Slack, "tell "+person.Name+" about "+req.ID, text, textBlocks(text))
 }
 
 // Offer sends the requester a message in their direct conversation with

@@ -31,7 +31,7 @@ func (a *Adapter) reveal(ctx context.Context, actor bot.Actor, id, trigger strin
 	shown := false
 	err = a.bot.Reveal(ctx, actor, id, func(ctx context.Context, results []bot.UserResult) error {
 		shown = true
-		return a.updateView(ctx, "show the new password of "+id, view, passwordWindow(id, results))
+		return a.showView(ctx, "show the new password of "+id, view, passwordWindow(id, results))
 	})
 	switch {
 	case err == nil:
