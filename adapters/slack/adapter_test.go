@@ -233,8 +233,8 @@ func TestRefusedRequests(t *testing.T) {
 }
 
 // TestUnknownUserRefused: a stranger is answered in the acknowledgement
-// itself, and nothing else happens: no work queued, no Slack call, nothing
-// written to the store.
+// itself, and nothing else happens but the audit of the attempt (design:
+// every refused attempt is audited): no work queued, no Slack call.
 func TestUnknownUserRefused(t *testing.T) {
 	tests := []struct{ name, text string }{
 		{"Ask", "prod-db let me in"},
@@ -255,8 +255,8 @@ func TestUnknownUserRefused(t *testing.T) {
 			if calls := e.slack.Calls(); len(calls) != 0 {
 				t.Errorf("Slack got %d calls (first %s), want none", len(calls), calls[0].Method)
 			}
-			if evs := e.audit(); len(evs) != 0 {
-				t.Errorf("audit: got %v, want nothing written for a stranger", evs)
+			if evs := e.audit(); len(evs) != 1 || evs[0].Kind != bot.EventRefused || !evs[0].Stranger || evs[0].Actor != "slack:"+mallory {
+				t.Errorf("audit: got %v, want one refusal of the stranger", evs)
 			}
 		})
 	}

@@ -106,10 +106,21 @@ func TestFloodDoesNotDelayAnApprover(t *testing.T) {
 	if got := e.slack.Reply(e.ctx(), "bob-flood"); !strings.Contains(got, "You approved "+id) {
 		t.Errorf("bob's click: got %q, want it handled", got)
 	}
+	refusedStranger := 0
 	for _, r := range strangerRes {
-		if r.err != nil || r.status != http.StatusOK || !strings.Contains(r.body, "not in resetbot's list of people") {
-			t.Fatalf("stranger's command %s: got %d %q %v, want a refusal in the acknowledgement", r.hook, r.status, r.body, r.err)
+		switch {
+		case r.err != nil || r.status != http.StatusOK:
+			t.Fatalf("stranger's command %s: got %d %v", r.hook, r.status, r.err)
+		case strings.Contains(r.body, "not in resetbot's list of people"):
+			refusedStranger++
+		case !strings.Contains(r.body, "Slow down"):
+			t.Fatalf("stranger's command %s: got %q, want a refusal or slow down in the acknowledgement", r.hook, r.body)
 		}
+	}
+	// The gate comes first: the stranger's refusals (each audited) are as
+	// few as the gate admits, whatever they send.
+	if most := 10 + int(elapsed/(2*time.Second)) + 1; refusedStranger < 1 || refusedStranger > most {
+		t.Errorf("stranger's commands refused as a stranger: got %d, want 1 to %d in %s", refusedStranger, most, elapsed)
 	}
 	var admitted, slowed []string
 	for _, r := range knownRes {
@@ -156,10 +167,17 @@ func TestFloodDoesNotDelayAnApprover(t *testing.T) {
 			t.Fatalf("work was queued for the stranger's %s", r.hook)
 		}
 	}
+	audited := 0
 	for _, ev := range e.audit() {
-		if ev.Stranger || strings.Contains(ev.Actor, mallory) {
-			t.Fatalf("the stranger reached the store: %+v", ev)
+		if strings.Contains(ev.Actor, mallory) {
+			if !ev.Stranger || ev.Kind != bot.EventRefused {
+				t.Fatalf("the stranger reached the store beyond the audit of a refusal: %+v", ev)
+			}
+			audited++
 		}
+	}
+	if audited != refusedStranger {
+		t.Errorf("the stranger's refusals audited: got %d, want %d, one for each refusal the gate let through", audited, refusedStranger)
 	}
 	if got := e.request(id).State; got != bot.StateOffered && got != bot.StateApproved {
 		t.Errorf("request: got %s, want approved", got)

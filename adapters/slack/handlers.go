@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/slack-go/slack"
@@ -79,13 +80,13 @@ func (a *Adapter) onCommand(sc slack.SlashCommand) ack {
 	if a.bot == nil {
 		return ack{status: http.StatusServiceUnavailable, problem: "the bot is starting"}
 	}
-	if refused, ok := a.stranger(sc.UserID); ok {
-		return ephemeralAck(refused)
-	}
 	if !a.gate.Allow(sc.UserID) {
 		return ephemeralAck(slowDownText)
 	}
 	cmd, err := bot.Parse(slackText.Replace(sc.Text))
+	if refused, ok := a.stranger(sc.UserID, cmd); ok {
+		return ephemeralAck(refused)
+	}
 	if err != nil {
 		return ephemeralAck(bot.ErrorMessage(err))
 	}
@@ -114,18 +115,21 @@ func (a *Adapter) onCommand(sc slack.SlashCommand) ack {
 }
 
 // stranger reports whether user is not in config, and the answer to give
-// them. A stranger is refused in the acknowledgement, with no work queued
-// and nothing written to the store, however much they send; the refusal is
-// logged at the rate the gate admits the user.
-func (a *Adapter) stranger(user string) (string, bool) {
+// them. A stranger is refused in the acknowledgement, with no work queued;
+// the service says why and audits the attempt (tried), as it does every
+// refusal. The gate, passed before, bounds how often that can happen.
+func (a *Adapter) stranger(user string, tried bot.Command) (string, bool) {
 	if _, ok := a.bot.Person(bot.PlatformSlack, user); ok {
 		return "", false
 	}
-	if a.gate.Allow(user) {
-		a.log.Info("slack: refused a user who is not in config", "user", user)
-	}
-	return fmt.Sprintf("You are not in resetbot's list of people: ask an admin to add your Slack user ID %s.", user), true
+	ctx, cancel := context.WithTimeout(context.Background(), strangerTimeout)
+	defer cancel()
+	return a.bot.Handle(ctx, bot.Actor{Platform: bot.PlatformSlack, UserID: user}, tried).Text, true
 }
+
+// strangerTimeout bounds the audit of a stranger's attempt, which runs
+// inside the acknowledgement.
+const strangerTimeout = time.Second
 
 // askMeta rides in the request form's private_metadata, so that the
 // submission's answer goes where the command was typed.
@@ -200,11 +204,12 @@ func (a *Adapter) onAction(ic slack.InteractionCallback) ack {
 	if act == nil {
 		return okAck // not one of the card's buttons (a select in a form, another app's)
 	}
-	if refused, ok := a.stranger(ic.User.ID); ok {
-		return ack{status: http.StatusForbidden, problem: refused}
-	}
 	if !a.gate.Allow(ic.User.ID) {
 		return ack{status: http.StatusTooManyRequests, problem: slowDownText}
+	}
+	tried, _ := bot.ParseID(act.Value) // a stranger's text goes into no audit event
+	if refused, ok := a.stranger(ic.User.ID, bot.Command{Kind: bot.Kind(act.ActionID), ID: tried}); ok {
+		return ack{status: http.StatusForbidden, problem: refused}
 	}
 	id, err := bot.ParseID(act.Value)
 	if err != nil {
@@ -272,11 +277,11 @@ func (a *Adapter) onSubmit(ic slack.InteractionCallback) ack {
 	if ic.View.CallbackID != callbackAsk && ic.View.CallbackID != callbackDeny {
 		return okAck // not one of ours
 	}
-	if refused, ok := a.stranger(ic.User.ID); ok {
-		return formRefused(refused)
-	}
 	if !a.gate.Allow(ic.User.ID) {
 		return formRefused(slowDownText)
+	}
+	if refused, ok := a.stranger(ic.User.ID, bot.Command{Kind: bot.Kind(ic.View.CallbackID)}); ok {
+		return formRefused(refused)
 	}
 	actor := bot.Actor{Platform: bot.PlatformSlack, UserID: ic.User.ID}
 	key := "view:" + ic.View.ID
