@@ -57,7 +57,7 @@ func (a *Adapter) Card(ctx context.Context, req bot.Request, acct bot.Account, r
 	}
 	embeds := []*discordgo.MessageEmbed{embed}
 	edit := &discordgo.MessageEdit{Channel: ch, ID: id, Embeds: &embeds, Components: &buttons, AllowedMentions: noMentions()}
-	err := a.cards.Update(ref, req, func() error {
+	err := a.cards.Update(ctx, ref, req, func() error {
 		return a.call(ctx, "update the approval card for "+req.ID, true, func(o ...discordgo.RequestOption) error {
 			_, err := a.rest.ChannelMessageEditComplex(edit, o...)
 			return err

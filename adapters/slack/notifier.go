@@ -40,7 +40,7 @@ func (a *Adapter) Card(ctx context.Context, req bot.Request, acct bot.Account, r
 	if !ok || channel == "" || ts == "" {
 		return "", bot.Errorf(bot.EINTERNAL, "the approval card's reference %q is not channel/timestamp", ref)
 	}
-	err := a.cards.Update(ref, req, func() error {
+	err := a.cards.Update(ctx, ref, req, func() error {
 		return a.call(ctx, "update the approval card", func(ctx context.Context) error {
 			_, _, _, err := a.api.UpdateMessageContext(ctx, channel, ts, opts...)
 			return err
