@@ -82,17 +82,34 @@
 //	                          acknowledged and deleted by Finish or Offer, or
 //	                          by the claim when the request is no longer
 //	                          approved.
-//	audit             stream  The audit log: fields time (ms), event, request,
-//	                          actor, platform, detail. Appended by every
-//	                          transition, every refusal and Audit; capped at
-//	                          about 1,000,000 entries (XADD MAXLEN ~). Entry
-//	                          IDs follow the store's clock, so AuditLog selects
-//	                          Since by ID.
+//	audit             stream  The audit log's decisions: fields time (ms),
+//	                          event, request, actor, platform, detail.
+//	                          Appended by every transition and Audit; capped
+//	                          at about 1,000,000 entries (XADD MAXLEN ~). No
+//	                          refusal is written here, so no flood of them
+//	                          can trim a decision.
+//	audit:refusals    stream  The same, for refusals of people in config,
+//	                          capped at about 100,000 and rate-limited per
+//	                          person: the first 10 of a person's 10-minute
+//	                          window in full, the rest as one summary (request
+//	                          empty, field count: how many it stands for,
+//	                          detail "… and N more refusals by P"), deleted
+//	                          and written again with each one it counts.
 //	audit:strangers   stream  The same, for refusals of people not in config
 //	                          (Event.Stranger), capped at about 100,000: anyone
-//	                          in the workspace can cause them, and a flood of
-//	                          them must not push real history out of audit.
-//	                          AuditLog merges both by ID.
+//	                          in the workspace can cause them. Not rate-limited.
+//	audit:last        string  The ID of the newest entry of the three streams:
+//	                          their entries take IDs from one sequence, which
+//	                          follows the store's clock (a clock behind the
+//	                          last entry reuses its ms), so AuditLog merges
+//	                          them by ID in the order they were written and
+//	                          selects Since by ID. Written with every entry.
+//	                          No TTL.
+//	refusals:<person> hash    The person's refusals in the current window:
+//	                          w (window number: the clock's ms / window), n
+//	                          (refusals in it), s (the summary's entry ID).
+//	                          Written with each refusal; expires at the
+//	                          window's end.
 //
 // Nothing the store writes holds a password: the store never receives one.
 //

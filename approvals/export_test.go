@@ -40,3 +40,10 @@ func LuaNames() map[string]map[string]string {
 	}
 	return out
 }
+
+// WithRefusalLimits is o with known people's refusals capped at about
+// maxLen entries, burst of them per person and window written in full.
+func WithRefusalLimits(o Options, maxLen, burst int64, window time.Duration) Options {
+	o.refusalMaxLen, o.refusalBurst, o.refusalWindow = maxLen, burst, window
+	return o
+}

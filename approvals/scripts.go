@@ -4,8 +4,10 @@ import "github.com/redis/go-redis/v9"
 
 // Every script starts with this prelude. ARGV[1..4] are the same for all of
 // them: the key prefix with its hash tag, the time (ms, from the injected
-// clock, never Redis TIME), the audit stream's approximate MAXLEN and the
-// retention of terminal requests (ms). Keys are derived from the prefix in
+// clock, never Redis TIME), the audit log's limits (Store.limits: the
+// approximate MAXLEN of audit, audit:refusals and audit:strangers, how many
+// refusals per person and window are written in full, the window in ms) and
+// the retention of terminal requests (ms). Keys are derived from the prefix in
 // Lua because some (the requester's open-request hash) are only known once the
 // request is read; KEYS still names every key Go can know, for routing, and
 // all keys share one hash tag, so they live in one slot.
@@ -21,26 +23,101 @@ var prelude = `
 local K = ARGV[1]
 local NOWS = ARGV[2]
 local NOW = tonumber(ARGV[2])
-local MAXLEN = ARGV[3]
+local LIMITS = {}
+for v in string.gmatch(ARGV[3], '%d+') do table.insert(LIMITS, v) end
+local MAXLEN, REFUSALS_MAXLEN, STRANGERS_MAXLEN = LIMITS[1], LIMITS[2], LIMITS[3]
+local BURST, WINDOW = tonumber(LIMITS[4]), tonumber(LIMITS[5])
 local RETENTION = ARGV[4]
 local AUDIT = K .. 'audit'
+local REFUSALS = K .. 'audit:refusals'
+local STRANGERS = K .. 'audit:strangers'
+local LASTID = K .. 'audit:last'
 ` + words + `
 local function istr(n) return string.format('%.0f', n) end
 local function rkey(id) return K .. 'req:' .. id end
 
--- audit appends an event whose stream ID follows the injected clock, so that
--- AuditLog can select by time; a clock behind the last entry reuses its ms.
--- at is the event's time, the clock's by default.
-local function audit(event, id, actor, platform, detail, at)
-  local ms = NOW
-  local last = redis.call('XREVRANGE', AUDIT, '+', '-', 'COUNT', 1)
-  if #last > 0 then
-    local lms = tonumber(string.match(last[1][1], '^(%d+)%-'))
-    if lms and lms > ms then ms = lms end
+local function splitID(id)
+  local m, q = string.match(id, '^(%d+)%-(%d+)$')
+  return tonumber(m), tonumber(q)
+end
+
+-- nextAuditID is the ID of the next audit entry, whichever stream it goes
+-- to: one sequence for the three, so that AuditLog merges them in the
+-- order they were written. It follows the injected clock, so that AuditLog
+-- can select by time; a clock behind the last entry reuses its ms.
+local function nextAuditID()
+  local last = redis.call('GET', LASTID)
+  if not last then
+    -- a log written before audit:last: its newest entry
+    for _, s in ipairs({AUDIT, REFUSALS, STRANGERS}) do
+      local l = redis.call('XREVRANGE', s, '+', '-', 'COUNT', 1)
+      if #l > 0 then
+        if not last then
+          last = l[1][1]
+        else
+          local am, aq = splitID(last)
+          local bm, bq = splitID(l[1][1])
+          if bm > am or (bm == am and bq > aq) then last = l[1][1] end
+        end
+      end
+    end
   end
-  redis.call('XADD', AUDIT, 'MAXLEN', '~', MAXLEN, istr(ms) .. '-*',
+  local ms, seq = NOW, 0
+  if last then
+    local lms, lseq = splitID(last)
+    if lms and lms >= ms then ms, seq = lms, lseq + 1 end
+  end
+  local id = istr(ms) .. '-' .. istr(seq)
+  redis.call('SET', LASTID, id)
+  return id
+end
+
+-- xadd appends an audit entry to stream and returns its ID; at is the
+-- event's time, the clock's by default; count is set on a summary of
+-- refusals only.
+local function xadd(stream, maxlen, at, event, id, actor, platform, detail, count)
+  local args = {'XADD', stream, 'MAXLEN', '~', maxlen, nextAuditID(),
     'time', at or NOWS, 'event', event, 'request', id, 'actor', actor,
-    'platform', platform, 'detail', detail)
+    'platform', platform, 'detail', detail}
+  if count then
+    table.insert(args, 'count')
+    table.insert(args, count)
+  end
+  return redis.call(unpack(args))
+end
+
+-- refusal writes a known person's refusal to audit:refusals, capped apart
+-- from the decisions in audit: the first BURST of each person's WINDOW in
+-- full, then one summary of the rest, written again with its count at each
+-- later one (the previous summary deleted), so that a flood costs a person
+-- BURST + 1 entries per window.
+local function refusal(id, actor, platform, detail, at)
+  local rk = K .. 'refusals:' .. actor
+  local win = istr(math.floor(NOW / WINDOW))
+  local f = redis.call('HMGET', rk, 'w', 'n', 's')
+  local n = 1
+  if f[1] == win then n = tonumber(f[2]) + 1 end
+  if n > BURST then
+    if f[1] == win and f[3] then redis.call('XDEL', REFUSALS, f[3]) end
+    local more = istr(n - BURST)
+    local sid = xadd(REFUSALS, REFUSALS_MAXLEN, at, E.Refused, '', actor, platform,
+      '… and ' .. more .. ' more refusals by ' .. actor, more)
+    redis.call('HSET', rk, 'w', win, 'n', istr(n), 's', sid)
+  else
+    xadd(REFUSALS, REFUSALS_MAXLEN, at, E.Refused, id, actor, platform, detail)
+    if n == 1 then redis.call('DEL', rk) end
+    redis.call('HSET', rk, 'w', win, 'n', istr(n))
+  end
+  redis.call('PEXPIRE', rk, istr((tonumber(win) + 1) * WINDOW - NOW))
+end
+
+-- audit appends an event: a decision to audit, a known person's refusal
+-- through refusal.
+local function audit(event, id, actor, platform, detail, at)
+  if event == E.Refused and actor ~= '' then
+    return refusal(id, actor, platform, detail, at)
+  end
+  xadd(AUDIT, MAXLEN, at, event, id, actor, platform, detail)
 end
 
 local function refuse(code, msg, id, extra)
@@ -433,13 +510,13 @@ return {'ok', out}
 `
 
 // ARGV[5..]: event, request, actor, platform, detail, the event's time (ms),
-// and, for a stranger's refusal, "1" and the strangers' stream's MAXLEN.
+// and "1" for a stranger's refusal.
 var auditLua = prelude + `
 if ARGV[11] == '1' then
-  AUDIT = K .. 'audit:strangers'
-  MAXLEN = ARGV[12]
+  xadd(STRANGERS, STRANGERS_MAXLEN, ARGV[10], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9])
+else
+  audit(ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10])
 end
-audit(ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10])
 return {'ok'}
 `
 

@@ -82,6 +82,11 @@ type Event struct {
 	// the store keeps them apart, under a cap of their own, where a flood of
 	// them cannot push the history of real requests out of the log.
 	Stranger bool `json:"stranger,omitempty"`
+	// Count is set on a summary of refusals: how many refusals by Actor it
+	// stands for that were not written one by one. Known people's refusals
+	// are rate-limited per person, so that a flood of them is a count, not
+	// a flood of lines.
+	Count int `json:"count,omitempty"`
 }
 
 // AuditQuery selects audit events.
@@ -164,7 +169,11 @@ type Store interface {
 	// caller must then not call the cloud, nor show anything for it.
 	Hold(ctx context.Context, c Claim, lease time.Duration) (Claim, error)
 
-	// Audit appends e to the audit log.
+	// Audit appends e to the audit log. Refusals (EventRefused), here and
+	// those the other methods audit, are kept apart from the decisions,
+	// which no flood of refusals can push out of the log: a stranger's
+	// under a cap of their own, a known person's rate-limited per person
+	// (the first few in full, the rest as one summary with a Count).
 	Audit(ctx context.Context, e Event) error
 
 	// AuditLog reads the audit log, oldest first.
