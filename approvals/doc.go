@@ -41,7 +41,8 @@
 //	                          outcome, votes (the votes' JSON objects,
 //	                          comma-separated, in order), nappr (approvals so
 //	                          far), v:<person> (one per voter, "1" approve,
-//	                          "0" deny), ref:<key> (SetRef; key a bot.RefKey),
+//	                          "0" deny), ref:<key> (SetRef, and Create's refs
+//	                          without a lifetime; key a bot.RefKey),
 //	                          entry (queue entry, once approved), lease (ms
 //	                          deadline) while executing, token while
 //	                          executing and while offered (the claim that
@@ -54,6 +55,15 @@
 //	                          version of the bot left executing; done (the
 //	                          token of the claim that finished it, so that
 //	                          the same Finish sent again succeeds again).
+//	refs:<id>         hash    The refs of request <id> that can be used for a
+//	                          while only (bot.Request.RefsFor, from the
+//	                          actor: a Discord interaction token), ref key
+//	                          (a bot.RefKey) -> value. Written by Create with
+//	                          PX = RefsFor, so it holds them no longer;
+//	                          deleted by every transition that makes the
+//	                          request terminal. Read with the request (Get,
+//	                          and every script that answers with one), as
+//	                          Refs.
 //	open:<requester>  hash    account -> ID of the requester's open
 //	                          (non-terminal) request for it: one open request
 //	                          per requester and account, and the list behind

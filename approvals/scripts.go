@@ -124,7 +124,8 @@ local function refuse(code, msg, id, extra)
   return {'err', code, msg, id or '', extra or ''}
 end
 
--- close does the bookkeeping of a request that became terminal.
+-- close does the bookkeeping of a request that became terminal: among
+-- it, the refs kept while they can be used go, since they can no longer.
 local function close(id, account, requester)
   local open = K .. 'open:' .. requester
   if redis.call('HGET', open, account) == id then
@@ -133,10 +134,25 @@ local function close(id, account, requester)
   redis.call('ZREM', K .. 'deadlines', id)
   redis.call('ZREM', K .. 'leases', id)
   redis.call('PEXPIRE', rkey(id), RETENTION)
+  redis.call('DEL', K .. 'refs:' .. id)
+end
+
+-- hreq is request id as HGETALL has it, with the refs kept while they can
+-- be used (refs:<id>) added as ref: fields.
+local function hreq(id)
+  local h = redis.call('HGETALL', rkey(id))
+  if #h > 0 then
+    local r = redis.call('HGETALL', K .. 'refs:' .. id)
+    for i = 1, #r, 2 do
+      table.insert(h, REF .. r[i])
+      table.insert(h, r[i + 1])
+    end
+  end
+  return h
 end
 
 local function okreq(id)
-  return {'ok', redis.call('HGETALL', rkey(id))}
+  return {'ok', hreq(id)}
 end
 
 -- refusedBy audits the refusal of person's attempt on id, and returns it.
@@ -166,7 +182,9 @@ end
 `
 
 // ARGV[5..]: id, requester, account, platform, expires (ms), limit N,
-// window (ms), refusal detail for the rate limit, reason, then the hash's
+// window (ms), refusal detail for the rate limit, reason, how long the refs
+// kept apart can be used (ms), how many of them there are (n), then their n
+// key/value pairs (keys without the ref: prefix), then the hash's
 // field/value pairs.
 var createLua = prelude + `
 local id, requester, account, platform = ARGV[5], ARGV[6], ARGV[7], ARGV[8]
@@ -197,7 +215,14 @@ if limit > 0 then
   redis.call('ZADD', rate, NOWS, id)
   redis.call('PEXPIRE', rate, istr(window))
 end
-redis.call('HSET', rk, unpack(ARGV, 14))
+local refsPX, nrefs = ARGV[14], tonumber(ARGV[15])
+local fieldsAt = 16 + 2 * nrefs
+redis.call('HSET', rk, unpack(ARGV, fieldsAt))
+if nrefs > 0 then
+  local refs = K .. 'refs:' .. id
+  redis.call('HSET', refs, unpack(ARGV, 16, fieldsAt - 1))
+  redis.call('PEXPIRE', refs, refsPX)
+end
 redis.call('HSET', open, account, id)
 redis.call('ZADD', K .. 'deadlines', expires, id)
 audit(E.Requested, id, requester, platform, account .. ': ' .. reason)
@@ -293,7 +318,7 @@ for _, id in ipairs(due) do
     redis.call('HINCRBY', rk, 'rev', 1)
     audit(E.Expired, id, 'system', '', 'not approved before its expiry')
     close(id, f[3], f[2])
-    table.insert(out, redis.call('HGETALL', rk))
+    table.insert(out, hreq(id))
   elseif f[1] == S.Offered then
     redis.call('HSET', rk, 'state', S.Expired, 'outcome',
       'expired: ' .. f[2] .. ' did not press Reveal in time; nothing was reset', 'updated', NOWS)
@@ -301,7 +326,7 @@ for _, id in ipairs(due) do
     redis.call('HDEL', rk, 'reveal', 'token')
     audit(E.Expired, id, 'system', '', 'Reveal not pressed before its deadline; nothing was reset')
     close(id, f[3], f[2])
-    table.insert(out, redis.call('HGETALL', rk))
+    table.insert(out, hreq(id))
   end
 end
 return {'ok', istr(#due), out}
@@ -322,7 +347,7 @@ local function try(id, entry)
   if entry == '' then entry = f[3] or '' end
   if state == S.Executing and f[5] == token then
     -- the same claim sent again (its answer was lost)
-    return {'ok', redis.call('HGETALL', rk), '0', entry, '0'}
+    return {'ok', hreq(id), '0', entry, '0'}
   end
   if state ~= S.Approved and state ~= S.Executing then
     -- gone, terminal, never approved, or offered (an entry read just
@@ -354,7 +379,7 @@ local function try(id, entry)
   else
     audit(E.Executing, id, 'system', '', 'claimed by ' .. consumer)
   end
-  return {'ok', redis.call('HGETALL', rk), stale and '1' or '0', entry, resumed and '1' or '0'}
+  return {'ok', hreq(id), stale and '1' or '0', entry, resumed and '1' or '0'}
 end
 
 if id ~= '' then
@@ -503,7 +528,7 @@ return {'ok'}
 var openLua = prelude + `
 local out = {}
 for _, id in ipairs(redis.call('HVALS', K .. 'open:' .. ARGV[5])) do
-  local h = redis.call('HGETALL', rkey(id))
+  local h = hreq(id)
   if #h > 0 then table.insert(out, h) end
 end
 return {'ok', out}

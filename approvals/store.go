@@ -102,6 +102,10 @@ func (s *Store) key(name string) string { return s.k + name }
 
 func (s *Store) reqKey(id string) string { return s.k + "req:" + id }
 
+// refsKey holds the refs of request id that can be used for a while only
+// (bot.Request.RefsFor).
+func (s *Store) refsKey(id string) string { return s.k + "refs:" + id }
+
 // withAudit is keys and the keys an audit event may touch: the three
 // streams, their shared last ID, and, when person may be refused, the
 // counter of person's refusals.
@@ -189,8 +193,9 @@ func (s *Store) Create(ctx context.Context, req bot.Request, limit bot.Limit) (b
 		n = 0
 	}
 	limitDetail := fmt.Sprintf("rate limit: at most %d requests per %s", limit.N, human(limit.Window))
-	keys := s.withAudit(req.Requester, s.reqKey(req.ID), s.key("open:"+req.Requester), s.key("rate:"+req.Requester), s.key("deadlines"))
-	args := append([]any{req.ID, req.Requester, req.Account, string(req.Platform), ms(req.ExpiresAt), n, window, limitDetail, req.Reason}, fields...)
+	keys := s.withAudit(req.Requester, s.reqKey(req.ID), s.refsKey(req.ID), s.key("open:"+req.Requester), s.key("rate:"+req.Requester), s.key("deadlines"))
+	args := append([]any{req.ID, req.Requester, req.Account, string(req.Platform), ms(req.ExpiresAt), n, window, limitDetail, req.Reason}, keptRefs(req)...)
+	args = append(args, fields...)
 	status, rest, err := s.run(ctx, "create "+req.ID, s.lua.create, keys, now, args...)
 	if err != nil {
 		return bot.Request{}, err
@@ -235,7 +240,7 @@ func (s *Store) Vote(ctx context.Context, id string, v bot.Vote) (bot.Request, e
 	if v.Approve {
 		approve = "1"
 	}
-	keys := s.withAudit(v.Person, s.reqKey(id), s.key("deadlines"), s.key("queue"))
+	keys := s.withAudit(v.Person, s.reqKey(id), s.refsKey(id), s.key("deadlines"), s.key("queue"))
 	return s.runRequest(ctx, "vote on "+id, s.lua.vote, keys, now, id, v.Person, string(v.Platform), approve, string(vote), v.Reason)
 }
 
@@ -245,22 +250,30 @@ func (s *Store) Cancel(ctx context.Context, id, person string, platform bot.Plat
 	if person == "" {
 		return bot.Request{}, bot.Errorf(bot.EINVALID, "a cancel needs a person")
 	}
-	keys := s.withAudit(person, s.reqKey(id), s.key("deadlines"), s.key("leases"))
+	keys := s.withAudit(person, s.reqKey(id), s.refsKey(id), s.key("deadlines"), s.key("leases"))
 	return s.runRequest(ctx, "cancel "+id, s.lua.cancel, keys, s.now(), id, person, string(platform))
 }
 
 // Get returns a request, or ENOTFOUND.
 func (s *Store) Get(ctx context.Context, id string) (bot.Request, error) {
-	h, err := s.c.HGetAll(ctx, s.reqKey(id)).Result()
+	var h, refs *redis.MapStringStringCmd
+	_, err := s.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		h = p.HGetAll(ctx, s.reqKey(id))
+		refs = p.HGetAll(ctx, s.refsKey(id))
+		return nil
+	})
 	if err != nil {
 		return bot.Request{}, fail("get "+id, err)
 	}
-	if len(h) == 0 {
+	if len(h.Val()) == 0 {
 		return bot.Request{}, &bot.Error{Code: bot.ENOTFOUND, Message: "there is no request " + id, ID: id}
 	}
-	v := make([]any, 0, 2*len(h))
-	for k, val := range h {
+	v := make([]any, 0, 2*(len(h.Val())+len(refs.Val())))
+	for k, val := range h.Val() {
 		v = append(v, k, val)
+	}
+	for k, val := range refs.Val() {
+		v = append(v, refField+k, val)
 	}
 	r, err := parseRequest(v)
 	if err != nil {

@@ -103,7 +103,8 @@ type Store interface {
 	// It fails with EDUPLICATE (Error.ID = the open request) when the
 	// requester has an open request for the same account, and ERATELIMIT
 	// when they asked limit.N times within limit.Window already; both refusals
-	// are audited.
+	// are audited. With req.RefsFor set, req.Refs are kept no longer than
+	// that, and dropped when the request ends.
 	Create(ctx context.Context, req Request, limit Limit) (Request, error)
 
 	// Vote records v. It fails with ENOTFOUND; ECONFLICT when the request is
