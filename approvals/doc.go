@@ -41,7 +41,9 @@
 //	                          outcome, votes (the votes' JSON objects,
 //	                          comma-separated, in order), nappr (approvals so
 //	                          far), v:<person> (one per voter, "1" approve,
-//	                          "0" deny), ref:<key> (SetRef, and Create's refs
+//	                          "0" deny), vn:<person> (the nonce of the Vote
+//	                          call that wrote it, so that the same call sent
+//	                          again succeeds again), ref:<key> (SetRef, and Create's refs
 //	                          without a lifetime; key a bot.RefKey),
 //	                          entry (queue entry, once approved), lease (ms
 //	                          deadline) while executing, token while

@@ -230,15 +230,20 @@ return okreq(id)
 `
 
 // ARGV[5..]: id, person, platform, "1" to approve or "0" to deny, the vote as
-// JSON, the vote's reason.
+// JSON, the vote's reason, the call's nonce.
 var voteLua = prelude + `
-local id, person, platform, approve, vote, reason = ARGV[5], ARGV[6], ARGV[7], ARGV[8] == '1', ARGV[9], ARGV[10]
+local id, person, platform, approve, vote, reason, nonce = ARGV[5], ARGV[6], ARGV[7], ARGV[8] == '1', ARGV[9], ARGV[10], ARGV[11]
 local rk = rkey(id)
 local f = redis.call('HMGET', rk, 'state', 'requester', 'account', 'expires', 'approvals')
 local state, requester, account = f[1], f[2], f[3]
 local function refused(code, msg) return refusedBy(id, person, platform, code, msg) end
 if not state then
   return refused(C.NotFound, 'there is no request ' .. id)
+end
+-- the same vote sent again (its answer was lost): counted already, maybe
+-- the one that ended the request
+if nonce ~= '' and redis.call('HGET', rk, 'vn:' .. person) == nonce then
+  return okreq(id)
 end
 if state ~= S.Pending then
   return refused(C.Conflict, id .. ' is already ' .. state)
@@ -257,7 +262,7 @@ if redis.call('HEXISTS', rk, 'v:' .. person) == 1 then
 end
 local votes = redis.call('HGET', rk, 'votes')
 if votes and votes ~= '' then votes = votes .. ',' .. vote else votes = vote end
-redis.call('HSET', rk, 'votes', votes, 'v:' .. person, approve and '1' or '0', 'updated', NOWS)
+redis.call('HSET', rk, 'votes', votes, 'v:' .. person, approve and '1' or '0', 'vn:' .. person, nonce, 'updated', NOWS)
 redis.call('HINCRBY', rk, 'rev', 1)
 if approve then
   local n = redis.call('HINCRBY', rk, 'nappr', 1)

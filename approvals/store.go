@@ -223,7 +223,21 @@ func (s *Store) Create(ctx context.Context, req bot.Request, limit bot.Limit) (b
 }
 
 // Vote records v. v.At defaults to the store's clock.
+//
+// The Redis client sends the script again when the connection fails before
+// the answer comes, and the first send may have counted the vote: the
+// second would then answer "you already voted". So each call carries a
+// nonce of its own, recorded with the vote, and a vote whose recorded
+// nonce is the call's own succeeds again, changing nothing.
 func (s *Store) Vote(ctx context.Context, id string, v bot.Vote) (bot.Request, error) {
+	nonce, err := newToken()
+	if err != nil {
+		return bot.Request{}, err
+	}
+	return s.vote(ctx, id, v, nonce)
+}
+
+func (s *Store) vote(ctx context.Context, id string, v bot.Vote, nonce string) (bot.Request, error) {
 	if v.Person == "" {
 		return bot.Request{}, bot.Errorf(bot.EINVALID, "a vote needs a person")
 	}
@@ -241,7 +255,7 @@ func (s *Store) Vote(ctx context.Context, id string, v bot.Vote) (bot.Request, e
 		approve = "1"
 	}
 	keys := s.withAudit(v.Person, s.reqKey(id), s.refsKey(id), s.key("deadlines"), s.key("queue"))
-	return s.runRequest(ctx, "vote on "+id, s.lua.vote, keys, now, id, v.Person, string(v.Platform), approve, string(vote), v.Reason)
+	return s.runRequest(ctx, "vote on "+id, s.lua.vote, keys, now, id, v.Person, string(v.Platform), approve, string(vote), v.Reason, nonce)
 }
 
 // Cancel withdraws a pending or offered request. A request still pending

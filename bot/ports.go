@@ -112,7 +112,8 @@ type Store interface {
 	// EFORBIDDEN when v.Person is the requester or has voted already. Every
 	// refusal is audited. One deny makes it denied; the request's Approvals
 	// distinct approvals make it approved and queue it for execution, in the
-	// same atomic step.
+	// same atomic step. The same call sent again by the store's client
+	// (its answer was lost) succeeds again, changing nothing.
 	Vote(ctx context.Context, id string, v Vote) (Request, error)
 
 	// Cancel withdraws a pending or offered request; only the requester may (EFORBIDDEN), only then (ECONFLICT).
