@@ -12,8 +12,7 @@
 // from the injected bot.Clock and travels as an argument in milliseconds;
 // scripts never read Redis TIME, so tests control time and every replica
 // agrees with its own clock. Times come back at millisecond precision as
-// time.UnixMilli values. Redis 7.0 or newer is needed (audit entry IDs are
-// written as "<ms>-*").
+// time.UnixMilli values. Redis 7.0 or newer is needed.
 //
 // The scripts write the words Go reads back (states, audit event kinds,
 // error codes, the ref: prefix) from package bot's constants: the script

@@ -164,3 +164,30 @@ func idBefore(a, b string) bool {
 	bq, _ := strconv.ParseUint(bs, 10, 64)
 	return aq < bq
 }
+
+// An audit stream ahead of the shared sequence (an earlier version of the
+// bot wrote it, while audit:last was behind) still takes the next event,
+// after its newest.
+func TestAuditStreamAheadOfSequence(t *testing.T) {
+	for _, srv := range servers() {
+		t.Run(srv.name, func(t *testing.T) {
+			e := newEnv(t, srv)
+			e.mustCreate(e.request("R-SEQ001", "alice", "prod-db", 1))
+			ahead := strconv.FormatInt(e.clock.Now().Add(time.Second).UnixMilli(), 10) + "-5"
+			if err := e.raw.XAdd(ctx(t), &redis.XAddArgs{Stream: e.key("audit"), ID: ahead,
+				Values: []any{"event", "voted", "request", "R-SEQ001", "actor", "bob"}}).Err(); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.store.Cancel(ctx(t), "R-SEQ001", "alice", bot.PlatformSlack); err != nil {
+				t.Fatal(err)
+			}
+			evs := e.events("R-SEQ001")
+			if got := kinds(evs); got != "[requested/alice voted/bob cancelled/alice]" {
+				t.Fatalf("audit: got %s, want the cancel after the entry ahead", got)
+			}
+			if !idBefore(ahead, evs[2].ID) {
+				t.Errorf("cancel's ID %s, want after %s", evs[2].ID, ahead)
+			}
+		})
+	}
+}

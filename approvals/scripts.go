@@ -83,7 +83,17 @@ local function xadd(stream, maxlen, at, event, id, actor, platform, detail, coun
     table.insert(args, 'count')
     table.insert(args, count)
   end
-  return redis.call(unpack(args))
+  local eid = redis.pcall(unpack(args))
+  if type(eid) == 'table' and eid.err then
+    -- the stream is ahead of audit:last (an earlier version of the bot
+    -- wrote it): take its next ID, and go on from there
+    args[6] = '*'
+    local last = redis.call('XREVRANGE', stream, '+', '-', 'COUNT', 1)
+    if #last > 0 then args[6] = string.match(last[1][1], '^(%d+)%-') .. '-*' end
+    eid = redis.call(unpack(args))
+    redis.call('SET', LASTID, eid)
+  end
+  return eid
 end
 
 -- refusal writes a known person's refusal to audit:refusals, capped apart
