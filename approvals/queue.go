@@ -160,9 +160,9 @@ func (s *Store) claim(ctx context.Context, id, entry, consumer string, lease tim
 	if err != nil {
 		return bot.Claim{}, false, err
 	}
-	keys := []string{s.key("leases"), s.key("queue"), s.key("audit")}
+	keys := s.withAudit("", s.key("leases"), s.key("queue"))
 	if id != "" {
-		keys = append([]string{s.reqKey(id)}, keys...)
+		keys = append([]string{s.reqKey(id), s.refsKey(id)}, keys...)
 	}
 	op := "claim " + id
 	if id == "" {
@@ -209,7 +209,7 @@ func (s *Store) Finish(ctx context.Context, c bot.Claim, state bot.State, outcom
 		return bot.Request{}, bot.Errorf(bot.EINVALID, "a claim finishes as succeeded or failed, not %s", state)
 	}
 	id := c.Request.ID
-	keys := []string{s.reqKey(id), s.key("leases"), s.key("queue"), s.key("deadlines"), s.key("audit")}
+	keys := s.withAudit("", s.reqKey(id), s.refsKey(id), s.key("leases"), s.key("queue"), s.key("deadlines"))
 	return s.runRequest(ctx, "finish "+id, s.lua.finish, keys, s.now(), id, c.Token, string(state), outcome, c.Entry, Group, string(event))
 }
 
@@ -222,7 +222,7 @@ func (s *Store) Offer(ctx context.Context, c bot.Claim, by time.Time, outcome st
 	if by.IsZero() {
 		return bot.Request{}, bot.Errorf(bot.EINVALID, "an offer needs a deadline")
 	}
-	keys := []string{s.reqKey(id), s.key("leases"), s.key("deadlines"), s.key("queue"), s.key("audit")}
+	keys := s.withAudit("", s.reqKey(id), s.refsKey(id), s.key("leases"), s.key("deadlines"), s.key("queue"))
 	return s.runRequest(ctx, "offer "+id, s.lua.offer, keys, s.now(), id, c.Token, ms(by), outcome, c.Entry, Group)
 }
 
@@ -238,7 +238,7 @@ func (s *Store) ClaimReveal(ctx context.Context, id, person string, platform bot
 	if err != nil {
 		return bot.Claim{}, err
 	}
-	keys := []string{s.reqKey(id), s.key("deadlines"), s.key("leases"), s.key("audit")}
+	keys := s.withAudit(person, s.reqKey(id), s.refsKey(id), s.key("deadlines"), s.key("leases"))
 	now := s.now()
 	r, err := s.runRequest(ctx, "reveal "+id, s.lua.reveal, keys, now, id, person, string(platform), lease.Milliseconds(), token)
 	if err != nil {
