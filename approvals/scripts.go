@@ -134,6 +134,11 @@ local function refuse(code, msg, id, extra)
   return {'err', code, msg, id or '', extra or ''}
 end
 
+-- closedRefs holds, for this script's run only, the refs close deleted:
+-- the request it returns still carries them, so that the news of its end
+-- can use them one last time, while Redis keeps them no longer.
+local closedRefs = {}
+
 -- close does the bookkeeping of a request that became terminal: among
 -- it, the refs kept while they can be used go, since they can no longer.
 local function close(id, account, requester)
@@ -144,6 +149,7 @@ local function close(id, account, requester)
   redis.call('ZREM', K .. 'deadlines', id)
   redis.call('ZREM', K .. 'leases', id)
   redis.call('PEXPIRE', rkey(id), RETENTION)
+  closedRefs[id] = redis.call('HGETALL', K .. 'refs:' .. id)
   redis.call('DEL', K .. 'refs:' .. id)
 end
 
@@ -152,7 +158,7 @@ end
 local function hreq(id)
   local h = redis.call('HGETALL', rkey(id))
   if #h > 0 then
-    local r = redis.call('HGETALL', K .. 'refs:' .. id)
+    local r = closedRefs[id] or redis.call('HGETALL', K .. 'refs:' .. id)
     for i = 1, #r, 2 do
       table.insert(h, REF .. r[i])
       table.insert(h, r[i + 1])
