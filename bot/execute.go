@@ -156,6 +156,7 @@ func (s *Service) finish(ctx context.Context, c Claim, state State, outcome stri
 // finishHeld ends a held claim (Reveal's) as finish does, under its
 // renewed lease; then the heartbeat stops.
 func (s *Service) finishHeld(ctx context.Context, h *held, state State, outcome string) {
+	h.finishing.Store(true)
 	s.finishUntil(ctx, h.claim(), h.until, state, outcome)
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -19,6 +20,10 @@ type held struct {
 	cancel context.CancelCauseFunc
 	stop   chan struct{}
 	done   chan struct{}
+
+	// finishing is set once the request is being finished: a renewal that
+	// fails from then on only says the request has ended, as it should.
+	finishing atomic.Bool
 
 	mu sync.Mutex
 	c  Claim
@@ -80,6 +85,9 @@ func (s *Service) renew(h *held) error {
 		h.c = nc
 		h.mu.Unlock()
 		return nil
+	}
+	if h.finishing.Load() {
+		return errLost // finished meanwhile: nothing is left to hold
 	}
 	if ErrorCode(err) != EUNAVAILABLE || !s.clock.Now().Before(c.Until) {
 		s.log.Error("renew the claim", "request", c.Request.ID, "err", err)

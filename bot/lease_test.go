@@ -223,7 +223,7 @@ func TestServiceRevealLostClaimNoReset(t *testing.T) {
 	}
 	close(gate)
 	err := wait(t, e.ctx, "Reveal's answer", errc)
-	want := id + " was not reset: the bot lost its hold on the request before the reset (another replica took it over); ask again"
+	want := id + " was not reset: the bot lost its hold on the request before the reset; ask again"
 	if bot.ErrorCode(err) != bot.ECONFLICT || bot.ErrorMessage(err) != want {
 		t.Errorf("Reveal:\n got %v\nwant %s: %s", err, bot.ECONFLICT, want)
 	}
@@ -232,6 +232,38 @@ func TestServiceRevealLostClaimNoReset(t *testing.T) {
 	}
 	e.wantState(id, bot.StateFailed)
 	e.wantAudit(id, "executing", "system", "gave up before the cloud call")
+}
+
+// A claim whose lease ran out right before the cloud call, with no other
+// process there to take it over, calls no cloud, and the request says at
+// once that nothing was reset: not "outcome unknown" from a later takeover.
+func TestServiceRevealLeaseRanOutNoTakeover(t *testing.T) {
+	const lease = 1500 * time.Millisecond
+	w := newWatched()
+	e := newEnv(t, withLease(lease), w.wrap)
+	id := e.offered(e.svc)
+
+	gate := make(chan struct{})
+	w.mu.Lock()
+	w.gate = gate
+	w.mu.Unlock()
+	var s show
+	errc := make(chan error, 1)
+	go func() { errc <- e.svc.Reveal(e.ctx, as("alice", bot.PlatformDiscord), id, s.fn) }()
+	wait(t, e.ctx, "the check before the cloud call", w.holding)
+	e.clock.Advance(lease + time.Second)
+	close(gate)
+	err := wait(t, e.ctx, "Reveal's answer", errc)
+	if bot.ErrorCode(err) != bot.ECONFLICT {
+		t.Errorf("Reveal: got %v, want %s", err, bot.ECONFLICT)
+	}
+	if n := e.prov.calls.Load(); n != 0 || s.calls != 0 {
+		t.Errorf("cloud calls, shows: %d, %d; want 0", n, s.calls)
+	}
+	if req := e.wantState(id, bot.StateFailed); req.Outcome != "not reset: the bot's hold on the request ran out right before the reset; ask again" {
+		t.Errorf("outcome: got %q, want it to say nothing was reset", req.Outcome)
+	}
+	e.noAudit(id, "outcome unknown")
 }
 
 // proxy stands between a replica and Redis; down cuts every connection and

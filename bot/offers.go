@@ -62,7 +62,13 @@ func (s *Service) offer(ctx context.Context, c Claim, acct Account) {
 			req.Requester, req.Platform, ErrorMessage(err)))
 		return
 	}
-	if err := s.store.SetRef(ctx, req.ID, Ref(RefOffer, req.Platform), ref); err != nil {
+	// Without its reference the offer could never be withdrawn: its dead
+	// button would stay. SetRef may be repeated; it is tried again through a
+	// blip of the store, for as long as a lease would last.
+	until := s.clock.Now().Add(s.lease)
+	if err := s.whileLeased(ctx, func() time.Time { return until }, func() error {
+		return s.store.SetRef(ctx, req.ID, Ref(RefOffer, req.Platform), ref)
+	}); err != nil {
 		s.log.Error("remember the Reveal offer", "request", req.ID, "err", err)
 		return
 	}
@@ -181,7 +187,11 @@ func (s *Service) lostBeforeReset(ctx context.Context, h *held, req Request, err
 	}
 	s.audit(ctx, Event{Kind: EventExecuting, RequestID: req.ID, Actor: "system", Platform: req.Platform,
 		Detail: "gave up before the cloud call: the claim at the Reveal click was lost; nothing was reset by it"})
-	return Errorf(ECONFLICT, "%s was not reset: the bot lost its hold on the request before the reset (another replica took it over); ask again", req.ID)
+	// Nothing was reset, and the request must say so. Finish checks the
+	// claim's token, not its lease: it wins when no other process has taken
+	// the request over yet, and is refused, harmlessly, when one has.
+	s.finishHeld(ctx, h, StateFailed, "not reset: the bot's hold on the request ran out right before the reset; ask again")
+	return Errorf(ECONFLICT, "%s was not reset: the bot lost its hold on the request before the reset; ask again", req.ID)
 }
 
 // notShown ends a request reset at the click whose answer could not show

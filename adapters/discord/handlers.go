@@ -276,7 +276,10 @@ func (a *Adapter) reveal(ctx context.Context, i *discordgo.Interaction, id strin
 			// service records that, and the answer cannot be edited anyway.
 			a.log.Error("discord: show the password of a Reveal", "request", id, "err", err)
 		default:
-			if err := a.editOriginal(wctx, token, bot.ErrorMessage(err)); err != nil {
+			// However long the reset took, the answer gets a time of its own.
+			actx, cancel := context.WithTimeout(context.WithoutCancel(wctx), editTimeout)
+			defer cancel()
+			if err := a.editOriginal(actx, token, bot.ErrorMessage(err)); err != nil {
 				a.log.Error("discord: answer Reveal", "request", id, "err", err)
 			}
 		}

@@ -45,6 +45,10 @@ type Options struct {
 	// replica must share it. Nil: an in-process memory, right for one
 	// replica only.
 	Seen chat.Seen
+
+	// Gate admits each user's payloads before any work is queued for them.
+	// Nil: one every 2 s, in bursts of 10.
+	Gate *chat.Gate
 }
 
 // Adapter connects one Slack workspace to the bot. It is a bot.Notifier for
@@ -143,7 +147,10 @@ func New(opts Options) (*Adapter, error) {
 	}
 	a.seen = chat.SeenOr(opts.Seen, a.clock)
 	a.pool = chat.NewPool("slack", maxWorking, a.log)
-	a.gate = chat.NewGate(gateEvery, gateBurst)
+	a.gate = opts.Gate
+	if a.gate == nil {
+		a.gate = chat.NewGate(gateEvery, gateBurst)
+	}
 	// A Retry-After is waited out only up to MaxRetryWait, and never past
 	// the work's deadline: a longer one fails the call at once, unsent.
 	a.retry = chat.Retry{Platform: "slack", Tries: maxTries, MaxWait: opts.MaxRetryWait, Log: a.log, Describe: safeErr}

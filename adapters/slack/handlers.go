@@ -72,16 +72,16 @@ func (a *Adapter) onCommand(sc slack.SlashCommand) ack {
 	if sc.UserID == "" {
 		return badPayload("the command has no user_id")
 	}
-	if sc.Command != a.opts.Command {
-		a.log.Info("slack: refused another slash command", "command", cut(sc.Command, 40), "user", sc.UserID)
-		return ephemeralAck(fmt.Sprintf("resetbot answers %s only, not %s: check the app's slash commands (slack.command).",
-			a.opts.Command, cut(sc.Command, 40)))
-	}
 	if a.bot == nil {
 		return ack{status: http.StatusServiceUnavailable, problem: "the bot is starting"}
 	}
 	if !a.gate.Allow(sc.UserID) {
 		return ephemeralAck(slowDownText)
+	}
+	if sc.Command != a.opts.Command {
+		a.log.Info("slack: refused another slash command", "command", cut(sc.Command, 40), "user", sc.UserID)
+		return ephemeralAck(fmt.Sprintf("resetbot answers %s only, not %s: check the app's slash commands (slack.command).",
+			a.opts.Command, cut(sc.Command, 40)))
 	}
 	cmd, err := bot.Parse(slackText.Replace(sc.Text))
 	if refused, ok := a.stranger(sc.UserID, cmd); ok {
