@@ -14,6 +14,9 @@ import (
 
 // offer moves a claimed request to offered, unreset, and sends its
 // requester a Reveal button valid for the account's RevealWithin.
+// refRetry bounds the tries to keep an offer's reference through a blip.
+const refRetry = 5 * time.Second
+
 func (s *Service) offer(ctx context.Context, c Claim, acct Account) {
 	req := c.Request
 	o, ok := s.notifiers[req.Platform]
@@ -64,10 +67,12 @@ func (s *Service) offer(ctx context.Context, c Claim, acct Account) {
 	}
 	// Without its reference the offer could never be withdrawn: its dead
 	// button would stay. SetRef may be repeated; it is tried again through a
-	// blip of the store, for as long as a lease would last.
+	// blip of the store, for a few seconds (an executor's worker waits).
+	rctx, cancel := context.WithTimeout(ctx, refRetry)
+	defer cancel()
 	until := s.clock.Now().Add(s.lease)
-	if err := s.whileLeased(ctx, func() time.Time { return until }, func() error {
-		return s.store.SetRef(ctx, req.ID, Ref(RefOffer, req.Platform), ref)
+	if err := s.whileLeased(rctx, func() time.Time { return until }, func() error {
+		return s.store.SetRef(rctx, req.ID, Ref(RefOffer, req.Platform), ref)
 	}); err != nil {
 		s.log.Error("remember the Reveal offer", "request", req.ID, "err", err)
 		return
