@@ -13,26 +13,37 @@ import (
 
 // Audit appends e to the audit log; a zero e.Time is the store's clock. The
 // entry's stream ID follows the store's clock, whatever e.Time says.
+//
+// A refusal (bot.EventRefused) of a known person goes to audit:refusals,
+// capped apart from the decisions, and is rate-limited per person: the
+// first few of each window are written in full, the rest collapsed into one
+// summary whose Count says how many it stands for. The scripts' own
+// refusals (Vote's, Cancel's, ClaimReveal's, Create's) are written the
+// same way, in the same step.
 func (s *Store) Audit(ctx context.Context, e bot.Event) error {
 	now := s.now()
 	at := now
 	if !e.Time.IsZero() {
 		at = ms(e.Time)
 	}
-	stranger := "0"
-	if e.Stranger {
+	stranger, person := "0", ""
+	switch {
+	case e.Stranger:
 		stranger = "1"
+	case e.Kind == bot.EventRefused:
+		person = e.Actor
 	}
-	_, _, err := s.run(ctx, "audit "+string(e.Kind), s.lua.audit, []string{s.key("audit"), s.key("audit:strangers")}, now,
-		string(e.Kind), e.RequestID, e.Actor, string(e.Platform), e.Detail, strconv.FormatInt(at, 10), stranger, s.opts.strangerMaxLen)
+	_, _, err := s.run(ctx, "audit "+string(e.Kind), s.lua.audit, s.withAudit(person), now,
+		string(e.Kind), e.RequestID, e.Actor, string(e.Platform), e.Detail, strconv.FormatInt(at, 10), stranger)
 	return err
 }
 
 // auditPage is how many events one XRANGE reads.
 const auditPage = 1000
 
-// AuditLog reads the audit log, oldest first: the main stream and the
-// strangers' refusals, merged. Since selects by the entries' stream IDs,
+// AuditLog reads the audit log, oldest first: the decisions, the known
+// people's refusals and the strangers', merged in the order they were
+// written. Since selects by the entries' stream IDs,
 // which follow the store's clock (an event appended while the clock was
 // behind the last one takes that one's millisecond). Filtering by request
 // scans the log from Since.
@@ -45,14 +56,18 @@ func (s *Store) AuditLog(ctx context.Context, q bot.AuditQuery) ([]bot.Event, er
 	if err != nil {
 		return nil, err
 	}
+	refusals, err := s.auditStream(ctx, s.key("audit:refusals"), start, q, false)
+	if err != nil {
+		return nil, err
+	}
 	strangers, err := s.auditStream(ctx, s.key("audit:strangers"), start, q, true)
 	if err != nil {
 		return nil, err
 	}
-	if len(strangers) == 0 {
+	if len(refusals)+len(strangers) == 0 {
 		return out, nil
 	}
-	out = append(out, strangers...)
+	out = append(append(out, refusals...), strangers...)
 	slices.SortStableFunc(out, func(a, b bot.Event) int { return compareIDs(a.ID, b.ID) })
 	return out, nil
 }
@@ -76,6 +91,9 @@ func (s *Store) auditStream(ctx context.Context, key, start string, q bot.AuditQ
 			}
 			if t, err := parseMS(str(m.Values["time"])); err == nil {
 				e.Time = t
+			}
+			if n, err := strconv.Atoi(str(m.Values["count"])); err == nil {
+				e.Count = n
 			}
 			if q.RequestID == "" || e.RequestID == q.RequestID {
 				out = append(out, e)

@@ -25,7 +25,8 @@ func ms(t time.Time) int64 { return t.UnixMilli() }
 
 func fromMS(v int64) time.Time { return time.UnixMilli(v) }
 
-// requestFields is the hash a new request starts as.
+// requestFields is the hash a new request starts as. Refs that can be used
+// for a while only (RefsFor) are kept apart: see keptRefs.
 func requestFields(r bot.Request) ([]any, error) {
 	users, err := json.Marshal(r.Users)
 	if err != nil {
@@ -46,10 +47,26 @@ func requestFields(r bot.Request) ([]any, error) {
 		"nappr", "0",
 		"rev", "1",
 	}
-	for k, v := range r.Refs {
-		f = append(f, refField+string(k), v)
+	if r.RefsFor <= 0 {
+		for k, v := range r.Refs {
+			f = append(f, refField+string(k), v)
+		}
 	}
 	return f, nil
+}
+
+// keptRefs are the create script's arguments for the refs of r kept no
+// longer than r.RefsFor, in refs:<id>: the lifetime (ms), how many, and
+// their key/value pairs.
+func keptRefs(r bot.Request) []any {
+	if r.RefsFor <= 0 || len(r.Refs) == 0 {
+		return []any{0, 0}
+	}
+	out := []any{max(r.RefsFor.Milliseconds(), 1), len(r.Refs)}
+	for k, v := range r.Refs {
+		out = append(out, string(k), v)
+	}
+	return out
 }
 
 // parseRequest turns an HGETALL reply into a Request.

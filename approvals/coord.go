@@ -11,12 +11,30 @@ import (
 // every process sharing the Redis: the adapters use it to drop a chat
 // platform's retried or replayed delivery. Keys live under "seen:" and
 // expire on their own.
+//
+// The Redis client sends a command again when the connection fails before
+// the answer comes (after a pause or a restart), and the first send may
+// have been carried out: a plain SET NX would then see its own key and call
+// the first delivery a duplicate, which the adapter drops without a word.
+// So each call writes a nonce of its own (SET NX GET) and is first when the
+// key was absent or already holds that nonce.
 func (s *Store) Seen(ctx context.Context, key string, ttl time.Duration) (bool, error) {
-	ok, err := s.c.SetNX(ctx, s.key("seen:"+key), 1, ttl).Result()
+	nonce, err := newToken()
+	if err != nil {
+		return false, err
+	}
+	return s.seen(ctx, key, ttl, nonce)
+}
+
+func (s *Store) seen(ctx context.Context, key string, ttl time.Duration, nonce string) (bool, error) {
+	old, err := s.c.SetArgs(ctx, s.key("seen:"+key), nonce, redis.SetArgs{Mode: "NX", Get: true, TTL: ttl}).Result()
+	if err == redis.Nil {
+		return true, nil
+	}
 	if err != nil {
 		return false, fail("remember delivery", err)
 	}
-	return ok, nil
+	return old == nonce, nil
 }
 
 // Renewing and releasing must compare the holder and act in one step, or a

@@ -5,15 +5,14 @@
 // # Atomicity
 //
 // Every transition (Create, Vote, Cancel, ExpireDue, the claim inside Next,
-// Finish, Offer, ClaimReveal, SetRef, Audit) is one Lua script sent with
+// Finish, Offer, ClaimReveal, Hold, SetRef, Audit) is one Lua script sent with
 // EVALSHA: one round trip,
 // atomic across processes. go-redis loads a script again when Redis answers
 // NOSCRIPT (after a restart or SCRIPT FLUSH). The time of a transition comes
 // from the injected bot.Clock and travels as an argument in milliseconds;
 // scripts never read Redis TIME, so tests control time and every replica
 // agrees with its own clock. Times come back at millisecond precision as
-// time.UnixMilli values. Redis 7.0 or newer is needed (audit entry IDs are
-// written as "<ms>-*").
+// time.UnixMilli values. Redis 7.0 or newer is needed.
 //
 // The scripts write the words Go reads back (states, audit event kinds,
 // error codes, the ref: prefix) from package bot's constants: the script
@@ -41,7 +40,10 @@
 //	                          outcome, votes (the votes' JSON objects,
 //	                          comma-separated, in order), nappr (approvals so
 //	                          far), v:<person> (one per voter, "1" approve,
-//	                          "0" deny), ref:<key> (SetRef; key a bot.RefKey),
+//	                          "0" deny), vn:<person> (the nonce of the Vote
+//	                          call that wrote it, so that the same call sent
+//	                          again succeeds again), ref:<key> (SetRef, and Create's refs
+//	                          without a lifetime; key a bot.RefKey),
 //	                          entry (queue entry, once approved), lease (ms
 //	                          deadline) while executing, token while
 //	                          executing and while offered (the claim that
@@ -51,7 +53,18 @@
 //	                          claimed it (it is being offered; nothing is
 //	                          reset), "reveal" when ClaimReveal did (it is
 //	                          being reset); absent on a request an earlier
-//	                          version of the bot left executing.
+//	                          version of the bot left executing; done (the
+//	                          token of the claim that finished it, so that
+//	                          the same Finish sent again succeeds again).
+//	refs:<id>         hash    The refs of request <id> that can be used for a
+//	                          while only (bot.Request.RefsFor, from the
+//	                          actor: a Discord interaction token), ref key
+//	                          (a bot.RefKey) -> value. Written by Create with
+//	                          PX = RefsFor, so it holds them no longer;
+//	                          deleted by every transition that makes the
+//	                          request terminal. Read with the request (Get,
+//	                          and every script that answers with one), as
+//	                          Refs.
 //	open:<requester>  hash    account -> ID of the requester's open
 //	                          (non-terminal) request for it: one open request
 //	                          per requester and account, and the list behind
@@ -66,8 +79,10 @@
 //	                          Create and Offer, removed by ExpireDue or when
 //	                          the request leaves pending or offered. No TTL.
 //	leases            zset    ID -> lease deadline (ms) of each executing
-//	                          request. Written by the claim in Next and by
-//	                          ClaimReveal, removed by Finish and Offer. Next
+//	                          request. Written by the claim in Next, by
+//	                          ClaimReveal and by Hold (which re-checks the
+//	                          claim and extends it), removed by Finish and
+//	                          Offer. Next
 //	                          takes over entries past their deadline
 //	                          (Claim.Resumed or Claim.Stale, by the request's
 //	                          claim field). No TTL.
@@ -78,17 +93,34 @@
 //	                          acknowledged and deleted by Finish or Offer, or
 //	                          by the claim when the request is no longer
 //	                          approved.
-//	audit             stream  The audit log: fields time (ms), event, request,
-//	                          actor, platform, detail. Appended by every
-//	                          transition, every refusal and Audit; capped at
-//	                          about 1,000,000 entries (XADD MAXLEN ~). Entry
-//	                          IDs follow the store's clock, so AuditLog selects
-//	                          Since by ID.
+//	audit             stream  The audit log's decisions: fields time (ms),
+//	                          event, request, actor, platform, detail.
+//	                          Appended by every transition and Audit; capped
+//	                          at about 1,000,000 entries (XADD MAXLEN ~). No
+//	                          refusal is written here, so no flood of them
+//	                          can trim a decision.
+//	audit:refusals    stream  The same, for refusals of people in config,
+//	                          capped at about 100,000 and rate-limited per
+//	                          person: the first 10 of a person's 10-minute
+//	                          window in full, the rest as one summary (request
+//	                          empty, field count: how many it stands for,
+//	                          detail "… and N more refusals by P"), deleted
+//	                          and written again with each one it counts.
 //	audit:strangers   stream  The same, for refusals of people not in config
 //	                          (Event.Stranger), capped at about 100,000: anyone
-//	                          in the workspace can cause them, and a flood of
-//	                          them must not push real history out of audit.
-//	                          AuditLog merges both by ID.
+//	                          in the workspace can cause them. Not rate-limited.
+//	audit:last        string  The ID of the newest entry of the three streams:
+//	                          their entries take IDs from one sequence, which
+//	                          follows the store's clock (a clock behind the
+//	                          last entry reuses its ms), so AuditLog merges
+//	                          them by ID in the order they were written and
+//	                          selects Since by ID. Written with every entry.
+//	                          No TTL.
+//	refusals:<person> hash    The person's refusals in the current window:
+//	                          w (window number: the clock's ms / window), n
+//	                          (refusals in it), s (the summary's entry ID).
+//	                          Written with each refusal; expires at the
+//	                          window's end.
 //
 // Nothing the store writes holds a password: the store never receives one.
 //

@@ -1,5 +1,22 @@
 package approvals
 
+import (
+	"context"
+	"time"
+
+	"resetbot/bot"
+)
+
+// SeenWithNonce is Seen with the nonce given, as a retried send has it.
+func SeenWithNonce(s *Store, ctx context.Context, key string, ttl time.Duration, nonce string) (bool, error) {
+	return s.seen(ctx, key, ttl, nonce)
+}
+
+// VoteWithNonce is Vote with the nonce given, as a retried send has it.
+func VoteWithNonce(s *Store, ctx context.Context, id string, v bot.Vote, nonce string) (bot.Request, error) {
+	return s.vote(ctx, id, v, nonce)
+}
+
 // WithAuditCaps is o with the audit streams capped at about audit and
 // strangers entries.
 func WithAuditCaps(o Options, audit, strangers int64) Options {
@@ -11,7 +28,7 @@ func WithAuditCaps(o Options, audit, strangers int64) Options {
 func ScriptSources() map[string]string {
 	return map[string]string{
 		"create": createLua, "vote": voteLua, "cancel": cancelLua, "expire": expireLua,
-		"claim": claimLua, "finish": finishLua, "offer": offerLua, "reveal": revealLua,
+		"claim": claimLua, "finish": finishLua, "offer": offerLua, "reveal": revealLua, "hold": holdLua,
 		"setRef": setRefLua, "open": openLua, "audit": auditLua,
 	}
 }
@@ -29,4 +46,11 @@ func LuaNames() map[string]map[string]string {
 		out["C"][k] = v
 	}
 	return out
+}
+
+// WithRefusalLimits is o with known people's refusals capped at about
+// maxLen entries, burst of them per person and window written in full.
+func WithRefusalLimits(o Options, maxLen, burst int64, window time.Duration) Options {
+	o.refusalMaxLen, o.refusalBurst, o.refusalWindow = maxLen, burst, window
+	return o
 }

@@ -160,15 +160,16 @@ func (s *Store) claim(ctx context.Context, id, entry, consumer string, lease tim
 	if err != nil {
 		return bot.Claim{}, false, err
 	}
-	keys := []string{s.key("leases"), s.key("queue"), s.key("audit")}
+	keys := s.withAudit("", s.key("leases"), s.key("queue"))
 	if id != "" {
-		keys = append([]string{s.reqKey(id)}, keys...)
+		keys = append([]string{s.reqKey(id), s.refsKey(id)}, keys...)
 	}
 	op := "claim " + id
 	if id == "" {
 		op = "take over an expired lease"
 	}
-	status, rest, err := s.run(ctx, op, s.lua.claim, keys, s.now(), id, entry, lease.Milliseconds(), token, consumer, Group)
+	now := s.now()
+	status, rest, err := s.run(ctx, op, s.lua.claim, keys, now, id, entry, lease.Milliseconds(), token, consumer, Group)
 	if err != nil {
 		return bot.Claim{}, false, err
 	}
@@ -182,7 +183,8 @@ func (s *Store) claim(ctx context.Context, id, entry, consumer string, lease tim
 	if err != nil {
 		return bot.Claim{}, false, fmt.Errorf("%s: %w", op, err)
 	}
-	return bot.Claim{Request: r, Token: token, Stale: str(rest[1]) == "1", Entry: str(rest[2]), Resumed: str(rest[3]) == "1"}, true, nil
+	return bot.Claim{Request: r, Token: token, Stale: str(rest[1]) == "1", Entry: str(rest[2]), Resumed: str(rest[3]) == "1",
+		Until: fromMS(now + lease.Milliseconds())}, true, nil
 }
 
 func newToken() (string, error) {
@@ -207,7 +209,7 @@ func (s *Store) Finish(ctx context.Context, c bot.Claim, state bot.State, outcom
 		return bot.Request{}, bot.Errorf(bot.EINVALID, "a claim finishes as succeeded or failed, not %s", state)
 	}
 	id := c.Request.ID
-	keys := []string{s.reqKey(id), s.key("leases"), s.key("queue"), s.key("deadlines"), s.key("audit")}
+	keys := s.withAudit("", s.reqKey(id), s.refsKey(id), s.key("leases"), s.key("queue"), s.key("deadlines"))
 	return s.runRequest(ctx, "finish "+id, s.lua.finish, keys, s.now(), id, c.Token, string(state), outcome, c.Entry, Group, string(event))
 }
 
@@ -220,7 +222,7 @@ func (s *Store) Offer(ctx context.Context, c bot.Claim, by time.Time, outcome st
 	if by.IsZero() {
 		return bot.Request{}, bot.Errorf(bot.EINVALID, "an offer needs a deadline")
 	}
-	keys := []string{s.reqKey(id), s.key("leases"), s.key("deadlines"), s.key("queue"), s.key("audit")}
+	keys := s.withAudit("", s.reqKey(id), s.refsKey(id), s.key("leases"), s.key("deadlines"), s.key("queue"))
 	return s.runRequest(ctx, "offer "+id, s.lua.offer, keys, s.now(), id, c.Token, ms(by), outcome, c.Entry, Group)
 }
 
@@ -236,10 +238,44 @@ func (s *Store) ClaimReveal(ctx context.Context, id, person string, platform bot
 	if err != nil {
 		return bot.Claim{}, err
 	}
-	keys := []string{s.reqKey(id), s.key("deadlines"), s.key("leases"), s.key("audit")}
-	r, err := s.runRequest(ctx, "reveal "+id, s.lua.reveal, keys, s.now(), id, person, string(platform), lease.Milliseconds(), token)
+	keys := s.withAudit(person, s.reqKey(id), s.refsKey(id), s.key("deadlines"), s.key("leases"))
+	now := s.now()
+	r, err := s.runRequest(ctx, "reveal "+id, s.lua.reveal, keys, now, id, person, string(platform), lease.Milliseconds(), token)
 	if err != nil {
 		return bot.Claim{}, err
 	}
-	return bot.Claim{Request: r, Token: token}, nil
+	return bot.Claim{Request: r, Token: token, Until: fromMS(now + lease.Milliseconds())}, nil
+}
+
+// Hold re-checks that c still holds its request, executing, with its lease
+// not run out, and extends the lease to lease from now, in one step.
+func (s *Store) Hold(ctx context.Context, c bot.Claim, lease time.Duration) (bot.Claim, error) {
+	if lease < time.Millisecond {
+		return bot.Claim{}, bot.Errorf(bot.EINVALID, "a lease must be at least 1ms, not %s", lease)
+	}
+	id := c.Request.ID
+	status, rest, err := s.run(ctx, "hold "+id, s.lua.hold, []string{s.reqKey(id), s.key("leases")}, s.now(), id, c.Token, lease.Milliseconds())
+	if err != nil {
+		return bot.Claim{}, err
+	}
+	switch status {
+	case "ok":
+		until, err := parseMS(str(first(rest)))
+		if err != nil {
+			return bot.Claim{}, fmt.Errorf("hold %s: %w", id, err)
+		}
+		c.Until = until
+		return c, nil
+	case "err":
+		e, _ := refusal(rest)
+		return bot.Claim{}, e
+	}
+	return bot.Claim{}, fmt.Errorf("hold %s: unexpected script status %q", id, status)
+}
+
+func first(l []any) any {
+	if len(l) == 0 {
+		return nil
+	}
+	return l[0]
 }

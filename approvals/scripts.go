@@ -4,8 +4,10 @@ import "github.com/redis/go-redis/v9"
 
 // Every script starts with this prelude. ARGV[1..4] are the same for all of
 // them: the key prefix with its hash tag, the time (ms, from the injected
-// clock, never Redis TIME), the audit stream's approximate MAXLEN and the
-// retention of terminal requests (ms). Keys are derived from the prefix in
+// clock, never Redis TIME), the audit log's limits (Store.limits: the
+// approximate MAXLEN of audit, audit:refusals and audit:strangers, how many
+// refusals per person and window are written in full, the window in ms) and
+// the retention of terminal requests (ms). Keys are derived from the prefix in
 // Lua because some (the requester's open-request hash) are only known once the
 // request is read; KEYS still names every key Go can know, for routing, and
 // all keys share one hash tag, so they live in one slot.
@@ -21,33 +23,124 @@ var prelude = `
 local K = ARGV[1]
 local NOWS = ARGV[2]
 local NOW = tonumber(ARGV[2])
-local MAXLEN = ARGV[3]
+local LIMITS = {}
+for v in string.gmatch(ARGV[3], '%d+') do table.insert(LIMITS, v) end
+local MAXLEN, REFUSALS_MAXLEN, STRANGERS_MAXLEN = LIMITS[1], LIMITS[2], LIMITS[3]
+local BURST, WINDOW = tonumber(LIMITS[4]), tonumber(LIMITS[5])
 local RETENTION = ARGV[4]
 local AUDIT = K .. 'audit'
+local REFUSALS = K .. 'audit:refusals'
+local STRANGERS = K .. 'audit:strangers'
+local LASTID = K .. 'audit:last'
 ` + words + `
 local function istr(n) return string.format('%.0f', n) end
 local function rkey(id) return K .. 'req:' .. id end
 
--- audit appends an event whose stream ID follows the injected clock, so that
--- AuditLog can select by time; a clock behind the last entry reuses its ms.
--- at is the event's time, the clock's by default.
-local function audit(event, id, actor, platform, detail, at)
-  local ms = NOW
-  local last = redis.call('XREVRANGE', AUDIT, '+', '-', 'COUNT', 1)
-  if #last > 0 then
-    local lms = tonumber(string.match(last[1][1], '^(%d+)%-'))
-    if lms and lms > ms then ms = lms end
+local function splitID(id)
+  local m, q = string.match(id, '^(%d+)%-(%d+)$')
+  return tonumber(m), tonumber(q)
+end
+
+-- nextAuditID is the ID of the next audit entry, whichever stream it goes
+-- to: one sequence for the three, so that AuditLog merges them in the
+-- order they were written. It follows the injected clock, so that AuditLog
+-- can select by time; a clock behind the last entry reuses its ms.
+local function nextAuditID()
+  local last = redis.call('GET', LASTID)
+  if not last then
+    -- a log written before audit:last: its newest entry
+    for _, s in ipairs({AUDIT, REFUSALS, STRANGERS}) do
+      local l = redis.call('XREVRANGE', s, '+', '-', 'COUNT', 1)
+      if #l > 0 then
+        if not last then
+          last = l[1][1]
+        else
+          local am, aq = splitID(last)
+          local bm, bq = splitID(l[1][1])
+          if bm > am or (bm == am and bq > aq) then last = l[1][1] end
+        end
+      end
+    end
   end
-  redis.call('XADD', AUDIT, 'MAXLEN', '~', MAXLEN, istr(ms) .. '-*',
+  local ms, seq = NOW, 0
+  if last then
+    local lms, lseq = splitID(last)
+    if lms and lms >= ms then ms, seq = lms, lseq + 1 end
+  end
+  local id = istr(ms) .. '-' .. istr(seq)
+  redis.call('SET', LASTID, id)
+  return id
+end
+
+-- xadd appends an audit entry to stream and returns its ID; at is the
+-- event's time, the clock's by default; count is set on a summary of
+-- refusals only.
+local function xadd(stream, maxlen, at, event, id, actor, platform, detail, count)
+  local args = {'XADD', stream, 'MAXLEN', '~', maxlen, nextAuditID(),
     'time', at or NOWS, 'event', event, 'request', id, 'actor', actor,
-    'platform', platform, 'detail', detail)
+    'platform', platform, 'detail', detail}
+  if count then
+    table.insert(args, 'count')
+    table.insert(args, count)
+  end
+  local eid = redis.pcall(unpack(args))
+  if type(eid) == 'table' and eid.err then
+    -- the stream is ahead of audit:last (an earlier version of the bot
+    -- wrote it): take its next ID, and go on from there
+    args[6] = '*'
+    local last = redis.call('XREVRANGE', stream, '+', '-', 'COUNT', 1)
+    if #last > 0 then args[6] = string.match(last[1][1], '^(%d+)%-') .. '-*' end
+    eid = redis.call(unpack(args))
+    redis.call('SET', LASTID, eid)
+  end
+  return eid
+end
+
+-- refusal writes a known person's refusal to audit:refusals, capped apart
+-- from the decisions in audit: the first BURST of each person's WINDOW in
+-- full, then one summary of the rest, written again with its count at each
+-- later one (the previous summary deleted), so that a flood costs a person
+-- BURST + 1 entries per window.
+local function refusal(id, actor, platform, detail, at)
+  local rk = K .. 'refusals:' .. actor
+  local win = istr(math.floor(NOW / WINDOW))
+  local f = redis.call('HMGET', rk, 'w', 'n', 's')
+  local n = 1
+  if f[1] == win then n = tonumber(f[2]) + 1 end
+  if n > BURST then
+    if f[1] == win and f[3] then redis.call('XDEL', REFUSALS, f[3]) end
+    local more = istr(n - BURST)
+    local sid = xadd(REFUSALS, REFUSALS_MAXLEN, at, E.Refused, '', actor, platform,
+      '… and ' .. more .. ' more refusals by ' .. actor, more)
+    redis.call('HSET', rk, 'w', win, 'n', istr(n), 's', sid)
+  else
+    xadd(REFUSALS, REFUSALS_MAXLEN, at, E.Refused, id, actor, platform, detail)
+    if n == 1 then redis.call('DEL', rk) end
+    redis.call('HSET', rk, 'w', win, 'n', istr(n))
+  end
+  redis.call('PEXPIRE', rk, istr((tonumber(win) + 1) * WINDOW - NOW))
+end
+
+-- audit appends an event: a decision to audit, a known person's refusal
+-- through refusal.
+local function audit(event, id, actor, platform, detail, at)
+  if event == E.Refused and actor ~= '' then
+    return refusal(id, actor, platform, detail, at)
+  end
+  xadd(AUDIT, MAXLEN, at, event, id, actor, platform, detail)
 end
 
 local function refuse(code, msg, id, extra)
   return {'err', code, msg, id or '', extra or ''}
 end
 
--- close does the bookkeeping of a request that became terminal.
+-- closedRefs holds, for this script's run only, the refs close deleted:
+-- the request it returns still carries them, so that the news of its end
+-- can use them one last time, while Redis keeps them no longer.
+local closedRefs = {}
+
+-- close does the bookkeeping of a request that became terminal: among
+-- it, the refs kept while they can be used go, since they can no longer.
 local function close(id, account, requester)
   local open = K .. 'open:' .. requester
   if redis.call('HGET', open, account) == id then
@@ -56,10 +149,26 @@ local function close(id, account, requester)
   redis.call('ZREM', K .. 'deadlines', id)
   redis.call('ZREM', K .. 'leases', id)
   redis.call('PEXPIRE', rkey(id), RETENTION)
+  closedRefs[id] = redis.call('HGETALL', K .. 'refs:' .. id)
+  redis.call('DEL', K .. 'refs:' .. id)
+end
+
+-- hreq is request id as HGETALL has it, with the refs kept while they can
+-- be used (refs:<id>) added as ref: fields.
+local function hreq(id)
+  local h = redis.call('HGETALL', rkey(id))
+  if #h > 0 then
+    local r = closedRefs[id] or redis.call('HGETALL', K .. 'refs:' .. id)
+    for i = 1, #r, 2 do
+      table.insert(h, REF .. r[i])
+      table.insert(h, r[i + 1])
+    end
+  end
+  return h
 end
 
 local function okreq(id)
-  return {'ok', redis.call('HGETALL', rkey(id))}
+  return {'ok', hreq(id)}
 end
 
 -- refusedBy audits the refusal of person's attempt on id, and returns it.
@@ -89,7 +198,9 @@ end
 `
 
 // ARGV[5..]: id, requester, account, platform, expires (ms), limit N,
-// window (ms), refusal detail for the rate limit, reason, then the hash's
+// window (ms), refusal detail for the rate limit, reason, how long the refs
+// kept apart can be used (ms), how many of them there are (n), then their n
+// key/value pairs (keys without the ref: prefix), then the hash's
 // field/value pairs.
 var createLua = prelude + `
 local id, requester, account, platform = ARGV[5], ARGV[6], ARGV[7], ARGV[8]
@@ -120,7 +231,14 @@ if limit > 0 then
   redis.call('ZADD', rate, NOWS, id)
   redis.call('PEXPIRE', rate, istr(window))
 end
-redis.call('HSET', rk, unpack(ARGV, 14))
+local refsPX, nrefs = ARGV[14], tonumber(ARGV[15])
+local fieldsAt = 16 + 2 * nrefs
+redis.call('HSET', rk, unpack(ARGV, fieldsAt))
+if nrefs > 0 then
+  local refs = K .. 'refs:' .. id
+  redis.call('HSET', refs, unpack(ARGV, 16, fieldsAt - 1))
+  redis.call('PEXPIRE', refs, refsPX)
+end
 redis.call('HSET', open, account, id)
 redis.call('ZADD', K .. 'deadlines', expires, id)
 audit(E.Requested, id, requester, platform, account .. ': ' .. reason)
@@ -128,15 +246,20 @@ return okreq(id)
 `
 
 // ARGV[5..]: id, person, platform, "1" to approve or "0" to deny, the vote as
-// JSON, the vote's reason.
+// JSON, the vote's reason, the call's nonce.
 var voteLua = prelude + `
-local id, person, platform, approve, vote, reason = ARGV[5], ARGV[6], ARGV[7], ARGV[8] == '1', ARGV[9], ARGV[10]
+local id, person, platform, approve, vote, reason, nonce = ARGV[5], ARGV[6], ARGV[7], ARGV[8] == '1', ARGV[9], ARGV[10], ARGV[11]
 local rk = rkey(id)
 local f = redis.call('HMGET', rk, 'state', 'requester', 'account', 'expires', 'approvals')
 local state, requester, account = f[1], f[2], f[3]
 local function refused(code, msg) return refusedBy(id, person, platform, code, msg) end
 if not state then
   return refused(C.NotFound, 'there is no request ' .. id)
+end
+-- the same vote sent again (its answer was lost): counted already, maybe
+-- the one that ended the request
+if nonce ~= '' and redis.call('HGET', rk, 'vn:' .. person) == nonce then
+  return okreq(id)
 end
 if state ~= S.Pending then
   return refused(C.Conflict, id .. ' is already ' .. state)
@@ -155,7 +278,7 @@ if redis.call('HEXISTS', rk, 'v:' .. person) == 1 then
 end
 local votes = redis.call('HGET', rk, 'votes')
 if votes and votes ~= '' then votes = votes .. ',' .. vote else votes = vote end
-redis.call('HSET', rk, 'votes', votes, 'v:' .. person, approve and '1' or '0', 'updated', NOWS)
+redis.call('HSET', rk, 'votes', votes, 'v:' .. person, approve and '1' or '0', 'vn:' .. person, nonce, 'updated', NOWS)
 redis.call('HINCRBY', rk, 'rev', 1)
 if approve then
   local n = redis.call('HINCRBY', rk, 'nappr', 1)
@@ -216,7 +339,7 @@ for _, id in ipairs(due) do
     redis.call('HINCRBY', rk, 'rev', 1)
     audit(E.Expired, id, 'system', '', 'not approved before its expiry')
     close(id, f[3], f[2])
-    table.insert(out, redis.call('HGETALL', rk))
+    table.insert(out, hreq(id))
   elseif f[1] == S.Offered then
     redis.call('HSET', rk, 'state', S.Expired, 'outcome',
       'expired: ' .. f[2] .. ' did not press Reveal in time; nothing was reset', 'updated', NOWS)
@@ -224,7 +347,7 @@ for _, id in ipairs(due) do
     redis.call('HDEL', rk, 'reveal', 'token')
     audit(E.Expired, id, 'system', '', 'Reveal not pressed before its deadline; nothing was reset')
     close(id, f[3], f[2])
-    table.insert(out, redis.call('HGETALL', rk))
+    table.insert(out, hreq(id))
   end
 end
 return {'ok', istr(#due), out}
@@ -240,9 +363,13 @@ local leases = K .. 'leases'
 local function try(id, entry)
   local rk = rkey(id)
   upgrade(rk)
-  local f = redis.call('HMGET', rk, 'state', 'lease', 'entry', 'claim')
+  local f = redis.call('HMGET', rk, 'state', 'lease', 'entry', 'claim', 'token')
   local state = f[1]
   if entry == '' then entry = f[3] or '' end
+  if state == S.Executing and f[5] == token then
+    -- the same claim sent again (its answer was lost)
+    return {'ok', hreq(id), '0', entry, '0'}
+  end
   if state ~= S.Approved and state ~= S.Executing then
     -- gone, terminal, never approved, or offered (an entry read just
     -- before Offer removed it): nothing to execute
@@ -273,7 +400,7 @@ local function try(id, entry)
   else
     audit(E.Executing, id, 'system', '', 'claimed by ' .. consumer)
   end
-  return {'ok', redis.call('HGETALL', rk), stale and '1' or '0', entry, resumed and '1' or '0'}
+  return {'ok', hreq(id), stale and '1' or '0', entry, resumed and '1' or '0'}
 end
 
 if id ~= '' then
@@ -293,9 +420,13 @@ var finishLua = prelude + `
 local id, token, state, outcome, entry, group, event = ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11]
 local rk = rkey(id)
 upgrade(rk)
-local f = redis.call('HMGET', rk, 'state', 'token', 'requester', 'account', 'entry')
+local f = redis.call('HMGET', rk, 'state', 'token', 'requester', 'account', 'entry', 'done')
 if not f[1] then
   return refuse(C.NotFound, 'there is no request ' .. id, id)
+end
+-- the same Finish sent again (its answer was lost): done already
+if f[1] == state and f[6] == token then
+  return okreq(id)
 end
 -- the claim still holds while executing, or while offered (ClaimReveal
 -- gives it a new token)
@@ -306,6 +437,7 @@ end
 redis.call('HSET', rk, 'state', state, 'outcome', outcome, 'updated', NOWS)
 redis.call('HINCRBY', rk, 'rev', 1)
 redis.call('HDEL', rk, 'token', 'lease', 'reveal', 'claim')
+redis.call('HSET', rk, 'done', token)
 close(id, f[4], f[3])
 dropEntries(group, f[5], entry)
 audit(event, id, 'system', '', outcome)
@@ -321,6 +453,9 @@ local rk = rkey(id)
 local f = redis.call('HMGET', rk, 'state', 'token', 'entry')
 if not f[1] then
   return refuse(C.NotFound, 'there is no request ' .. id, id)
+end
+if f[1] == S.Offered and f[2] == token then
+  return okreq(id) -- the same Offer sent again
 end
 if f[1] ~= S.Executing or f[2] ~= token then
   return lostClaim(id, f[1])
@@ -340,11 +475,14 @@ var revealLua = prelude + `
 local id, person, platform, lease, token = ARGV[5], ARGV[6], ARGV[7], tonumber(ARGV[8]), ARGV[9]
 local rk = rkey(id)
 upgrade(rk)
-local f = redis.call('HMGET', rk, 'state', 'requester', 'reveal', 'claim')
+local f = redis.call('HMGET', rk, 'state', 'requester', 'reveal', 'claim', 'token')
 local state, requester, by = f[1], f[2], f[3]
 local function refused(code, msg) return refusedBy(id, person, platform, code, msg) end
 if not state then
   return refused(C.NotFound, 'there is no request ' .. id)
+end
+if state == S.Executing and f[5] == token then
+  return okreq(id) -- the same claim sent again
 end
 if person ~= requester then
   return refused(C.Forbidden, 'only ' .. requester .. ', who asked, can reveal ' .. id)
@@ -375,6 +513,28 @@ audit(E.Executing, id, person, platform, 'Reveal pressed by ' .. person)
 return okreq(id)
 `
 
+// ARGV[5..]: id, token, lease (ms). It re-checks, in one step, that the
+// claim still holds the request and that its lease has not run out, and
+// extends the lease from now.
+var holdLua = prelude + `
+local id, token, lease = ARGV[5], ARGV[6], tonumber(ARGV[7])
+local rk = rkey(id)
+local f = redis.call('HMGET', rk, 'state', 'token', 'lease')
+if not f[1] then
+  return refuse(C.NotFound, 'there is no request ' .. id, id)
+end
+if f[1] ~= S.Executing or f[2] ~= token then
+  return lostClaim(id, f[1])
+end
+if NOW >= tonumber(f[3] or '0') then
+  return refuse(C.Conflict, 'the lease on ' .. id .. ' ran out: another executor may take it over', id)
+end
+local deadline = istr(NOW + lease)
+redis.call('HSET', rk, 'lease', deadline)
+redis.call('ZADD', K .. 'leases', deadline, id)
+return {'ok', deadline}
+`
+
 // ARGV[5..]: id, ref key, value.
 var setRefLua = prelude + `
 local id = ARGV[5]
@@ -389,26 +549,26 @@ return {'ok'}
 var openLua = prelude + `
 local out = {}
 for _, id in ipairs(redis.call('HVALS', K .. 'open:' .. ARGV[5])) do
-  local h = redis.call('HGETALL', rkey(id))
+  local h = hreq(id)
   if #h > 0 then table.insert(out, h) end
 end
 return {'ok', out}
 `
 
 // ARGV[5..]: event, request, actor, platform, detail, the event's time (ms),
-// and, for a stranger's refusal, "1" and the strangers' stream's MAXLEN.
+// and "1" for a stranger's refusal.
 var auditLua = prelude + `
 if ARGV[11] == '1' then
-  AUDIT = K .. 'audit:strangers'
-  MAXLEN = ARGV[12]
+  xadd(STRANGERS, STRANGERS_MAXLEN, ARGV[10], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9])
+else
+  audit(ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10])
 end
-audit(ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10])
 return {'ok'}
 `
 
 // scripts are the Lua scripts of one Store.
 type scripts struct {
-	create, vote, cancel, expire, claim, finish, offer, reveal, setRef, open, audit *redis.Script
+	create, vote, cancel, expire, claim, finish, offer, reveal, hold, setRef, open, audit *redis.Script
 }
 
 func newScripts() scripts {
@@ -421,6 +581,7 @@ func newScripts() scripts {
 		finish: redis.NewScript(finishLua),
 		offer:  redis.NewScript(offerLua),
 		reveal: redis.NewScript(revealLua),
+		hold:   redis.NewScript(holdLua),
 		setRef: redis.NewScript(setRefLua),
 		open:   redis.NewScript(openLua),
 		audit:  redis.NewScript(auditLua),

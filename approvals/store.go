@@ -34,6 +34,9 @@ type Options struct {
 	retention      time.Duration // how long terminal requests are kept; default 30 days
 	auditMaxLen    int64         // the audit stream's approximate maximum length; default 1,000,000
 	strangerMaxLen int64         // the same for strangers' refusals (bot.Event.Stranger); default 100,000
+	refusalMaxLen  int64         // the same for known people's refusals; default 100,000
+	refusalBurst   int64         // refusals per person and window written in full; default 10
+	refusalWindow  time.Duration // the window of refusalBurst; default 10 minutes
 }
 
 // Store is the Redis-backed bot.Store. Each transition is one Lua script,
@@ -44,6 +47,9 @@ type Store struct {
 	opts  Options
 	k     string // the key prefix with its hash tag
 	lua   scripts
+	// limits is the audit log's limits as the scripts' prelude reads them
+	// (ARGV[3]).
+	limits string
 
 	groupReady atomic.Bool
 }
@@ -67,10 +73,21 @@ func New(client redis.UniversalClient, opts Options) *Store {
 	if opts.strangerMaxLen <= 0 {
 		opts.strangerMaxLen = 100_000
 	}
+	if opts.refusalMaxLen <= 0 {
+		opts.refusalMaxLen = 100_000
+	}
+	if opts.refusalBurst <= 0 {
+		opts.refusalBurst = 10
+	}
+	if opts.refusalWindow < time.Millisecond {
+		opts.refusalWindow = 10 * time.Minute
+	}
 	if opts.Poll <= 0 {
 		opts.Poll = time.Second
 	}
-	return &Store{c: client, clock: opts.Clock, opts: opts, k: "{" + opts.Prefix + "}", lua: newScripts()}
+	limits := fmt.Sprintf("%d %d %d %d %d", opts.auditMaxLen, opts.refusalMaxLen, opts.strangerMaxLen,
+		opts.refusalBurst, opts.refusalWindow.Milliseconds())
+	return &Store{c: client, clock: opts.Clock, opts: opts, k: "{" + opts.Prefix + "}", lua: newScripts(), limits: limits}
 }
 
 // Ping checks that Redis answers, for readiness probes.
@@ -85,13 +102,28 @@ func (s *Store) key(name string) string { return s.k + name }
 
 func (s *Store) reqKey(id string) string { return s.k + "req:" + id }
 
+// refsKey holds the refs of request id that can be used for a while only
+// (bot.Request.RefsFor).
+func (s *Store) refsKey(id string) string { return s.k + "refs:" + id }
+
+// withAudit is keys and the keys an audit event may touch: the three
+// streams, their shared last ID, and, when person may be refused, the
+// counter of person's refusals.
+func (s *Store) withAudit(person string, keys ...string) []string {
+	keys = append(keys, s.key("audit"), s.key("audit:last"), s.key("audit:refusals"), s.key("audit:strangers"))
+	if person != "" {
+		keys = append(keys, s.key("refusals:"+person))
+	}
+	return keys
+}
+
 // now is the injected clock's time at the store's resolution.
 func (s *Store) now() int64 { return ms(s.clock.Now()) }
 
 // run runs script with the common arguments of the prelude and returns its
 // status and the rest of its reply.
 func (s *Store) run(ctx context.Context, op string, script *redis.Script, keys []string, now int64, args ...any) (string, []any, error) {
-	all := append([]any{s.k, strconv.FormatInt(now, 10), s.opts.auditMaxLen, s.opts.retention.Milliseconds()}, args...)
+	all := append([]any{s.k, strconv.FormatInt(now, 10), s.limits, s.opts.retention.Milliseconds()}, args...)
 	v, err := script.Run(ctx, s.c, keys, all...).Result()
 	if err != nil {
 		return "", nil, fail(op, err)
@@ -161,8 +193,9 @@ func (s *Store) Create(ctx context.Context, req bot.Request, limit bot.Limit) (b
 		n = 0
 	}
 	limitDetail := fmt.Sprintf("rate limit: at most %d requests per %s", limit.N, human(limit.Window))
-	keys := []string{s.reqKey(req.ID), s.key("open:" + req.Requester), s.key("rate:" + req.Requester), s.key("deadlines"), s.key("audit")}
-	args := append([]any{req.ID, req.Requester, req.Account, string(req.Platform), ms(req.ExpiresAt), n, window, limitDetail, req.Reason}, fields...)
+	keys := s.withAudit(req.Requester, s.reqKey(req.ID), s.refsKey(req.ID), s.key("open:"+req.Requester), s.key("rate:"+req.Requester), s.key("deadlines"))
+	args := append([]any{req.ID, req.Requester, req.Account, string(req.Platform), ms(req.ExpiresAt), n, window, limitDetail, req.Reason}, keptRefs(req)...)
+	args = append(args, fields...)
 	status, rest, err := s.run(ctx, "create "+req.ID, s.lua.create, keys, now, args...)
 	if err != nil {
 		return bot.Request{}, err
@@ -190,7 +223,21 @@ func (s *Store) Create(ctx context.Context, req bot.Request, limit bot.Limit) (b
 }
 
 // Vote records v. v.At defaults to the store's clock.
+//
+// The Redis client sends the script again when the connection fails before
+// the answer comes, and the first send may have counted the vote: the
+// second would then answer "you already voted". So each call carries a
+// nonce of its own, recorded with the vote, and a vote whose recorded
+// nonce is the call's own succeeds again, changing nothing.
 func (s *Store) Vote(ctx context.Context, id string, v bot.Vote) (bot.Request, error) {
+	nonce, err := newToken()
+	if err != nil {
+		return bot.Request{}, err
+	}
+	return s.vote(ctx, id, v, nonce)
+}
+
+func (s *Store) vote(ctx context.Context, id string, v bot.Vote, nonce string) (bot.Request, error) {
 	if v.Person == "" {
 		return bot.Request{}, bot.Errorf(bot.EINVALID, "a vote needs a person")
 	}
@@ -207,8 +254,8 @@ func (s *Store) Vote(ctx context.Context, id string, v bot.Vote) (bot.Request, e
 	if v.Approve {
 		approve = "1"
 	}
-	keys := []string{s.reqKey(id), s.key("deadlines"), s.key("queue"), s.key("audit")}
-	return s.runRequest(ctx, "vote on "+id, s.lua.vote, keys, now, id, v.Person, string(v.Platform), approve, string(vote), v.Reason)
+	keys := s.withAudit(v.Person, s.reqKey(id), s.refsKey(id), s.key("deadlines"), s.key("queue"))
+	return s.runRequest(ctx, "vote on "+id, s.lua.vote, keys, now, id, v.Person, string(v.Platform), approve, string(vote), v.Reason, nonce)
 }
 
 // Cancel withdraws a pending or offered request. A request still pending
@@ -217,22 +264,30 @@ func (s *Store) Cancel(ctx context.Context, id, person string, platform bot.Plat
 	if person == "" {
 		return bot.Request{}, bot.Errorf(bot.EINVALID, "a cancel needs a person")
 	}
-	keys := []string{s.reqKey(id), s.key("deadlines"), s.key("leases"), s.key("audit")}
+	keys := s.withAudit(person, s.reqKey(id), s.refsKey(id), s.key("deadlines"), s.key("leases"))
 	return s.runRequest(ctx, "cancel "+id, s.lua.cancel, keys, s.now(), id, person, string(platform))
 }
 
 // Get returns a request, or ENOTFOUND.
 func (s *Store) Get(ctx context.Context, id string) (bot.Request, error) {
-	h, err := s.c.HGetAll(ctx, s.reqKey(id)).Result()
+	var h, refs *redis.MapStringStringCmd
+	_, err := s.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		h = p.HGetAll(ctx, s.reqKey(id))
+		refs = p.HGetAll(ctx, s.refsKey(id))
+		return nil
+	})
 	if err != nil {
 		return bot.Request{}, fail("get "+id, err)
 	}
-	if len(h) == 0 {
+	if len(h.Val()) == 0 {
 		return bot.Request{}, &bot.Error{Code: bot.ENOTFOUND, Message: "there is no request " + id, ID: id}
 	}
-	v := make([]any, 0, 2*len(h))
-	for k, val := range h {
+	v := make([]any, 0, 2*(len(h.Val())+len(refs.Val())))
+	for k, val := range h.Val() {
 		v = append(v, k, val)
+	}
+	for k, val := range refs.Val() {
+		v = append(v, refField+k, val)
 	}
 	r, err := parseRequest(v)
 	if err != nil {
@@ -290,7 +345,7 @@ func (s *Store) SetRef(ctx context.Context, id string, key bot.RefKey, value str
 func (s *Store) ExpireDue(ctx context.Context) ([]bot.Request, error) {
 	var out []bot.Request
 	for {
-		status, rest, err := s.run(ctx, "expire due requests", s.lua.expire, []string{s.key("deadlines"), s.key("audit")}, s.now(), expireBatch)
+		status, rest, err := s.run(ctx, "expire due requests", s.lua.expire, s.withAudit("", s.key("deadlines")), s.now(), expireBatch)
 		if err != nil {
 			return out, err
 		}

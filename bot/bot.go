@@ -149,6 +149,11 @@ type Request struct {
 	// Reveal offer (Ref(RefOffer, p)), the requester's Discord interaction
 	// (Ref(RefInteraction, PlatformDiscord)).
 	Refs map[RefKey]string `json:"refs,omitempty"`
+	// RefsFor, given to Store.Create, is how long the Refs it stores can be
+	// used (Actor.RefsFor); 0: as long as the request. The store keeps them
+	// no longer, and drops them when the request ends. Not stored: read
+	// back, such Refs are Refs while they last.
+	RefsFor time.Duration `json:"-"`
 }
 
 // RefKey names one reference kept on a request (Request.Refs): what the bot

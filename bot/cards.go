@@ -25,6 +25,13 @@ func (s *Service) postCards(ctx context.Context, req Request) {
 // meanwhile: whichever edit lands last, its sender then sees the newest
 // state and shows it.
 func (s *Service) updateCards(ctx context.Context, req Request) {
+	req = s.showCards(ctx, req)
+	s.withdrawOffer(ctx, req)
+}
+
+// showCards is updateCards without the offer's withdrawal; it returns the
+// request as last shown.
+func (s *Service) showCards(ctx context.Context, req Request) Request {
 	acct := s.accounts[req.Account]
 	for round := 1; ; round++ {
 		for _, pl := range s.platforms {
@@ -45,7 +52,7 @@ func (s *Service) updateCards(ctx context.Context, req Request) {
 		}
 		req = cur
 	}
-	s.withdrawOffer(ctx, req)
+	return req
 }
 
 // tell sends the requester a status line on the platform they asked from.

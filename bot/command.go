@@ -63,7 +63,7 @@ func Parse(text string) (Command, error) {
 	if !utf8.ValidString(text) {
 		return Command{}, invalid("the command is not valid text", usageAsk)
 	}
-	fields := strings.Fields(text)
+	fields := Fields(text)
 	if len(fields) > 0 && strings.EqualFold(fields[0], commandName) {
 		fields = fields[1:]
 	}
@@ -166,14 +166,66 @@ func parseReason(words []string, required bool) (string, error) {
 	if strings.IndexFunc(reason, HiddenRune) >= 0 {
 		return "", invalid("the reason contains a control character or an invisible formatting one", usageAsk)
 	}
+	if markRun(reason) {
+		return "", invalid("the reason has more than 4 combining marks in a row", usageAsk)
+	}
 	return reason, nil
 }
 
+// IsSpace is the one definition of white space between the words of a
+// command, on every platform: the typed grammar (Parse) and every form or
+// option (Slack's request form, Discord's options) split on it alone.
+func IsSpace(r rune) bool { return unicode.IsSpace(r) }
+
+// Fields splits s around runs of IsSpace.
+func Fields(s string) []string { return strings.FieldsFunc(s, IsSpace) }
+
+// CheckText reports, as an *Error EINVALID naming what, whether s holds a
+// character that could make what a person typed read differently on a card
+// or a message from what it says (HiddenRune), or a run of more than
+// MaxMarks combining marks, which stack over the lines around them.
+func CheckText(what, s string) error {
+	if strings.IndexFunc(s, HiddenRune) >= 0 {
+		return Errorf(EINVALID, "the %s has an invisible or formatting character: write it in plain text", what)
+	}
+	if markRun(s) {
+		return Errorf(EINVALID, "the %s has more than 4 combining marks in a row: write it in plain text", what)
+	}
+	return nil
+}
+
+// MaxMarks is the longest run of combining marks a typed text may hold:
+// enough for any script's accents, too few to draw over other lines.
+const MaxMarks = 4
+
+// markRun reports whether s has more than MaxMarks combining marks in a row.
+func markRun(s string) bool {
+	n := 0
+	for _, r := range s {
+		if !unicode.Is(unicode.M, r) {
+			n = 0
+			continue
+		}
+		if n++; n > MaxMarks {
+			return true
+		}
+	}
+	return false
+}
+
 // HiddenRune reports whether r may not be in a reason, whichever way it was
-// typed: a control character, or a format character (a bidi override, a
-// zero-width space), which could make a card read differently from what it
-// says.
-func HiddenRune(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) }
+// typed: a control character, a format character (a bidi override, a
+// zero-width space), or a blank that is not white space (the Hangul fillers
+// U+115F, U+1160, U+3164, U+FFA0 and the braille blank U+2800): each could
+// make a card read differently from what it says, or push forged text onto
+// what looks like a line of its own.
+func HiddenRune(r rune) bool {
+	switch r {
+	case '\u115F', '\u1160', '\u3164', '\uFFA0', '\u2800':
+		return true
+	}
+	return unicode.IsControl(r) || unicode.Is(unicode.Cf, r)
+}
 
 // checkName accepts the names config allows for accounts and users:
 // letters, digits and . _ - @ %, starting with a letter or digit.

@@ -137,6 +137,15 @@ func badInputs() []badCase {
 		// space makes a reason that shows as nothing.
 		{"ReasonWithBidiOverride", "prod-db fix \u202egnp.exe", "the reason contains a control character", howAsk},
 		{"ReasonOnlyZeroWidth", "prod-db \u200b", "the reason contains a control character", howAsk},
+		// Blanks that are not white space show as nothing, and 120 of them
+		// push forged text onto what looks like a line of its own.
+		{"ReasonWithHangulFiller", "prod-db fix\u3164\u3164\u3164*PRE-APPROVED*", "the reason contains a control character", howAsk},
+		{"ReasonWithHangulChoseongFiller", "prod-db a\u115Fb", "the reason contains a control character", howAsk},
+		{"ReasonWithHangulJungseongFiller", "prod-db a\u1160b", "the reason contains a control character", howAsk},
+		{"ReasonWithHalfwidthHangulFiller", "prod-db a\uFFA0b", "the reason contains a control character", howAsk},
+		{"ReasonWithBrailleBlank", "prod-db \u2800", "the reason contains a control character", howAsk},
+		{"ReasonWithLongMarkRun", "prod-db e\u0301\u0301\u0301\u0301\u0301 out", "the reason has more than 4 combining marks in a row", howAsk},
+		{"DenyReasonWithHangulFiller", "deny " + id1 + " no\u3164pe", "the reason contains a control character", "Write:"},
 		{"InvalidUTF8", "prod-db locked \xff out", "the command is not valid text", howAsk},
 		{"InvalidUTF8InCommand", "/reset-password \xc3", "the command is not valid text", howAsk},
 		{"ListWithArgument", "list all", "list takes no arguments", "Write: /reset-password list"},
@@ -442,5 +451,38 @@ func TestHelpNamesEveryCommand(t *testing.T) {
 	}
 	if !strings.Contains(r.Text, "reveal R-…           reset and show the password of your approved request") {
 		t.Errorf("help: %q does not say what reveal does", r.Text)
+	}
+}
+
+// CheckText is the one check of person-typed text, on every platform.
+func TestCheckText(t *testing.T) {
+	for _, tc := range []struct{ name, text, want string }{
+		{"Plain", "locked out after the incident", ""},
+		{"Accents", "réinitialiser le mot de passe, Ñandú, e\u0301\u0302", ""},
+		{"FourMarks", "e\u0301\u0302\u0303\u0304", ""},
+		{"FiveMarks", "e\u0301\u0302\u0303\u0304\u0305", "the deny reason has more than 4 combining marks in a row: write it in plain text"},
+		{"HangulFiller", "ok\u3164", "the deny reason has an invisible or formatting character: write it in plain text"},
+		{"HangulChoseongFiller", "\u115F", "the deny reason has an invisible or formatting character: write it in plain text"},
+		{"HangulJungseongFiller", "\u1160", "the deny reason has an invisible or formatting character: write it in plain text"},
+		{"HalfwidthHangulFiller", "\uFFA0", "the deny reason has an invisible or formatting character: write it in plain text"},
+		{"BrailleBlank", "\u2800", "the deny reason has an invisible or formatting character: write it in plain text"},
+		{"ZeroWidthSpace", "a\u200bb", "the deny reason has an invisible or formatting character: write it in plain text"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := bot.CheckText("deny reason", tc.text)
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("CheckText(%q): got %v, want nil", tc.text, err)
+				}
+				return
+			}
+			if bot.ErrorCode(err) != bot.EINVALID || bot.ErrorMessage(err) != tc.want {
+				t.Fatalf("CheckText(%q):\n got %v\nwant %s: %s", tc.text, err, bot.EINVALID, tc.want)
+			}
+		})
+	}
+	// Hangul syllables and ordinary space are not blanks to refuse.
+	if err := bot.CheckText("reason", "한국어 이유"); err != nil {
+		t.Errorf("Korean text: got %v, want nil", err)
 	}
 }

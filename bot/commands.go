@@ -121,6 +121,7 @@ func (s *Service) ask(ctx context.Context, a Actor, p Person, cmd Command) Reply
 		UpdatedAt: now,
 		ExpiresAt: now.Add(acct.TTL),
 		Refs:      a.Refs,
+		RefsFor:   a.RefsFor,
 	}
 	for try := 0; ; try++ {
 		if req.ID, err = s.newID(); err != nil {

@@ -4,18 +4,32 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 )
 
 // RunExecutor executes approved requests until ctx ends. consumer names this
-// process in the queue; every process must use its own.
+// process in the queue; every process must use its own. It handles up to
+// Options.Workers requests at once, so that one slow chat call (an offer
+// that waits out a platform's rate limit) delays no other request; it
+// claims a request only when a worker is free to take it at once.
 func (s *Service) RunExecutor(ctx context.Context, consumer string) error {
+	slots := make(chan struct{}, s.workers)
+	var wg sync.WaitGroup
+	defer wg.Wait() // a request under way finishes before the executor returns
 	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case slots <- struct{}{}:
+		}
 		c, err := s.store.Next(ctx, consumer, s.lease)
 		if ctx.Err() != nil {
+			<-slots
 			return nil
 		}
 		if err != nil {
+			<-slots
 			s.log.Error("take the next request", "err", err)
 			select { // the store is down: wait a little, then try again
 			case <-ctx.Done():
@@ -24,9 +38,14 @@ func (s *Service) RunExecutor(ctx context.Context, consumer string) error {
 			}
 			continue
 		}
-		// A reset under way finishes even when shutdown begins: cutting it
-		// off would leave its outcome unknown. Providers bound each call.
-		s.execute(context.WithoutCancel(ctx), c)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
+			// A request under way finishes even when shutdown begins:
+			// cutting it off would leave it half offered.
+			s.execute(context.WithoutCancel(ctx), c)
+		}()
 	}
 }
 
@@ -122,8 +141,35 @@ func (s *Service) retry(ctx context.Context, fn func() error) error {
 	return err
 }
 
+// finish ends a claim, trying again while the store cannot be reached,
+// until the claim's lease runs out: the claim's token makes it safe to
+// repeat, and a finish lost to a blip would leave a takeover to call a
+// delivered reset "outcome unknown".
 func (s *Service) finish(ctx context.Context, c Claim, state State, outcome string) {
-	req, err := s.store.Finish(ctx, c, state, outcome)
+	until := c.Until
+	if until.IsZero() {
+		until = s.clock.Now().Add(s.lease)
+	}
+	s.finishUntil(ctx, c, func() time.Time { return until }, state, outcome)
+}
+
+// finishHeld ends a held claim (Reveal's) as finish does, under its
+// renewed lease; then the heartbeat stops.
+func (s *Service) finishHeld(ctx context.Context, h *held, state State, outcome string) {
+	h.finishing.Store(true)
+	s.finishUntil(ctx, h.claim(), h.until, state, outcome)
+}
+
+func (s *Service) finishUntil(ctx context.Context, c Claim, until func() time.Time, state State, outcome string) {
+	var req Request
+	err := s.whileLeased(ctx, until, func() error {
+		var err error
+		req, err = s.store.Finish(ctx, c, state, outcome)
+		if err != nil && ErrorCode(err) == EUNAVAILABLE {
+			s.log.Error("finish request: trying again while the lease lasts", "request", c.Request.ID, "state", state, "err", err)
+		}
+		return err
+	})
 	if err != nil {
 		s.log.Error("finish request", "request", c.Request.ID, "state", state, "err", err)
 		return

@@ -146,14 +146,23 @@ func checkReason(t *testing.T, fail func(string, ...any), reason string, require
 	if n := utf8.RuneCountInString(reason); n > bot.MaxReason {
 		fail("a reason of %d runes, want at most %d", n, bot.MaxReason)
 	}
-	if reason != strings.Join(strings.Fields(reason), " ") {
+	if reason != strings.Join(bot.Fields(reason), " ") {
 		fail("reason %q is not words joined by single spaces", reason)
 	}
+	marks := 0
 	for _, r := range reason {
-		// Format characters (bidi overrides, zero-width spaces) are as
-		// invisible in a card as control characters.
-		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
-			fail("reason %q has control or format character %U", reason, r)
+		// Format characters (bidi overrides, zero-width spaces) and blanks
+		// that are not white space (Hangul fillers, the braille blank) are
+		// as invisible in a card as control characters.
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || strings.ContainsRune("\u115F\u1160\u3164\uFFA0\u2800", r) {
+			fail("reason %q has an invisible character %U", reason, r)
+		}
+		if unicode.Is(unicode.M, r) {
+			if marks++; marks > 4 {
+				fail("reason %q has more than 4 combining marks in a row", reason)
+			}
+		} else {
+			marks = 0
 		}
 	}
 }
@@ -172,5 +181,5 @@ func render(cmd bot.Command) string {
 	default:
 		words = append(words, string(cmd.Kind), cmd.ID, cmd.Reason)
 	}
-	return strings.Join(strings.Fields(strings.Join(words, " ")), " ")
+	return strings.Join(bot.Fields(strings.Join(words, " ")), " ")
 }

@@ -14,6 +14,9 @@ import (
 
 // offer moves a claimed request to offered, unreset, and sends its
 // requester a Reveal button valid for the account's RevealWithin.
+// refRetry bounds the tries to keep an offer's reference through a blip.
+const refRetry = 5 * time.Second
+
 func (s *Service) offer(ctx context.Context, c Claim, acct Account) {
 	req := c.Request
 	o, ok := s.notifiers[req.Platform]
@@ -47,13 +50,30 @@ func (s *Service) offer(ctx context.Context, c Claim, acct Account) {
 		ref, err = o.Offer(ctx, p, offered)
 		return err
 	})
+	if err != nil && ErrorCode(err) == EUNKNOWN {
+		// The direct message may have arrived: it is not sent again (a
+		// requester would get two buttons), and the request stays offered,
+		// since the text fallback reveals it as the button does.
+		s.chatFault(ctx, offered, req.Platform, "be sure that "+req.Requester+" got the Reveal button (delivery unknown, not sent again)", err)
+		s.tell(ctx, offered, fmt.Sprintf("%s: the bot's direct message with the Reveal button may not have reached you. If it did not, type /reset-password reveal %s before %s; nothing is reset before that.",
+			req.ID, req.ID, timeOfDay(offered.RevealBy)))
+		return
+	}
 	if err != nil {
 		s.chatFault(ctx, offered, req.Platform, "send "+req.Requester+" the Reveal button", err)
 		s.finish(ctx, c, StateFailed, fmt.Sprintf("not reset: the Reveal button could not be sent to %s on %s (%s); ask again",
 			req.Requester, req.Platform, ErrorMessage(err)))
 		return
 	}
-	if err := s.store.SetRef(ctx, req.ID, Ref(RefOffer, req.Platform), ref); err != nil {
+	// Without its reference the offer could never be withdrawn: its dead
+	// button would stay. SetRef may be repeated; it is tried again through a
+	// blip of the store, for a few seconds (an executor's worker waits).
+	rctx, cancel := context.WithTimeout(ctx, refRetry)
+	defer cancel()
+	until := s.clock.Now().Add(s.lease)
+	if err := s.whileLeased(rctx, func() time.Time { return until }, func() error {
+		return s.store.SetRef(rctx, req.ID, Ref(RefOffer, req.Platform), ref)
+	}); err != nil {
 		s.log.Error("remember the Reveal offer", "request", req.ID, "err", err)
 		return
 	}
@@ -112,35 +132,94 @@ func (s *Service) Reveal(ctx context.Context, a Actor, id string, show func(cont
 	if err != nil {
 		return s.failed(ctx, "reveal "+id, err).Err
 	}
-	// A reset under way finishes even if the click's context ends.
+	// A reset under way finishes even if the click's context ends; what
+	// belongs to the claim runs under h.ctx, which ends with the claim.
 	ctx = context.WithoutCancel(ctx)
+	h := s.hold(ctx, c)
+	defer h.release()
 	req := c.Request
 	acct, prov, ok := s.target(req)
 	if !ok {
 		outcome := fmt.Sprintf("not reset: account %s is no longer configured", req.Account)
-		s.finish(ctx, c, StateFailed, outcome)
+		s.finishHeld(ctx, h, StateFailed, outcome)
 		return Errorf(ECONFLICT, "%s failed: %s", id, outcome)
 	}
-	s.updateCards(ctx, req)
-	results, outcome, err := s.reset(ctx, req, acct, prov)
+	// The cards say "resetting" aside, bounded well under the lease: a chat
+	// API that makes the bot wait (Slack's Retry-After) must not hold the
+	// reset back while the lease runs out.
+	go func() {
+		cctx, cancel := context.WithTimeout(h.ctx, s.lease/4)
+		defer cancel()
+		s.showCards(cctx, req)
+	}()
+	if err := s.check(h); err != nil {
+		return s.lostBeforeReset(ctx, h, req, err)
+	}
+	results, outcome, err := s.reset(h.ctx, req, acct, prov)
 	if err != nil {
-		s.finish(ctx, c, StateFailed, outcome)
+		s.finishHeld(ctx, h, StateFailed, outcome)
 		return err
 	}
-	if err := s.retry(ctx, func() error { return show(ctx, results) }); err != nil {
-		// The password changed and may not have reached the requester: the
-		// request must not say it succeeded.
-		s.log.Error("show the new password at the Reveal click", "request", id, "err", err)
+	if h.ctx.Err() != nil {
+		// The claim was lost during the reset: another process has failed
+		// the request as outcome unknown. The password is not shown.
+		s.log.Error("claim lost during the reset: the new password is not shown", "request", id, "err", context.Cause(h.ctx))
+		return Errorf(EUNKNOWN, "outcome unknown for %s: the bot lost its hold on the request during the reset, so the new password is not shown; ask again", id)
+	}
+	if err := s.retry(h.ctx, func() error { return show(h.ctx, results) }); err != nil {
+		return s.notShown(ctx, h, a, req, outcome, err)
+	}
+	// The end first, while the claim holds: then that it was delivered,
+	// both tried again through a blip of the store.
+	delivered := s.event(Event{Kind: EventDelivered, RequestID: id, Actor: "system", Platform: a.Platform,
+		Detail: "to " + req.Requester + ", at the Reveal click"})
+	s.finishHeld(ctx, h, StateSucceeded, outcome)
+	if err := s.whileLeased(ctx, h.until, func() error { return s.store.Audit(ctx, delivered) }); err != nil {
+		s.log.Error("audit", "event", EventDelivered, "request", id, "err", err)
+	}
+	s.metrics.Event(EventDelivered)
+	return nil
+}
+
+// lostBeforeReset answers a click whose claim failed its check right before
+// the cloud call: nothing was reset.
+func (s *Service) lostBeforeReset(ctx context.Context, h *held, req Request, err error) error {
+	s.log.Error("no reset: the claim did not hold right before the cloud call", "request", req.ID, "err", err)
+	if ErrorCode(err) == EUNAVAILABLE {
+		outcome := "not reset: the bot's state store could not be reached right before the reset; ask again"
+		s.finishHeld(ctx, h, StateFailed, outcome)
+		return Errorf(EUNAVAILABLE, "%s was not reset: the bot's state store (Redis) could not be reached; ask again in a minute", req.ID)
+	}
+	s.audit(ctx, Event{Kind: EventExecuting, RequestID: req.ID, Actor: "system", Platform: req.Platform,
+		Detail: "gave up before the cloud call: the claim at the Reveal click was lost; nothing was reset by it"})
+	// Nothing was reset, and the request must say so. Finish checks the
+	// claim's token, not its lease: it wins when no other process has taken
+	// the request over yet, and is refused, harmlessly, when one has.
+	s.finishHeld(ctx, h, StateFailed, "not reset: the bot's hold on the request ran out right before the reset; ask again")
+	return Errorf(ECONFLICT, "%s was not reset: the bot lost its hold on the request before the reset; ask again", req.ID)
+}
+
+// notShown ends a request reset at the click whose answer could not show
+// the password. EUNAVAILABLE: it did not reach the platform, after every
+// try. Anything else (EUNKNOWN) may have reached it: it is not sent again,
+// so that no one sees a password twice, and the request says so.
+func (s *Service) notShown(ctx context.Context, h *held, a Actor, req Request, outcome string, err error) error {
+	id := req.ID
+	s.log.Error("show the new password at the Reveal click", "request", id, "err", err)
+	s.metrics.Event(EventDeliveryFailed)
+	if ErrorCode(err) == EUNAVAILABLE {
+		// The password changed and did not reach the requester: the request
+		// must not say it succeeded.
 		s.audit(ctx, Event{Kind: EventDeliveryFailed, RequestID: id, Actor: "system", Platform: a.Platform, Detail: ErrorMessage(err)})
-		s.metrics.Event(EventDeliveryFailed)
-		s.finish(ctx, c, StateFailed, fmt.Sprintf("outcome unknown: %s at %s's Reveal click, but the new password may not have reached %s (%s); ask again",
+		s.finishHeld(ctx, h, StateFailed, fmt.Sprintf("outcome unknown: %s at %s's Reveal click, but the new password may not have reached %s (%s); ask again",
 			outcome, req.Requester, req.Requester, ErrorMessage(err)))
 		return Errorf(EUNKNOWN, "outcome unknown for %s: %s, but the new password could not be shown to you (%s); ask again",
 			id, outcome, ErrorMessage(err))
 	}
-	s.audit(ctx, Event{Kind: EventDelivered, RequestID: id, Actor: "system", Platform: a.Platform,
-		Detail: "to " + req.Requester + ", at the Reveal click"})
-	s.metrics.Event(EventDelivered)
-	s.finish(ctx, c, StateSucceeded, outcome)
-	return nil
+	s.audit(ctx, Event{Kind: EventDeliveryFailed, RequestID: id, Actor: "system", Platform: a.Platform,
+		Detail: "delivery unknown, not sent again: " + ErrorMessage(err)})
+	s.finishHeld(ctx, h, StateFailed, fmt.Sprintf("delivery unknown: %s at %s's Reveal click; the answer with the new password may or may not have reached %s (%s), and it is never sent twice; ask again",
+		outcome, req.Requester, req.Requester, ErrorMessage(err)))
+	return Errorf(EUNKNOWN, "delivery unknown for %s: %s, and the answer with the new password may or may not have reached you (%s); it is never sent twice: if you did not see it, ask again",
+		id, outcome, ErrorMessage(err))
 }

@@ -36,6 +36,9 @@ type Claim struct {
 	Resumed bool
 	// Entry is the queue entry, acknowledged by Finish.
 	Entry string
+	// Until is the claim's lease deadline, by the store's clock: after it,
+	// another process may take the request over. Hold moves it.
+	Until time.Time
 }
 
 // EventKind is what an audit event records. The store's scripts write the
@@ -79,6 +82,11 @@ type Event struct {
 	// the store keeps them apart, under a cap of their own, where a flood of
 	// them cannot push the history of real requests out of the log.
 	Stranger bool `json:"stranger,omitempty"`
+	// Count is set on a summary of refusals: how many refusals by Actor it
+	// stands for that were not written one by one. Known people's refusals
+	// are rate-limited per person, so that a flood of them is a count, not
+	// a flood of lines.
+	Count int `json:"count,omitempty"`
 }
 
 // AuditQuery selects audit events.
@@ -95,7 +103,8 @@ type Store interface {
 	// It fails with EDUPLICATE (Error.ID = the open request) when the
 	// requester has an open request for the same account, and ERATELIMIT
 	// when they asked limit.N times within limit.Window already; both refusals
-	// are audited.
+	// are audited. With req.RefsFor set, req.Refs are kept no longer than
+	// that, and dropped when the request ends.
 	Create(ctx context.Context, req Request, limit Limit) (Request, error)
 
 	// Vote records v. It fails with ENOTFOUND; ECONFLICT when the request is
@@ -103,7 +112,8 @@ type Store interface {
 	// EFORBIDDEN when v.Person is the requester or has voted already. Every
 	// refusal is audited. One deny makes it denied; the request's Approvals
 	// distinct approvals make it approved and queue it for execution, in the
-	// same atomic step.
+	// same atomic step. The same call sent again by the store's client
+	// (its answer was lost) succeeds again, changing nothing.
 	Vote(ctx context.Context, id string, v Vote) (Request, error)
 
 	// Cancel withdraws a pending or offered request; only the requester may (EFORBIDDEN), only then (ECONFLICT).
@@ -136,7 +146,9 @@ type Store interface {
 	// Finish moves a claimed request to succeeded or failed with outcome (safe
 	// to show) and acknowledges its queue entry. ECONFLICT when the claim is
 	// no longer the request's. A claim that Offer turned into an offer still
-	// finishes, until ClaimReveal takes the request.
+	// finishes, until ClaimReveal takes the request. The same Finish sent
+	// again (its answer was lost) succeeds again, changing nothing, so the
+	// caller may repeat it while the store is unreachable.
 	Finish(ctx context.Context, c Claim, state State, outcome string) (Request, error)
 
 	// Offer moves a claimed request to offered, off the queue, to wait until
@@ -152,7 +164,18 @@ type Store interface {
 	// offered, being reset, ended, or past RevealBy). Refusals are audited.
 	ClaimReveal(ctx context.Context, id, person string, platform Platform, lease time.Duration) (Claim, error)
 
-	// Audit appends e to the audit log.
+	// Hold re-checks, in one atomic step, that c still holds its request
+	// (executing, under c's token) and that its lease has not run out, and
+	// extends the lease to lease from now; the returned claim has the new
+	// Until. ECONFLICT when the claim was lost or its lease ran out: the
+	// caller must then not call the cloud, nor show anything for it.
+	Hold(ctx context.Context, c Claim, lease time.Duration) (Claim, error)
+
+	// Audit appends e to the audit log. Refusals (EventRefused), here and
+	// those the other methods audit, are kept apart from the decisions,
+	// which no flood of refusals can push out of the log: a stranger's
+	// under a cap of their own, a known person's rate-limited per person
+	// (the first few in full, the rest as one summary with a Count).
 	Audit(ctx context.Context, e Event) error
 
 	// AuditLog reads the audit log, oldest first.

@@ -29,6 +29,10 @@ type Options struct {
 	// may take it over as stale. It must exceed a provider call's timeout
 	// with its retries. Zero: 2 minutes.
 	Lease time.Duration
+
+	// Workers is how many requests one executor (RunExecutor) handles at
+	// once. Zero: 4.
+	Workers int
 }
 
 // Metrics counts what the service does; cmd/resetbot backs it with
@@ -51,6 +55,7 @@ type Service struct {
 	limit     Limit
 	clock     Clock
 	lease     time.Duration
+	workers   int
 	log       Logger
 	metrics   Metrics
 
@@ -72,6 +77,7 @@ func New(opts Options) (*Service, error) {
 		limit:     opts.Limit,
 		clock:     opts.Clock,
 		lease:     opts.Lease,
+		workers:   opts.Workers,
 		log:       opts.Log,
 		metrics:   opts.Metrics,
 		rand:      opts.Rand,
@@ -84,6 +90,9 @@ func New(opts Options) (*Service, error) {
 	}
 	if s.lease == 0 {
 		s.lease = 2 * time.Minute
+	}
+	if s.workers <= 0 {
+		s.workers = 4
 	}
 	if s.log == nil {
 		s.log = discard{}
@@ -127,6 +136,10 @@ type Actor struct {
 	// Refs are stored on a request this actor creates (a Discord
 	// interaction token, for ephemeral status updates while it lasts).
 	Refs map[RefKey]string
+	// RefsFor is how long Refs can be used (Discord's interaction token:
+	// 15 minutes); the store keeps them no longer, and drops them when the
+	// request ends. 0: as long as the request.
+	RefsFor time.Duration
 }
 
 // Reply is the answer to a command, shown to its sender alone.
@@ -173,10 +186,16 @@ func (s *Service) personByName(name string) (Person, bool) {
 	return Person{Name: name}, false
 }
 
-func (s *Service) audit(ctx context.Context, e Event) {
+// event is e with its time set, when unset, from the service's clock.
+func (s *Service) event(e Event) Event {
 	if e.Time.IsZero() {
 		e.Time = s.clock.Now().UTC()
 	}
+	return e
+}
+
+func (s *Service) audit(ctx context.Context, e Event) {
+	e = s.event(e)
 	if err := s.store.Audit(ctx, e); err != nil {
 		s.log.Error("audit", "event", e.Kind, "err", err)
 	}

@@ -89,6 +89,8 @@ type chat struct {
 	cards   int
 	// offerErr, when set, is what Offer answers.
 	offerErr error
+	// offerGate, when set, is called before an offer is sent.
+	offerGate func(req bot.Request)
 }
 
 func newChat() *chat { return &chat{changed: make(chan struct{})} }
@@ -182,6 +184,12 @@ func (n notifier) Notify(_ context.Context, p bot.Person, req bot.Request, text 
 // Offer sends the Reveal button in a direct message, whose reference is
 // "dm/<id>".
 func (n notifier) Offer(_ context.Context, p bot.Person, req bot.Request) (string, error) {
+	n.chat.mu.Lock()
+	gate := n.chat.offerGate
+	n.chat.mu.Unlock()
+	if gate != nil {
+		gate(req)
+	}
 	n.chat.record(shown{Kind: "offer", Platform: n.platform, Audience: p.Name, Request: req})
 	n.chat.mu.Lock()
 	defer n.chat.mu.Unlock()
@@ -204,10 +212,17 @@ type provider struct {
 	passwords []string
 	err       error            // the whole call fails with it
 	userErr   map[string]error // these users fail
+	gate      func()           // called first, outside the lock, when set
 }
 
 func (p *provider) Reset(_ context.Context, _ bot.Account, users []string) ([]bot.UserResult, error) {
 	p.calls.Add(1)
+	p.mu.Lock()
+	gate := p.gate
+	p.mu.Unlock()
+	if gate != nil {
+		gate()
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.err != nil {

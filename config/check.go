@@ -212,6 +212,10 @@ func (c *Config) checkSlack(k *checker) {
 		k.errf("slack.app_token", "is not an app-level token (xapp-...), which Socket Mode needs")
 	}
 	k.httpURL("slack.api_url", s.APIURL)
+	if !slackCommand(s.Command) {
+		k.errf("slack.command", "%q is not a slash command: write \"/\" then lower-case letters, digits, - and _, at most %d characters in all (default %s)",
+			s.Command, maxSlackCommand, defaultSlackCommand)
+	}
 	if s.ApprovalsChannel == "" {
 		k.errf("slack.approvals_channel", "missing: the channel ID where approval cards go")
 	}
@@ -326,4 +330,17 @@ func (c *Config) checkClouds(k *checker) {
 	for _, key := range slices.Sorted(maps.Keys(users)) {
 		k.errf("accounts", "accounts %s need a %q credential section, which config does not have", strings.Join(users[key], ", "), key)
 	}
+}
+
+// slackCommand reports whether name is a slash command Slack accepts.
+func slackCommand(name string) bool {
+	if len(name) < 2 || len(name) > maxSlackCommand || name[0] != '/' {
+		return false
+	}
+	for _, r := range name[1:] {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
 }

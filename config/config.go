@@ -21,6 +21,8 @@ import (
 // Defaults that apply when the config leaves a key out.
 const (
 	defaultListen       = ":8080"
+	defaultSlackCommand = "/reset-password"
+	maxSlackCommand     = 32 // Slack's limit on a slash command's name, with its "/"
 	defaultRedisPrefix  = "resetbot:"
 	defaultLogLevel     = "info"
 	defaultScheme       = "https"
@@ -94,6 +96,10 @@ type Slack struct {
 	AppToken         bot.Secret `yaml:"app_token"`
 	APIURL           string     `yaml:"api_url"`
 	ApprovalsChannel string     `yaml:"approvals_channel"`
+	// Command is the slash command's name, as the Slack app declares it
+	// (default "/reset-password"); the bot refuses any other command sent to
+	// its URL.
+	Command string `yaml:"command"`
 }
 
 // Discord is the Discord application. The Gateway is used when Gateway is
@@ -230,6 +236,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Redis.Prefix == "" {
 		c.Redis.Prefix = defaultRedisPrefix
+	}
+	if c.Slack != nil && c.Slack.Command == "" {
+		c.Slack.Command = defaultSlackCommand
 	}
 	if c.TencentCloud != nil && c.TencentCloud.Scheme == "" {
 		c.TencentCloud.Scheme = defaultScheme

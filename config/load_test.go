@@ -122,6 +122,12 @@ func TestLoadDefaults(t *testing.T) {
 	if got, want := cfg.Listen, ":8080"; got != want {
 		t.Errorf("Listen: got %q, want %q", got, want)
 	}
+	if got, want := cfg.Slack.Command, "/reset-password"; got != want {
+		t.Errorf("Slack.Command: got %q, want %q", got, want)
+	}
+	if got := mustLoad(t, strings.Replace(baseYAML, "approvals_channel: C0APPROVALS", "approvals_channel: C0APPROVALS\n  command: /pw_reset-2", 1), getenvFrom(testEnv)); got.Slack.Command != "/pw_reset-2" {
+		t.Errorf("Slack.Command: got %q, want /pw_reset-2", got.Slack.Command)
+	}
 	if got, want := cfg.Redis.Prefix, "resetbot:"; got != want {
 		t.Errorf("Redis.Prefix: got %q, want %q", got, want)
 	}

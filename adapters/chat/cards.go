@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"context"
 	"sync"
 
 	"resetbot/bot"
@@ -21,15 +22,27 @@ type Cards struct {
 }
 
 type card struct {
-	mu    sync.Mutex
+	turn  chan struct{} // holds a token while an update of the card runs
 	shown bot.Version
 }
+
+// lock waits for the card's turn, or for ctx to end.
+func (k *card) lock(ctx context.Context) error {
+	select {
+	case k.turn <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (k *card) unlock() { <-k.turn }
 
 // Posted records that the card ref, just posted, shows req.
 func (c *Cards) Posted(ref string, req bot.Request) {
 	k := c.card(ref)
-	k.mu.Lock()
-	defer k.mu.Unlock()
+	_ = k.lock(context.Background())
+	defer k.unlock()
 	if v := req.Version(); k.shown.Before(v) {
 		k.shown = v
 	}
@@ -37,12 +50,15 @@ func (c *Cards) Posted(ref string, req bot.Request) {
 
 // Update runs edit to show req on the card ref, unless the card shows a
 // newer state already, in which case it does nothing and returns nil. No
-// other Update of the same card runs meanwhile. When edit fails, the card
-// is taken to show what it showed before.
-func (c *Cards) Update(ref string, req bot.Request, edit func() error) error {
+// other Update of the same card runs meanwhile; waiting for it ends with
+// ctx (EUNAVAILABLE: nothing was shown), so a caller's deadline bounds the
+// wait too. When edit fails, the card is taken to show what it showed before.
+func (c *Cards) Update(ctx context.Context, ref string, req bot.Request, edit func() error) error {
 	k := c.card(ref)
-	k.mu.Lock()
-	defer k.mu.Unlock()
+	if err := k.lock(ctx); err != nil {
+		return bot.Errorf(bot.EUNAVAILABLE, "the card was still being updated by an earlier change, and the wait ran out (%v)", err)
+	}
+	defer k.unlock()
 	v := req.Version()
 	if v.Before(k.shown) {
 		return nil
@@ -67,15 +83,17 @@ func (c *Cards) card(ref string) *card {
 	}
 	if len(c.cards) >= maxCards {
 		for r, k := range c.cards {
-			if k.mu.TryLock() { // a card being updated is not finished
+			select {
+			case k.turn <- struct{}{}: // a card being updated is not finished
 				if k.shown.Final() {
 					delete(c.cards, r)
 				}
-				k.mu.Unlock()
+				k.unlock()
+			default:
 			}
 		}
 	}
-	k := &card{}
+	k := &card{turn: make(chan struct{}, 1)}
 	c.cards[ref] = k
 	return k
 }

@@ -91,7 +91,7 @@ func TestCards(t *testing.T) {
 		var c chat.Cards
 		var shown []bot.State
 		show := func(r bot.Request) {
-			if err := c.Update("C1/1", r, func() error { shown = append(shown, r.State); return nil }); err != nil {
+			if err := c.Update(context.Background(), "C1/1", r, func() error { shown = append(shown, r.State); return nil }); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -108,7 +108,7 @@ func TestCards(t *testing.T) {
 		var c chat.Cards
 		c.Posted("C1/2", approved)
 		called := false
-		_ = c.Update("C1/2", pending, func() error { called = true; return nil })
+		_ = c.Update(context.Background(), "C1/2", pending, func() error { called = true; return nil })
 		if called {
 			t.Errorf("a pending update after an approved card was posted: edited, want dropped")
 		}
@@ -117,11 +117,11 @@ func TestCards(t *testing.T) {
 	t.Run("FailedEditKeepsWhatWasShown", func(t *testing.T) {
 		var c chat.Cards
 		boom := errors.New("boom")
-		if err := c.Update("C1/3", done, func() error { return boom }); !errors.Is(err, boom) {
+		if err := c.Update(context.Background(), "C1/3", done, func() error { return boom }); !errors.Is(err, boom) {
 			t.Fatalf("Update: got %v, want the edit's error", err)
 		}
 		called := false
-		_ = c.Update("C1/3", approved, func() error { called = true; return nil })
+		_ = c.Update(context.Background(), "C1/3", approved, func() error { called = true; return nil })
 		if !called {
 			t.Errorf("after a failed edit to done, approved was dropped; want it shown")
 		}
@@ -134,7 +134,7 @@ func TestCards(t *testing.T) {
 		for i := range 20 {
 			wg.Go(func() {
 				r := request(bot.StatePending, at.Add(time.Duration(i)), 0)
-				_ = c.Update("C1/4", r, func() error {
+				_ = c.Update(context.Background(), "C1/4", r, func() error {
 					n := running.Add(1)
 					defer running.Add(-1)
 					for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
@@ -326,4 +326,59 @@ func TestPool(t *testing.T) {
 			t.Errorf("log: got %q, want the panic logged with its work", logs.String())
 		}
 	})
+}
+
+func TestPoolTryGoRefusesWhenTheQueueIsFull(t *testing.T) {
+	p := chat.NewPool("test", 1, nil)
+	release := make(chan struct{})
+	started := make(chan struct{}, 8)
+	work := func(context.Context) { started <- struct{}{}; <-release }
+	if !p.TryGo(context.Background(), "running", time.Minute, work) {
+		t.Fatal("the first work was refused")
+	}
+	<-started // it holds the one slot
+	if !p.TryGo(context.Background(), "queued", time.Minute, work) {
+		t.Fatal("the first queued work was refused, with room for one")
+	}
+	if p.TryGo(context.Background(), "one too many", time.Minute, work) {
+		t.Error("work was queued beyond the bound")
+	}
+	close(release)
+	p.Wait()
+	if got := 1 + len(started); got != 2 { // one was read above
+		t.Errorf("ran %d pieces of work, want 2", got)
+	}
+}
+
+func TestGateSlowsOneUserAlone(t *testing.T) {
+	g := chat.NewGate(time.Hour, 3)
+	for i := range 3 {
+		if !g.Allow("flooder") {
+			t.Fatalf("payload %d of the burst refused", i+1)
+		}
+	}
+	if g.Allow("flooder") {
+		t.Error("a fourth payload within the hour was admitted")
+	}
+	if !g.Allow("approver") {
+		t.Error("another user was slowed down by the flooder")
+	}
+}
+
+func TestCardsUpdateWaitEndsWithTheContext(t *testing.T) {
+	var c chat.Cards
+	r := bot.Request{ID: "R-AAAAAA", State: bot.StatePending, Rev: 1}
+	inside, release := make(chan struct{}), make(chan struct{})
+	go func() {
+		_ = c.Update(context.Background(), "C1/5", r, func() error { close(inside); <-release; return nil })
+	}()
+	<-inside
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	called := false
+	err := c.Update(ctx, "C1/5", r, func() error { called = true; return nil })
+	if bot.ErrorCode(err) != bot.EUNAVAILABLE || called {
+		t.Errorf("an update waiting behind another, its context ended: got %v (edit run: %v), want EUNAVAILABLE and no edit", err, called)
+	}
+	close(release)
 }

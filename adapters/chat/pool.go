@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -17,6 +18,7 @@ type Pool struct {
 	platform string
 	log      *slog.Logger
 	slots    chan struct{} // nil: no bound
+	waiting  atomic.Int64  // work queued for a slot
 	wg       sync.WaitGroup
 }
 
@@ -39,14 +41,44 @@ func NewPool(platform string, max int, log *slog.Logger) *Pool {
 // values but not its end (a handler's request ends when it answers), and
 // lasts timeout. Work that cannot start before then is dropped, and logged.
 func (p *Pool) Go(ctx context.Context, what string, timeout time.Duration, f func(ctx context.Context)) {
+	if p.slots != nil {
+		p.waiting.Add(1)
+	}
+	p.start(ctx, what, timeout, f)
+}
+
+// TryGo is Go for work that may be refused: when as much work already
+// waits for a slot as the pool runs at once, it starts nothing and returns
+// false, so that the handler can say so (HTTP 429, "slow down") instead of
+// queueing without bound or dropping silently.
+func (p *Pool) TryGo(ctx context.Context, what string, timeout time.Duration, f func(ctx context.Context)) bool {
+	if p.slots != nil {
+		for {
+			n := p.waiting.Load()
+			if n >= int64(cap(p.slots)) {
+				return false
+			}
+			if p.waiting.CompareAndSwap(n, n+1) {
+				break
+			}
+		}
+	}
+	p.start(ctx, what, timeout, f)
+	return true
+}
+
+// start runs f once a slot is free; the caller counted it as waiting.
+func (p *Pool) start(ctx context.Context, what string, timeout time.Duration, f func(ctx context.Context)) {
 	p.Track(what, func() {
 		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 		defer cancel()
 		if p.slots != nil {
 			select {
 			case p.slots <- struct{}{}:
+				p.waiting.Add(-1)
 				defer func() { <-p.slots }()
 			case <-wctx.Done():
+				p.waiting.Add(-1)
 				p.log.Error(p.platform+": dropped work that waited too long to start", "work", what)
 				return
 			}

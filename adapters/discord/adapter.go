@@ -40,6 +40,9 @@ const (
 	// of interactions queues instead of starving the Redis pool.
 	maxWorking = 32
 	attempts   = 3 // tries of one REST call
+	// strangerTimeout bounds refusing a stranger, which happens within the
+	// acknowledgement.
+	strangerTimeout = 1 * time.Second
 )
 
 // Lease lets one replica of many hold a named role (the Gateway session) at
@@ -90,6 +93,15 @@ type Options struct {
 	// AckWithin is how long a command may run before its answer is deferred
 	// (Discord wants a response within 3 s). 0: 1.5s; negative: always defer.
 	AckWithin time.Duration
+	// Gate admits each user's interactions before any work is queued or
+	// the store is asked: beyond it, they are told to slow down. nil: one a
+	// second per user, in bursts of 20.
+	Gate *chat.Gate
+	// MaxWorking bounds the work run at once; as much again may wait for
+	// a slot, and beyond that an interaction is told that the bot is busy.
+	// 0: 32.
+	MaxWorking int
+
 	// MaxRetryWait is the longest the adapter waits on a rate limit (a 429's
 	// retry_after or a bucket's reset) before it gives up. 0: 5s.
 	MaxRetryWait time.Duration
@@ -110,6 +122,7 @@ type Adapter struct {
 	leaseTTL  time.Duration
 	retry     chat.Retry
 	pool      *chat.Pool
+	gate      *chat.Gate
 	cards     chat.Cards
 
 	svc atomic.Pointer[chat.Service]
@@ -174,7 +187,15 @@ func New(opts Options) (*Adapter, error) {
 	if a.leaseTTL <= 0 {
 		a.leaseTTL = defaultLeaseTTL
 	}
-	a.pool = chat.NewPool("discord", maxWorking, a.log)
+	working := opts.MaxWorking
+	if working <= 0 {
+		working = maxWorking
+	}
+	a.pool = chat.NewPool("discord", working, a.log)
+	a.gate = opts.Gate
+	if a.gate == nil {
+		a.gate = chat.NewGate(time.Second, 20)
+	}
 	// A 429 longer than maxWait fails at once, saying when to try again:
 	// the person waiting for an answer should not wait in silence.
 	a.retry = chat.Retry{Platform: "discord", Tries: attempts, MaxWait: a.maxWait, Log: a.log, Describe: cause}

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"sync"
 	"time"
 
 	"resetbot/adapters/chat"
@@ -33,6 +34,11 @@ const (
 // *bot.Error; what says what was being done, for the log.
 func (a *Adapter) call(ctx context.Context, what string, idempotent bool, f func(...discordgo.RequestOption) error) error {
 	judge := func(err error) chat.Verdict { return verdict(err, idempotent) }
+	if !idempotent {
+		// discordgo repeats a call answered 502 by itself.
+		g := f
+		f = func(o ...discordgo.RequestOption) error { return g(append(o, discordgo.WithRestRetries(0))...) }
+	}
 	return a.do(ctx, a.retry, what, judge, f)
 }
 
@@ -183,4 +189,111 @@ func cause(err error) string {
 		return ue.Op + ": " + ue.Err.Error()
 	}
 	return err.Error()
+}
+
+// probe notes what one REST call did on the wire, so that a failure can be
+// told apart: nothing reached Discord (safe to try again), or it may have.
+type probe struct {
+	mu     sync.Mutex
+	wrote  bool // the request was written, in part or whole, to a connection
+	status int  // the HTTP status of Discord's answer; 0: none came
+}
+
+type probeKey struct{}
+
+func withProbe(ctx context.Context) (context.Context, *probe) {
+	p := &probe{}
+	return context.WithValue(ctx, probeKey{}, p), p
+}
+
+// probeOf is the probe of a call's context, or nil.
+func probeOf(ctx context.Context) *probe {
+	p, _ := ctx.Value(probeKey{}).(*probe)
+	return p
+}
+
+func (p *probe) setWrote() {
+	p.mu.Lock()
+	p.wrote = true
+	p.mu.Unlock()
+}
+
+func (p *probe) setStatus(status int) {
+	p.mu.Lock()
+	p.status = status
+	p.mu.Unlock()
+}
+
+// mayHaveReached reports whether the call may have had its effect: it was
+// written, and Discord did not answer with a refusal (4xx, which changes
+// nothing). A success, a 5xx, a timeout or a cut connection after writing
+// all may have.
+func (p *probe) mayHaveReached() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.wrote && !(p.status >= 400 && p.status < 500)
+}
+
+// deliver makes a call that must not reach Discord twice: the answer to
+// Reveal that holds a password, or an offer. It is tried again only when a
+// try cannot have reached Discord: a rate limit short enough to wait out
+// (within ctx's deadline), or a request never written. It returns nil, or
+// a *bot.Error: EUNAVAILABLE when nothing reached Discord (a connection
+// refused, a rate limit not waited out, an error answer), so that trying
+// again is safe; EUNKNOWN when it may have (a timeout after sending, a 5xx,
+// a connection cut after the request was written), which must not be sent
+// again.
+func (a *Adapter) deliver(ctx context.Context, what string, f func(...discordgo.RequestOption) error) error {
+	var last *probe
+	judge := func(err error) chat.Verdict {
+		if last.mayHaveReached() {
+			return chat.Verdict{}
+		}
+		var rl *discordgo.RateLimitError
+		if errors.As(err, &rl) && rl.TooManyRequests != nil {
+			return chat.Verdict{Again: true, After: rl.RetryAfter}
+		}
+		last.mu.Lock()
+		defer last.mu.Unlock()
+		return chat.Verdict{Again: !last.wrote}
+	}
+	err := a.retry.Do(ctx, what, judge, func(ctx context.Context) error {
+		pctx, p := withProbe(ctx)
+		last = p
+		// discordgo repeats a call answered 502 by itself: not this one.
+		return f(discordgo.WithContext(pctx), discordgo.WithRestRetries(0))
+	})
+	if err == nil {
+		return nil
+	}
+	if last.mayHaveReached() {
+		a.log.Error("discord: "+what+": Discord may have it, unconfirmed; not sent again", "cause", cause(err))
+		return bot.Errorf(bot.EUNKNOWN, "Discord did not confirm it (%s): it may have arrived, and is not sent again", last.why(err))
+	}
+	fe := a.fault(what, err)
+	var be *bot.Error
+	if errors.As(fe, &be) && be.Code != bot.EUNAVAILABLE {
+		e := bot.Errorf(bot.EUNAVAILABLE, "%s", be.Message)
+		e.Retryable = true
+		return e
+	}
+	return fe
+}
+
+// why says, in the requester's words, why a call went unconfirmed.
+func (p *probe) why(err error) string {
+	p.mu.Lock()
+	status := p.status
+	p.mu.Unlock()
+	if status != 0 {
+		return fmt.Sprintf("Discord answered HTTP %d", status)
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return "no answer in time"
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return "no answer in time"
+	}
+	return "the connection broke"
 }

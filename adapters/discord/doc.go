@@ -14,6 +14,21 @@
 // goes through Options.Seen, which a deployment of several replicas backs with
 // Redis.
 //
+// Each user's interactions pass a chat.Gate before the store is asked or
+// any work is queued: beyond it they are told, ephemerally, to slow down.
+// Someone who is not in the config is refused within the acknowledgement,
+// with no work queued. Work waits in a bounded queue (chat.Pool.TryGo);
+// when it is full the interaction is told the bot is busy, never dropped.
+// Each refused HTTP request (401, 400) is logged with its reason, never
+// its body, which holds the interaction's token. A signed PING gets PONG.
+//
+// Options are read as the typed grammar reads words, with its one
+// definition of white space (bot.IsSpace): an account, an ID or a user's
+// name that would read as several words is refused, never split into
+// another request; typed text passes bot.CheckText. Submitted forms are
+// read whatever their layout (inputs in Action Rows, or in Labels, type
+// 18), and components of unknown types are passed over.
+//
 // Discord wants an answer within three seconds. The adapter runs the command
 // and, when the bot answers in time, replies at once; otherwise it sends a
 // deferred ephemeral response and edits it when the answer is ready. Every
@@ -45,10 +60,18 @@
 // ended. The approval card says while it waits that it waits for the
 // requester to reveal, and until when.
 //
+// The answer that shows a password, and the offer, are sent once: a try
+// is repeated only when it cannot have reached Discord (a connection never
+// made, a rate limit waited out). A failure is EUNAVAILABLE when nothing
+// reached Discord, and EUNKNOWN when it may have (an answer after the
+// client's timeout, a 5xx, a connection cut after the request was
+// written): the service then never sends it again, and says that delivery
+// is unknown.
+//
 // The token of the interaction with which the requester asked is kept on
-// the request (Request.Refs) while it lasts (15 minutes), so that whichever
-// replica has news sends it as an ephemeral follow-up where they asked;
-// later news goes in a direct message. No password ever goes through it.
+// the request (Request.Refs) while it can be used (Actor.RefsFor: 15
+// minutes), so that whichever replica has news sends it as an ephemeral
+// follow-up where they asked; later news goes in a direct message. No password ever goes through it.
 //
 // The plumbing it shares with the other adapters (the service interface,
 // the memory of interactions, the order of card updates, retries and the

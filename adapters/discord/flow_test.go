@@ -172,7 +172,7 @@ func TestApprovalFlow(t *testing.T) {
 	e.ad.Wait()
 	e.checkShownOnce(pws, tokenOf(click))
 	want := []string{"requested:alice", "refused:alice", "refused:carol", "voted:bob", "approved:bob", "executing:system", "offered:system",
-		"executing:alice", "delivered:system", "succeeded:system"}
+		"executing:alice", "succeeded:system", "delivered:system"}
 	if got := e.auditOf(id); !slices.Equal(got, want) {
 		t.Errorf("audit: got %v, want %v", got, want)
 	}

@@ -111,6 +111,22 @@ func TestGateway(t *testing.T) {
 		}
 	})
 
+	t.Run("DenyFormInLabels", func(t *testing.T) {
+		id, _ := e.ask(carol, "hpc")
+		i := e.interaction(bob, 5, map[string]any{"custom_id": "deny:" + id, "components": []any{
+			map[string]any{"type": 18, "id": 1, "component": map[string]any{"type": 4, "id": 2, "custom_id": "reason", "value": "not this week"}}}})
+		if err := e.fake.Dispatch(h, i); err != nil {
+			t.Fatal(err)
+		}
+		cb := e.fake.Wait(e.ctx, "the callback", isPostTo("interactions/"+i["id"].(string)+"/"+tokenOf(i)+"/callback"))
+		if !strings.Contains(cb.Raw, "You denied "+id) {
+			t.Errorf("callback: got %s, want the denial confirmed", cb.Raw)
+		}
+		if req, _ := e.store.Get(e.ctx, id); !strings.Contains(req.Outcome, "not this week") {
+			t.Errorf("request: got %s %q, want denied with the reason", req.State, req.Outcome)
+		}
+	})
+
 	t.Run("StoppingHandsOver", func(t *testing.T) {
 		a.halt(t, e.ctx)
 		if gone := e.nextGone(); gone != "gw-a" {

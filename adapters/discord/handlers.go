@@ -2,7 +2,6 @@ package discord
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -50,6 +49,19 @@ func (a *Adapter) handle(ctx context.Context, i *discordgo.Interaction, respond 
 		answer(a.autocomplete(i)) // changes nothing, so no need to see it once
 		return
 	}
+	// Before any work or store call: a flood from one user (a stranger, a
+	// script) is told to slow down, and cannot fill the queue ahead of
+	// everyone else's clicks.
+	user := userOf(i).ID
+	if !a.gate.Allow(user) {
+		a.log.Debug("discord: refused an interaction: its user sends too many", "interaction", i.ID, "user", user)
+		answer(ephemeral(slowDown))
+		return
+	}
+	if _, known := a.service().Person(bot.PlatformDiscord, user); !known {
+		answer(a.stranger(ctx, i))
+		return
+	}
 	first, err := a.seen(ctx, "discord:interaction:"+i.ID, seenTTL)
 	if err != nil {
 		a.log.Error("discord: check an interaction against replays", "interaction", i.ID, "err", err)
@@ -81,7 +93,7 @@ func (a *Adapter) run(ctx context.Context, i *discordgo.Interaction, slow work, 
 	// One piece of work runs the command and, when the answer was deferred,
 	// edits it in: a second one waiting for the first could hold the slot
 	// the first needs.
-	a.pool.Go(ctx, "interaction "+i.ID, workTimeout, func(wctx context.Context) {
+	queued := a.pool.TryGo(ctx, "interaction "+i.ID, workTimeout, func(wctx context.Context) {
 		text := slow(wctx)
 		done <- text
 		if !<-edit {
@@ -93,6 +105,10 @@ func (a *Adapter) run(ctx context.Context, i *discordgo.Interaction, slow work, 
 			a.log.Error("discord: edit a deferred answer", "interaction", i.ID, "err", err)
 		}
 	})
+	if !queued {
+		a.busy(i, respond)
+		return
+	}
 	if a.ackWithin > 0 {
 		t := time.NewTimer(a.ackWithin)
 		select {
@@ -119,6 +135,18 @@ func (a *Adapter) editOriginal(ctx context.Context, token, text string) error {
 	content := clip(text, maxContent)
 	edit := &discordgo.WebhookEdit{Content: &content, AllowedMentions: noMentions()}
 	return a.callOriginal(ctx, "edit a deferred answer", func(o ...discordgo.RequestOption) error {
+		_, err := a.rest.WebhookMessageEdit(a.opts.ApplicationID, token, "@original", edit, o...)
+		return err
+	})
+}
+
+// showPassword puts the passwords of a Reveal in its confirmed deferred
+// answer: once, never again after a try that may have reached Discord
+// (deliver).
+func (a *Adapter) showPassword(ctx context.Context, token, text string) error {
+	content := clip(text, maxContent)
+	edit := &discordgo.WebhookEdit{Content: &content, AllowedMentions: noMentions()}
+	return a.deliver(ctx, "show the password in the answer to Reveal", func(o ...discordgo.RequestOption) error {
 		_, err := a.rest.WebhookMessageEdit(a.opts.ApplicationID, token, "@original", edit, o...)
 		return err
 	})
@@ -152,6 +180,7 @@ func (a *Adapter) route(ctx context.Context, i *discordgo.Interaction) (*respons
 			// long as its token works: any replica finds it on the request.
 			// It never carries a password.
 			actor.Refs = map[bot.RefKey]string{bot.Ref(bot.RefInteraction, bot.PlatformDiscord): i.Token}
+			actor.RefsFor = tokenLife // the store keeps the token no longer
 		}
 		return nil, handle(cmd)
 	case discordgo.MessageComponentInteractionData:
@@ -170,17 +199,28 @@ func (a *Adapter) route(ctx context.Context, i *discordgo.Interaction) (*respons
 		}
 		return ephemeral("This button is not resetbot's, or no longer works."), nil
 	case discordgo.ModalSubmitInteractionData:
-		verb, id, err := splitCustomID(data.CustomID)
-		if err != nil || verb != "deny" {
-			return ephemeral("This form is not resetbot's, or no longer works."), nil
-		}
-		cmd, err := parseAs(bot.KindDeny, "deny "+id+" "+modalValue(data.Components, "reason"))
-		if err != nil {
-			return ephemeral(bot.ErrorMessage(err)), nil
-		}
-		return nil, handle(cmd)
+		return a.routeForm(formOf(data), handle)
+	case modalSubmit:
+		return a.routeForm(data, handle)
 	}
 	return ephemeral("resetbot does not handle this kind of interaction."), nil
+}
+
+// routeForm handles a submitted form: the reason for a Deny.
+func (a *Adapter) routeForm(f modalSubmit, handle func(bot.Command) work) (*response, work) {
+	verb, id, err := splitCustomID(f.CustomID)
+	if err != nil || verb != "deny" {
+		return ephemeral("This form is not resetbot's, or no longer works."), nil
+	}
+	reason := strings.TrimFunc(f.Values["reason"], bot.IsSpace)
+	if err := bot.CheckText("reason", reason); err != nil {
+		return ephemeral(bot.ErrorMessage(err)), nil
+	}
+	cmd, err := parseAs(bot.KindDeny, "deny "+id+" "+reason)
+	if err != nil {
+		return ephemeral(bot.ErrorMessage(err)), nil
+	}
+	return nil, handle(cmd)
 }
 
 // revealOf reports whether i asks to reveal a request, and which: a click
@@ -208,12 +248,12 @@ func revealOf(i *discordgo.Interaction) (string, bool) {
 // the deferral fails, nothing is reset and the offer stays for another try.
 func (a *Adapter) reveal(ctx context.Context, i *discordgo.Interaction, id string, respond responder) {
 	svc := a.service()
-	if err := respond(deferred()); err != nil {
-		a.log.Error("discord: defer the answer to Reveal; nothing was reset", "interaction", i.ID, "request", id, "err", err)
-		return
-	}
 	actor, token := a.actor(i), i.Token
-	a.pool.Go(ctx, "reveal "+id, workTimeout, func(wctx context.Context) {
+	deferredOK := make(chan bool, 1)
+	queued := a.pool.TryGo(ctx, "reveal "+id, workTimeout, func(wctx context.Context) {
+		if !<-deferredOK {
+			return
+		}
 		// Over HTTP the deferral is only written into the response: make sure
 		// Discord took it, and so has a message to put the password in.
 		if err := a.landed(wctx, token); err != nil {
@@ -227,7 +267,7 @@ func (a *Adapter) reveal(ctx context.Context, i *discordgo.Interaction, id strin
 		shown := false
 		err := svc.Reveal(wctx, actor, id, func(ctx context.Context, results []bot.UserResult) error {
 			shown = true
-			return a.editOriginal(ctx, token, passwordText(id, results))
+			return a.showPassword(ctx, token, passwordText(id, results))
 		})
 		switch {
 		case err == nil:
@@ -236,11 +276,75 @@ func (a *Adapter) reveal(ctx context.Context, i *discordgo.Interaction, id strin
 			// service records that, and the answer cannot be edited anyway.
 			a.log.Error("discord: show the password of a Reveal", "request", id, "err", err)
 		default:
-			if err := a.editOriginal(wctx, token, bot.ErrorMessage(err)); err != nil {
+			// However long the reset took, the answer gets a time of its own.
+			actx, cancel := context.WithTimeout(context.WithoutCancel(wctx), editTimeout)
+			defer cancel()
+			if err := a.editOriginal(actx, token, bot.ErrorMessage(err)); err != nil {
 				a.log.Error("discord: answer Reveal", "request", id, "err", err)
 			}
 		}
 	})
+	if !queued {
+		a.busy(i, respond) // nothing was reset; the button stays
+		return
+	}
+	if err := respond(deferred()); err != nil {
+		a.log.Error("discord: defer the answer to Reveal; nothing was reset", "interaction", i.ID, "request", id, "err", err)
+		deferredOK <- false
+		return
+	}
+	deferredOK <- true
+}
+
+const (
+	slowDown = "You are sending resetbot too much at once: slow down, and try again in a few seconds."
+	busyText = "resetbot is too busy to take this now: nothing was done; try again in a minute."
+)
+
+// busy answers an interaction whose work the pool refused: it is said,
+// never dropped in silence.
+func (a *Adapter) busy(i *discordgo.Interaction, respond responder) {
+	a.log.Info("discord: refused an interaction: too much work queued", "interaction", i.ID)
+	if err := respond(ephemeral(busyText)); err != nil {
+		a.log.Error("discord: answer an interaction", "interaction", i.ID, "err", err)
+	}
+}
+
+// stranger refuses someone who is not in the config, within the
+// acknowledgement: no work is queued for them. The service says why and
+// audits it.
+func (a *Adapter) stranger(ctx context.Context, i *discordgo.Interaction) *response {
+	ctx, cancel := context.WithTimeout(ctx, strangerTimeout)
+	defer cancel()
+	reply := a.service().Handle(ctx, a.actor(i), strangerCommand(i))
+	return ephemeral(reply.Text)
+}
+
+// strangerCommand is what a stranger tried, as far as it can be told
+// without reading further, for the audit log.
+func strangerCommand(i *discordgo.Interaction) bot.Command {
+	var verb, id string
+	switch data := i.Data.(type) {
+	case discordgo.ApplicationCommandInteractionData:
+		if len(data.Options) > 0 && data.Options[0] != nil {
+			verb = data.Options[0].Name
+			for _, o := range data.Options[0].Options {
+				if o != nil && o.Name == "id" {
+					s, _ := o.Value.(string)
+					id, _ = bot.ParseID(strings.TrimFunc(s, bot.IsSpace))
+				}
+			}
+		}
+	case discordgo.MessageComponentInteractionData:
+		verb, id, _ = splitCustomID(data.CustomID)
+	case modalSubmit:
+		verb, id, _ = splitCustomID(data.CustomID)
+	}
+	switch k := bot.Kind(verb); k {
+	case bot.KindAsk, bot.KindList, bot.KindStatus, bot.KindCancel, bot.KindReveal, bot.KindApprove, bot.KindDeny, bot.KindHelp:
+		return bot.Command{Kind: k, ID: id}
+	}
+	return bot.Command{Kind: bot.KindHelp}
 }
 
 // landed checks that the answer to an interaction reached Discord, waiting
@@ -275,126 +379,6 @@ func userOf(i *discordgo.Interaction) *discordgo.User {
 	return nil
 }
 
-// commandOf turns /reset-password's subcommand and options into the text
-// grammar and parses it, so that both platforms share one set of checks.
-func commandOf(data discordgo.ApplicationCommandInteractionData) (bot.Command, error) {
-	if len(data.Options) != 1 || data.Options[0] == nil || data.Options[0].Type != discordgo.ApplicationCommandOptionSubCommand {
-		return bot.Command{}, bot.Errorf(bot.EINVALID, "pick one of /reset-password's subcommands: ask, list, status, cancel, reveal, approve, deny, help")
-	}
-	sub := data.Options[0]
-	opt := func(name string) (string, error) {
-		for _, o := range sub.Options {
-			if o != nil && o.Name == name {
-				s, ok := o.Value.(string)
-				if !ok {
-					return "", bot.Errorf(bot.EINVALID, "option %s must be text", name)
-				}
-				return strings.TrimSpace(s), nil
-			}
-		}
-		return "", nil
-	}
-	word := func(name string) (string, error) { // one token: the text grammar splits on spaces
-		s, err := opt(name)
-		if err == nil && strings.ContainsFunc(s, isSpace) {
-			err = bot.Errorf(bot.EINVALID, "option %s must be one word, without spaces: %q", name, clip(s, 40))
-		}
-		return s, err
-	}
-	var text string
-	var kind bot.Kind
-	switch sub.Name {
-	case "ask":
-		account, err1 := word("account")
-		users, err2 := opt("users")
-		reason, err3 := opt("reason")
-		if err := errors.Join(err1, err2, err3); err != nil {
-			return bot.Command{}, firstBotError(err)
-		}
-		if account == "" {
-			return bot.Command{}, bot.Errorf(bot.EINVALID, "name the account: /reset-password ask account:<account> reason:<why>")
-		}
-		text, kind = account, bot.KindAsk
-		if users = strings.Join(strings.FieldsFunc(users, isSpace), ""); users != "" {
-			text += ":" + users
-		}
-		text += " " + reason
-	case "list", "help":
-		text, kind = sub.Name, bot.Kind(sub.Name)
-	case "status", "cancel", "reveal", "approve", "deny":
-		id, err := word("id")
-		if err != nil {
-			return bot.Command{}, err
-		}
-		text, kind = sub.Name+" "+id, bot.Kind(sub.Name)
-		if sub.Name == "deny" {
-			reason, err := opt("reason")
-			if err != nil {
-				return bot.Command{}, err
-			}
-			text += " " + reason
-		}
-	default:
-		return bot.Command{}, bot.Errorf(bot.EINVALID, "resetbot has no subcommand %q: /reset-password help lists them", clip(sub.Name, 40))
-	}
-	return parseAs(kind, text)
-}
-
-// parseAs parses text and insists that it is a command of kind: an account
-// named "list" must not turn an ask into a list.
-func parseAs(kind bot.Kind, text string) (bot.Command, error) {
-	cmd, err := bot.Parse(text)
-	if err != nil {
-		return bot.Command{}, err
-	}
-	if cmd.Kind != kind {
-		if kind == bot.KindAsk {
-			return bot.Command{}, bot.Errorf(bot.EINVALID, "not an account: %q. /reset-password list shows the accounts you may ask for", clip(strings.Fields(text)[0], 40))
-		}
-		return bot.Command{}, bot.Errorf(bot.EINVALID, "that is not a %s command: /reset-password help shows how to write it", kind)
-	}
-	return cmd, nil
-}
-
-func firstBotError(err error) error {
-	var e *bot.Error
-	if errors.As(err, &e) {
-		return e
-	}
-	return err
-}
-
-func isSpace(r rune) bool {
-	return r == ' ' || r == '\t' || r == '\n' || r == '\r' || r == '\u00a0' || r == '\u3000'
-}
-
-// splitCustomID reads a button's or form's custom_id, "verb:R-XXXXXX".
-func splitCustomID(s string) (verb, id string, err error) {
-	verb, rest, ok := strings.Cut(s, ":")
-	if !ok {
-		return "", "", errors.New("no request ID")
-	}
-	id, err = bot.ParseID(rest)
-	return verb, id, err
-}
-
-// modalValue finds a text input's value among a submitted form's rows.
-func modalValue(components []discordgo.MessageComponent, customID string) string {
-	for _, c := range components {
-		switch c := c.(type) {
-		case *discordgo.ActionsRow:
-			if v := modalValue(c.Components, customID); v != "" {
-				return v
-			}
-		case *discordgo.TextInput:
-			if c.CustomID == customID {
-				return c.Value
-			}
-		}
-	}
-	return ""
-}
-
 // autocomplete suggests the accounts the person may ask for and, for an
 // account whose users may be picked, its users.
 func (a *Adapter) autocomplete(i *discordgo.Interaction) *response {
@@ -418,7 +402,7 @@ func (a *Adapter) autocomplete(i *discordgo.Interaction) *response {
 			continue
 		}
 		s, _ := o.Value.(string)
-		values[o.Name] = strings.TrimSpace(s)
+		values[o.Name] = strings.TrimFunc(s, bot.IsSpace)
 		if o.Focused {
 			focused = o
 		}
@@ -447,7 +431,7 @@ func (a *Adapter) autocomplete(i *discordgo.Interaction) *response {
 				continue
 			}
 			// Complete the last of a comma-separated list.
-			typedList := strings.Join(strings.FieldsFunc(values["users"], isSpace), "")
+			typedList := strings.Join(bot.Fields(values["users"]), "")
 			head, last := "", typedList
 			if k := strings.LastIndex(typedList, ","); k >= 0 {
 				head, last = typedList[:k+1], typedList[k+1:]

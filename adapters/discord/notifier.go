@@ -57,7 +57,7 @@ func (a *Adapter) Card(ctx context.Context, req bot.Request, acct bot.Account, r
 	}
 	embeds := []*discordgo.MessageEmbed{embed}
 	edit := &discordgo.MessageEdit{Channel: ch, ID: id, Embeds: &embeds, Components: &buttons, AllowedMentions: noMentions()}
-	err := a.cards.Update(ref, req, func() error {
+	err := a.cards.Update(ctx, ref, req, func() error {
 		return a.call(ctx, "update the approval card for "+req.ID, true, func(o ...discordgo.RequestOption) error {
 			_, err := a.rest.ChannelMessageEditComplex(edit, o...)
 			return err
@@ -161,7 +161,9 @@ func (a *Adapter) dm(ctx context.Context, person bot.Person, msg *discordgo.Mess
 		return nil, err
 	}
 	var sent *discordgo.Message
-	err = a.call(ctx, what, false, func(o ...discordgo.RequestOption) error {
+	// Sent once: a second try after one that may have arrived would be a
+	// second message (deliver).
+	err = a.deliver(ctx, what, func(o ...discordgo.RequestOption) error {
 		var err error
 		sent, err = a.rest.ChannelMessageSendComplex(ch.ID, msg, o...)
 		return err

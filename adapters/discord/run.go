@@ -59,7 +59,17 @@ func (a *Adapter) hold(ctx context.Context, lease Lease, name, holder string) {
 	var mu sync.Mutex
 	var inflight sync.WaitGroup
 	closing := false
-	sess.AddHandler(func(_ *discordgo.Session, ic *discordgo.InteractionCreate) {
+	// Read from the raw event, as over HTTP: discordgo's own reading fails
+	// on components it does not know (a form's Labels).
+	sess.AddHandler(func(_ *discordgo.Session, ev *discordgo.Event) {
+		if ev.Type != "INTERACTION_CREATE" {
+			return
+		}
+		i, err := decode(ev.RawData)
+		if err != nil {
+			a.log.Info("discord: refused an interaction from the Gateway", "why", "not an interaction Discord sends")
+			return
+		}
 		mu.Lock()
 		if closing {
 			mu.Unlock()
@@ -68,7 +78,7 @@ func (a *Adapter) hold(ctx context.Context, lease Lease, name, holder string) {
 		inflight.Add(1)
 		mu.Unlock()
 		defer inflight.Done()
-		a.gatewayInteraction(ctx, ic.Interaction)
+		a.gatewayInteraction(ctx, i)
 	})
 	dropped := make(chan struct{}, 1)
 	sess.AddHandler(func(_ *discordgo.Session, _ *discordgo.Disconnect) {
@@ -146,6 +156,7 @@ func (a *Adapter) hold(ctx context.Context, lease Lease, name, holder string) {
 func (a *Adapter) gatewayInteraction(ctx context.Context, i *discordgo.Interaction) {
 	if i == nil || i.Type == discordgo.InteractionPing || i.ID == "" || i.Token == "" || userOf(i) == nil ||
 		i.AppID != a.opts.ApplicationID || a.service() == nil {
+		a.log.Info("discord: refused an interaction from the Gateway", "why", "a ping, another application's, no ID, token or user, or no service yet")
 		return
 	}
 	endpoint := discordgo.EndpointInteractionResponse(i.ID, i.Token)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strconv"
 	"strings"
@@ -44,7 +45,15 @@ func (t *rewriter) RoundTrip(r *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, fmt.Errorf("discord: rewrite the API path: %w", err)
 	}
-	out := r.Clone(r.Context())
+	ctx := r.Context()
+	p := probeOf(ctx)
+	if p != nil {
+		ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+			WroteHeaderField: func(string, []string) { p.setWrote() },
+			WroteHeaders:     p.setWrote,
+		})
+	}
+	out := r.Clone(ctx)
 	u := *r.URL
 	u.Scheme, u.Host, u.Path, u.RawPath = t.to.Scheme, t.to.Host, path, rawPath
 	out.URL = &u
@@ -52,6 +61,9 @@ func (t *rewriter) RoundTrip(r *http.Request) (*http.Response, error) {
 	resp, err := t.next.RoundTrip(out)
 	if err != nil {
 		return nil, err
+	}
+	if p != nil {
+		p.setStatus(resp.StatusCode)
 	}
 	boundRateLimit(resp.Header, t.maxWait)
 	if resp.StatusCode == http.StatusTooManyRequests {

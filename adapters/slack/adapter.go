@@ -27,6 +27,15 @@ type Options struct {
 	// GovSlack, proxies and tests set their own.
 	APIURL           string
 	ApprovalsChannel string // channel ID where approval cards go
+	// Command is the slash command's name (slack.command); payloads of any
+	// other command sent to the same URL are refused. Empty:
+	// "/reset-password".
+	Command string
+	// MaxRetryWait is the longest Retry-After the adapter waits out: a call
+	// Slack asks to wait longer fails at once with EUNAVAILABLE (nothing
+	// was sent), so that no work outlives its deadline waiting. 0: 5s, as
+	// on Discord.
+	MaxRetryWait time.Duration
 
 	HTTPClient *http.Client // nil: a client with a 15 s timeout
 	Clock      bot.Clock    // nil: the wall clock; checks request timestamps
@@ -36,6 +45,10 @@ type Options struct {
 	// replica must share it. Nil: an in-process memory, right for one
 	// replica only.
 	Seen chat.Seen
+
+	// Gate admits each user's payloads before any work is queued for them.
+	// Nil: one every 2 s, in bursts of 10.
+	Gate *chat.Gate
 }
 
 // Adapter connects one Slack workspace to the bot. It is a bot.Notifier for
@@ -49,6 +62,7 @@ type Adapter struct {
 	apiBase *url.URL
 	retry   chat.Retry
 	pool    *chat.Pool
+	gate    *chat.Gate
 	cards   chat.Cards
 
 	bot chat.Service
@@ -70,6 +84,15 @@ const (
 	// the Redis pool of connections.
 	maxWorking = 32
 	maxTries   = 4 // of one Web API call
+	// Each user's payloads are admitted at this rate, with this burst,
+	// before any work is queued for them.
+	gateEvery = 2 * time.Second
+	gateBurst = 10
+	// DefaultCommand is the slash command's name unless Options.Command
+	// says otherwise.
+	DefaultCommand = "/reset-password"
+	// DefaultMaxRetryWait is Options.MaxRetryWait's default.
+	DefaultMaxRetryWait = 5 * time.Second
 )
 
 // New checks opts and makes an Adapter. Attach the bot before serving.
@@ -83,6 +106,15 @@ func New(opts Options) (*Adapter, error) {
 	}
 	if opts.ApprovalsChannel == "" {
 		problems = append(problems, "slack.approvals_channel is empty")
+	}
+	if opts.Command == "" {
+		opts.Command = DefaultCommand
+	}
+	if !strings.HasPrefix(opts.Command, "/") || len(opts.Command) < 2 || strings.ContainsFunc(opts.Command, bot.IsSpace) {
+		problems = append(problems, fmt.Sprintf("slack.command %q is not a slash command (like /reset-password)", opts.Command))
+	}
+	if opts.MaxRetryWait <= 0 {
+		opts.MaxRetryWait = DefaultMaxRetryWait
 	}
 	if opts.APIURL == "" {
 		opts.APIURL = slack.APIURL
@@ -115,9 +147,13 @@ func New(opts Options) (*Adapter, error) {
 	}
 	a.seen = chat.SeenOr(opts.Seen, a.clock)
 	a.pool = chat.NewPool("slack", maxWorking, a.log)
-	// Slack's Retry-After is waited for as long as the work's deadline
-	// allows: Slack asks for seconds, not minutes.
-	a.retry = chat.Retry{Platform: "slack", Tries: maxTries, Log: a.log, Describe: safeErr}
+	a.gate = opts.Gate
+	if a.gate == nil {
+		a.gate = chat.NewGate(gateEvery, gateBurst)
+	}
+	// A Retry-After is waited out only up to MaxRetryWait, and never past
+	// the work's deadline: a longer one fails the call at once, unsent.
+	a.retry = chat.Retry{Platform: "slack", Tries: maxTries, MaxWait: opts.MaxRetryWait, Log: a.log, Describe: safeErr}
 	clientOpts := []slack.Option{
 		slack.OptionAPIURL(opts.APIURL),
 		slack.OptionHTTPClient(opts.HTTPClient),
@@ -162,9 +198,11 @@ func (a *Adapter) Check(ctx context.Context) error {
 }
 
 // background runs f after the acknowledgement, bounded by workTimeout. The
-// request's context ends when the handler returns, so f gets its own.
-func (a *Adapter) background(what string, f func(ctx context.Context)) {
-	a.pool.Go(context.Background(), what, workTimeout, f)
+// request's context ends when the handler returns, so f gets its own. It
+// returns false, having started nothing, when the pool's queue is full: the
+// handler then says so.
+func (a *Adapter) background(what string, f func(ctx context.Context)) bool {
+	return a.pool.TryGo(context.Background(), what, workTimeout, f)
 }
 
 // urgent runs f at once, outside the pool's bound, also bounded by
@@ -188,6 +226,9 @@ func (a *Adapter) first(ctx context.Context, key string) bool {
 	if err != nil {
 		a.log.Error("slack: check for a repeated delivery", "err", err)
 		return true
+	}
+	if !ok {
+		a.log.Info("slack: dropped a payload delivered twice", "key", key)
 	}
 	return ok
 }

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
+	"sync/atomic"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -71,6 +73,74 @@ func verdict(err error, idempotent bool) chat.Verdict {
 		return chat.Verdict{Again: idempotent}
 	}
 	return chat.Verdict{}
+}
+
+// deliver runs a call that carries a password or an offer. It is never
+// sent again once it may have reached Slack, and its failure says which way
+// it went: EUNAVAILABLE (or the refusal's own code, for a fault of the bot's
+// setup) when nothing reached Slack, so that trying again is safe, and
+// EUNKNOWN when it may have been delivered (the request was written, and
+// then the answer was a 5xx, never came, or the connection was cut). raw is
+// the last error as the client library returned it.
+func (a *Adapter) deliver(ctx context.Context, what string, fn func(context.Context) error) (raw error, fault *bot.Error) {
+	var wrote atomic.Bool
+	raw = a.withRetry(ctx, what, false, func(ctx context.Context) error {
+		wrote.Store(false)
+		return fn(httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+			WroteRequest: func(i httptrace.WroteRequestInfo) {
+				if i.Err == nil {
+					wrote.Store(true)
+				}
+			},
+		}))
+	})
+	if raw == nil {
+		return nil, nil
+	}
+	e := deliveryFault(what, raw, wrote.Load())
+	a.log.Error("slack: Web API call failed", "what", what, "code", e.Code, "sent", wrote.Load(), "err", safeErr(raw))
+	return raw, e
+}
+
+// deliveryFault classifies the failure of a call that carries a password
+// or an offer; sent is whether its request was written to Slack in full.
+func deliveryFault(what string, err error, sent bool) *bot.Error {
+	unknown := func(why string) *bot.Error {
+		return bot.Errorf(bot.EUNKNOWN, "delivery unknown: %s after the message was sent, so it may have arrived; it is not sent again", why)
+	}
+	var rl *slack.RateLimitedError
+	if errors.As(err, &rl) { // Slack refused it unread
+		return classify(what, err)
+	}
+	var sc slack.StatusCodeError
+	if errors.As(err, &sc) {
+		if sc.Code >= 500 {
+			return unknown(fmt.Sprintf("Slack answered HTTP %d", sc.Code))
+		}
+		return &bot.Error{Code: bot.EUNAVAILABLE, Retryable: sc.Code == http.StatusTooManyRequests,
+			Message: fmt.Sprintf("Slack refused it with HTTP %d, so nothing was delivered; try again shortly", sc.Code)}
+	}
+	var se slack.SlackErrorResponse
+	if errors.As(err, &se) {
+		switch se.Err {
+		case "internal_error", "fatal_error": // Slack: "some aspect of the operation" may have succeeded
+			return unknown("Slack answered " + se.Err)
+		case "not_found", "hash_conflict": // the window is gone, or changed: nothing shown
+			return &bot.Error{Code: bot.EUNAVAILABLE, Message: slackCode(what, se).Message}
+		}
+		return slackCode(what, se) // a refusal: nothing was delivered
+	}
+	if sent {
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || errors.As(err, new(net.Error)) {
+			return unknown("Slack did not answer in time")
+		}
+		return unknown("Slack's answer was cut off or unreadable")
+	}
+	e := classify(what, err)
+	if e.Code == bot.EUNKNOWN || e.Code == bot.EINTERNAL {
+		e = &bot.Error{Code: bot.EUNAVAILABLE, Retryable: true, Message: "Slack could not be reached, so nothing was delivered; try again shortly"}
+	}
+	return e
 }
 
 // fault turns a Slack failure into a *bot.Error safe to show and logs it.
@@ -231,34 +301,37 @@ func (a *Adapter) ephemeralDM(ctx context.Context, user, what, text string, bloc
 }
 
 // postDM posts a message that stays in user's direct conversation with the
-// bot, and returns its reference ("channel/ts").
+// bot, and returns its reference ("channel/ts"). Its errors are those of
+// deliver: a second chat.postMessage after an unknown outcome could leave
+// two messages, so only refusals that guarantee nothing was posted are
+// retried.
 func (a *Adapter) postDM(ctx context.Context, user, what, text string, blocks []slack.Block) (string, error) {
 	opts := []slack.MsgOption{slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...)}
 	for try := 0; ; try++ {
 		ch, err := a.dmChannel(ctx, user)
-		if err != nil {
+		if err != nil { // nothing was posted
+			if bot.ErrorCode(err) == bot.EUNKNOWN {
+				err = &bot.Error{Code: bot.EUNAVAILABLE, Retryable: true, Message: bot.ErrorMessage(err)}
+			}
 			return "", err
 		}
 		var channel, ts string
-		// A second chat.postMessage after an unknown outcome could leave two
-		// messages, so only refusals that guarantee nothing was posted are
-		// retried.
-		err = a.withRetry(ctx, what, false, func(ctx context.Context) error {
+		raw, fault := a.deliver(ctx, what, func(ctx context.Context) error {
 			var err error
 			channel, ts, err = a.api.PostMessageContext(ctx, ch, opts...)
 			return err
 		})
-		if err == nil {
+		if raw == nil {
 			if channel == "" {
 				channel = ch
 			}
 			return channel + "/" + ts, nil
 		}
-		if try == 0 && codeOf(err) == "channel_not_found" {
+		if try == 0 && codeOf(raw) == "channel_not_found" {
 			a.forgetDM(user)
 			continue
 		}
-		return "", a.fault(what, err)
+		return "", fault
 	}
 }
 
@@ -281,6 +354,25 @@ func (a *Adapter) openView(ctx context.Context, what, trigger string, view slack
 		return "", a.fault(what, err)
 	}
 	return id, nil
+}
+
+// showView puts the answer to a Reveal, which holds a password, in the open
+// view id: sent once, never again once it may have reached Slack. Its
+// errors are EUNKNOWN when it may have been shown, else EUNAVAILABLE: a
+// window Slack refused to update (closed, or any error answer) showed
+// nothing.
+func (a *Adapter) showView(ctx context.Context, what, id string, view slack.ModalViewRequest) error {
+	_, fault := a.deliver(ctx, what, func(ctx context.Context) error {
+		_, err := a.api.UpdateViewContext(ctx, view, "", "", id)
+		return err
+	})
+	if fault == nil {
+		return nil
+	}
+	if fault.Code != bot.EUNKNOWN {
+		fault.Code = bot.EUNAVAILABLE
+	}
+	return fault
 }
 
 // updateView replaces what the open view id shows.

@@ -9,6 +9,24 @@
 // within its three seconds, and do the bot's work in the background, posting
 // the answer to the payload's response_url or as an ephemeral message.
 //
+// # The edge
+//
+// Everything the bot refuses at the edge is refused in the acknowledgement
+// itself, with no work queued, and said: a payload of another slash command
+// than Options.Command; a user not in config (a stranger, who reaches
+// neither the store nor the audit log, however much they send: the refusal
+// is logged at the rate the gate admits them); a user who sends more than a
+// per-user token bucket admits (chat.Gate: a burst of ten, then one every
+// two seconds); and work beyond the bounded queue (chat.Pool.TryGo). A
+// command gets an ephemeral answer, a form keeps its window open with the
+// reason on its field, a click gets HTTP 403 or 429, which Slack shows by
+// the button. Slack's ssl_check probe gets an empty 200, signed or not.
+//
+// Slack escapes &, < and > in a command's text; the adapter reads it back
+// as typed. What a person typed (reasons, deny reasons, outcomes that quote
+// them, every reply) is shown in rich text, which Slack renders as written:
+// mrkdwn has no escape for *, _, ~ or backticks.
+//
 // The approval card lives in the approvals channel and is edited in place
 // (chat.update) on every state change; its Approve and Deny buttons go away
 // once the request is no longer pending.
@@ -61,8 +79,17 @@
 // talk to.
 //
 // Slack API faults are retried where waiting helps (rate limits honour
-// Retry-After; network errors and 5xx back off, both bounded) and otherwise
-// returned as *bot.Error, EUNAVAILABLE for transient faults, with a message
-// that names the fix, so that the service can log, audit and tell the right
-// person.
+// Retry-After up to Options.MaxRetryWait, never past the work's deadline: a
+// longer wait fails the call at once, unsent; network errors and 5xx back
+// off, both bounded) and otherwise returned as *bot.Error, EUNAVAILABLE for
+// transient faults, with a message that names the fix, so that the service
+// can log, audit and tell the right person.
+//
+// The two calls that carry a password (the Reveal window's views.update) or
+// an offer (its chat.postMessage) are never sent again once they may have
+// reached Slack, and say which way they went: EUNAVAILABLE (or the
+// refusal's own code) when nothing reached Slack (a connection never made,
+// a rate limit, an error answer), EUNKNOWN when the request was written and
+// then the answer was a 5xx, came too late or never, or the connection was
+// cut. The service never resends on EUNKNOWN, and says delivery is unknown.
 package slack

@@ -3,10 +3,11 @@ package slack
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
-	"unicode"
+	"time"
 	"unicode/utf8"
 
 	"github.com/slack-go/slack"
@@ -42,7 +43,8 @@ func badPayload(why string) ack { return ack{status: http.StatusBadRequest, prob
 
 // ephemeralAck answers a slash command at once, visibly to its sender alone.
 func ephemeralAck(text string) ack {
-	return ack{status: http.StatusOK, body: &slack.Msg{ResponseType: slack.ResponseTypeEphemeral, Text: escape(text)}}
+	return ack{status: http.StatusOK, body: &slack.Msg{ResponseType: slack.ResponseTypeEphemeral, Text: escape(text),
+		Blocks: slack.Blocks{BlockSet: textBlocks(text)}}}
 }
 
 // dest is where a command's reply goes: its response_url, or else an
@@ -52,7 +54,20 @@ type dest struct {
 	user        string
 }
 
+// Answers to payloads refused before any work is queued.
+const (
+	slowDownText = "Slow down: you sent too much at once. Wait a few seconds, then try again."
+	busyText     = "resetbot is busy right now: nothing was done. Try again in a few seconds."
+)
+
+// slackText undoes Slack's escaping of &, < and > in a slash command's
+// text, so that a reason is read (and later shown) as it was typed.
+var slackText = strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&")
+
 // onCommand checks and parses a slash command; the work runs after the ack.
+// Everything refused here (another command, a stranger, a user sending too
+// much, a full queue) is answered in the ack itself: no work is queued for
+// it, and nothing is dropped silently.
 func (a *Adapter) onCommand(sc slack.SlashCommand) ack {
 	if sc.UserID == "" {
 		return badPayload("the command has no user_id")
@@ -60,17 +75,24 @@ func (a *Adapter) onCommand(sc slack.SlashCommand) ack {
 	if a.bot == nil {
 		return ack{status: http.StatusServiceUnavailable, problem: "the bot is starting"}
 	}
-	cmd, err := bot.Parse(sc.Text)
+	if !a.gate.Allow(sc.UserID) {
+		return ephemeralAck(slowDownText)
+	}
+	if sc.Command != a.opts.Command {
+		a.log.Info("slack: refused another slash command", "command", cut(sc.Command, 40), "user", sc.UserID)
+		return ephemeralAck(fmt.Sprintf("resetbot answers %s only, not %s: check the app's slash commands (slack.command).",
+			a.opts.Command, cut(sc.Command, 40)))
+	}
+	cmd, err := bot.Parse(slackText.Replace(sc.Text))
+	if refused, ok := a.stranger(sc.UserID, cmd); ok {
+		return ephemeralAck(refused)
+	}
 	if err != nil {
 		return ephemeralAck(bot.ErrorMessage(err))
 	}
 	actor := bot.Actor{Platform: bot.PlatformSlack, UserID: sc.UserID}
 	to := dest{responseURL: sc.ResponseURL, user: sc.UserID}
-	run := a.background
-	if cmd.Kind == bot.KindReveal {
-		run = a.urgent
-	}
-	run("command "+string(cmd.Kind), func(ctx context.Context) {
+	work := func(ctx context.Context) {
 		if sc.TriggerID != "" && !a.first(ctx, "trigger:"+sc.TriggerID) {
 			return // the same command delivered twice
 		}
@@ -83,9 +105,31 @@ func (a *Adapter) onCommand(sc slack.SlashCommand) ack {
 			return
 		}
 		a.reply(ctx, to, a.bot.Handle(ctx, actor, cmd).Text)
-	})
+	}
+	if cmd.Kind == bot.KindReveal {
+		a.urgent("command reveal", work)
+	} else if !a.background("command "+string(cmd.Kind), work) {
+		return ephemeralAck(busyText)
+	}
 	return okAck
 }
+
+// stranger reports whether user is not in config, and the answer to give
+// them. A stranger is refused in the acknowledgement, with no work queued;
+// the service says why and audits the attempt (tried), as it does every
+// refusal. The gate, passed before, bounds how often that can happen.
+func (a *Adapter) stranger(user string, tried bot.Command) (string, bool) {
+	if _, ok := a.bot.Person(bot.PlatformSlack, user); ok {
+		return "", false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), strangerTimeout)
+	defer cancel()
+	return a.bot.Handle(ctx, bot.Actor{Platform: bot.PlatformSlack, UserID: user}, tried).Text, true
+}
+
+// strangerTimeout bounds the audit of a stranger's attempt, which runs
+// inside the acknowledgement.
+const strangerTimeout = time.Second
 
 // askMeta rides in the request form's private_metadata, so that the
 // submission's answer goes where the command was typed.
@@ -118,12 +162,14 @@ func (a *Adapter) openAskForm(ctx context.Context, actor bot.Actor, sc slack.Sla
 		return err
 	})
 	if err != nil {
-		a.reply(ctx, to, "Could not open the form: "+bot.ErrorMessage(err)+". You can also write: /reset-password <account> <reason>")
+		a.reply(ctx, to, "Could not open the form: "+bot.ErrorMessage(err)+". You can also write: "+a.opts.Command+" <account> <reason>")
 	}
 }
 
 // onInteraction checks a button click or form submission; the work runs
-// after the ack.
+// after the ack. As for commands, a refusal is the ack itself: a form shows
+// it on its reason field, a click gets an HTTP error, which Slack shows
+// next to the button.
 func (a *Adapter) onInteraction(ic slack.InteractionCallback) ack {
 	if ic.User.ID == "" {
 		return badPayload("the interaction has no user")
@@ -142,22 +188,36 @@ func (a *Adapter) onInteraction(ic slack.InteractionCallback) ack {
 	return okAck // view_closed, shortcuts, …: nothing to do
 }
 
-func (a *Adapter) onAction(ic slack.InteractionCallback) ack {
-	var act *slack.BlockAction
+// ourAction returns the first of the adapter's buttons among the payload's
+// actions, or nil.
+func ourAction(ic slack.InteractionCallback) *slack.BlockAction {
 	for _, x := range ic.ActionCallback.BlockActions {
 		if x != nil && (x.ActionID == actionApprove || x.ActionID == actionDeny || x.ActionID == actionReveal) {
-			act = x
-			break
+			return x
 		}
 	}
+	return nil
+}
+
+func (a *Adapter) onAction(ic slack.InteractionCallback) ack {
+	act := ourAction(ic)
 	if act == nil {
-		return okAck // not one of the card's buttons
+		return okAck // not one of the card's buttons (a select in a form, another app's)
+	}
+	if !a.gate.Allow(ic.User.ID) {
+		return ack{status: http.StatusTooManyRequests, problem: slowDownText}
+	}
+	tried, _ := bot.ParseID(act.Value) // a stranger's text goes into no audit event
+	if refused, ok := a.stranger(ic.User.ID, bot.Command{Kind: bot.Kind(act.ActionID), ID: tried}); ok {
+		return ack{status: http.StatusForbidden, problem: refused}
 	}
 	id, err := bot.ParseID(act.Value)
 	if err != nil {
 		return badPayload("the button carries no request ID")
 	}
 	actor := bot.Actor{Platform: bot.PlatformSlack, UserID: ic.User.ID}
+	// A click in a view (a modal) has no response_url: the answer then goes
+	// by direct message.
 	to := dest{responseURL: ic.ResponseURL, user: ic.User.ID}
 	stamp := act.ActionTs
 	if stamp == "" {
@@ -167,6 +227,7 @@ func (a *Adapter) onAction(ic slack.InteractionCallback) ack {
 		stamp = ic.TriggerID
 	}
 	key := "action:" + stamp + ":" + ic.User.ID + ":" + id
+	admitted := true
 	switch act.ActionID {
 	case actionReveal:
 		a.urgent("reveal", func(ctx context.Context) {
@@ -176,14 +237,14 @@ func (a *Adapter) onAction(ic slack.InteractionCallback) ack {
 			a.reveal(ctx, actor, id, ic.TriggerID, to)
 		})
 	case actionApprove:
-		a.background("approve", func(ctx context.Context) {
+		admitted = a.background("approve", func(ctx context.Context) {
 			if !a.first(ctx, key) {
 				return // the same click delivered twice
 			}
 			a.reply(ctx, to, a.bot.Handle(ctx, actor, bot.Command{Kind: bot.KindApprove, ID: id}).Text)
 		})
 	case actionDeny:
-		a.background("open the deny form", func(ctx context.Context) {
+		admitted = a.background("open the deny form", func(ctx context.Context) {
 			if !a.first(ctx, key) {
 				return
 			}
@@ -197,14 +258,31 @@ func (a *Adapter) onAction(ic slack.InteractionCallback) ack {
 				return err
 			})
 			if err != nil {
-				a.reply(ctx, to, "Could not open the form: "+bot.ErrorMessage(err)+". You can also write: /reset-password deny "+id+" <reason>")
+				a.reply(ctx, to, "Could not open the form: "+bot.ErrorMessage(err)+". You can also write: "+a.opts.Command+" deny "+id+" <reason>")
 			}
 		})
+	}
+	if !admitted {
+		return ack{status: http.StatusTooManyRequests, problem: busyText}
 	}
 	return okAck
 }
 
+// formRefused keeps a form open with why on its reason field.
+func formRefused(why string) ack {
+	return ack{status: http.StatusOK, body: slack.NewErrorsViewSubmissionResponse(map[string]string{blockReason: why})}
+}
+
 func (a *Adapter) onSubmit(ic slack.InteractionCallback) ack {
+	if ic.View.CallbackID != callbackAsk && ic.View.CallbackID != callbackDeny {
+		return okAck // not one of ours
+	}
+	if !a.gate.Allow(ic.User.ID) {
+		return formRefused(slowDownText)
+	}
+	if refused, ok := a.stranger(ic.User.ID, bot.Command{Kind: bot.Kind(ic.View.CallbackID)}); ok {
+		return formRefused(refused)
+	}
 	actor := bot.Actor{Platform: bot.PlatformSlack, UserID: ic.User.ID}
 	key := "view:" + ic.View.ID
 	if ic.View.ID == "" {
@@ -245,19 +323,19 @@ func (a *Adapter) onSubmit(ic slack.InteractionCallback) ack {
 		}
 		reason, problem := cleanReason(formValue(ic.View, blockReason).Value, false)
 		if problem != "" {
-			return ack{status: http.StatusOK, body: slack.NewErrorsViewSubmissionResponse(map[string]string{blockReason: problem})}
+			return formRefused(problem)
 		}
 		cmd = bot.Command{Kind: bot.KindDeny, ID: id, Reason: reason}
 		to = dest{responseURL: meta.ResponseURL, user: ic.User.ID}
-	default:
-		return okAck // not one of ours
 	}
-	a.background("submit "+string(cmd.Kind), func(ctx context.Context) {
+	if !a.background("submit "+string(cmd.Kind), func(ctx context.Context) {
 		if !a.first(ctx, key) {
 			return
 		}
 		a.reply(ctx, to, a.bot.Handle(ctx, actor, cmd).Text)
-	})
+	}) {
+		return formRefused(busyText)
+	}
 	return okAck // an empty 200 closes the form
 }
 
@@ -273,7 +351,10 @@ func formValue(v slack.View, blockID string) slack.BlockAction {
 // formUsers reads the request form's users field ("u1, u2") and checks it
 // against the chosen account, so that a mistake is shown on the field.
 func (a *Adapter) formUsers(actor bot.Actor, account, field string) ([]string, string) {
-	users := strings.FieldsFunc(field, func(r rune) bool { return r == ',' || unicode.IsSpace(r) })
+	users := strings.FieldsFunc(field, func(r rune) bool { return r == ',' || bot.IsSpace(r) })
+	if err := bot.CheckText("users field", strings.Join(users, " ")); err != nil {
+		return nil, bot.ErrorMessage(err)
+	}
 	if len(users) == 0 || account == "" {
 		return nil, ""
 	}
@@ -292,17 +373,19 @@ func (a *Adapter) formUsers(actor bot.Actor, account, field string) ([]string, s
 	return users, ""
 }
 
-// cleanReason applies the rules of typed commands to a reason from a form.
-// It returns the reason on one line, or what is wrong with it.
+// cleanReason applies the rules of typed commands to a reason from a form
+// (bot.Fields for white space, so that a multi-line reason is one line,
+// then bot.CheckText). It returns the reason, or what is wrong with it.
 func cleanReason(s string, required bool) (reason, problem string) {
-	reason = strings.Join(strings.Fields(s), " ")
+	reason = strings.Join(bot.Fields(s), " ")
+	if err := bot.CheckText("reason", reason); err != nil {
+		return "", bot.ErrorMessage(err)
+	}
 	switch {
 	case reason == "" && required:
 		return "", "A reason is required."
 	case utf8.RuneCountInString(reason) > bot.MaxReason:
 		return "", "At most 500 characters, please."
-	case strings.IndexFunc(reason, bot.HiddenRune) >= 0:
-		return "", "The reason contains a control character or an invisible formatting one (such as a right-to-left mark)."
 	}
 	return reason, ""
 }
@@ -317,14 +400,14 @@ func (a *Adapter) reply(ctx context.Context, to dest, text string) {
 		err := a.call(ctx, "answer the command", func(ctx context.Context) error {
 			_, _, err := a.api.PostMessageContext(ctx, "",
 				slack.MsgOptionResponseURL(to.responseURL, slack.ResponseTypeEphemeral),
-				slack.MsgOptionText(text, true))
+				slack.MsgOptionText(text, true), slack.MsgOptionBlocks(textBlocks(text)...))
 			return err
 		})
 		if err == nil {
 			return
 		}
 	}
-	if err := a.ephemeralDM(ctx, to.user, "answer the command", text, nil); err != nil {
+	if err := a.ephemeralDM(ctx, to.user, "answer the command", text, textBlocks(text)); err != nil {
 		a.log.Error("slack: could not answer a user", "user", to.user, "err", err)
 	}
 }

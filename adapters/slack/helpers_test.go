@@ -34,12 +34,14 @@ const (
 	bob              = "U0BOB"
 	carol            = "U0CAROL"
 	mallory          = "U0MALLORY"
+	dave             = "W0DAVE" // an Enterprise Grid user ID
 )
 
 var people = []bot.Person{
 	{Name: "alice", Slack: alice, Groups: []string{"eng", "db-approvers"}}, // an approver, but not of her own requests
 	{Name: "bob", Slack: bob, Groups: []string{"eng", "db-approvers"}},
 	{Name: "carol", Slack: carol, Groups: []string{"eng"}},
+	{Name: "dave", Slack: dave, Groups: []string{"eng"}},
 }
 
 const (

@@ -12,9 +12,9 @@ import (
 	"github.com/slack-go/slack"
 )
 
-// verify reads the body of a Slack request and checks its v0 signature and
-// timestamp. On failure it has answered w already and returns ok false.
-func (a *Adapter) verify(w http.ResponseWriter, r *http.Request) (body []byte, ok bool) {
+// read reads the body of a Slack request. On failure it has answered w
+// already and returns ok false.
+func (a *Adapter) read(w http.ResponseWriter, r *http.Request) (body []byte, ok bool) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err != nil {
 		var tooBig *http.MaxBytesError
@@ -25,27 +25,41 @@ func (a *Adapter) verify(w http.ResponseWriter, r *http.Request) (body []byte, o
 		}
 		return nil, false
 	}
+	return body, true
+}
+
+// sslCheck reports whether body is Slack's check of the bot's certificate
+// (ssl_check=1, sent to a slash command's URL, signed or not), which wants
+// an empty 200 and nothing done.
+func sslCheck(body []byte) bool {
+	form, err := url.ParseQuery(string(body))
+	return err == nil && form.Get("ssl_check") == "1" && form.Get("command") == ""
+}
+
+// verify checks the v0 signature and timestamp of a Slack request whose
+// body is body. On failure it has answered w already and returns false.
+func (a *Adapter) verify(w http.ResponseWriter, r *http.Request, body []byte) bool {
 	// slack-go checks the timestamp against the wall clock; the bot's clock
 	// is checked here too, so that tests and the service agree on "now".
 	ts, err := strconv.ParseInt(r.Header.Get("X-Slack-Request-Timestamp"), 10, 64)
 	if err != nil || a.clock.Now().Sub(time.Unix(ts, 0)).Abs() > maxSkew {
 		a.unauthorized(w, r, "missing or stale timestamp")
-		return nil, false
+		return false
 	}
 	sv, err := slack.NewSecretsVerifier(r.Header, a.opts.SigningSecret)
 	if err != nil {
 		a.unauthorized(w, r, err.Error())
-		return nil, false
+		return false
 	}
 	if _, err := sv.Write(body); err != nil {
 		a.unauthorized(w, r, err.Error())
-		return nil, false
+		return false
 	}
 	if err := sv.Ensure(); err != nil {
 		a.unauthorized(w, r, err.Error())
-		return nil, false
+		return false
 	}
-	return body, true
+	return true
 }
 
 func (a *Adapter) unauthorized(w http.ResponseWriter, r *http.Request, why string) {
@@ -65,8 +79,15 @@ func (a *Adapter) retried(r *http.Request) bool {
 }
 
 func (a *Adapter) serveCommand(w http.ResponseWriter, r *http.Request) {
-	body, ok := a.verify(w, r)
+	body, ok := a.read(w, r)
 	if !ok {
+		return
+	}
+	if sslCheck(body) { // nothing to verify or do: the probe only wants TLS to work
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	if !a.verify(w, r, body) {
 		return
 	}
 	if a.retried(r) {
@@ -90,8 +111,15 @@ func (a *Adapter) serveCommand(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *Adapter) serveInteraction(w http.ResponseWriter, r *http.Request) {
-	body, ok := a.verify(w, r)
+	body, ok := a.read(w, r)
 	if !ok {
+		return
+	}
+	if sslCheck(body) {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	if !a.verify(w, r, body) {
 		return
 	}
 	if a.retried(r) {

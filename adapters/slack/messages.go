@@ -12,8 +12,31 @@ import (
 	"resetbot/bot"
 )
 
-// escape makes user input inert in mrkdwn: no mentions, links or @channel.
+// escape makes text inert as a message's `text` (its notification): no
+// mentions, links or @channel. It does not stop mrkdwn's *bold* or _italic_,
+// which Slack offers no way to escape: what a person typed is shown in
+// blocks, with literal.
 func escape(s string) string { return slackutilsx.EscapeMessage(s) }
+
+// literal is a block that shows text exactly as typed: rich text, which
+// Slack renders without reading mrkdwn or entities, so that a reason
+// "*PRE-APPROVED by security*" or "R&D" reads as it was written. label, if
+// set, is a bold line above it.
+func literal(blockID, label, text string) slack.Block {
+	var elems []slack.RichTextSectionElement
+	if label != "" {
+		elems = append(elems, slack.NewRichTextSectionTextElement(label+"\n", &slack.RichTextSectionTextStyle{Bold: true}))
+	}
+	if text == "" {
+		text = "—"
+	}
+	elems = append(elems, slack.NewRichTextSectionTextElement(cut(text, 3000), nil))
+	return slack.NewRichTextBlock(blockID, slack.NewRichTextSection(elems...))
+}
+
+// textBlocks shows a message of the service (which may quote what a person
+// typed) as written, for replies and notices.
+func textBlocks(text string) []slack.Block { return []slack.Block{literal("text", "", text)} }
 
 func md(s string) *slack.TextBlockObject {
 	return slack.NewTextBlockObject(slack.MarkdownType, s, false, false)
@@ -89,15 +112,16 @@ func cardBlocks(req bot.Request, acct bot.Account) []slack.Block {
 			md("*Users*\n" + escape(cut(strings.Join(req.Users, ", "), 1900))),
 			deadline,
 		}, nil),
-		slack.NewSectionBlock(md("*Reason*\n"+escape(req.Reason)), nil, nil),
+		literal("reason", "Reason", req.Reason),
 	}
 	var votes []string
+	var denials []slack.Block
 	for _, v := range req.Votes {
 		line := fmt.Sprintf("👍 *%s* approved %s", escape(v.Person), when(v.At))
 		if !v.Approve {
 			line = fmt.Sprintf("👎 *%s* denied %s", escape(v.Person), when(v.At))
-			if v.Reason != "" {
-				line += ": " + escape(v.Reason)
+			if v.Reason != "" && len(denials) < 5 {
+				denials = append(denials, literal(fmt.Sprintf("deny-%d", len(denials)), v.Person+"'s reason for denying", v.Reason))
 			}
 		}
 		votes = append(votes, line)
@@ -108,8 +132,9 @@ func cardBlocks(req bot.Request, acct bot.Account) []slack.Block {
 	}
 	blocks = append(blocks, slack.NewContextBlock("votes",
 		md(cut(strings.Join(votes, "\n")+"\n"+progress, 3000))))
+	blocks = append(blocks, denials...)
 	if req.Outcome != "" {
-		blocks = append(blocks, slack.NewSectionBlock(md("*Result*\n"+escape(cut(req.Outcome, 2900))), nil, nil))
+		blocks = append(blocks, literal("result", "Result", req.Outcome))
 	}
 	if req.State == bot.StatePending {
 		blocks = append(blocks, slack.NewActionBlock("vote",
@@ -239,10 +264,12 @@ func endedText(req bot.Request) string {
 }
 
 func endedBlocks(req bot.Request) []slack.Block {
-	return []slack.Block{
-		slack.NewSectionBlock(md(fmt.Sprintf("%s *%s* (%s): %s", stateMark[req.State], req.ID, escape(req.Account), req.State)), nil, nil),
-		slack.NewContextBlock("ended", md(endedText(req))),
+	head := slack.NewSectionBlock(md(fmt.Sprintf("%s *%s* (%s): %s", stateMark[req.State], req.ID, escape(req.Account), req.State)), nil, nil)
+	switch req.State {
+	case bot.StateSucceeded, bot.StateFailed, bot.StateDenied: // the outcome may quote what a person typed
+		return []slack.Block{head, literal("ended", "", slackText.Replace(endedText(req)))}
 	}
+	return []slack.Block{head, slack.NewContextBlock("ended", md(endedText(req)))}
 }
 
 // revealWindow is the modal a Reveal click opens at once, before the reset
@@ -265,7 +292,7 @@ func resettingWindow(id string) slack.ModalViewRequest {
 
 // refusedWindow says why the click revealed nothing.
 func refusedWindow(id, why string) slack.ModalViewRequest {
-	return revealWindow(id, slack.NewSectionBlock(md(escape(cut(why, 2900))), nil, nil))
+	return revealWindow(id, literal("why", "", why))
 }
 
 // passwordWindow shows the new passwords as inline code in rich text, which

@@ -40,7 +40,7 @@ func (a *Adapter) Card(ctx context.Context, req bot.Request, acct bot.Account, r
 	if !ok || channel == "" || ts == "" {
 		return "", bot.Errorf(bot.EINTERNAL, "the approval card's reference %q is not channel/timestamp", ref)
 	}
-	err := a.cards.Update(ref, req, func() error {
+	err := a.cards.Update(ctx, ref, req, func() error {
 		return a.call(ctx, "update the approval card", func(ctx context.Context) error {
 			_, _, _, err := a.api.UpdateMessageContext(ctx, channel, ts, opts...)
 			return err
@@ -58,7 +58,7 @@ func (a *Adapter) Notify(ctx context.Context, person bot.Person, req bot.Request
 	if person.Slack == "" {
 		return bot.Errorf(bot.ENOTFOUND, "%s has no Slack user ID in resetbot's config", person.Name)
 	}
-	return a.ephemeralDM(ctx, person.Slack, "tell "+person.Name+" about "+req.ID, text, nil)
+	return a.ephemeralDM(ctx, person.Slack, "tell "+person.Name+" about "+req.ID, text, textBlocks(text))
 }
 
 // Offer sends the requester a message in their direct conversation with

@@ -3,6 +3,7 @@ package slack
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"resetbot/bot"
 )
@@ -19,6 +20,9 @@ import (
 // again. When the window cannot be updated after the reset (the user
 // closed it), show fails and the service records that the password was
 // not shown.
+// answerTimeout bounds the answer to a Reveal once the service is done.
+const answerTimeout = 30 * time.Second
+
 func (a *Adapter) reveal(ctx context.Context, actor bot.Actor, id, trigger string, to dest) {
 	view, err := a.openView(ctx, "open the window for the password of "+id, trigger, resettingWindow(id))
 	if err != nil {
@@ -31,8 +35,12 @@ func (a *Adapter) reveal(ctx context.Context, actor bot.Actor, id, trigger strin
 	shown := false
 	err = a.bot.Reveal(ctx, actor, id, func(ctx context.Context, results []bot.UserResult) error {
 		shown = true
-		return a.updateView(ctx, "show the new password of "+id, view, passwordWindow(id, results))
+		return a.showView(ctx, "show the new password of "+id, view, passwordWindow(id, results))
 	})
+	// The answer says how the click ended however long the reset took: it
+	// gets a time of its own, not what is left of the click's.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), answerTimeout)
+	defer cancel()
 	switch {
 	case err == nil:
 	case !shown: // refused, or the reset failed: the window says why

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"resetbot/approvals"
 	"resetbot/bot"
 	"resetbot/internal/redistest"
+	"resetbot/internal/testkit"
 )
 
 func TestAuditPrintsJSONLines(t *testing.T) {
@@ -50,6 +52,41 @@ func TestAuditPrintsJSONLines(t *testing.T) {
 	}
 	if got, want := strings.Join(kinds, ","), "requested,voted,approved"; got != want {
 		t.Errorf("events = %s, want %s", got, want)
+	}
+
+	// A flood of refusals by one person leaves the request's history
+	// whole, and shows as a few lines and a count.
+	flooder := approvals.New(rdb, approvals.Options{Prefix: prefix, Clock: testkit.NewClock(now)})
+	const flood = 2000
+	for i := range flood {
+		if err := flooder.Audit(ctx, bot.Event{Kind: bot.EventRefused, Actor: "mallory", Detail: fmt.Sprintf("asked for unknown account nosuch-%d", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out.Reset()
+	if err := run(ctx, args, serveEnv, nil, &out, &errOut); err != nil {
+		t.Fatalf("audit after the flood: %v\n%s", err, errOut.String())
+	}
+	if got, want := strings.Count(out.String(), "\n"), 3; got != want {
+		t.Errorf("audit --request after the flood: %d lines, want %d:\n%s", got, want, out.String())
+	}
+	out.Reset()
+	if err := run(ctx, []string{"resetbot", "audit", "--config", path}, serveEnv, nil, &out, &errOut); err != nil {
+		t.Fatalf("audit: %v\n%s", err, errOut.String())
+	}
+	var mallory, counted int
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var e bot.Event
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			t.Fatalf("line %q is not JSON: %v", line, err)
+		}
+		if e.Actor == "mallory" {
+			mallory++
+			counted += max(e.Count, 1)
+		}
+	}
+	if mallory > 11 || counted != flood {
+		t.Errorf("mallory's refusals: %d lines standing for %d, want at most 11 standing for %d", mallory, counted, flood)
 	}
 
 	out.Reset()

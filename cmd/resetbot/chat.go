@@ -39,6 +39,7 @@ func chatAdapters(cfg *config.Config, store *approvals.Store, log *slog.Logger) 
 			BotToken:         s.BotToken.Value(),
 			SigningSecret:    s.SigningSecret.Value(),
 			AppToken:         s.AppToken.Value(),
+			Command:          s.Command,
 			APIURL:           s.APIURL,
 			ApprovalsChannel: s.ApprovalsChannel,
 			Log:              log.With("platform", "slack"),

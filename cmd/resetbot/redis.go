@@ -25,6 +25,7 @@ func openRedis(cfg *config.Config, log *slog.Logger) (redis.UniversalClient, fun
 		return nil, nil, errors.New("redis.url does not parse") // the URL may hold a password: not echoed
 	}
 	c := redis.NewClient(opts)
+	log.Info("redis", "url", cfg.Redis.RedactedURL())
 	return c, func() { _ = c.Close() }, nil
 }
 

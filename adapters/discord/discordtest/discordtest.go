@@ -67,6 +67,13 @@ type Fault struct {
 	Body   string
 	Header map[string]string
 	Hang   bool // close the connection without an answer
+	// Late makes the Server act on the call as usual (Status, Body and
+	// Header are not used) but answer only once the client has stopped
+	// waiting: a call that took effect and whose answer never came.
+	Late bool
+	// Hold makes the Server wait until Hold is closed (or the client gave
+	// up), then answer the call as usual (the other fields are not used).
+	Hold <-chan struct{}
 }
 
 // Hello is one Gateway IDENTIFY the Server received.
@@ -197,6 +204,13 @@ func (f *Server) serve(w http.ResponseWriter, r *http.Request) {
 		_ = json.Unmarshal(raw, &c.Body)
 	}
 	f.mu.Lock()
+	late := false
+	defer func() {
+		if late {
+			// Acted on; the answer waits until the client has given up.
+			<-r.Context().Done()
+		}
+	}()
 	defer f.mu.Unlock()
 	if !strings.HasPrefix(r.URL.Path, apiPrefix) {
 		c.Status = 404
@@ -206,7 +220,19 @@ func (f *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	c.Ephemeral = f.ephemeralCall(c)
 	if f.fault != nil {
-		if fa := f.fault(c); fa != nil {
+		fa := f.fault(c)
+		if fa != nil && fa.Hold != nil {
+			f.mu.Unlock()
+			select {
+			case <-fa.Hold:
+			case <-r.Context().Done():
+			}
+			f.mu.Lock()
+			fa = nil
+		}
+		if fa != nil && fa.Late {
+			late = true
+		} else if fa != nil {
 			c.Status = fa.Status
 			f.record(c)
 			if fa.Hang {
@@ -229,6 +255,9 @@ func (f *Server) serve(w http.ResponseWriter, r *http.Request) {
 	c.Status = status
 	_ = json.Unmarshal([]byte(body), &c.Resp)
 	f.record(c)
+	if late {
+		return // the deferred wait runs once f.mu is unlocked; nothing is written
+	}
 	writeAPI(w, status, body)
 }
 

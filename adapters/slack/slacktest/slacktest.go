@@ -13,8 +13,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/gorilla/websocket"
 )
 
 // Call is one request the fake Slack received.
@@ -86,7 +84,20 @@ type Fault struct {
 	RetryAfter string // Retry-After header
 	Err        string // the Web API's error code ("ratelimited")
 	Times      int    // how many calls get it; 0: every call
+
+	// Late: the call is carried out (a message posted, a view updated) as
+	// usual, but its answer is held until the client has given up and hung
+	// up (its timeout), or for LateCap: Slack accepted it and answered too
+	// late. Status, RetryAfter and Err are then ignored.
+	Late bool
+	// Cut: the request is read, nothing is done, and the connection is
+	// closed without an answer, as a proxy that drops it would. The client
+	// cannot tell whether it was carried out.
+	Cut bool
 }
+
+// LateCap is the longest a Late answer is held.
+const LateCap = 30 * time.Second
 
 // TriggerLife is how long a trigger_id can be exchanged: Slack's triggers
 // "expire in three seconds" and "may only be used once".
@@ -124,12 +135,6 @@ type Server struct {
 	envelopes chan []byte
 	acks      chan map[string]any
 }
-
-// Send queues a Socket Mode envelope for the adapter's connection.
-func (f *Server) Send(envelope []byte) { f.envelopes <- envelope }
-
-// Acks delivers the acknowledgements the adapter sent over Socket Mode.
-func (f *Server) Acks() <-chan map[string]any { return f.acks }
 
 // NewServer starts a Server that accepts botToken for Web API calls and
 // appToken for Socket Mode; it stops when the test ends.
@@ -301,6 +306,28 @@ func (f *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	f.seq++
 	n := f.seq
 	f.mu.Unlock()
+	if flt != nil && flt.Cut {
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				conn.Close()
+			}
+		}
+		return
+	}
+	if flt != nil && flt.Late {
+		defer func() { // runs before the answer leaves: net/http sends it when the handler returns
+			f.mu.Lock()
+			f.touchLocked()
+			f.mu.Unlock()
+			t := time.NewTimer(LateCap)
+			defer t.Stop()
+			select {
+			case <-r.Context().Done():
+			case <-t.C:
+			}
+		}()
+		flt = nil
+	}
 	if flt != nil {
 		if flt.RetryAfter != "" {
 			w.Header().Set("Retry-After", flt.RetryAfter)
@@ -545,44 +572,6 @@ func (f *Server) Messages(channel string) []Message {
 	}
 	slices.SortFunc(out, func(a, b Message) int { return strings.Compare(a.TS, b.TS) })
 	return out
-}
-
-// serveSocket is Slack's end of a Socket Mode connection: it says hello,
-// sends the envelopes it is given and passes acknowledgements back.
-func (f *Server) serveSocket(w http.ResponseWriter, r *http.Request) {
-	// slack-go dials with Origin https://api.slack.com, as Slack expects.
-	up := websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
-	conn, err := up.Upgrade(w, r, nil)
-	if err != nil {
-		return
-	}
-	defer conn.Close()
-	if err := conn.WriteJSON(map[string]any{"type": "hello", "num_connections": 1}); err != nil {
-		return
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			var m map[string]any
-			if err := conn.ReadJSON(&m); err != nil {
-				return
-			}
-			f.acks <- m
-		}
-	}()
-	for {
-		select {
-		case env := <-f.envelopes:
-			if err := conn.WriteMessage(websocket.TextMessage, env); err != nil {
-				return
-			}
-		case <-done:
-			return
-		case <-r.Context().Done():
-			return
-		}
-	}
 }
 
 func writeJSON(w http.ResponseWriter, v any) {
