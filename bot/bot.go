@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"strings"
 	"time"
 )
 
@@ -91,7 +92,10 @@ type Account struct {
 	Scheme         string // "https" or "http" override
 
 	Requesters []string // person or group names
-	Approvers  []string // person or group names
+	// Rules are the approval rules that must all hold (approval_rules).
+	// Empty: the one rule Approvers and Approvals make (ApprovalRules).
+	Rules     []Rule
+	Approvers []string // person or group names
 	// ApproverRoles are Discord role IDs whose holders may approve.
 	ApproverRoles []string
 	Approvals     int           // distinct approvals needed, >= 1
@@ -99,6 +103,26 @@ type Account struct {
 	// RevealWithin is how long the requester may press Reveal once the
 	// request is approved (default 30m); then it expires, unreset.
 	RevealWithin time.Duration
+}
+
+// Rule is one approval rule: Count distinct people named by From (people or
+// groups) must approve. One person's approval counts toward one rule only,
+// and never the requester's.
+type Rule struct {
+	From  []string
+	Count int
+}
+
+// Name is how cards and status name the rule: its From, joined.
+func (r Rule) Name() string { return strings.Join(r.From, "+") }
+
+// ApprovalRules are the rules a request of a must satisfy: Rules, or the
+// one rule of Approvers and Approvals.
+func (a Account) ApprovalRules() []Rule {
+	if len(a.Rules) > 0 {
+		return a.Rules
+	}
+	return []Rule{{From: a.Approvers, Count: max(a.Approvals, 1)}}
 }
 
 // Resource describes what the account resets, for approval cards.
