@@ -96,6 +96,9 @@ type Account struct {
 	// Empty: the one rule Approvers and Approvals make (ApprovalRules).
 	Rules     []Rule
 	Approvers []string // person or group names
+	// Channels are where this account's approval cards go, by platform
+	// (channels:); a platform not named uses its approvals_channel.
+	Channels map[Platform]string
 	// ApproverRoles are Discord role IDs whose holders may approve.
 	ApproverRoles []string
 	Approvals     int           // distinct approvals needed, >= 1
