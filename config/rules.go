@@ -50,7 +50,7 @@ func (c *Config) checkRules(k *checker, at string, a Account, people []bot.Perso
 			continue
 		}
 		if n := len(eligible(people, a, r.From, "")); *r.Count > n && len(r.From) > 0 {
-			k.errf(path+".count", "%s approvals needed but only %d people may approve under this rule", shown, n)
+			k.errf(path+".count", "%s approvals needed but %s may approve under this rule", shown, howMany(n))
 			ok = false
 		}
 	}
@@ -150,7 +150,7 @@ func (c *Config) whyUnfillable(k *checker, at string, a Account, people []bot.Pe
 	name := c.ruleName(k, fmt.Sprintf("%s.approval_rules[%d]", at, j), r)
 	mine := byRule[j]
 	if len(mine) < r.count() {
-		return fmt.Sprintf("rule %s needs %d, and only %d people besides the requester may approve under it", name, r.count(), len(mine))
+		return fmt.Sprintf("rule %s needs %d, and %s besides the requester may approve under it", name, r.count(), howMany(len(mine)))
 	}
 	var names []string
 	for _, q := range mine {
@@ -160,12 +160,12 @@ func (c *Config) whyUnfillable(k *checker, at string, a Account, people []bot.Pe
 	for i := range j {
 		for _, q := range byRule[i] {
 			if containsInt(mine, q) {
-				others = append(others, c.ruleName(k, fmt.Sprintf("%s.approval_rules[%d]", at, i), a.ApprovalRules[i]))
+				others = append(others, fmt.Sprintf("approval_rules[%d] (%s)", i, c.ruleName(k, fmt.Sprintf("%s.approval_rules[%d]", at, i), a.ApprovalRules[i])))
 				break
 			}
 		}
 	}
-	return fmt.Sprintf("rule %s needs %d, but its people besides the requester (%s) are needed for rule %s too; one person's approval counts toward one rule only",
+	return fmt.Sprintf("rule %s needs %d, but its people besides the requester (%s) are needed for %s too; one person's approval counts toward one rule only",
 		name, r.count(), strings.Join(names, ", "), strings.Join(others, " and "))
 }
 
@@ -177,6 +177,17 @@ func (c *Config) ruleName(k *checker, path string, r Rule) string {
 		from = append(from, k.plain(fmt.Sprintf("%s.from[%d]", path, x), n))
 	}
 	return bot.Rule{From: from}.Name()
+}
+
+// howMany is "nobody", "only 1 person" or "only 3 people".
+func howMany(n int) string {
+	switch n {
+	case 0:
+		return "nobody"
+	case 1:
+		return "only 1 person"
+	}
+	return fmt.Sprintf("only %d people", n)
 }
 
 func containsInt(s []int, v int) bool {
