@@ -274,6 +274,7 @@ func (c *Config) Accounts() []bot.Account {
 			Approvers:      slices.Clone(a.Approvers),
 			ApproverRoles:  slices.Clone(a.ApproverRoles),
 			Rules:          a.rules(),
+			Channels:       c.Channels(a.Name),
 			Approvals:      a.approvals(),
 			TTL:            a.ttl(),
 			RevealWithin:   a.revealWithin(),

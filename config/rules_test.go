@@ -245,6 +245,11 @@ func TestCheckRulesSatisfiable(t *testing.T) {
 func TestChannels(t *testing.T) {
 	both := discordYAML + ruled("approvers: [dba]", "channels: {slack: G0DBTEAM, discord: \"790\"}")
 	cfg := mustLoad(t, both, getenvFrom(testEnv))
+	for _, a := range cfg.Accounts() {
+		if want := cfg.Channels(a.Name); !maps.Equal(a.Channels, want) {
+			t.Errorf("Accounts: %s routes its cards to %v, want %v", a.Name, a.Channels, want)
+		}
+	}
 	for _, tt := range []struct {
 		account string
 		want    map[bot.Platform]string
