@@ -143,6 +143,15 @@ type Vote struct {
 	Approve  bool      `json:"approve"`
 	Reason   string    `json:"reason,omitempty"`
 	At       time.Time `json:"at"`
+	// Rules are the indexes into Request.Rules of the rules this approval
+	// may count toward, as the store found them at the vote (a person in
+	// several rules' groups is in several). Nil on a denial, and on a
+	// request without recorded rules.
+	Rules []int `json:"rules,omitempty"`
+	// Roles, given to Store.Vote, are the voter's Discord role IDs when
+	// they vote from Discord: a rule's Roles admit their holders. Not
+	// stored.
+	Roles []string `json:"-"`
 }
 
 // Request is one reset of one account by one requester.
@@ -154,11 +163,16 @@ type Request struct {
 	Requester string    `json:"requester"` // person name
 	Platform  Platform  `json:"platform"`  // where it was asked; the password goes there
 	State     State     `json:"state"`
-	Approvals int       `json:"approvals"` // distinct approvals needed
+	Approvals int       `json:"approvals"` // distinct approvals needed (Needed(Rules) with Rules)
 	CreatedAt time.Time `json:"created_at"`
 	ExpiresAt time.Time `json:"expires_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 	Votes     []Vote    `json:"votes,omitempty"`
+	// Rules are the approval rules the request must satisfy, all at once,
+	// as they stood when it was created (RequestRules). Empty on a request
+	// stored by an earlier version: it needs Approvals distinct approvals
+	// from anyone allowed to vote.
+	Rules []RequestRule `json:"rules,omitempty"`
 	// RevealBy is the deadline of an offered request: nothing is reset
 	// before its requester presses Reveal, and it expires at RevealBy
 	// without that click.
