@@ -36,9 +36,24 @@ func (c counter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Proce
 }
 
 // BenchmarkVote measures votes through Store.Vote on a real redis-server of
-// its own, in parallel. Each request needs two approvals, so half the votes
-// record an approval and half approve and queue the request.
+// its own, in parallel, and the round trips each takes (one: the vote's
+// script). Each request needs two approvals, so half the votes record an
+// approval and half approve and queue the request: under WithoutRules, two
+// approvals from anyone (a request an earlier version stored); under
+// OneRule, two approvals of one rule; under TwoRules, one from each of two
+// rules whose groups share a person, decided by the script's matching.
 func BenchmarkVote(b *testing.B) {
+	one := []bot.RequestRule{{Name: "approvers", Count: 2, People: []string{"approver-0", "approver-1", "approver-2"}}}
+	two := []bot.RequestRule{
+		{Name: "db-approvers", Count: 1, People: []string{"approver-0", "approver-2"}},
+		{Name: "security", Count: 1, People: []string{"approver-1", "approver-2"}},
+	}
+	b.Run("WithoutRules", func(b *testing.B) { benchmarkVote(b, nil) }) // as an earlier version stored it
+	b.Run("OneRule", func(b *testing.B) { benchmarkVote(b, one) })
+	b.Run("TwoRules", func(b *testing.B) { benchmarkVote(b, two) })
+}
+
+func benchmarkVote(b *testing.B, rules []bot.RequestRule) {
 	srv, err := redistest.Start()
 	if err != nil {
 		b.Fatalf("start redis-server: %v", err)
@@ -63,7 +78,7 @@ func BenchmarkVote(b *testing.B) {
 			for i := range ids {
 				_, err := store.Create(ctx, bot.Request{
 					ID: fmt.Sprintf("R-%07d", i), Account: "prod-db", Requester: fmt.Sprintf("p%d", i),
-					Platform: bot.PlatformSlack, Approvals: 2, ExpiresAt: time.Now().Add(time.Hour),
+					Platform: bot.PlatformSlack, Approvals: 2, Rules: rules, ExpiresAt: time.Now().Add(time.Hour),
 				}, bot.Limit{N: 10, Window: time.Hour})
 				if err != nil {
 					b.Error(err)
@@ -74,11 +89,11 @@ func BenchmarkVote(b *testing.B) {
 	}
 	wg.Wait()
 	// The last request loads the vote script before the clock starts.
-	if _, err := store.Vote(ctx, fmt.Sprintf("R-%07d", requests-1), bot.Vote{Person: "warmup", Approve: true}); err != nil {
+	if _, err := store.Vote(ctx, fmt.Sprintf("R-%07d", requests-1), bot.Vote{Person: "approver-2", Approve: true}); err != nil {
 		b.Fatal(err)
 	}
 
-	var next atomic.Int64
+	var next, approved atomic.Int64
 	roundTrips.Store(0)
 	// Clicks arrive from many users at once: more goroutines than cores.
 	b.SetParallelism(4)
@@ -87,13 +102,21 @@ func BenchmarkVote(b *testing.B) {
 		for pb.Next() {
 			i := next.Add(1) - 1
 			v := bot.Vote{Person: fmt.Sprintf("approver-%d", i%2), Platform: bot.PlatformSlack, Approve: true}
-			if _, err := store.Vote(ctx, fmt.Sprintf("R-%07d", i/2), v); err != nil {
+			r, err := store.Vote(ctx, fmt.Sprintf("R-%07d", i/2), v)
+			if err != nil {
 				b.Error(err)
 				return
+			}
+			if r.State == bot.StateApproved {
+				approved.Add(1)
 			}
 		}
 	})
 	b.StopTimer()
+	// Every request both voters voted on is approved, by one vote.
+	if want := int64(b.N / 2); approved.Load() != want {
+		b.Errorf("approving votes: got %d, want %d", approved.Load(), want)
+	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "votes/s")
 	b.ReportMetric(float64(roundTrips.Load())/float64(b.N), "roundtrips/op")
 }

@@ -47,6 +47,13 @@ func requestFields(r bot.Request) ([]any, error) {
 		"nappr", "0",
 		"rev", "1",
 	}
+	if len(r.Rules) > 0 {
+		rules, err := encodeRules(r.Rules)
+		if err != nil {
+			return nil, err
+		}
+		f = append(f, "rules", rules)
+	}
 	if r.RefsFor <= 0 {
 		for k, v := range r.Refs {
 			f = append(f, refField+string(k), v)
@@ -76,6 +83,7 @@ func parseRequest(v any) (bot.Request, error) {
 		return bot.Request{}, fmt.Errorf("decode request: unexpected reply %T", v)
 	}
 	var r bot.Request
+	voteRules := map[string][]int{}
 	for i := 0; i < len(flat); i += 2 {
 		k, _ := flat[i].(string)
 		val, _ := flat[i+1].(string)
@@ -111,7 +119,13 @@ func parseRequest(v any) (bot.Request, error) {
 			r.Rev, err = strconv.ParseInt(val, 10, 64)
 		case "votes":
 			r.Votes, err = parseVotes(val)
+		case "rules":
+			r.Rules, err = decodeRules(val)
 		default:
+			if person, ok := strings.CutPrefix(k, voteRulesField); ok {
+				voteRules[person], err = decodeIndexes(val)
+				break
+			}
 			if name, ok := strings.CutPrefix(k, refField); ok {
 				if r.Refs == nil {
 					r.Refs = map[bot.RefKey]string{}
@@ -125,6 +139,11 @@ func parseRequest(v any) (bot.Request, error) {
 	}
 	if r.ID == "" {
 		return bot.Request{}, fmt.Errorf("decode request: no id field")
+	}
+	for i, v := range r.Votes {
+		if v.Approve {
+			r.Votes[i].Rules = voteRules[v.Person]
+		}
 	}
 	if r.State == bot.StateApproved && !r.RevealBy.IsZero() {
 		// offered, as an earlier version of the bot wrote it (see upgradeLua)
@@ -197,4 +216,81 @@ func human(d time.Duration) string {
 		return fmt.Sprintf("%dh", h)
 	}
 	return fmt.Sprintf("%dh%dm", h, m)
+}
+
+// voteRulesField starts the request hash's field of each approval's rules:
+// "vr:bob" holds the indexes (from 0, comma-separated) of the request's
+// rules bob's approval may count toward, as the vote script found them.
+const voteRulesField = "vr:"
+
+// encodeRules writes a request's rules as its hash's rules field holds
+// them, for Lua to read without a JSON library: one line a rule, of
+// tab-separated fields: the count, the name, then "p:" + each person and
+// "r:" + each Discord role. A word that could not be read back is refused.
+func encodeRules(rules []bot.RequestRule) (string, error) {
+	lines := make([]string, len(rules))
+	for i, r := range rules {
+		if r.Count < 1 {
+			return "", bot.Errorf(bot.EINVALID, "rule %s needs a count of at least 1", r.Name)
+		}
+		fields := []string{strconv.Itoa(r.Count), r.Name}
+		for _, p := range r.People {
+			fields = append(fields, rulePerson+p)
+		}
+		for _, role := range r.Roles {
+			fields = append(fields, ruleRole+role)
+		}
+		for _, f := range fields[1:] {
+			if f == "" || f == rulePerson || f == ruleRole || strings.ContainsAny(f, "\t\n") {
+				return "", bot.Errorf(bot.EINVALID, "rule %q: names must be non-empty, without tabs or line breaks", r.Name)
+			}
+		}
+		lines[i] = strings.Join(fields, "\t")
+	}
+	return strings.Join(lines, "\n"), nil
+}
+
+// How a rule's line marks a person and a Discord role.
+const (
+	rulePerson = "p:"
+	ruleRole   = "r:"
+)
+
+func decodeRules(s string) ([]bot.RequestRule, error) {
+	var out []bot.RequestRule
+	for _, line := range strings.Split(s, "\n") {
+		fields := strings.Split(line, "\t")
+		if len(fields) < 2 {
+			return nil, fmt.Errorf("rule %q: too few fields", line)
+		}
+		n, err := strconv.Atoi(fields[0])
+		if err != nil {
+			return nil, fmt.Errorf("rule %q: %w", line, err)
+		}
+		r := bot.RequestRule{Name: fields[1], Count: n, People: []string{}}
+		for _, f := range fields[2:] {
+			if p, ok := strings.CutPrefix(f, rulePerson); ok {
+				r.People = append(r.People, p)
+			} else if role, ok := strings.CutPrefix(f, ruleRole); ok {
+				r.Roles = append(r.Roles, role)
+			}
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func decodeIndexes(s string) ([]int, error) {
+	out := []int{}
+	for f := range strings.SplitSeq(s, ",") {
+		if f == "" {
+			continue
+		}
+		i, err := strconv.Atoi(f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, i)
+	}
+	return out, nil
 }

@@ -34,13 +34,23 @@
 //	                          after it becomes terminal.
 //	                          Fields: id, account, users (JSON array), reason,
 //	                          requester, platform, state (a bot.State),
-//	                          approvals (needed), created, expires, updated
+//	                          approvals (needed: with rules, their counts'
+//	                          sum), rules (bot.Request.Rules as they stood
+//	                          at Create, one line a rule, tab-separated:
+//	                          count, name, "p:" + each person it admits,
+//	                          "r:" + each Discord role; absent on a request
+//	                          an earlier version stored, which needs
+//	                          approvals approvals from anyone the service
+//	                          lets vote), created, expires, updated
 //	                          (ms), rev (transitions so far: Create writes 1,
 //	                          each transition adds 1; bot.Request.Rev),
 //	                          outcome, votes (the votes' JSON objects,
 //	                          comma-separated, in order), nappr (approvals so
 //	                          far), v:<person> (one per voter, "1" approve,
-//	                          "0" deny), vn:<person> (the nonce of the Vote
+//	                          "0" deny), vr:<person> (one per approval on a
+//	                          request with rules: the indexes, from 0,
+//	                          comma-separated, of the rules it may count
+//	                          toward; bot.Vote.Rules), vn:<person> (the nonce of the Vote
 //	                          call that wrote it, so that the same call sent
 //	                          again succeeds again), ref:<key> (SetRef, and Create's refs
 //	                          without a lifetime; key a bot.RefKey),
@@ -124,11 +134,22 @@
 //
 // Nothing the store writes holds a password: the store never receives one.
 //
+// # Approval rules
+//
+// A request with rules is approved by the vote after which one assignment
+// of its approvals, each to one rule it may count toward, gives every rule
+// its count: the vote script finds a largest assignment by augmenting paths
+// over the rules' slots (moving earlier approvals between rules where that
+// makes room), in the same script that records the vote, so that it is
+// decided once, atomically, however many replicas and clicks race. A voter
+// no rule admits (by name, or by a Discord role the vote carries) is
+// refused there too, and never the requester.
+//
 // # Execution
 //
-// Nothing is reset at approval. A vote that reaches the request's approvals
-// moves it to approved and queues it in the same script, so it is queued
-// exactly once however many clicks arrive. Next hands each approved request
+// Nothing is reset at approval. A vote that satisfies the request's rules
+// (or reaches its approvals) moves it to approved and queues it in the same
+// script, so it is queued exactly once however many clicks arrive. Next hands each approved request
 // to one executor with a random token and a lease (claim "queue"); Finish
 // and Offer accept only the current token. The executor offers it: Offer
 // moves the request to offered, off the queue and onto deadlines until

@@ -245,60 +245,6 @@ audit(E.Requested, id, requester, platform, account .. ': ' .. reason)
 return okreq(id)
 `
 
-// ARGV[5..]: id, person, platform, "1" to approve or "0" to deny, the vote as
-// JSON, the vote's reason, the call's nonce.
-var voteLua = prelude + `
-local id, person, platform, approve, vote, reason, nonce = ARGV[5], ARGV[6], ARGV[7], ARGV[8] == '1', ARGV[9], ARGV[10], ARGV[11]
-local rk = rkey(id)
-local f = redis.call('HMGET', rk, 'state', 'requester', 'account', 'expires', 'approvals')
-local state, requester, account = f[1], f[2], f[3]
-local function refused(code, msg) return refusedBy(id, person, platform, code, msg) end
-if not state then
-  return refused(C.NotFound, 'there is no request ' .. id)
-end
--- the same vote sent again (its answer was lost): counted already, maybe
--- the one that ended the request
-if nonce ~= '' and redis.call('HGET', rk, 'vn:' .. person) == nonce then
-  return okreq(id)
-end
-if state ~= S.Pending then
-  return refused(C.Conflict, id .. ' is already ' .. state)
-end
-if NOW >= tonumber(f[4]) then
-  return refused(C.Conflict, id .. ' has expired')
-end
-if person == requester then
-  if approve then
-    return refused(C.Forbidden, 'you cannot approve your own request')
-  end
-  return refused(C.Forbidden, 'you cannot deny your own request; cancel it instead')
-end
-if redis.call('HEXISTS', rk, 'v:' .. person) == 1 then
-  return refused(C.Forbidden, 'you already voted on ' .. id)
-end
-local votes = redis.call('HGET', rk, 'votes')
-if votes and votes ~= '' then votes = votes .. ',' .. vote else votes = vote end
-redis.call('HSET', rk, 'votes', votes, 'v:' .. person, approve and '1' or '0', 'vn:' .. person, nonce, 'updated', NOWS)
-redis.call('HINCRBY', rk, 'rev', 1)
-if approve then
-  local n = redis.call('HINCRBY', rk, 'nappr', 1)
-  audit(E.Voted, id, person, platform, 'approve')
-  if n >= tonumber(f[5]) then
-    local entry = redis.call('XADD', K .. 'queue', '*', 'request', id)
-    redis.call('HSET', rk, 'state', S.Approved, 'entry', entry)
-    redis.call('ZREM', K .. 'deadlines', id)
-    audit(E.Approved, id, person, platform, istr(n) .. ' of ' .. f[5] .. ' approvals')
-  end
-else
-  local outcome = 'denied by ' .. person
-  if reason ~= '' then outcome = outcome .. ': ' .. reason end
-  redis.call('HSET', rk, 'state', S.Denied, 'outcome', outcome)
-  audit(E.Denied, id, person, platform, reason)
-  close(id, account, requester)
-end
-return okreq(id)
-`
-
 // ARGV[5..]: id, person, platform.
 var cancelLua = prelude + `
 local id, person, platform = ARGV[5], ARGV[6], ARGV[7]

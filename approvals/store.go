@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -161,6 +162,10 @@ func (s *Store) runRequest(ctx context.Context, op string, script *redis.Script,
 // Create stores req as pending. The store sets State, CreatedAt and
 // UpdatedAt (from its clock) and clears Votes and Outcome; req must carry its
 // ID, Requester, Account and ExpiresAt; Approvals below 1 counts as 1.
+// With Rules, Approvals is what they need in all (bot.Needed), and the
+// rules are what decides: a rule's count must be at least 1, and its
+// name, people and roles non-empty words without tabs or line breaks
+// (EINVALID).
 //
 // Besides the refusals of bot.Store, Create fails with ECONFLICT, and only
 // then, when req.ID is already in use (Error.ID = req.ID, Message
@@ -184,8 +189,14 @@ func (s *Store) Create(ctx context.Context, req bot.Request, limit bot.Limit) (b
 	if req.Approvals < 1 {
 		req.Approvals = 1
 	}
+	if len(req.Rules) > 0 {
+		req.Approvals = bot.Needed(req.Rules)
+	}
 	fields, err := requestFields(req)
 	if err != nil {
+		if bot.ErrorCode(err) == bot.EINVALID {
+			return bot.Request{}, err
+		}
 		return bot.Request{}, fmt.Errorf("create %s: %w", req.ID, err)
 	}
 	n, window := limit.N, limit.Window.Milliseconds()
@@ -224,6 +235,14 @@ func (s *Store) Create(ctx context.Context, req bot.Request, limit bot.Limit) (b
 
 // Vote records v. v.At defaults to the store's clock.
 //
+// On a request with Rules, the vote's script refuses (EFORBIDDEN, naming
+// the rules as bot.NotApprover does) a voter no rule admits, by name or by
+// one of v.Roles; records the rules an approval may count toward
+// (bot.Vote.Rules); and approves the request as soon as one assignment of
+// its approvals, each to one rule, satisfies every rule. A request without
+// Rules (stored by an earlier version) needs Approvals approvals from
+// anyone, as before.
+//
 // The Redis client sends the script again when the connection fails before
 // the answer comes, and the first send may have counted the vote: the
 // second would then answer "you already voted". So each call carries a
@@ -254,8 +273,15 @@ func (s *Store) vote(ctx context.Context, id string, v bot.Vote, nonce string) (
 	if v.Approve {
 		approve = "1"
 	}
+	var roles []string
+	for _, r := range v.Roles {
+		if r != "" && !strings.ContainsAny(r, "\t\n") {
+			roles = append(roles, r)
+		}
+	}
 	keys := s.withAudit(v.Person, s.reqKey(id), s.refsKey(id), s.key("deadlines"), s.key("queue"))
-	return s.runRequest(ctx, "vote on "+id, s.lua.vote, keys, now, id, v.Person, string(v.Platform), approve, string(vote), v.Reason, nonce)
+	return s.runRequest(ctx, "vote on "+id, s.lua.vote, keys, now, id, v.Person, string(v.Platform), approve, string(vote), v.Reason, nonce,
+		strings.Join(roles, "\t"))
 }
 
 // Cancel withdraws a pending or offered request. A request still pending

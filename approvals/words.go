@@ -64,10 +64,13 @@ const (
 // words is the part of the scripts' prelude that binds those names: S, E
 // and C (which fail loudly on a name they lack), TERMINAL (the terminal
 // states, as bot.State.Terminal says), REF, CLAIM_QUEUE and CLAIM_REVEAL,
-// and upgrade.
+// RULE_PERSON, RULE_ROLE and VOTE_RULES (the rules field's marks and the
+// prefix of an approval's rules: codec.go), and upgrade.
 var words = luaTable("S", luaStates) + luaTable("E", luaEvents) + luaTable("C", luaCodes) +
 	terminalTable() + "local REF = " + luaString(refField) + "\n" +
-	"local CLAIM_QUEUE, CLAIM_REVEAL = " + luaString(claimQueue) + ", " + luaString(claimReveal) + "\n" + upgradeLua
+	"local CLAIM_QUEUE, CLAIM_REVEAL = " + luaString(claimQueue) + ", " + luaString(claimReveal) + "\n" +
+	"local RULE_PERSON, RULE_ROLE, VOTE_RULES = " + luaString(rulePerson) + ", " + luaString(ruleRole) + ", " + luaString(voteRulesField) + "\n" +
+	upgradeLua
 
 // upgradeLua reads a request offered by an earlier version of the bot, which
 // wrote an offer as state approved with the reveal field set, as offered:

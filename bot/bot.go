@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"strings"
 	"time"
 )
 
@@ -91,7 +92,13 @@ type Account struct {
 	Scheme         string // "https" or "http" override
 
 	Requesters []string // person or group names
-	Approvers  []string // person or group names
+	// Rules are the approval rules that must all hold (approval_rules).
+	// Empty: the one rule Approvers and Approvals make (ApprovalRules).
+	Rules     []Rule
+	Approvers []string // person or group names
+	// Channels are where this account's approval cards go, by platform
+	// (channels:); a platform not named uses its approvals_channel.
+	Channels map[Platform]string
 	// ApproverRoles are Discord role IDs whose holders may approve.
 	ApproverRoles []string
 	Approvals     int           // distinct approvals needed, >= 1
@@ -99,6 +106,26 @@ type Account struct {
 	// RevealWithin is how long the requester may press Reveal once the
 	// request is approved (default 30m); then it expires, unreset.
 	RevealWithin time.Duration
+}
+
+// Rule is one approval rule: Count distinct people named by From (people or
+// groups) must approve. One person's approval counts toward one rule only,
+// and never the requester's.
+type Rule struct {
+	From  []string
+	Count int
+}
+
+// Name is how cards and status name the rule: its From, joined.
+func (r Rule) Name() string { return strings.Join(r.From, "+") }
+
+// ApprovalRules are the rules a request of a must satisfy: Rules, or the
+// one rule of Approvers and Approvals.
+func (a Account) ApprovalRules() []Rule {
+	if len(a.Rules) > 0 {
+		return a.Rules
+	}
+	return []Rule{{From: a.Approvers, Count: max(a.Approvals, 1)}}
 }
 
 // Resource describes what the account resets, for approval cards.
@@ -116,6 +143,15 @@ type Vote struct {
 	Approve  bool      `json:"approve"`
 	Reason   string    `json:"reason,omitempty"`
 	At       time.Time `json:"at"`
+	// Rules are the indexes into Request.Rules of the rules this approval
+	// may count toward, as the store found them at the vote (a person in
+	// several rules' groups is in several). Nil on a denial, and on a
+	// request without recorded rules.
+	Rules []int `json:"rules,omitempty"`
+	// Roles, given to Store.Vote, are the voter's Discord role IDs when
+	// they vote from Discord: a rule's Roles admit their holders. Not
+	// stored.
+	Roles []string `json:"-"`
 }
 
 // Request is one reset of one account by one requester.
@@ -127,11 +163,16 @@ type Request struct {
 	Requester string    `json:"requester"` // person name
 	Platform  Platform  `json:"platform"`  // where it was asked; the password goes there
 	State     State     `json:"state"`
-	Approvals int       `json:"approvals"` // distinct approvals needed
+	Approvals int       `json:"approvals"` // distinct approvals needed (Needed(Rules) with Rules)
 	CreatedAt time.Time `json:"created_at"`
 	ExpiresAt time.Time `json:"expires_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 	Votes     []Vote    `json:"votes,omitempty"`
+	// Rules are the approval rules the request must satisfy, all at once,
+	// as they stood when it was created (RequestRules). Empty on a request
+	// stored by an earlier version: it needs Approvals distinct approvals
+	// from anyone allowed to vote.
+	Rules []RequestRule `json:"rules,omitempty"`
 	// RevealBy is the deadline of an offered request: nothing is reset
 	// before its requester presses Reveal, and it expires at RevealBy
 	// without that click.

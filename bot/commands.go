@@ -87,8 +87,7 @@ func (s *Service) status(ctx context.Context, a Actor, p Person, id string) Repl
 	if err != nil {
 		return s.failed(ctx, "get "+id, err)
 	}
-	acct := s.accounts[req.Account]
-	if req.Requester != p.Name && !s.mayApprove(p, a, acct) {
+	if req.Requester != p.Name && !s.mayVote(p, a, req) {
 		return fail(Errorf(ENOTFOUND, "no request %s that you asked for or may approve", id))
 	}
 	return Reply{Text: Summary(req), Request: &req}
@@ -116,7 +115,7 @@ func (s *Service) ask(ctx context.Context, a Actor, p Person, cmd Command) Reply
 		Requester: p.Name,
 		Platform:  a.Platform,
 		State:     StatePending,
-		Approvals: acct.Approvals,
+		Rules:     RequestRules(acct, s.people, p.Name),
 		CreatedAt: now,
 		UpdatedAt: now,
 		ExpiresAt: now.Add(acct.TTL),
@@ -141,11 +140,11 @@ func (s *Service) ask(ctx context.Context, a Actor, p Person, cmd Command) Reply
 		req = created
 		break
 	}
+	req.Approvals = Needed(req.Rules)
 	s.metrics.Event(EventRequested)
 	s.postCards(ctx, req)
-	return Reply{Request: &req, Text: fmt.Sprintf("%s: asked to reset %s (%s). Waiting for %s from %s; expires %s.",
-		req.ID, acct.Name, strings.Join(req.Users, ", "), plural(req.Approvals, "approval"),
-		strings.Join(acct.Approvers, ", "), req.ExpiresAt.Format("15:04 MST"))}
+	return Reply{Request: &req, Text: fmt.Sprintf("%s: asked to reset %s (%s). Waiting for %s; expires %s.",
+		req.ID, acct.Name, strings.Join(req.Users, ", "), needs(req.Rules), req.ExpiresAt.Format("15:04 MST"))}
 }
 
 // PickUsers checks the users a requester named against the account, and
@@ -167,6 +166,39 @@ func PickUsers(acct Account, named []string) ([]string, error) {
 		}
 	}
 	return named, nil
+}
+
+// mayVote reports whether p, acting as a, may vote on req: whether one of
+// the rules req recorded admits them, as the store's vote script decides.
+// A request without recorded rules (an earlier version's) takes the
+// account's approvers as they stand.
+//
+// The requester is in none of their request's rules; they may vote in the
+// sense that their vote reaches the store, whose refusal says it is their
+// own, when the account's rules name them.
+func (s *Service) mayVote(p Person, a Actor, req Request) bool {
+	acct := s.accounts[req.Account]
+	if len(req.Rules) == 0 {
+		return s.mayApprove(p, a, acct)
+	}
+	if p.Name == req.Requester {
+		for _, r := range RequestRules(acct, []Person{p}, "") {
+			if r.Admits(p.Name, discordRoles(a)) {
+				return true
+			}
+		}
+		return false
+	}
+	return len(req.RulesOf(p.Name, discordRoles(a))) > 0
+}
+
+// discordRoles are the roles a's vote carries: a rule admits holders of a
+// Discord role only when they act from Discord.
+func discordRoles(a Actor) []string {
+	if a.Platform != PlatformDiscord {
+		return nil
+	}
+	return a.Roles
 }
 
 func (s *Service) mayApprove(p Person, a Actor, acct Account) bool {
@@ -191,13 +223,13 @@ func (s *Service) vote(ctx context.Context, a Actor, p Person, cmd Command) Repl
 		return s.failed(ctx, "get "+cmd.ID, err)
 	}
 	acct := s.accounts[req.Account]
-	if !s.mayApprove(p, a, acct) {
-		s.audit(ctx, Event{Kind: EventRefused, RequestID: req.ID, Actor: p.Name, Platform: a.Platform,
-			Detail: "not an approver of " + req.Account})
-		return fail(Errorf(EFORBIDDEN, "you are not an approver of %s", req.Account))
+	if !s.mayVote(p, a, req) {
+		refusal := NotApprover(req)
+		s.audit(ctx, Event{Kind: EventRefused, RequestID: req.ID, Actor: p.Name, Platform: a.Platform, Detail: refusal.Message})
+		return fail(refusal)
 	}
 	v := Vote{Person: p.Name, Platform: a.Platform, Approve: cmd.Kind == KindApprove, Reason: cmd.Reason,
-		At: s.clock.Now().UTC().Truncate(time.Millisecond)}
+		At: s.clock.Now().UTC().Truncate(time.Millisecond), Roles: discordRoles(a)}
 	req, err = s.store.Vote(ctx, cmd.ID, v)
 	if err != nil {
 		return s.failed(ctx, "vote on "+cmd.ID, err)
@@ -210,7 +242,7 @@ func (s *Service) vote(ctx context.Context, a Actor, p Person, cmd Command) Repl
 	case StateDenied:
 		s.tell(ctx, req, fmt.Sprintf("%s was denied by %s%s.", req.ID, p.Name, because(v.Reason)))
 	default:
-		s.tell(ctx, req, fmt.Sprintf("%s: %s approved (%d of %d).", req.ID, p.Name, req.Approved(), req.Approvals))
+		s.tell(ctx, req, fmt.Sprintf("%s: %s approved (%s).", req.ID, p.Name, ProgressText(req.Progress())))
 	}
 	verb := "approved"
 	if !v.Approve {
@@ -241,8 +273,8 @@ func (s *Service) CheckVote(ctx context.Context, a Actor, id string) error {
 	}
 	var refusal *Error
 	switch {
-	case !s.mayApprove(p, a, s.accounts[req.Account]):
-		refusal = Errorf(EFORBIDDEN, "you are not an approver of %s", req.Account)
+	case !s.mayVote(p, a, req):
+		refusal = NotApprover(req)
 	case req.Requester == p.Name:
 		refusal = Errorf(EFORBIDDEN, "you cannot deny your own request; cancel it instead")
 	case req.State != StatePending:

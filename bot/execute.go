@@ -205,6 +205,9 @@ func (s *Service) RunSweeper(ctx context.Context, every time.Duration) error {
 func (s *Service) Sweep(ctx context.Context) {
 	reqs, err := s.store.ExpireDue(ctx)
 	if err != nil {
+		if ctx.Err() != nil {
+			return // shutting down: nothing went wrong
+		}
 		s.log.Error("expire requests", "err", err)
 		return
 	}

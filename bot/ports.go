@@ -110,10 +110,15 @@ type Store interface {
 	// Vote records v. It fails with ENOTFOUND; ECONFLICT when the request is
 	// not pending (or past its expiry), the message saying its state;
 	// EFORBIDDEN when v.Person is the requester or has voted already. Every
-	// refusal is audited. One deny makes it denied; the request's Approvals
-	// distinct approvals make it approved and queue it for execution, in the
-	// same atomic step. The same call sent again by the store's client
-	// (its answer was lost) succeeds again, changing nothing.
+	// refusal is audited. On a request with Rules, EFORBIDDEN too when no
+	// rule admits v.Person (by name, or by one of v.Roles), worded as
+	// NotApprover; each approval is recorded with the rules it may count
+	// toward (Vote.Rules). One deny makes it denied; as soon as one
+	// assignment of its approvals, each to one rule, satisfies every rule
+	// (without Rules: Approvals distinct approvals), it is approved and
+	// queued for execution, in the same atomic step. The same call sent
+	// again by the store's client (its answer was lost) succeeds again,
+	// changing nothing.
 	Vote(ctx context.Context, id string, v Vote) (Request, error)
 
 	// Cancel withdraws a pending or offered request; only the requester may (EFORBIDDEN), only then (ECONFLICT).

@@ -720,7 +720,7 @@ func TestServiceVote(t *testing.T) {
 			t.Errorf("reply after one of two: %q, want it to say pending", r.Text)
 		}
 		e.wantState(id, bot.StatePending)
-		e.wantTold("alice", id, "bob approved (1 of 2)")
+		e.wantTold("alice", id, "bob approved (approvers 1/2)")
 		e.wantCardState(id, bot.StatePending)
 		e.mustDo(as("carol", bot.PlatformDiscord), "approve "+id)
 		req := e.wantState(id, bot.StateApproved)

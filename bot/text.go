@@ -39,7 +39,14 @@ func Summary(r Request) string {
 	s := fmt.Sprintf("%s %s (%s) by %s: %s", r.ID, r.Account, strings.Join(r.Users, ", "), r.Requester, r.State)
 	switch r.State {
 	case StatePending:
-		s += fmt.Sprintf(", %d of %d approvals, expires %s", r.Approved(), r.Approvals, timeOfDay(r.ExpiresAt))
+		if len(r.Rules) == 0 {
+			s += fmt.Sprintf(", %d of %d approvals, expires %s", r.Approved(), r.Approvals, timeOfDay(r.ExpiresAt))
+			break
+		}
+		s += fmt.Sprintf(", %s, expires %s", ProgressText(r.Progress()), timeOfDay(r.ExpiresAt))
+		if who := r.MayStillApprove(); len(who) > 0 {
+			s += "; may still approve: " + strings.Join(who, ", ")
+		}
 	case StateOffered:
 		if r.RevealBy.IsZero() {
 			s += " — " + r.Outcome

@@ -34,11 +34,17 @@ type Account struct {
 	Endpoint       string `yaml:"endpoint"`        // host[:port], overrides the cloud's
 	Scheme         string `yaml:"scheme"`          // overrides the cloud's
 
-	Requesters    []string       `yaml:"requesters"`
-	Approvers     []string       `yaml:"approvers"`
-	ApproverRoles []string       `yaml:"approver_roles"` // Discord role IDs
-	Approvals     *int           `yaml:"approvals"`      // default 1
-	TTL           *time.Duration `yaml:"ttl"`            // default 30m
+	Requesters    []string `yaml:"requesters"`
+	Approvers     []string `yaml:"approvers"`
+	ApproverRoles []string `yaml:"approver_roles"` // Discord role IDs
+	Approvals     *int     `yaml:"approvals"`      // default 1
+	// ApprovalRules must all hold; an account sets them or the
+	// approvers/approvals shorthand for one rule, not both.
+	ApprovalRules []Rule `yaml:"approval_rules"`
+	// Channels are where this account's cards go, instead of each
+	// platform's approvals_channel.
+	Channels Channels       `yaml:"channels"`
+	TTL      *time.Duration `yaml:"ttl"` // default 30m
 	// RevealWithin is how long an approved request's Reveal button works
 	// (default 30m); then the request expires with nothing reset.
 	RevealWithin *time.Duration `yaml:"reveal_within"`
@@ -46,6 +52,21 @@ type Account struct {
 	// parsed is what the account's kind made of its provider keys, once, at
 	// load. A pointer, so that printing an Account does not dump it.
 	parsed *parsed
+}
+
+// Rule is one entry of an account's `approval_rules:`: Count distinct people
+// named by From (people or groups) must approve. Count is a pointer so that a
+// missing count is told apart from 0.
+type Rule struct {
+	From  []string `yaml:"from"`
+	Count *int     `yaml:"count"`
+}
+
+// Channels is an account's `channels:`, a channel ID per platform; empty:
+// that platform's approvals_channel.
+type Channels struct {
+	Slack   string `yaml:"slack"`
+	Discord string `yaml:"discord"`
 }
 
 // parsed is one account's provider keys, as its kind saw them.
@@ -252,6 +273,8 @@ func (c *Config) Accounts() []bot.Account {
 			Requesters:     slices.Clone(a.Requesters),
 			Approvers:      slices.Clone(a.Approvers),
 			ApproverRoles:  slices.Clone(a.ApproverRoles),
+			Rules:          a.rules(),
+			Channels:       c.Channels(a.Name),
 			Approvals:      a.approvals(),
 			TTL:            a.ttl(),
 			RevealWithin:   a.revealWithin(),
@@ -315,7 +338,33 @@ func (a Account) singleUser() string {
 	return ""
 }
 
+// rules are a's approval_rules in the bot's vocabulary; nil for the
+// shorthand, which bot.Account.ApprovalRules turns into one rule.
+func (a Account) rules() []bot.Rule {
+	var out []bot.Rule
+	for _, r := range a.ApprovalRules {
+		out = append(out, bot.Rule{From: slices.Clone(r.From), Count: r.count()})
+	}
+	return out
+}
+
+func (r Rule) count() int {
+	if r.Count == nil {
+		return 0
+	}
+	return *r.Count
+}
+
+// approvals is how many distinct people must approve: with rules, the sum
+// of their counts, as one person counts toward one rule only.
 func (a Account) approvals() int {
+	if len(a.ApprovalRules) > 0 {
+		n := 0
+		for _, r := range a.ApprovalRules {
+			n += r.count()
+		}
+		return n
+	}
 	if a.Approvals == nil {
 		return defaultApprovals
 	}

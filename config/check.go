@@ -36,6 +36,15 @@ func (k *checker) line(path string) int {
 	return 0
 }
 
+// written reports whether the file has a key at path.
+func (k *checker) written(path string) bool {
+	if k.src == nil {
+		return false
+	}
+	_, ok := k.src.lines[path]
+	return ok
+}
+
 // parentPath strips the last segment: "a[1].b" -> "a[1]" -> "a".
 func parentPath(p string) string {
 	i := strings.LastIndexAny(p, ".[")

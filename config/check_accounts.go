@@ -280,19 +280,35 @@ func (c *Config) checkPolicy(k *checker, at string, a Account, people []bot.Pers
 			k.errf(path, "%s is neither a person nor a group of people", k.quoted(path, n))
 		}
 	}
-	for j, n := range a.Approvers {
-		if path := fmt.Sprintf("%s.approvers[%d]", at, j); !known[n] {
-			k.errf(path, "%s is neither a person nor a group of people", k.quoted(path, n))
-		}
-	}
 	for j, r := range a.ApproverRoles {
 		k.snowflake(fmt.Sprintf("%s.approver_roles[%d]", at, j), r, "role ID")
 	}
 	if len(a.ApproverRoles) > 0 && c.Discord == nil {
 		k.warnf(at+".approver_roles", "Discord roles are set but discord is not configured: they are ignored")
 	}
+	c.checkChannels(k, at, a)
+	if a.ApprovalRules != nil || k.written(at+".approval_rules") {
+		c.checkRules(k, at, a, people, known)
+	} else {
+		c.checkShorthand(k, at, a, people, known)
+	}
+	if ttl := a.ttl(); ttl <= 0 || ttl > maxTTL {
+		k.errf(at+".ttl", "%s: must be more than 0 and at most %s", k.plain(at+".ttl", shortDuration(ttl)), shortDuration(maxTTL))
+	}
+	if d := a.revealWithin(); d <= 0 || d > maxRevealWithin {
+		k.errf(at+".reveal_within", "%s: must be more than 0 and at most %s", k.plain(at+".reveal_within", shortDuration(d)), shortDuration(maxRevealWithin))
+	}
+}
+
+// checkShorthand checks the approvers/approvals shorthand for one rule.
+func (c *Config) checkShorthand(k *checker, at string, a Account, people []bot.Person, known map[string]bool) {
+	for j, n := range a.Approvers {
+		if path := fmt.Sprintf("%s.approvers[%d]", at, j); !known[n] {
+			k.errf(path, "%s is neither a person nor a group of people", k.quoted(path, n))
+		}
+	}
 	if len(a.Approvers) == 0 && len(a.ApproverRoles) == 0 {
-		k.errf(at+".approvers", "missing: nobody could approve this account")
+		k.errf(at+".approvers", "missing: nobody could approve this account (set approvers, or approval_rules)")
 	}
 
 	n := a.approvals()
@@ -325,12 +341,6 @@ func (c *Config) checkPolicy(k *checker, at string, a Account, people []bot.Pers
 				k.warnf(at+".approvals", "%s approvals needed: requests by %s could never be approved (only %d other people may approve)", shownN, strings.Join(stuck, ", "), len(pool)-1)
 			}
 		}
-	}
-	if ttl := a.ttl(); ttl <= 0 || ttl > maxTTL {
-		k.errf(at+".ttl", "%s: must be more than 0 and at most %s", k.plain(at+".ttl", shortDuration(ttl)), shortDuration(maxTTL))
-	}
-	if d := a.revealWithin(); d <= 0 || d > maxRevealWithin {
-		k.errf(at+".reveal_within", "%s: must be more than 0 and at most %s", k.plain(at+".reveal_within", shortDuration(d)), shortDuration(maxRevealWithin))
 	}
 }
 

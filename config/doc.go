@@ -14,7 +14,25 @@
 //     conversion to the bot's vocabulary: People and Accounts.
 //   - check.go and check_accounts.go hold the checks: server and Redis,
 //     Slack, Discord, people, accounts and their approval policy, and the
-//     cloud credential sections.
+//     cloud credential sections; rules.go holds those of approval_rules and
+//     of an account's channels.
+//
+// # Approval rules
+//
+// An account sets approval_rules (rules that must all hold, each {from,
+// count}) or the approvers/approvals shorthand for one rule, not both;
+// Accounts gives the rules as bot.Account.Rules. check-config proves that
+// every allowed requester could get a request approved: that people besides
+// the requester can fill every rule's count at once, one person toward one
+// rule only (a bipartite matching of people to the rules' places; with
+// Discord approver_roles anyone in config may hold a role, so everyone may
+// fill every rule). For approval_rules, an account some requester could
+// never get approved is an error naming the account, the requester and the
+// rule; for the shorthand it stays a warning, as it was.
+//
+// An account's channels (slack, discord) route its cards; Channels gives,
+// for each configured platform, the account's own channel or else that
+// platform's approvals_channel.
 //
 // Credentials (bot tokens, the signing secret, cloud keys, the Redis URL)
 // are bot.Secret, which never prints its value; Redis.RedactedURL is the

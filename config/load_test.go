@@ -102,6 +102,11 @@ func TestLoadFullConfig(t *testing.T) {
 		if len(got) != len(want) {
 			t.Fatalf("Accounts: got %d, want %d", len(got), len(want))
 		}
+		// No account names its own channels: each routes to the platforms'
+		// approvals channels.
+		for i := range want {
+			want[i].Channels = map[bot.Platform]string{bot.PlatformSlack: "C0APPROVALS", bot.PlatformDiscord: "789"}
+		}
 		for i := range want {
 			if !reflect.DeepEqual(got[i], want[i]) {
 				t.Errorf("Accounts[%d]:\ngot  %+v\nwant %+v", i, got[i], want[i])

@@ -258,6 +258,48 @@ accounts:
 			"people[3]":        "NO_IDS",  // neither a slack nor a discord ID: ... could never be recognised
 			"accounts[1].name": "RESERVED",
 		},
+	}, {
+		name: "ApprovalRulesAndChannels",
+		yaml: strings.Replace(baseYAML, "accounts:", "  - {name: \"${PERSON}\", slack: U0DAVE, groups: [eng, SECRET-sec]}\naccounts:", 1) + `  - name: rules
+    provider: tencent.cam
+    user: u
+    requesters: [eng]
+    approval_rules:
+      - {from: [dba, "${FROM}"], count: "${COUNT}"}
+      - {from: [dba], count: "${ZERO}"}
+  - name: "${ACCOUNT}"
+    provider: tencent.cam
+    user: u
+    requesters: [eng]
+    approval_rules:
+      - {from: ["${GROUP}"], count: 1}
+  - name: routed
+    provider: tencent.cam
+    user: u
+    requesters: [eng]
+    approvers: [dba]
+    channels: {slack: "${SLACK_CHANNEL}", discord: "${DISCORD_CHANNEL}"}
+`,
+		env: map[string]string{
+			"PERSON":          "SECRET-person",
+			"FROM":            "SECRET-from",
+			"COUNT":           "987649",
+			"ZERO":            "-987648",
+			"ACCOUNT":         "SECRET-account",
+			"GROUP":           "SECRET-sec",
+			"SLACK_CHANNEL":   "SECRET-channel",
+			"DISCORD_CHANNEL": "SECRET-discord-channel",
+		},
+		want: map[string]string{
+			"accounts[1].approval_rules[0].from[1]": "FROM",
+			"accounts[1].approval_rules[0].count":   "COUNT",
+			"accounts[1].approval_rules[1].count":   "ZERO",
+			// account ${ACCOUNT}: requests by ${PERSON} could never be
+			// approved: rule ${GROUP} needs 1...
+			"accounts[2].approval_rules[0]": "PERSON",
+			"accounts[3].channels.slack":    "SLACK_CHANNEL",
+			"accounts[3].channels.discord":  "DISCORD_CHANNEL",
+		},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -36,7 +36,7 @@ func (a *Adapter) Card(_ context.Context, req bot.Request, acct bot.Account, ref
 func stateLine(r bot.Request) string {
 	switch r.State {
 	case bot.StatePending:
-		return fmt.Sprintf("Pending: %d of %d approvals, expires %s.", r.Approved(), r.Approvals, r.ExpiresAt.Format("15:04:05 MST"))
+		return fmt.Sprintf("Pending: %s, expires %s.", bot.ProgressText(r.Progress()), r.ExpiresAt.Format("15:04:05 MST"))
 	case bot.StateOffered:
 		return fmt.Sprintf("State: approved, waiting for %s to reveal (until %s).", r.Requester, r.RevealBy.Format("15:04:05 MST"))
 	case bot.StateSucceeded, bot.StateFailed, bot.StateDenied, bot.StateExpired, bot.StateCancelled:

@@ -147,9 +147,9 @@ func (a *Adapter) fault(what string, err error) error {
 	code, status := restCode(err)
 	switch {
 	case code == codeUnknownChannel:
-		return unavailable("Discord says the channel does not exist or the bot cannot see it: check discord.approvals_channel (%s) and that the bot is in that server", a.opts.ApprovalsChannel)
+		return unavailable("Discord says the channel does not exist or the bot cannot see it: check discord.approvals_channel (%s), or the account's channels.discord, and that the bot is in that server", a.opts.ApprovalsChannel)
 	case code == codeMissingAccess || code == codeMissingPermissions:
-		return unavailable("the bot lacks a permission in Discord: give it View Channel, Send Messages, Embed Links and Read Message History in channel %s", a.opts.ApprovalsChannel)
+		return unavailable("the bot lacks a permission in Discord: give it View Channel, Send Messages, Embed Links and Read Message History in channel %s, or the account's channels.discord", a.opts.ApprovalsChannel)
 	case code == codeCannotDM:
 		return unavailable("Discord does not let the bot send this person a direct message: they must allow direct messages from members of the bot's server")
 	case code == codeUnknownMessage:

@@ -33,6 +33,7 @@ const (
 	guildID     = "22220000"
 	otherGuild  = "22229999"
 	approvalsCh = "789"
+	teamCh      = "790" // an account's own channel (channels.discord)
 	botToken    = "discord-bot-token"
 	roleOps     = "777" // may approve prod-db
 
@@ -191,7 +192,7 @@ func newEnv(t *testing.T, change ...func(*discord.Options)) *env {
 // Discord, the Redis store, and the cloud (the Tencent emulator).
 func (e *env) backend() {
 	t := e.t
-	e.fake = discordtest.NewServer(t, e.clock, botToken, approvalsCh)
+	e.fake = discordtest.NewServer(t, e.clock, botToken, approvalsCh, teamCh)
 	e.back = chattest.NewBackend(t, approvals.Options{Clock: e.clock}, map[string][]string{tdsqlInstance: {"app_user@%"}})
 	e.redis, e.prefix, e.store, e.cloud, e.logs = e.back.Redis, e.back.Prefix, e.back.Store, e.back.Cloud, e.back.Logs
 }

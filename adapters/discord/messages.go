@@ -181,7 +181,7 @@ func cardEmbed(req bot.Request, acct bot.Account) *discordgo.MessageEmbed {
 	fields = append(fields,
 		field("Users", strings.Join(req.Users, ", "), false),
 		field("Reason", escapeMarkdown(req.Reason), false),
-		field("Approvals", fmt.Sprintf("%d of %d", req.Approved(), req.Approvals), true),
+		field("Approvals", bot.ProgressText(req.Progress()), true),
 		field("Expires", fmt.Sprintf("<t:%d:f>", req.ExpiresAt.Unix()), true),
 	)
 	if len(req.Votes) > 0 {

@@ -1,6 +1,7 @@
 package discord
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -23,13 +24,14 @@ type cardMessage struct {
 	EnforceNonce    bool                              `json:"enforce_nonce"`
 }
 
-// Card posts req's approval card in the approvals channel, or edits it in
-// place when ref ("channel/message") names it.
+// Card posts req's approval card in the account's channel
+// (channels.discord, else approvals_channel), or edits it in place when ref
+// ("channel/message") names it.
 func (a *Adapter) Card(ctx context.Context, req bot.Request, acct bot.Account, ref string) (string, error) {
 	embed := cardEmbed(req, acct)
 	buttons := cardButtons(req)
 	if ref == "" {
-		ch := a.opts.ApprovalsChannel
+		ch := cmp.Or(acct.Channels[bot.PlatformDiscord], a.opts.ApprovalsChannel)
 		endpoint := discordgo.EndpointChannelMessages(ch)
 		msg := cardMessage{Embeds: []*discordgo.MessageEmbed{embed}, Components: buttons, AllowedMentions: noMentions(),
 			Nonce: "card-" + req.ID, EnforceNonce: true}

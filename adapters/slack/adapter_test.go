@@ -52,7 +52,7 @@ func TestResetOverHTTP(t *testing.T) {
 		}
 		text := blockText(card)
 		for _, want := range []string{id, "alice", "prod-db", "tencent.tdsql ap-guangzhou", "instance_id=tdsql3-d8fffc3c",
-			"app_user", "locked out after the key rotation", "<!date^", "0 of 1 approvals"} {
+			"app_user", "locked out after the key rotation", "<!date^", "Approvals: db-approvers 0/1"} {
 			if !strings.Contains(text, want) {
 				t.Errorf("card lacks %q:\n%s", want, text)
 			}

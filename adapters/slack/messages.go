@@ -126,7 +126,7 @@ func cardBlocks(req bot.Request, acct bot.Account) []slack.Block {
 		}
 		votes = append(votes, line)
 	}
-	progress := fmt.Sprintf("%d of %d approvals", req.Approved(), req.Approvals)
+	progress := "Approvals: " + bot.ProgressText(req.Progress())
 	if len(votes) == 0 {
 		votes = append(votes, "No votes yet")
 	}

@@ -1,6 +1,7 @@
 package slack
 
 import (
+	"cmp"
 	"context"
 	"strings"
 
@@ -9,28 +10,30 @@ import (
 	"resetbot/bot"
 )
 
-// Card posts req's approval card in the approvals channel, or updates it in
-// place when ref ("channel/ts", what an earlier Card returned) is set.
+// Card posts req's approval card in the account's channel (channels.slack,
+// else approvals_channel), or updates it in place when ref ("channel/ts",
+// what an earlier Card returned) is set.
 func (a *Adapter) Card(ctx context.Context, req bot.Request, acct bot.Account, ref string) (string, error) {
 	opts := []slack.MsgOption{
 		slack.MsgOptionText(cardText(req), true),
 		slack.MsgOptionBlocks(cardBlocks(req, acct)...),
 	}
 	if ref == "" {
+		to := cmp.Or(acct.Channels[bot.PlatformSlack], a.opts.ApprovalsChannel)
 		var channel, ts string
 		// A second chat.postMessage after an unknown outcome could leave two
 		// cards, so only refusals that guarantee nothing was posted are retried.
-		what := "post the approval card in " + a.opts.ApprovalsChannel
+		what := "post the approval card in " + to
 		err := a.withRetry(ctx, what, false, func(ctx context.Context) error {
 			var err error
-			channel, ts, err = a.api.PostMessageContext(ctx, a.opts.ApprovalsChannel, opts...)
+			channel, ts, err = a.api.PostMessageContext(ctx, to, opts...)
 			return err
 		})
 		if err != nil {
 			return "", a.fault(what, err)
 		}
 		if channel == "" {
-			channel = a.opts.ApprovalsChannel
+			channel = to
 		}
 		ref = channel + "/" + ts
 		a.cards.Posted(ref, req)

@@ -143,3 +143,31 @@ func TestPlaygroundBadLinesChangeNothing(t *testing.T) {
 		t.Errorf("a bad line posted an approval card:\n%s", out.String())
 	}
 }
+
+// TestPlaygroundTwoRules: demo-prod needs one approval from approvers and
+// one from security; the card shows each rule's progress, and the offer
+// comes only once both hold.
+func TestPlaygroundTwoRules(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"resetbot", "playground"}, func(string) string { return "" }, inR, outW, io.Discard)
+		outW.Close()
+	}()
+	out := readLines(outR)
+	io.WriteString(inW, "alice> /reset-password demo-prod deploy broke the login\n")
+	id := out.waitFor(ctx, t, regexp.MustCompile(`\[ephemeral to alice\] (R-[0-9A-Z]{6}): asked to reset demo-prod`))[1]
+	io.WriteString(inW, "bob> approve "+id+"\n")
+	out.waitFor(ctx, t, regexp.MustCompile(`update `+id+`: .*Pending: approvers 1/1 · security 0/1`))
+	io.WriteString(inW, "carol> approve "+id+"\n") // a second approver fills no rule
+	out.waitFor(ctx, t, regexp.MustCompile(`\[ephemeral to carol\] You approved `+id+`\. It is now pending\.`))
+	io.WriteString(inW, "dave> approve "+id+"\n")
+	out.waitFor(ctx, t, regexp.MustCompile(`\[DM to alice\] `+id+` approved by `))
+	inW.Close()
+	if err := <-done; err != nil {
+		t.Fatalf("playground: %v", err)
+	}
+}
