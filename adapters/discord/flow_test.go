@@ -162,8 +162,11 @@ func TestApprovalFlow(t *testing.T) {
 		if open, _ := e.store.Open(ctx, "alice"); len(open) != 0 {
 			t.Errorf("open requests of alice: got %d, want 0 (no second ask)", len(open))
 		}
+		done := cardState("Done")
 		for _, c := range e.fake.Calls()[before:] {
-			if c.Method != "ANSWER" {
+			// The reset's own card updates run aside: one of them may land
+			// late, showing the same finished card again. That is no change.
+			if c.Method != "ANSWER" && !done(c) {
 				t.Errorf("Discord call after a replay: %s %s", c.Method, c.Path)
 			}
 		}
