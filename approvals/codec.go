@@ -54,6 +54,11 @@ func requestFields(r bot.Request) ([]any, error) {
 		}
 		f = append(f, "rules", rules)
 	}
+	timers, err := timerFields(r)
+	if err != nil {
+		return nil, err
+	}
+	f = append(f, timers...)
 	if r.RefsFor <= 0 {
 		for k, v := range r.Refs {
 			f = append(f, refField+string(k), v)
@@ -121,6 +126,10 @@ func parseRequest(v any) (bot.Request, error) {
 			r.Votes, err = parseVotes(val)
 		case "rules":
 			r.Rules, err = decodeRules(val)
+		case "remind_after", "remind_backoff", "rem_sent", "remind_next":
+			err = decodeReminders(&r, k, val)
+		case "esc_to", "esc_people", "esc_at", "esc_done":
+			err = decodeEscalation(&r, k, val)
 		default:
 			if person, ok := strings.CutPrefix(k, voteRulesField); ok {
 				voteRules[person], err = decodeIndexes(val)

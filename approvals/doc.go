@@ -54,6 +54,15 @@
 //	                          call that wrote it, so that the same call sent
 //	                          again succeeds again), ref:<key> (SetRef, and Create's refs
 //	                          without a lifetime; key a bot.RefKey),
+//	                          remind_after (ms), remind_backoff, rem_sent
+//	                          (reminders sent) and remind_next (ms; absent
+//	                          when none is left) on a request with
+//	                          reminders (bot.Request.Reminders); esc_to and
+//	                          esc_people (tab-separated names), esc_at (ms)
+//	                          and esc_done (ms, once Due escalated it; the
+//	                          rules then name esc_people too, and their
+//	                          vr:<person> every rule) on one with an
+//	                          escalation (bot.Request.Escalation),
 //	                          entry (queue entry, once approved), lease (ms
 //	                          deadline) while executing, token while
 //	                          executing and while offered (the claim that
@@ -88,6 +97,11 @@
 //	                          RevealBy (ms) of each offered one. Added by
 //	                          Create and Offer, removed by ExpireDue or when
 //	                          the request leaves pending or offered. No TTL.
+//	timers            zset    ID -> when the next reminder or the
+//	                          escalation of a pending request is due (ms).
+//	                          Added by Create, moved on or removed by Due,
+//	                          which also drops requests no longer pending.
+//	                          No TTL.
 //	leases            zset    ID -> lease deadline (ms) of each executing
 //	                          request. Written by the claim in Next, by
 //	                          ClaimReveal and by Hold (which re-checks the

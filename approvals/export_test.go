@@ -27,7 +27,7 @@ func WithAuditCaps(o Options, audit, strangers int64) Options {
 // ScriptSources are the text of every Lua script, by name.
 func ScriptSources() map[string]string {
 	return map[string]string{
-		"create": createLua, "vote": voteLua, "cancel": cancelLua, "expire": expireLua,
+		"create": createLua, "vote": voteLua, "cancel": cancelLua, "expire": expireLua, "due": dueLua,
 		"claim": claimLua, "finish": finishLua, "offer": offerLua, "reveal": revealLua, "hold": holdLua,
 		"setRef": setRefLua, "open": openLua, "audit": auditLua,
 	}

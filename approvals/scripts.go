@@ -36,6 +36,23 @@ local LASTID = K .. 'audit:last'
 local function istr(n) return string.format('%.0f', n) end
 local function rkey(id) return K .. 'req:' .. id end
 
+-- schedule files request id in timers at its next reminder or its
+-- escalation, whichever is due first, or takes it out when it has neither
+-- left or is no longer pending.
+local function schedule(id)
+  local t = redis.call('HMGET', rkey(id), 'state', 'remind_next', 'esc_at', 'esc_done')
+  local due = nil
+  if t[1] == S.Pending then
+    due = tonumber(t[2])
+    if t[3] and not t[4] and (not due or tonumber(t[3]) < due) then due = tonumber(t[3]) end
+  end
+  if due then
+    redis.call('ZADD', K .. 'timers', istr(due), id)
+  else
+    redis.call('ZREM', K .. 'timers', id)
+  end
+end
+
 local function splitID(id)
   local m, q = string.match(id, '^(%d+)%-(%d+)$')
   return tonumber(m), tonumber(q)
@@ -241,6 +258,7 @@ if nrefs > 0 then
 end
 redis.call('HSET', open, account, id)
 redis.call('ZADD', K .. 'deadlines', expires, id)
+schedule(id) -- its first reminder or its escalation, when it has them
 audit(E.Requested, id, requester, platform, account .. ': ' .. reason)
 return okreq(id)
 `
@@ -514,7 +532,7 @@ return {'ok'}
 
 // scripts are the Lua scripts of one Store.
 type scripts struct {
-	create, vote, cancel, expire, claim, finish, offer, reveal, hold, setRef, open, audit *redis.Script
+	create, vote, cancel, expire, due, claim, finish, offer, reveal, hold, setRef, open, audit *redis.Script
 }
 
 func newScripts() scripts {
@@ -523,6 +541,7 @@ func newScripts() scripts {
 		vote:   redis.NewScript(voteLua),
 		cancel: redis.NewScript(cancelLua),
 		expire: redis.NewScript(expireLua),
+		due:    redis.NewScript(dueLua),
 		claim:  redis.NewScript(claimLua),
 		finish: redis.NewScript(finishLua),
 		offer:  redis.NewScript(offerLua),

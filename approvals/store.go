@@ -204,7 +204,7 @@ func (s *Store) Create(ctx context.Context, req bot.Request, limit bot.Limit) (b
 		n = 0
 	}
 	limitDetail := fmt.Sprintf("rate limit: at most %d requests per %s", limit.N, human(limit.Window))
-	keys := s.withAudit(req.Requester, s.reqKey(req.ID), s.refsKey(req.ID), s.key("open:"+req.Requester), s.key("rate:"+req.Requester), s.key("deadlines"))
+	keys := s.withAudit(req.Requester, s.reqKey(req.ID), s.refsKey(req.ID), s.key("open:"+req.Requester), s.key("rate:"+req.Requester), s.key("deadlines"), s.key("timers"))
 	args := append([]any{req.ID, req.Requester, req.Account, string(req.Platform), ms(req.ExpiresAt), n, window, limitDetail, req.Reason}, keptRefs(req)...)
 	args = append(args, fields...)
 	status, rest, err := s.run(ctx, "create "+req.ID, s.lua.create, keys, now, args...)

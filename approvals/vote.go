@@ -89,6 +89,16 @@ local function assign(rules, eligible)
   return have
 end
 
+-- markApproved makes request id (hash rk) approved, by actor on platform, and
+-- queues it for execution: the vote that completes its rules, or its
+-- escalation, calls it.
+local function markApproved(id, rk, actor, platform, detail)
+  local entry = redis.call('XADD', K .. 'queue', '*', 'request', id)
+  redis.call('HSET', rk, 'state', S.Approved, 'entry', entry)
+  redis.call('ZREM', K .. 'deadlines', id)
+  audit(E.Approved, id, actor, platform, detail)
+end
+
 -- satisfied reads the approvals of request rk (their VOTE_RULES fields) and
 -- returns whether one assignment of them satisfies every rule, and the
 -- progress as cards show it ("db-approvers 1/1 · security 0/1").
@@ -177,10 +187,7 @@ if approve then
     detail = istr(n) .. ' of ' .. f[5] .. ' approvals'
   end
   if done then
-    local entry = redis.call('XADD', K .. 'queue', '*', 'request', id)
-    redis.call('HSET', rk, 'state', S.Approved, 'entry', entry)
-    redis.call('ZREM', K .. 'deadlines', id)
-    audit(E.Approved, id, person, platform, detail)
+    markApproved(id, rk, person, platform, detail)
   end
 else
   local outcome = 'denied by ' .. person

@@ -38,6 +38,8 @@ var (
 		"Expired":   bot.EventExpired,
 		"Executing": bot.EventExecuting,
 		"Offered":   bot.EventOffered,
+		"Reminded":  bot.EventReminded,
+		"Escalated": bot.EventEscalated,
 	}
 	luaCodes = map[string]string{
 		"NotFound":    bot.ENOTFOUND,

@@ -106,7 +106,26 @@ type Account struct {
 	// RevealWithin is how long the requester may press Reveal once the
 	// request is approved (default 30m); then it expires, unreset.
 	RevealWithin time.Duration
+
+	// RemindAfter is how long a request waits pending before the first
+	// reminder (remind_after); 0: never. Each later reminder waits
+	// RemindBackoff times longer than the one before (remind_backoff, 1 to
+	// MaxRemindBackoff; 0 reads as 1); at most MaxReminders are sent.
+	RemindAfter   time.Duration
+	RemindBackoff float64
+	// EscalateAfter is how long a request waits pending before the people
+	// of EscalateTo (people or groups, escalate_to) may approve it too,
+	// counting toward any rule (escalate_after); 0: never.
+	EscalateAfter time.Duration
+	EscalateTo    []string
 }
+
+// The bounds of reminders: how many one request gets at most, and the
+// largest remind_backoff.
+const (
+	MaxReminders     = 5
+	MaxRemindBackoff = 5
+)
 
 // Rule is one approval rule: Count distinct people named by From (people or
 // groups) must approve. One person's approval counts toward one rule only,
@@ -173,6 +192,12 @@ type Request struct {
 	// stored by an earlier version: it needs Approvals distinct approvals
 	// from anyone allowed to vote.
 	Rules []RequestRule `json:"rules,omitempty"`
+	// Reminders are the request's reminder schedule, as it stood when it
+	// was created; nil when its account sends none.
+	Reminders *Reminders `json:"reminders,omitempty"`
+	// Escalation is the request's escalation, as it stood when it was
+	// created; nil when its account has none.
+	Escalation *Escalation `json:"escalation,omitempty"`
 	// RevealBy is the deadline of an offered request: nothing is reset
 	// before its requester presses Reveal, and it expires at RevealBy
 	// without that click.
@@ -195,6 +220,32 @@ type Request struct {
 	// no longer, and drops them when the request ends. Not stored: read
 	// back, such Refs are Refs while they last.
 	RefsFor time.Duration `json:"-"`
+}
+
+// Reminders is a pending request's reminder schedule. The store sends each
+// reminder once (Store.Due), the first at CreatedAt+After, each later one
+// Backoff times longer after the one before, at most MaxReminders, none
+// once the request left pending or past its expiry.
+type Reminders struct {
+	After   time.Duration `json:"after"`
+	Backoff float64       `json:"backoff"` // >= 1
+	Sent    int           `json:"sent"`    // reminders sent so far
+	// Next is when the next reminder is due; zero when none is left.
+	Next time.Time `json:"next,omitzero"`
+}
+
+// Escalation is who may approve a pending request too, from At on.
+type Escalation struct {
+	// To are the names of the people or groups as config wrote them
+	// (escalate_to), for cards: "escalated to eng-managers".
+	To []string `json:"to"`
+	// People are the names of the people To names, resolved when the
+	// request was created; never the requester.
+	People []string  `json:"people"`
+	At     time.Time `json:"at"`
+	// Done is true once the store escalated the request: People count
+	// toward any of its rules.
+	Done bool `json:"done,omitempty"`
 }
 
 // RefKey names one reference kept on a request (Request.Refs): what the bot

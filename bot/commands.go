@@ -122,6 +122,7 @@ func (s *Service) ask(ctx context.Context, a Actor, p Person, cmd Command) Reply
 		Refs:      a.Refs,
 		RefsFor:   a.RefsFor,
 	}
+	req.Reminders, req.Escalation = s.timers(acct, p.Name, now)
 	for try := 0; ; try++ {
 		if req.ID, err = s.newID(); err != nil {
 			return s.failed(ctx, "make a request ID", err)
@@ -224,7 +225,10 @@ func (s *Service) vote(ctx context.Context, a Actor, p Person, cmd Command) Repl
 	}
 	acct := s.accounts[req.Account]
 	if !s.mayVote(p, a, req) {
-		refusal := NotApprover(req)
+		refusal := notYet(req, p.Name)
+		if refusal == nil {
+			refusal = NotApprover(req)
+		}
 		s.audit(ctx, Event{Kind: EventRefused, RequestID: req.ID, Actor: p.Name, Platform: a.Platform, Detail: refusal.Message})
 		return fail(refusal)
 	}
@@ -274,7 +278,9 @@ func (s *Service) CheckVote(ctx context.Context, a Actor, id string) error {
 	var refusal *Error
 	switch {
 	case !s.mayVote(p, a, req):
-		refusal = NotApprover(req)
+		if refusal = notYet(req, p.Name); refusal == nil {
+			refusal = NotApprover(req)
+		}
 	case req.Requester == p.Name:
 		refusal = Errorf(EFORBIDDEN, "you cannot deny your own request; cancel it instead")
 	case req.State != StatePending:

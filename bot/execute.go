@@ -187,7 +187,7 @@ func (s *Service) finishUntil(ctx context.Context, c Claim, until func() time.Ti
 	}
 }
 
-// RunSweeper expires overdue requests every interval until ctx ends.
+// RunSweeper sweeps (Sweep) every interval until ctx ends.
 func (s *Service) RunSweeper(ctx context.Context, every time.Duration) error {
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -201,7 +201,8 @@ func (s *Service) RunSweeper(ctx context.Context, every time.Duration) error {
 	}
 }
 
-// Sweep expires overdue requests once and tells everyone concerned.
+// Sweep expires overdue requests once and tells everyone concerned, then
+// sends the reminders and escalations that are due.
 func (s *Service) Sweep(ctx context.Context) {
 	reqs, err := s.store.ExpireDue(ctx)
 	if err != nil {
@@ -209,11 +210,11 @@ func (s *Service) Sweep(ctx context.Context) {
 			return // shutting down: nothing went wrong
 		}
 		s.log.Error("expire requests", "err", err)
-		return
 	}
 	for _, r := range reqs {
 		s.metrics.Event(EventExpired)
 		s.updateCards(ctx, r)
 		s.tell(ctx, r, fmt.Sprintf("%s %s.", r.ID, r.Outcome))
 	}
+	s.remind(ctx)
 }

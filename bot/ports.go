@@ -41,6 +41,16 @@ type Claim struct {
 	Until time.Time
 }
 
+// Timer is what Store.Due claimed on one request.
+type Timer struct {
+	Request Request // as it stands after the claim
+	// Reminder is the number (from 1) of the reminder to send now; 0 when
+	// none is due.
+	Reminder int
+	// Escalated is true when the request was escalated now.
+	Escalated bool
+}
+
 // EventKind is what an audit event records. The store's scripts write the
 // same words: approvals takes them from these constants.
 type EventKind string
@@ -61,12 +71,14 @@ const (
 	EventDelivered      EventKind = "delivered"
 	EventDeliveryFailed EventKind = "delivery_failed"
 	EventChatError      EventKind = "chat_error"
+	EventReminded       EventKind = "reminded"
+	EventEscalated      EventKind = "escalated"
 )
 
 // EventKinds lists every EventKind.
 var EventKinds = []EventKind{EventRequested, EventVoted, EventRefused, EventApproved, EventDenied,
 	EventCancelled, EventExpired, EventExecuting, EventOffered, EventSucceeded, EventFailed,
-	EventDelivered, EventDeliveryFailed, EventChatError}
+	EventDelivered, EventDeliveryFailed, EventChatError, EventReminded, EventEscalated}
 
 // Event is one line of the audit log. It never holds a password.
 type Event struct {
@@ -139,6 +151,17 @@ type Store interface {
 	// expired, and returned, by exactly one.
 	ExpireDue(ctx context.Context) ([]Request, error)
 
+	// Due claims the reminders and escalations that are due, by the
+	// store's clock, on pending requests (Request.Reminders,
+	// Request.Escalation), and returns them. Safe to run in several
+	// processes at once: each reminder, and each escalation, is claimed,
+	// audited and returned by exactly one, and never once its request left
+	// pending or passed its expiry. An escalation makes Escalation.People
+	// count toward any rule, in the same atomic step, and approves the
+	// request (queued for execution, audited) when the approvals it already
+	// has then satisfy every rule.
+	Due(ctx context.Context) ([]Timer, error)
+
 	// Next blocks until a request can be executed and claims it for consumer
 	// for lease, moving it from approved to executing. A request whose
 	// executor's lease ran out is handed out again: with Claim.Stale set
@@ -206,6 +229,12 @@ type Notifier interface {
 	// answer shows the password to them alone. The message holds no secret.
 	// It returns a reference to the message, for Withdraw.
 	Offer(ctx context.Context, person Person, req Request) (string, error)
+
+	// Remind replies under the card at ref (what Card returned) with text,
+	// mentioning people so that the platform notifies each of them (Slack
+	// <@U…>, Discord <@id>); a person without an ID on this platform is
+	// named instead. It returns nothing to keep: a reminder is sent once.
+	Remind(ctx context.Context, req Request, ref string, people []Person, text string) error
 
 	// Withdraw takes the way to reveal off the offer at ref, once req has
 	// ended (revealed, expired, cancelled, failed), and says how it ended.

@@ -103,7 +103,18 @@ func (r Request) Progress() []RuleProgress {
 	if len(r.Rules) == 0 {
 		return []RuleProgress{{Name: legacyRule, Have: min(r.Approved(), r.Approvals), Need: r.Approvals}}
 	}
-	var eligible [][]int
+	counts, eligible := r.assignment()
+	have := Assign(counts, eligible)
+	out := make([]RuleProgress, len(r.Rules))
+	for i, rule := range r.Rules {
+		out[i] = RuleProgress{Name: rule.Name, Have: have[i], Need: rule.Count}
+	}
+	return out
+}
+
+// assignment is what Assign decides r's progress from: each rule's count,
+// and the rules each approval so far may count toward.
+func (r Request) assignment() (counts []int, eligible [][]int) {
 	for _, v := range r.Votes {
 		if !v.Approve || v.Person == r.Requester {
 			continue
@@ -114,16 +125,11 @@ func (r Request) Progress() []RuleProgress {
 		}
 		eligible = append(eligible, rules)
 	}
-	counts := make([]int, len(r.Rules))
+	counts = make([]int, len(r.Rules))
 	for i, rule := range r.Rules {
 		counts[i] = rule.Count
 	}
-	have := Assign(counts, eligible)
-	out := make([]RuleProgress, len(r.Rules))
-	for i, rule := range r.Rules {
-		out[i] = RuleProgress{Name: rule.Name, Have: have[i], Need: rule.Count}
-	}
-	return out
+	return counts, eligible
 }
 
 // Assign counts, for a largest assignment of voters to rules, how many
@@ -183,21 +189,32 @@ func Satisfied(progress []RuleProgress) bool {
 }
 
 // MayStillApprove lists, in the rules' order, the people who have not voted
-// and whose approval would count toward a rule not yet satisfied. Holders
-// of a rule's Discord roles are not listed: the request cannot know them.
-// Nil for a request without recorded rules.
+// and whose approval would now count: it would raise the number of
+// approvals some assignment of the votes to the rules counts, even when
+// that means moving an earlier voter to another rule (bob, in both rules,
+// fills the first; carol, in the first only, still counts: bob moves).
+// Holders of a rule's Discord roles are not listed: the request cannot
+// know them. Nil for a request without recorded rules.
 func (r Request) MayStillApprove() []string {
 	if len(r.Rules) == 0 {
 		return nil
 	}
-	progress := r.Progress()
-	var out []string
-	for i, rule := range r.Rules {
-		if progress[i].Have >= progress[i].Need {
-			continue
+	counts, eligible := r.assignment()
+	total := func(e [][]int) int {
+		n := 0
+		for _, h := range Assign(counts, e) {
+			n += h
 		}
+		return n
+	}
+	base := total(eligible)
+	var out []string
+	for _, rule := range r.Rules {
 		for _, p := range rule.People {
-			if _, voted := r.voteOf(p); !voted && p != r.Requester && !slices.Contains(out, p) {
+			if _, voted := r.voteOf(p); voted || p == r.Requester || slices.Contains(out, p) {
+				continue
+			}
+			if total(append(slices.Clone(eligible), r.RulesOf(p, nil))) > base {
 				out = append(out, p)
 			}
 		}
@@ -240,4 +257,13 @@ func joinAnd(parts []string) string {
 		return parts[0]
 	}
 	return strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
+}
+
+// Escalated names who r was escalated to, as config wrote them
+// ("eng-managers"), once it was; "" before, or without escalation.
+func (r Request) Escalated() string {
+	if r.Escalation == nil || !r.Escalation.Done {
+		return ""
+	}
+	return strings.Join(r.Escalation.To, ", ")
 }

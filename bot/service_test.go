@@ -199,6 +199,17 @@ func (n notifier) Offer(_ context.Context, p bot.Person, req bot.Request) (strin
 	return "dm/" + req.ID, nil
 }
 
+// Remind records a reply under a card; Audience lists the people
+// mentioned, by name, comma-separated.
+func (n notifier) Remind(_ context.Context, req bot.Request, ref string, people []bot.Person, text string) error {
+	names := make([]string, len(people))
+	for i, p := range people {
+		names[i] = p.Name
+	}
+	n.chat.record(shown{Kind: "remind", Platform: n.platform, Audience: strings.Join(names, ","), Ref: ref, Request: req, Text: text})
+	return nil
+}
+
 func (n notifier) Withdraw(_ context.Context, req bot.Request, ref string) error {
 	n.chat.record(shown{Kind: "withdraw", Platform: n.platform, Audience: req.Requester, Ref: ref, Request: req})
 	return nil

@@ -47,6 +47,13 @@ func Summary(r Request) string {
 		if who := r.MayStillApprove(); len(who) > 0 {
 			s += "; may still approve: " + strings.Join(who, ", ")
 		}
+		if e := r.Escalation; e != nil {
+			if e.Done {
+				s += "; escalated to " + r.Escalated()
+			} else {
+				s += fmt.Sprintf("; escalates to %s at %s", strings.Join(e.To, ", "), timeOfDay(e.At))
+			}
+		}
 	case StateOffered:
 		if r.RevealBy.IsZero() {
 			s += " — " + r.Outcome

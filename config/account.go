@@ -48,6 +48,16 @@ type Account struct {
 	// RevealWithin is how long an approved request's Reveal button works
 	// (default 30m); then the request expires with nothing reset.
 	RevealWithin *time.Duration `yaml:"reveal_within"`
+	// RemindAfter is how long a pending request waits before its first
+	// reminder; 0: never. Each later one waits RemindBackoff times longer
+	// (default 1, at most bot.MaxRemindBackoff).
+	RemindAfter   time.Duration `yaml:"remind_after"`
+	RemindBackoff *float64      `yaml:"remind_backoff"`
+	// EscalateAfter is how long a pending request waits before the people
+	// of EscalateTo (people or groups) may approve it too, counting toward
+	// any rule; 0: never.
+	EscalateAfter time.Duration `yaml:"escalate_after"`
+	EscalateTo    []string      `yaml:"escalate_to"`
 
 	// parsed is what the account's kind made of its provider keys, once, at
 	// load. A pointer, so that printing an Account does not dump it.
@@ -278,6 +288,10 @@ func (c *Config) Accounts() []bot.Account {
 			Approvals:      a.approvals(),
 			TTL:            a.ttl(),
 			RevealWithin:   a.revealWithin(),
+			RemindAfter:    a.RemindAfter,
+			RemindBackoff:  a.remindBackoff(),
+			EscalateAfter:  a.EscalateAfter,
+			EscalateTo:     slices.Clone(a.EscalateTo),
 		}
 		if a.parsed != nil {
 			acct.Settings = a.parsed.settings
@@ -383,4 +397,11 @@ func (a Account) revealWithin() time.Duration {
 		return defaultRevealWithin
 	}
 	return *a.RevealWithin
+}
+
+func (a Account) remindBackoff() float64 {
+	if a.RemindBackoff == nil {
+		return defaultRemindBackoff
+	}
+	return *a.RemindBackoff
 }

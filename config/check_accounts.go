@@ -298,6 +298,7 @@ func (c *Config) checkPolicy(k *checker, at string, a Account, people []bot.Pers
 	if d := a.revealWithin(); d <= 0 || d > maxRevealWithin {
 		k.errf(at+".reveal_within", "%s: must be more than 0 and at most %s", k.plain(at+".reveal_within", shortDuration(d)), shortDuration(maxRevealWithin))
 	}
+	c.checkReminders(k, at, a, known)
 }
 
 // checkShorthand checks the approvers/approvals shorthand for one rule.
@@ -327,21 +328,72 @@ func (c *Config) checkShorthand(k *checker, at string, a Account, people []bot.P
 		if n > len(pool) {
 			k.errf(at+".approvals", "%s approvals needed but only %d people may approve", shownN, len(pool))
 		} else {
-			// Nobody approves their own request: a requester who is also in
-			// the pool needs n others.
-			var stuck []string
-			for _, p := range people {
-				if p.In(a.Requesters) && slices.Contains(pool, p.Name) && len(pool)-1 < n {
-					stuck = append(stuck, k.plain(c.personPath(p.Name), p.Name))
-				}
-			}
-			if len(stuck) > 0 {
-				// A warning, not an error: such a requester may still ask for
-				// other accounts, and the design's own example has one.
-				k.warnf(at+".approvals", "%s approvals needed: requests by %s could never be approved (only %d other people may approve)", shownN, strings.Join(stuck, ", "), len(pool)-1)
-			}
+			c.checkShorthandRequesters(k, at, a, people, pool, n)
 		}
 	}
+}
+
+// checkShorthandRequesters warns of the requesters whom the shorthand's
+// pool could never approve with n approvals, or only once escalate_to may
+// approve too. Nobody approves their own request: a requester who is also
+// in the pool needs n others. Warnings, not errors: such a requester may
+// still ask for other accounts, and the design's own example has one.
+func (c *Config) checkShorthandRequesters(k *checker, at string, a Account, people []bot.Person, pool []string, n int) {
+	if len(pool)-1 >= n {
+		return
+	}
+	type stuck struct {
+		others    int // people besides the requester who may approve, escalate_to included
+		requester []string
+	}
+	var never []*stuck
+	var late []string
+	for _, p := range people {
+		if !p.In(a.Requesters) || !slices.Contains(pool, p.Name) {
+			continue
+		}
+		who := k.plain(c.personPath(p.Name), p.Name)
+		others := len(pool) - 1
+		for _, q := range escalation(people, a, p.Name) {
+			if !slices.Contains(pool, people[q].Name) {
+				others++
+			}
+		}
+		if a.escalates() && others >= n {
+			late = append(late, who)
+			continue
+		}
+		if i := slices.IndexFunc(never, func(s *stuck) bool { return s.others == others }); i >= 0 {
+			never[i].requester = append(never[i].requester, who)
+		} else {
+			never = append(never, &stuck{others: others, requester: []string{who}})
+		}
+	}
+	shownN := k.plain(at+".approvals", strconv.Itoa(n))
+	also := ""
+	if a.escalates() {
+		also = ", escalate_to included"
+	}
+	for _, s := range never {
+		k.warnf(at+".approvals", "%s approvals needed: requests by %s could never be approved (only %d other people may approve%s)", shownN, strings.Join(s.requester, ", "), s.others, also)
+	}
+	if len(late) > 0 {
+		k.warnf(at+".approvals", "account %s: requests by %s can be approved %s: rule %s needs %s, and %s besides the requester may approve under it before",
+			k.plain(at+".name", a.Name), strings.Join(late, ", "), afterEscalation(k, at, a), c.shorthandName(k, at, a), shownN, howMany(len(pool)-1))
+	}
+}
+
+// shorthandName is bot.Rule.Name for the shorthand's one rule, without
+// values from the environment; "approver_roles" when only roles make it.
+func (c *Config) shorthandName(k *checker, at string, a Account) string {
+	if len(a.Approvers) == 0 {
+		return "approver_roles"
+	}
+	var from []string
+	for x, n := range a.Approvers {
+		from = append(from, k.plain(fmt.Sprintf("%s.approvers[%d]", at, x), n))
+	}
+	return bot.Rule{From: from}.Name()
 }
 
 // personPath is the key path of the first person so named.

@@ -20,19 +20,20 @@ import (
 
 // Defaults that apply when the config leaves a key out.
 const (
-	defaultListen       = ":8080"
-	defaultSlackCommand = "/reset-password"
-	maxSlackCommand     = 32 // Slack's limit on a slash command's name, with its "/"
-	defaultRedisPrefix  = "resetbot:"
-	defaultLogLevel     = "info"
-	defaultScheme       = "https"
-	defaultRateRequests = 10
-	defaultRatePer      = time.Hour
-	defaultApprovals    = 1
-	defaultTTL          = 30 * time.Minute
-	maxTTL              = 24 * time.Hour
-	defaultRevealWithin = 30 * time.Minute
-	maxRevealWithin     = 24 * time.Hour
+	defaultListen        = ":8080"
+	defaultSlackCommand  = "/reset-password"
+	maxSlackCommand      = 32 // Slack's limit on a slash command's name, with its "/"
+	defaultRedisPrefix   = "resetbot:"
+	defaultLogLevel      = "info"
+	defaultScheme        = "https"
+	defaultRateRequests  = 10
+	defaultRatePer       = time.Hour
+	defaultApprovals     = 1
+	defaultTTL           = 30 * time.Minute
+	maxTTL               = 24 * time.Hour
+	defaultRevealWithin  = 30 * time.Minute
+	maxRevealWithin      = 24 * time.Hour
+	defaultRemindBackoff = 1
 )
 
 // Config is the YAML file read by `resetbot serve` and `resetbot

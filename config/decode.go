@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"reflect"
 	"strconv"
 	"strings"
@@ -213,9 +214,9 @@ func parseBool(s string) (v, ok bool) {
 	return false, false
 }
 
-// scalar fills a string, bool, int, duration or secret. Values never go
-// through the YAML parser again, so an expanded variable is always one plain
-// value.
+// scalar fills a string, bool, int, number, duration or secret. Values
+// never go through the YAML parser again, so an expanded variable is always
+// one plain value.
 func (d *decoder) scalar(n *yaml.Node, v reflect.Value, path string) {
 	if isNull(n) {
 		return
@@ -255,6 +256,13 @@ func (d *decoder) scalar(n *yaml.Node, v reflect.Value, path string) {
 			return
 		}
 		v.SetInt(int64(i))
+	case v.Kind() == reflect.Float64:
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			d.problemf(path, n.Line, "want a number like 2 or 1.5%s", shown)
+			return
+		}
+		v.SetFloat(f)
 	default:
 		// Only reachable if a field of an unsupported type is added.
 		d.problemf(path, n.Line, "cannot read a %s", v.Type())

@@ -15,7 +15,8 @@
 //   - check.go and check_accounts.go hold the checks: server and Redis,
 //     Slack, Discord, people, accounts and their approval policy, and the
 //     cloud credential sections; rules.go holds those of approval_rules and
-//     of an account's channels.
+//     of an account's channels, remind.go those of reminders and
+//     escalation.
 //
 // # Approval rules
 //
@@ -24,11 +25,28 @@
 // Accounts gives the rules as bot.Account.Rules. check-config proves that
 // every allowed requester could get a request approved: that people besides
 // the requester can fill every rule's count at once, one person toward one
-// rule only (a bipartite matching of people to the rules' places; with
-// Discord approver_roles anyone in config may hold a role, so everyone may
-// fill every rule). For approval_rules, an account some requester could
-// never get approved is an error naming the account, the requester and the
-// rule; for the shorthand it stays a warning, as it was.
+// rule only (a bipartite matching of people to the rules' places). Discord
+// approver_roles feed the shorthand's one rule only (bot.RequestRules), so
+// they are refused along with approval_rules; with the shorthand anyone in
+// config may hold a role, so everyone may approve. For approval_rules, an
+// account some requester could never get approved is an error naming the
+// account, the requester and the rule; for the shorthand it stays a
+// warning, as it was.
+//
+// # Reminders and escalation
+//
+// remind_after (a duration less than ttl; 0 or absent: never) is when the
+// first reminder goes under a pending request's card; remind_backoff
+// (default 1, from 1 to bot.MaxRemindBackoff, 1.5 is fine) is how many
+// times longer each later one waits. escalate_after (less than ttl) and
+// escalate_to (people or groups) go together: from then on escalate_to's
+// people, never the requester, may approve too, counting toward any rule.
+// The proof above is made twice when an account escalates: a requester
+// whom the rules fail without escalation but not with it is a warning,
+// "only after escalate_after (20m), when escalate_to may approve"; one
+// they fail either way is the error (a warning for the shorthand). A
+// rule's count larger than its own people stays an error whatever
+// escalation adds: the rule would always wait for escalation.
 //
 // An account's channels (slack, discord) route its cards; Channels gives,
 // for each configured platform, the account's own channel or else that

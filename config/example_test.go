@@ -44,3 +44,50 @@ accounts:
 	//   line 18: accounts[0].password_length: 48: tencent.ciam takes 16 to 32
 	// warning: redis.url: empty: the bot keeps its state in memory; run one replica only, and requests are lost on restart
 }
+
+// An account whose rules one requester can meet only once the request is
+// escalated loads, with a warning that says so.
+func ExampleLoad_escalation() {
+	data := []byte(`
+slack:
+  bot_token: ${SLACK_BOT_TOKEN}
+  signing_secret: ${SLACK_SIGNING_SECRET}
+  approvals_channel: C0APPROVALS
+tencentcloud:
+  secret_id: ${TENCENTCLOUD_SECRET_ID}
+  secret_key: ${TENCENTCLOUD_SECRET_KEY}
+redis:
+  url: redis://127.0.0.1:6379/0
+people:
+  - {name: alice, slack: U0ALICE, groups: [eng]}
+  - {name: bob, slack: U0BOB, groups: [dba]}
+  - {name: dave, slack: U0DAVE, groups: [eng, security]}
+  - {name: erin, slack: U0ERIN, groups: [eng-managers]}
+accounts:
+  - name: prod-db
+    provider: tencent.cam
+    user: app
+    requesters: [eng]
+    approval_rules:
+      - {from: [dba], count: 1}
+      - {from: [security], count: 1}
+    remind_after: 10m
+    remind_backoff: 1.5
+    escalate_after: 20m
+    escalate_to: [eng-managers]
+`)
+	getenv := func(name string) string { return "xoxb-value-of-" + name }
+	cfg, err := config.Load(data, getenv, providers.Kinds())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, w := range cfg.Warnings() {
+		fmt.Println("warning:", w)
+	}
+	a := cfg.Accounts()[0]
+	fmt.Println(a.RemindAfter, a.RemindBackoff, a.EscalateAfter, a.EscalateTo)
+	// Output:
+	// warning: line 23: accounts[0].approval_rules[1]: account prod-db: requests by dave can be approved only after escalate_after (20m), when escalate_to may approve: rule security needs 1, and nobody besides the requester may approve under it
+	// 10m0s 1.5 20m0s [eng-managers]
+}

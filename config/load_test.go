@@ -103,9 +103,10 @@ func TestLoadFullConfig(t *testing.T) {
 			t.Fatalf("Accounts: got %d, want %d", len(got), len(want))
 		}
 		// No account names its own channels: each routes to the platforms'
-		// approvals channels.
+		// approvals channels. None sets remind_backoff: each has its default.
 		for i := range want {
 			want[i].Channels = map[bot.Platform]string{bot.PlatformSlack: "C0APPROVALS", bot.PlatformDiscord: "789"}
+			want[i].RemindBackoff = 1
 		}
 		for i := range want {
 			if !reflect.DeepEqual(got[i], want[i]) {

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -15,15 +16,23 @@ func (c *Config) checkRules(k *checker, at string, a Account, people []bot.Perso
 		k.errf(at+".approval_rules", "empty: list at least one rule, like {from: [db-approvers], count: 1}")
 		return
 	}
-	for _, key := range []string{"approvers", "approvals"} {
-		set := k.written(at+"."+key) || key == "approvers" && len(a.Approvers) > 0 || key == "approvals" && a.Approvals != nil
-		if set {
-			where := ""
-			if l := k.line(at + "." + key); l > 0 {
-				where = fmt.Sprintf(" (%s is at line %d)", key, l)
-			}
-			k.errf(at+".approval_rules", "set approval_rules or the approvers/approvals shorthand, not both%s", where)
+	for _, key := range []string{"approvers", "approvals", "approver_roles"} {
+		set := k.written(at+"."+key) || key == "approvers" && len(a.Approvers) > 0 || key == "approvals" && a.Approvals != nil ||
+			key == "approver_roles" && len(a.ApproverRoles) > 0
+		if !set {
+			continue
 		}
+		where := ""
+		if l := k.line(at + "." + key); l > 0 {
+			where = fmt.Sprintf(" (%s is at line %d)", key, l)
+		}
+		if key == "approver_roles" {
+			// bot.RequestRules gives the roles to the shorthand's one rule
+			// only: with approval_rules they would be ignored.
+			k.errf(at+".approval_rules", "approver_roles admit approvers under the approvers/approvals shorthand's one rule only: use one form, approval_rules or the shorthand with approver_roles%s", where)
+			continue
+		}
+		k.errf(at+".approval_rules", "set approval_rules or the approvers/approvals shorthand, not both%s", where)
 	}
 	ok := true
 	for j, r := range a.ApprovalRules {
@@ -49,7 +58,7 @@ func (c *Config) checkRules(k *checker, at string, a Account, people []bot.Perso
 			ok = false
 			continue
 		}
-		if n := len(eligible(people, a, r.From, "")); *r.Count > n && len(r.From) > 0 {
+		if n := len(eligible(people, r.From, "")); *r.Count > n && len(r.From) > 0 {
 			k.errf(path+".count", "%s approvals needed but %s may approve under this rule", shown, howMany(n))
 			ok = false
 		}
@@ -60,12 +69,12 @@ func (c *Config) checkRules(k *checker, at string, a Account, people []bot.Perso
 }
 
 // eligible are the people who may approve under a rule whose from is from,
-// but not the requester. With Discord approver_roles anyone in config may
-// hold a role, so everyone is.
-func eligible(people []bot.Person, a Account, from []string, requester string) []int {
+// but not the requester. (Discord approver_roles do not feed approval_rules:
+// the two are refused together.)
+func eligible(people []bot.Person, from []string, requester string) []int {
 	var out []int
 	for i, p := range people {
-		if p.Name != requester && (len(a.ApproverRoles) > 0 || p.In(from)) {
+		if p.Name != requester && p.In(from) {
 			out = append(out, i)
 		}
 	}
@@ -76,11 +85,15 @@ func eligible(people []bot.Person, a Account, from []string, requester string) [
 // approved: that enough people besides them can fill every rule's count at
 // once, one person toward one rule only. That is a bipartite matching of
 // people to the rules' slots; the rule whose slots cannot all be matched,
-// given the rules before it, is the one named.
+// given the rules before it, is the one named. A requester the rules fail
+// is matched again with escalation, whose people may fill any rule: one it
+// then succeeds for is a warning (their requests wait for escalate_after),
+// one it fails too is an error.
 func (c *Config) checkSatisfiable(k *checker, at string, a Account, people []bot.Person) {
 	type stuck struct {
 		rule      int
 		detail    string
+		late      bool // approved only once escalated
 		requester []string
 	}
 	var found []*stuck
@@ -88,31 +101,48 @@ func (c *Config) checkSatisfiable(k *checker, at string, a Account, people []bot
 		if !p.In(a.Requesters) {
 			continue
 		}
-		j, detail := c.unfillable(k, at, a, people, p.Name)
+		j, detail := c.unfillable(k, at, a, people, p.Name, false)
 		if j < 0 {
 			continue
 		}
-		who := k.plain(c.personPath(p.Name), p.Name)
-		merged := false
-		for _, s := range found {
-			if s.rule == j && s.detail == detail {
-				s.requester = append(s.requester, who)
-				merged = true
+		late := false
+		if a.escalates() {
+			if je, de := c.unfillable(k, at, a, people, p.Name, true); je < 0 {
+				late = true
+			} else {
+				j, detail = je, de
 			}
 		}
-		if !merged {
-			found = append(found, &stuck{rule: j, detail: detail, requester: []string{who}})
+		who := k.plain(c.personPath(p.Name), p.Name)
+		if i := slices.IndexFunc(found, func(s *stuck) bool { return s.rule == j && s.detail == detail && s.late == late }); i >= 0 {
+			found[i].requester = append(found[i].requester, who)
+		} else {
+			found = append(found, &stuck{rule: j, detail: detail, late: late, requester: []string{who}})
 		}
 	}
 	for _, s := range found {
-		k.errf(fmt.Sprintf("%s.approval_rules[%d]", at, s.rule), "account %s: requests by %s could never be approved: %s",
-			k.plain(at+".name", a.Name), strings.Join(s.requester, ", "), s.detail)
+		path := fmt.Sprintf("%s.approval_rules[%d]", at, s.rule)
+		account, requesters := k.plain(at+".name", a.Name), strings.Join(s.requester, ", ")
+		switch {
+		case s.late:
+			k.warnf(path, "account %s: requests by %s can be approved %s: %s", account, requesters, afterEscalation(k, at, a), s.detail)
+		case a.escalates():
+			k.errf(path, "account %s: requests by %s could never be approved, even after escalate_after (%s): %s", account, requesters,
+				k.plain(at+".escalate_after", shortDuration(a.EscalateAfter)), s.detail)
+		default:
+			k.errf(path, "account %s: requests by %s could never be approved: %s", account, requesters, s.detail)
+		}
 	}
 }
 
 // unfillable is the first rule that people besides requester cannot fill
 // along with the rules before it, and why; -1 when every rule can be filled.
-func (c *Config) unfillable(k *checker, at string, a Account, people []bot.Person, requester string) (int, string) {
+// With escalated, the people of escalate_to may fill any rule too.
+func (c *Config) unfillable(k *checker, at string, a Account, people []bot.Person, requester string, escalated bool) (int, string) {
+	var esc []int
+	if escalated {
+		esc = escalation(people, a, requester)
+	}
 	var slotRule []int     // slot -> its rule
 	var byRule [][]int     // rule -> the people eligible under it
 	owner := map[int]int{} // person -> the slot they fill
@@ -132,11 +162,18 @@ func (c *Config) unfillable(k *checker, at string, a Account, people []bot.Perso
 		return false
 	}
 	for j, r := range a.ApprovalRules {
-		byRule = append(byRule, eligible(people, a, r.From, requester))
+		mine := eligible(people, r.From, requester)
+		for _, q := range esc {
+			if !slices.Contains(mine, q) {
+				mine = append(mine, q)
+			}
+		}
+		slices.Sort(mine)
+		byRule = append(byRule, mine)
 		for range r.count() {
 			slotRule = append(slotRule, j)
 			if !augment(len(slotRule)-1, map[int]bool{}) {
-				return j, c.whyUnfillable(k, at, a, people, byRule, j)
+				return j, c.whyUnfillable(k, at, a, people, byRule, j, escalated)
 			}
 		}
 	}
@@ -145,12 +182,16 @@ func (c *Config) unfillable(k *checker, at string, a Account, people []bot.Perso
 
 // whyUnfillable says why rule j cannot be filled: too few people besides the
 // requester, or people the rules before it need too.
-func (c *Config) whyUnfillable(k *checker, at string, a Account, people []bot.Person, byRule [][]int, j int) string {
+func (c *Config) whyUnfillable(k *checker, at string, a Account, people []bot.Person, byRule [][]int, j int, escalated bool) string {
 	r := a.ApprovalRules[j]
 	name := c.ruleName(k, fmt.Sprintf("%s.approval_rules[%d]", at, j), r)
 	mine := byRule[j]
 	if len(mine) < r.count() {
-		return fmt.Sprintf("rule %s needs %d, and %s besides the requester may approve under it", name, r.count(), howMany(len(mine)))
+		also := ""
+		if escalated {
+			also = ", escalate_to included"
+		}
+		return fmt.Sprintf("rule %s needs %d, and %s besides the requester may approve under it%s", name, r.count(), howMany(len(mine)), also)
 	}
 	var names []string
 	for _, q := range mine {

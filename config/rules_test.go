@@ -5,10 +5,12 @@ import (
 	"maps"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
 	"resetbot/bot"
+	"resetbot/config"
 )
 
 // rulesBase is baseYAML with dave, the one person of group sec.
@@ -103,6 +105,10 @@ func TestLoadReportsRuleProblem(t *testing.T) {
 		{"RulesAndApprovals", ruled("approval_rules:", "  - {from: [sec], count: 1}", "approvals: 1"),
 			"accounts[1].approval_rules", "", "approval_rules:"},
 
+		// The roles feed the shorthand's one rule only (bot.RequestRules).
+		{"RulesAndApproverRoles", discordYAML + ruled("approval_rules:", "  - {from: [dba], count: 1}", "approver_roles: [\"42\"]"),
+			"accounts[1].approval_rules", "", "approval_rules:"},
+
 		// Channels.
 		{"SlackChannelName", ruled("approvers: [dba]", "channels: {slack: general}"),
 			"accounts[1].channels.slack", `"general" is not a Slack channel ID (like C012AB3CD)`, "general"},
@@ -133,6 +139,9 @@ func TestLoadReportsRuleProblem(t *testing.T) {
 					key = "approvals"
 				}
 				msg = fmt.Sprintf("set approval_rules or the approvers/approvals shorthand, not both (%s is at line %d)", key, lineOf(t, tt.yaml, key+":"))
+				if strings.Contains(tt.name, "ApproverRoles") {
+					msg = fmt.Sprintf("approver_roles admit approvers under the approvers/approvals shorthand's one rule only: use one form, approval_rules or the shorthand with approver_roles (approver_roles is at line %d)", lineOf(t, tt.yaml, "approver_roles:"))
+				}
 			}
 			var found bool
 			for _, p := range ce.Problems {
@@ -156,6 +165,7 @@ func TestCheckRulesSatisfiable(t *testing.T) {
 		name string
 		yaml string
 		want []problem // none: it loads
+		warn []problem // when it loads, its warnings about accounts[1]
 	}{{
 		// bob is in both rules' groups: asking, he leaves sec empty. alice
 		// is approved by carol (dba) and bob (sec).
@@ -201,19 +211,59 @@ func TestCheckRulesSatisfiable(t *testing.T) {
 			"  - {name: alice,", "  - {name: carol, slack: U0CAROL, discord: \"1003\", groups: [dba, security]}\n  - {name: alice,", 1),
 			"requesters: [eng]\n    approval_rules", "requesters: [alice]\n    approval_rules", 1),
 	}, {
-		// Any person in config may hold a Discord role: with approver_roles,
-		// everyone may fill every rule.
-		name: "ApproverRolesMakeEveryoneEligible",
-		yaml: discordYAML + ruled("approval_rules:", "  - {from: [carol], count: 2}", "approver_roles: [\"42\"]"),
+		// dave alone is sec: his own requests wait for alice, whom
+		// escalation lets fill any rule.
+		name: "OnlyAfterEscalation",
+		yaml: strings.Replace(ruled("approval_rules:", "  - {from: [dba], count: 1}", "  - {from: [sec], count: 1}", "escalate_after: 20m", "escalate_to: [alice]"),
+			"requesters: [eng]\n    approval_rules", "requesters: [eng, dave]\n    approval_rules", 1),
+		warn: []problem{{"accounts[1].approval_rules[1]",
+			"account two: requests by dave can be approved only after escalate_after (20m), when escalate_to may approve: rule sec needs 1, and nobody besides the requester may approve under it",
+			"[sec], count: 1"}},
+	}, {
+		// Escalation to a group: its people besides the requester count.
+		name: "OnlyAfterEscalationToAGroup",
+		yaml: strings.Replace(ruled("approval_rules:", "  - {from: [sec], count: 1}", "escalate_after: 5m", "escalate_to: [sec, eng]"),
+			"requesters: [eng]\n    approval_rules", "requesters: [dave]\n    approval_rules", 1),
+		warn: []problem{{"accounts[1].approval_rules[0]",
+			"account two: requests by dave can be approved only after escalate_after (5m), when escalate_to may approve: rule sec needs 1, and nobody besides the requester may approve under it",
+			"[sec], count: 1"}},
+	}, {
+		// Escalation that nobody needs says nothing.
+		name: "EscalationNotNeeded",
+		yaml: ruled("approval_rules:", "  - {from: [dba], count: 1}", "  - {from: [sec], count: 1}", "escalate_after: 20m", "escalate_to: [alice]"),
+	}, {
+		// dave escalates to himself: never the requester, so nobody fills sec.
+		name: "RequesterInEscalateToExcluded",
+		yaml: strings.Replace(ruled("approval_rules:", "  - {from: [dba], count: 1}", "  - {from: [sec], count: 1}", "escalate_after: 20m", "escalate_to: [sec]"),
+			"requesters: [eng]\n    approval_rules", "requesters: [dave]\n    approval_rules", 1),
+		want: []problem{{"accounts[1].approval_rules[1]",
+			"account two: requests by dave could never be approved, even after escalate_after (20m): rule sec needs 1, and nobody besides the requester may approve under it, escalate_to included",
+			"[sec], count: 1"}},
+	}, {
+		// Escalated people count toward any rule, but toward one only: bob
+		// cannot be dba's second and sec's one.
+		name: "NeverEvenWithEscalation",
+		yaml: strings.Replace(ruled("approval_rules:", "  - {from: [dba], count: 2}", "  - {from: [sec], count: 1}", "escalate_after: 20m", "escalate_to: [bob]"),
+			"requesters: [eng]\n    approval_rules", "requesters: [dave]\n    approval_rules", 1),
+		want: []problem{{"accounts[1].approval_rules[1]",
+			"account two: requests by dave could never be approved, even after escalate_after (20m): rule sec needs 1, but its people besides the requester (bob) are needed for approval_rules[0] (dba) too; one person's approval counts toward one rule only",
+			"[sec], count: 1"}},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if len(tt.want) == 0 {
 				cfg := mustLoad(t, tt.yaml, getenvFrom(testEnv))
+				var mine, want []string
 				for _, w := range cfg.Warnings() {
 					if strings.HasPrefix(w.Path, "accounts[1]") {
-						t.Errorf("warning %v, want none about accounts[1]", w)
+						mine = append(mine, w.String())
 					}
+				}
+				for _, w := range tt.warn {
+					want = append(want, fmt.Sprintf("line %d: %s: %s", lineOf(t, tt.yaml, w.marker), w.path, w.msg))
+				}
+				if !reflect.DeepEqual(mine, want) {
+					t.Errorf("warnings of accounts[1]:\ngot  %q\nwant %q", mine, want)
 				}
 				return
 			}
@@ -236,6 +286,27 @@ func TestCheckRulesSatisfiable(t *testing.T) {
 	t.Run("ShorthandStaysAWarning", func(t *testing.T) {
 		cfg := mustLoad(t, edit("approvers: [dba]", "approvers: [bob]"), getenvFrom(testEnv))
 		want := "1 approvals needed: requests by bob could never be approved (only 0 other people may approve)"
+		if _, ok := findProblem(cfg.Warnings(), "accounts[0].approvals", want); !ok {
+			t.Errorf("warnings: got %v, want %q", cfg.Warnings(), want)
+		}
+	})
+	t.Run("ShorthandOnlyAfterEscalation", func(t *testing.T) {
+		data := edit("approvers: [dba]", "approvers: [bob]\n    escalate_after: 10m\n    escalate_to: [carol]")
+		cfg := mustLoad(t, data, getenvFrom(testEnv))
+		// approvals is not written: the account's line.
+		want := config.Problem{Path: "accounts[0].approvals", Line: lineOf(t, data, "name: prod-db"),
+			Message: "account prod-db: requests by bob can be approved only after escalate_after (10m), when escalate_to may approve: rule bob needs 1, and nobody besides the requester may approve under it before"}
+		if !slices.Contains(cfg.Warnings(), want) {
+			t.Errorf("warnings: got %v, want %v", cfg.Warnings(), want)
+		}
+		if _, ok := findProblem(cfg.Warnings(), "accounts[0].approvals", "could never be approved"); ok {
+			t.Errorf("warnings: got %v, want none saying bob could never be approved", cfg.Warnings())
+		}
+	})
+	t.Run("ShorthandNeverEvenWithEscalation", func(t *testing.T) {
+		// bob escalates to himself: never the requester.
+		cfg := mustLoad(t, edit("approvers: [dba]", "approvers: [bob]\n    escalate_after: 10m\n    escalate_to: [bob]"), getenvFrom(testEnv))
+		want := "1 approvals needed: requests by bob could never be approved (only 0 other people may approve, escalate_to included)"
 		if _, ok := findProblem(cfg.Warnings(), "accounts[0].approvals", want); !ok {
 			t.Errorf("warnings: got %v, want %q", cfg.Warnings(), want)
 		}

@@ -36,7 +36,11 @@ func (a *Adapter) Card(_ context.Context, req bot.Request, acct bot.Account, ref
 func stateLine(r bot.Request) string {
 	switch r.State {
 	case bot.StatePending:
-		return fmt.Sprintf("Pending: %s, expires %s.", bot.ProgressText(r.Progress()), r.ExpiresAt.Format("15:04:05 MST"))
+		s := fmt.Sprintf("Pending: %s, expires %s.", bot.ProgressText(r.Progress()), r.ExpiresAt.Format("15:04:05 MST"))
+		if e := r.Escalated(); e != "" {
+			s += " Escalated to " + e + "."
+		}
+		return s
 	case bot.StateOffered:
 		return fmt.Sprintf("State: approved, waiting for %s to reveal (until %s).", r.Requester, r.RevealBy.Format("15:04:05 MST"))
 	case bot.StateSucceeded, bot.StateFailed, bot.StateDenied, bot.StateExpired, bot.StateCancelled:
@@ -100,4 +104,14 @@ func ended(r bot.Request) string {
 		return s + "."
 	}
 	return s + ": " + r.Outcome + "."
+}
+
+// Remind prints a reply under the card of req, mentioning people.
+func (a *Adapter) Remind(_ context.Context, req bot.Request, _ string, people []bot.Person, text string) error {
+	mentions := make([]string, len(people))
+	for i, p := range people {
+		mentions[i] = "@" + p.Name
+	}
+	a.printf("[#approvals]   ↳ reply under %s: %s %s", req.ID, strings.Join(mentions, " "), text)
+	return nil
 }

@@ -55,8 +55,12 @@ func verdict(err error, idempotent bool) chat.Verdict {
 	var rl *discordgo.RateLimitError
 	var re *discordgo.RESTError
 	switch {
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, context.Canceled):
 		return chat.Verdict{}
+	case errors.Is(err, context.DeadlineExceeded):
+		// The caller's deadline ends the retries before they are judged:
+		// this is the HTTP client's own timeout, an answer lost.
+		return chat.Verdict{Again: idempotent}
 	case errors.As(err, &rl):
 		// Discord refused the call without acting on it: always safe to
 		// repeat, if the wait is short enough to be worth it (Retry's

@@ -73,6 +73,25 @@
 // minutes), so that whichever replica has news sends it as an ephemeral
 // follow-up where they asked; later news goes in a direct message. No password ever goes through it.
 //
+// A reminder (Remind) is a reply under the card (message_reference; a
+// plain message when the card is gone) that mentions the people who have
+// not voted, <@id>, and lets allowed_mentions ping them and nobody else.
+// Like the card, it carries a nonce with enforce_nonce, derived from the
+// card, the words and which reminder it is, so that a retry after a lost
+// answer returns the reply already posted. Once escalated, a pending card
+// says to whom.
+//
+// CheckChannels (check-config --online, and the log at start) asks Discord,
+// without posting, whether the bot can post cards in each channel: it
+// reads the guild's channels (or, without guild_id, each channel), the
+// guild's roles and the bot's own member, and computes the bot's
+// permissions there as Discord documents it (roles, then the channel's
+// @everyone, role and member overwrites). A channel that is missing, not a
+// text channel, or where the bot lacks View Channel, Send Messages, Embed
+// Links (cards are embeds) or Read Message History (reminders are replies)
+// is a problem; only Discord out of reach, or the bot token refused, is an
+// error.
+//
 // The plumbing it shares with the other adapters (the service interface,
 // the memory of interactions, the order of card updates, retries and the
 // background pool) is package chat; discordtest is the fake Discord its

@@ -351,3 +351,23 @@ func TestCardNeverGoesBack(t *testing.T) {
 		t.Errorf("edits: got %d, want 1", edits)
 	}
 }
+
+// TestCardPostedOnceAfterALostAnswer: a card Discord posted but whose
+// answer never came (the client's timeout) is asked for again, and the
+// nonce makes Discord return the card already posted: one card.
+func TestCardPostedOnceAfterALostAnswer(t *testing.T) {
+	b := newBare(t, func(o *discord.Options) { o.HTTPClient = &http.Client{Timeout: time.Second} })
+	cardPath := "channels/" + approvalsCh + "/messages"
+	b.fake.SetFault(discordtest.FaultFirst(1, isPostTo(cardPath), &discordtest.Fault{Late: true}))
+	ref, err := b.ad.Card(b.ctx, pendingRequest("R-LOST22"), accounts[0], "")
+	if err != nil {
+		t.Fatalf("Card: %v", err)
+	}
+	if n := b.fake.Count(isPostTo(cardPath)); n != 2 {
+		t.Errorf("calls: got %d, want 2 (the lost one and its retry)", n)
+	}
+	posted := postedMessages(b.fake, isPostTo(cardPath))
+	if len(posted) != 1 || ref != approvalsCh+"/"+posted[0] {
+		t.Errorf("cards in Discord: got %v (ref %s), want one, the one returned", posted, ref)
+	}
+}

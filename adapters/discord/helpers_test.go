@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -517,3 +518,48 @@ func (l redisLease) Release(ctx context.Context, name, holder string) error {
 }
 
 var _ discord.Lease = redisLease{}
+
+// bare is the adapter and a fake Discord, without a service or a store:
+// enough for what the service asks of a notifier.
+type bare struct {
+	ctx   context.Context
+	clock *testkit.Clock
+	fake  *discordtest.Server
+	ad    *discord.Adapter
+	logs  *testkit.Log
+}
+
+func newBare(t *testing.T, change ...func(*discord.Options)) *bare {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	b := &bare{ctx: ctx, clock: newClock(), logs: &testkit.Log{}}
+	b.fake = discordtest.NewServer(t, b.clock, botToken, approvalsCh, teamCh)
+	opts := adapterOptions(b.fake, b.clock, b.logs)
+	for _, c := range change {
+		c(&opts)
+	}
+	ad, err := discord.New(opts)
+	if err != nil {
+		t.Fatalf("discord.New: %v", err)
+	}
+	b.ad = ad
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("the adapter's log:\n%s", b.logs)
+		}
+	})
+	return b
+}
+
+// postedMessages are the distinct messages that calls matching match
+// made in Discord (a call answered from a nonce makes none).
+func postedMessages(f *discordtest.Server, match func(discordtest.Call) bool) []string {
+	var ids []string
+	for _, c := range f.Calls() {
+		if match(c) && c.Status == 200 && !slices.Contains(ids, msgID(c)) {
+			ids = append(ids, msgID(c))
+		}
+	}
+	return ids
+}

@@ -181,7 +181,7 @@ func cardEmbed(req bot.Request, acct bot.Account) *discordgo.MessageEmbed {
 	fields = append(fields,
 		field("Users", strings.Join(req.Users, ", "), false),
 		field("Reason", escapeMarkdown(req.Reason), false),
-		field("Approvals", bot.ProgressText(req.Progress()), true),
+		field("Approvals", approvalsText(req), true),
 		field("Expires", fmt.Sprintf("<t:%d:f>", req.ExpiresAt.Unix()), true),
 	)
 	if len(req.Votes) > 0 {
@@ -217,10 +217,21 @@ func cardEmbed(req bot.Request, acct bot.Account) *discordgo.MessageEmbed {
 	}
 }
 
+// approvalsText is each rule's progress, and, once the request was
+// escalated, to whom (kept after it ended, as on Slack: it says why an
+// escalated person's approval counted).
+func approvalsText(req bot.Request) string {
+	s := bot.ProgressText(req.Progress())
+	if e := req.Escalated(); e != "" {
+		s += "\nescalated to " + escapeMarkdown(e)
+	}
+	return s
+}
+
 func stateLine(req bot.Request) string {
 	switch req.State {
 	case bot.StatePending:
-		return fmt.Sprintf("**Pending**: waiting for %d more approval(s).", max(req.Approvals-req.Approved(), 1))
+		return fmt.Sprintf("**Pending**: waiting for %d more approval(s).", missing(req.Progress()))
 	case bot.StateApproved:
 		return fmt.Sprintf("**Approved**: sending %s a Reveal button; nothing is reset until they press it.", req.Requester)
 	case bot.StateOffered:
@@ -239,6 +250,16 @@ func stateLine(req bot.Request) string {
 		return "**Cancelled** by the requester."
 	}
 	return "**" + string(req.State) + "**"
+}
+
+// missing is how many more approvals progress needs, at least 1: a request
+// still pending needs one more.
+func missing(progress []bot.RuleProgress) int {
+	n := 0
+	for _, p := range progress {
+		n += max(p.Need-p.Have, 0)
+	}
+	return max(n, 1)
 }
 
 func stateColor(s bot.State) int {

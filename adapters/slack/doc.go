@@ -27,9 +27,14 @@
 // them, every reply) is shown in rich text, which Slack renders as written:
 // mrkdwn has no escape for *, _, ~ or backticks.
 //
-// The approval card lives in the approvals channel and is edited in place
-// (chat.update) on every state change; its Approve and Deny buttons go away
-// once the request is no longer pending.
+// The approval card lives in the account's channel (channels.slack, else
+// the approvals channel) and is edited in place (chat.update) on every
+// state change; its Approve and Deny buttons go away once the request is
+// no longer pending. Reminders are replies in the card's thread that
+// mention, as <@U…>, the people who have not voted; once the request is
+// escalated the card says to whom. CheckChannels lists the bot's own
+// channels once (users.conversations) and looks up each other channel
+// (conversations.info) to say why the bot cannot post there.
 //
 // # Slack: how Reveal works
 //
@@ -85,11 +90,12 @@
 // transient faults, with a message that names the fix, so that the service
 // can log, audit and tell the right person.
 //
-// The two calls that carry a password (the Reveal window's views.update) or
-// an offer (its chat.postMessage) are never sent again once they may have
-// reached Slack, and say which way they went: EUNAVAILABLE (or the
-// refusal's own code) when nothing reached Slack (a connection never made,
-// a rate limit, an error answer), EUNKNOWN when the request was written and
-// then the answer was a 5xx, came too late or never, or the connection was
-// cut. The service never resends on EUNKNOWN, and says delivery is unknown.
+// The calls that carry a password (the Reveal window's views.update), an
+// offer or a reminder (their chat.postMessage) are never sent again once
+// they may have reached Slack, and say which way they went: EUNAVAILABLE
+// (or the refusal's own code) when nothing reached Slack (a connection
+// never made, a rate limit, an error answer), EUNKNOWN when the request was
+// written and then the answer was a 5xx, came too late or never, or the
+// connection was cut. The service never resends on EUNKNOWN, and says
+// delivery is unknown.
 package slack

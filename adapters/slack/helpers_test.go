@@ -84,6 +84,8 @@ type envConfig struct {
 	// provider wraps the Tencent provider that talks to the emulated cloud;
 	// nil: used as it is.
 	provider func(bot.Provider) bot.Provider
+	// accounts replace the package's accounts when set.
+	accounts []bot.Account
 }
 
 type envOption func(*envConfig)
@@ -139,7 +141,7 @@ func (e *env) replica(opts ...envOption) (*slackad.Adapter, *bot.Service, *httpt
 		Providers: map[bot.ProviderKey]bot.Provider{chattest.TDSQL: prov},
 		Notifiers: []bot.Notifier{ad},
 		People:    people,
-		Accounts:  accounts,
+		Accounts:  accountsOr(cfg.accounts),
 		Clock:     cfg.clock,
 		Log:       e.Log(),
 		Lease:     time.Minute,
@@ -360,4 +362,11 @@ func hasEvent(evs []bot.Event, kind bot.EventKind, detail string) bool {
 		}
 	}
 	return false
+}
+
+func accountsOr(accts []bot.Account) []bot.Account {
+	if accts != nil {
+		return accts
+	}
+	return accounts
 }

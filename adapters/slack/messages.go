@@ -127,6 +127,9 @@ func cardBlocks(req bot.Request, acct bot.Account) []slack.Block {
 		votes = append(votes, line)
 	}
 	progress := "Approvals: " + bot.ProgressText(req.Progress())
+	if to := req.Escalated(); to != "" {
+		progress += " · escalated to " + escape(to)
+	}
 	if len(votes) == 0 {
 		votes = append(votes, "No votes yet")
 	}

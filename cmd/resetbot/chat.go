@@ -29,11 +29,21 @@ type chatAdapter interface {
 	Run(ctx context.Context) error
 	// Wait blocks until the work the handlers started is done.
 	Wait()
+	// CheckChannels asks the platform whether the bot can post in each of
+	// channels; the error says it could not be asked.
+	CheckChannels(ctx context.Context, channels []string) ([]chat.ChannelProblem, error)
 }
 
-// chatAdapters makes an adapter for each configured platform.
+// chatAdapters makes an adapter for each configured platform. With a nil
+// store (check-config --online, which only asks the platforms), each
+// adapter remembers deliveries in memory and holds no Gateway lease.
 func chatAdapters(cfg *config.Config, store *approvals.Store, log *slog.Logger) ([]chatAdapter, error) {
 	var out []chatAdapter
+	var seen chat.Seen
+	var lease discord.Lease
+	if store != nil {
+		seen, lease = store.Seen, store
+	}
 	if s := cfg.Slack; s != nil {
 		a, err := slack.New(slack.Options{
 			BotToken:         s.BotToken.Value(),
@@ -43,7 +53,7 @@ func chatAdapters(cfg *config.Config, store *approvals.Store, log *slog.Logger) 
 			APIURL:           s.APIURL,
 			ApprovalsChannel: s.ApprovalsChannel,
 			Log:              log.With("platform", "slack"),
-			Seen:             store.Seen,
+			Seen:             seen,
 		})
 		if err != nil {
 			return nil, err
@@ -60,8 +70,8 @@ func chatAdapters(cfg *config.Config, store *approvals.Store, log *slog.Logger) 
 			ApprovalsChannel: d.ApprovalsChannel,
 			Gateway:          d.Gateway,
 			Log:              log.With("platform", "discord"),
-			Seen:             store.Seen,
-			Lease:            store,
+			Seen:             seen,
+			Lease:            lease,
 		})
 		if err != nil {
 			return nil, err

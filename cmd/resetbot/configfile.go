@@ -1,11 +1,14 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
+	"time"
 
 	"resetbot/config"
 	"resetbot/providers"
@@ -47,6 +50,7 @@ func checkConfig(args []string, getenv func(string) string, stdout, stderr io.Wr
 	fs := flag.NewFlagSet("check-config", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := configFlag(fs, getenv)
+	online := fs.Bool("online", false, "also ask Redis and each chat platform, once, whether the bot can work with them")
 	if err := fs.Parse(args); err != nil {
 		return errQuiet
 	}
@@ -57,6 +61,34 @@ func checkConfig(args []string, getenv func(string) string, stdout, stderr io.Wr
 	for _, w := range cfg.Warnings() {
 		fmt.Fprintf(stdout, "warning: %s\n", w)
 	}
+	if *online {
+		ctx, cancel := context.WithTimeout(context.Background(), onlineTimeout)
+		defer cancel()
+		problems, warnings := redisOnline(ctx, cfg)
+		chats, err := chatAdapters(cfg, nil, slog.New(slog.DiscardHandler))
+		if err != nil {
+			return err
+		}
+		problems = append(problems, channelProblems(ctx, cfg, chats)...)
+		for _, w := range warnings {
+			fmt.Fprintf(stdout, "warning: %s\n", w)
+		}
+		for _, p := range problems {
+			fmt.Fprintf(stdout, "problem: %s\n", p)
+		}
+		if len(problems) > 0 {
+			noun := "problems"
+			if len(problems) == 1 {
+				noun = "problem"
+			}
+			fmt.Fprintf(stdout, "%s: %d %s found online\n", *path, len(problems), noun)
+			return errQuiet
+		}
+	}
 	fmt.Fprintf(stdout, "%s: ok (%d people, %d accounts)\n", *path, len(cfg.PersonConfigs), len(cfg.AccountConfigs))
 	return nil
 }
+
+// onlineTimeout bounds check-config --online's questions to Redis and the
+// chat platforms.
+const onlineTimeout = 30 * time.Second

@@ -89,7 +89,8 @@ func playground(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	con.Attach(svc)
 
 	fmt.Fprintf(stdout, `resetbot playground: embedded Redis, the real Tencent and Alibaba provider code calling an emulator of the five cloud APIs at %s.
-People: alice (requester), bob and carol (approvers), dave (security). Accounts: %s.
+People: alice (requester), bob and carol (approvers), dave (security), erin (managers). Accounts: %s.
+demo-prod needs approvers and security, reminds after 20s and escalates to managers after 30s.
 Type lines as a person, for example:
   alice> /reset-password demo-tdsql locked out
   bob> approve R-XXXXXX

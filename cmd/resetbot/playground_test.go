@@ -150,14 +150,7 @@ func TestPlaygroundBadLinesChangeNothing(t *testing.T) {
 func TestPlaygroundTwoRules(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	inR, inW := io.Pipe()
-	outR, outW := io.Pipe()
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"resetbot", "playground"}, func(string) string { return "" }, inR, outW, io.Discard)
-		outW.Close()
-	}()
-	out := readLines(outR)
+	inW, out, done := startPlayground(ctx)
 	io.WriteString(inW, "alice> /reset-password demo-prod deploy broke the login\n")
 	id := out.waitFor(ctx, t, regexp.MustCompile(`\[ephemeral to alice\] (R-[0-9A-Z]{6}): asked to reset demo-prod`))[1]
 	io.WriteString(inW, "bob> approve "+id+"\n")
@@ -170,4 +163,42 @@ func TestPlaygroundTwoRules(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("playground: %v", err)
 	}
+}
+
+// TestPlaygroundReminderAndEscalation: a demo-prod request nobody from
+// security approves gets a reminder under its card within a minute,
+// mentioning dave alone (approvers is filled), then is escalated to
+// managers, whom erin fills.
+func TestPlaygroundReminderAndEscalation(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	inW, out, done := startPlayground(ctx)
+	io.WriteString(inW, "alice> /reset-password demo-prod deploy broke the login\n")
+	id := out.waitFor(ctx, t, regexp.MustCompile(`\[ephemeral to alice\] (R-[0-9A-Z]{6}): asked to reset demo-prod`))[1]
+	io.WriteString(inW, "erin> approve "+id+"\n")
+	out.waitFor(ctx, t, regexp.MustCompile(`\[ephemeral to erin\] .*you may approve `+id+` once it is escalated to managers`))
+	io.WriteString(inW, "bob> approve "+id+"\n")
+	out.waitFor(ctx, t, regexp.MustCompile(`↳ reply under `+id+`: @dave `+id+` still needs approval \(reminder 1\)`))
+	out.waitFor(ctx, t, regexp.MustCompile(`↳ reply under `+id+`: @erin `+id+` was escalated to managers`))
+	out.waitFor(ctx, t, regexp.MustCompile(`\[ephemeral to alice\] `+id+` was escalated to managers`))
+	io.WriteString(inW, "erin> approve "+id+"\n")
+	out.waitFor(ctx, t, regexp.MustCompile(`\[DM to alice\] `+id+` approved by bob, erin`))
+	inW.Close()
+	if err := <-done; err != nil {
+		t.Fatalf("playground: %v", err)
+	}
+}
+
+// startPlayground runs the playground until its input ends: the test types
+// into in, reads out, and gets run's error from done.
+func startPlayground(ctx context.Context) (in *io.PipeWriter, out *lineReader, done <-chan error) {
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	errc := make(chan error, 1)
+	go func() {
+		errc <- run(ctx, []string{"resetbot", "playground"}, func(string) string { return "" }, inR, outW, io.Discard)
+		outW.Close()
+	}()
+	return inW, readLines(outR), errc
 }

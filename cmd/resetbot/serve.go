@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 
 	oklog "github.com/oklog/run"
@@ -136,6 +137,20 @@ func (s *server) run(ctx context.Context, stdout io.Writer) error {
 			s.log.Error("chat start-up", "platform", c.Platform(), "err", err)
 		}
 	}
+	// A channel the bot cannot post cards in is said at start, not found at
+	// the first request; the check runs beside the serving.
+	var checks sync.WaitGroup
+	checks.Go(func() {
+		ctx, cancel := context.WithTimeout(runCtx, onlineTimeout)
+		defer cancel()
+		problems := channelProblems(ctx, s.cfg, s.chats)
+		if runCtx.Err() != nil {
+			return // stopped before the platforms answered: nothing was found
+		}
+		for _, p := range problems {
+			s.log.Error("approval channels", "problem", p)
+		}
+	})
 	s.log.Info("serving", "listen", ln.Addr().String())
 	fmt.Fprintf(stdout, "resetbot listening on %s\n", ln.Addr())
 
@@ -163,6 +178,7 @@ func (s *server) run(ctx context.Context, stdout io.Writer) error {
 		}, func(error) { cancel() })
 	}
 	err = g.Run()
+	checks.Wait()
 	for _, c := range s.chats {
 		c.Wait()
 	}

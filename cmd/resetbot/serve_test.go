@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"resetbot/adapters/slack/slacktest"
 	"resetbot/internal/redistest"
 )
 
@@ -262,5 +263,74 @@ func TestProblemsFromTheEnvironmentNotShown(t *testing.T) {
 				t.Errorf("no problem at %s names ${%s} as not shown:\n%s", tt.key, tt.variable, text.String())
 			}
 		})
+	}
+}
+
+// TestCheckConfigOnline: --online asks Slack whether the bot can post in
+// every channel its cards go to, and Redis whether it keeps its data, and
+// says what it found: a channel the bot is not in is a problem (exit 1)
+// naming the channel and whose cards go there.
+func TestCheckConfigOnline(t *testing.T) {
+	fake := slacktest.NewServer(t, "xoxb-test-token", "")
+	fake.AddChannel(slacktest.Channel{ID: "C0APPROVALS", Member: true})
+	fake.AddChannel(slacktest.Channel{ID: "C0DBTEAM", Name: "db-team"})
+	text := strings.NewReplacer("%REDIS%", redistest.Addr(t), "%PREFIX%", "online:",
+		"http://127.0.0.1:1/api/", fake.APIURL()).Replace(serveYAML)
+	withChannel := text + `    channels: {slack: C0DBTEAM}
+  - name: staging-db
+    provider: tencent.tdsql
+    region: ap-guangzhou
+    instance_id: tdsql3-staging
+    user: app_user
+    requesters: [eng]
+    approvers: [db-approvers]
+`
+	var out, errOut strings.Builder
+	err := run(context.Background(), []string{"resetbot", "check-config", "--online", "--config", writeConfig(t, withChannel)}, serveEnv, nil, &out, &errOut)
+	if err == nil {
+		t.Fatalf("check-config --online passed with a channel the bot is not in:\n%s", out.String())
+	}
+	if want := "problem: slack: cannot post approval cards in channel C0DBTEAM (cards of prod-db): the bot is not a member of it"; !strings.Contains(out.String(), want) {
+		t.Errorf("output:\n%s\nwant it to say %q", out.String(), want)
+	}
+	if want := "persists nothing (save is empty and appendonly is no)"; !strings.Contains(out.String(), want) {
+		t.Errorf("output:\n%s\nwant a warning that the test's Redis, run without persistence, %s", out.String(), want)
+	}
+	if strings.Contains(out.String(), "C0APPROVALS") {
+		t.Errorf("output names C0APPROVALS, where the bot can post:\n%s", out.String())
+	}
+	if n := len(fake.CallsOf("users.conversations")); n != 1 {
+		t.Errorf("users.conversations calls: %d, want 1", n)
+	}
+
+	// The bot joins: all well.
+	fake.AddChannel(slacktest.Channel{ID: "C0DBTEAM", Name: "db-team", Member: true})
+	out.Reset()
+	if err := run(context.Background(), []string{"resetbot", "check-config", "--online", "--config", writeConfig(t, withChannel)}, serveEnv, nil, &out, &errOut); err != nil {
+		t.Fatalf("check-config --online: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "ok (2 people, 2 accounts)") {
+		t.Errorf("output:\n%s", out.String())
+	}
+
+	// A bot token Slack refuses: the platform could not be asked.
+	out.Reset()
+	refused := func(k string) string {
+		if k == "SLACK_BOT_TOKEN" {
+			return "xoxb-wrong"
+		}
+		return serveEnv(k)
+	}
+	if err := run(context.Background(), []string{"resetbot", "check-config", "--online", "--config", writeConfig(t, withChannel)}, refused, nil, &out, &errOut); err == nil ||
+		!strings.Contains(out.String(), "problem: slack: could not check the approval channels: ") {
+		t.Errorf("with a refused token: %v\n%s", err, out.String())
+	}
+
+	// Redis down is a problem too.
+	down := strings.Replace(withChannel, redistest.Addr(t), "127.0.0.1:1", 1)
+	out.Reset()
+	if err := run(context.Background(), []string{"resetbot", "check-config", "--online", "--config", writeConfig(t, down)}, serveEnv, nil, &out, &errOut); err == nil ||
+		!strings.Contains(out.String(), "problem: redis at redis://127.0.0.1:1/0 does not answer") {
+		t.Errorf("with Redis down: %v\n%s", err, out.String())
 	}
 }

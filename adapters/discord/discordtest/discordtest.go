@@ -35,6 +35,7 @@ type Server struct {
 	messages     map[string]map[string]any // "channel/message" -> the message as last written
 	nonces       map[string]string         // nonce -> message ID, for enforce_nonce
 	interactions map[string]*interaction   // by token
+	guilds       map[string]*Guild         // SetGuild
 	fault        func(c Call) *Fault       // injected failures; nil: none
 
 	// Gateway
@@ -95,6 +96,7 @@ func NewServer(t testing.TB, clock bot.Clock, botToken string, channels ...strin
 		messages:     map[string]map[string]any{},
 		nonces:       map[string]string{},
 		interactions: map[string]*interaction{},
+		guilds:       map[string]*Guild{},
 		conns:        map[*websocket.Conn]string{},
 		identify:     make(chan Hello, 16),
 		gone:         make(chan string, 16),
@@ -282,6 +284,9 @@ func (f *Server) route(c *Call) (int, string) {
 	if !webhookCall && c.Auth != "Bot "+f.token && !f.allowed[strings.TrimPrefix(c.Auth, "Bot ")] {
 		return 401, apiError(0, "401: Unauthorized")
 	}
+	if status, body, ok := f.guildRoute(c, p); ok {
+		return status, body
+	}
 	switch {
 	case c.Method == "PUT" && len(p) >= 3 && p[0] == "applications" && p[len(p)-1] == "commands":
 		var cmds []map[string]any
@@ -300,16 +305,30 @@ func (f *Server) route(c *Call) (int, string) {
 		if !f.channels[p[1]] {
 			return 404, apiError(10003, "Unknown Channel")
 		}
+		if nonce, _ := c.Body["nonce"].(string); len(nonce) > 25 {
+			return 400, apiError(50035, "Invalid Form Body: nonce: must be 25 or fewer in length")
+		}
 		if nonce, _ := c.Body["nonce"].(string); nonce != "" && c.Body["enforce_nonce"] == true {
 			if id, ok := f.nonces[nonce]; ok {
 				b, _ := json.Marshal(f.messages[p[1]+"/"+id])
 				return 200, string(b)
 			}
 		}
+		typ, ref, status, refused := f.reply(p[1], c.Body)
+		if status != 0 {
+			return status, refused
+		}
+		pinged, refused := mentions(c.Body)
+		if refused != "" {
+			return 400, refused
+		}
 		f.nextID++
 		id := fmt.Sprint(5000 + f.nextID)
-		msg := map[string]any{"id": id, "channel_id": p[1], "content": c.Body["content"], "embeds": c.Body["embeds"],
-			"components": c.Body["components"]}
+		msg := map[string]any{"id": id, "channel_id": p[1], "type": float64(typ), "content": c.Body["content"], "embeds": c.Body["embeds"],
+			"components": c.Body["components"], "mentions": pinged}
+		if ref != nil {
+			msg["message_reference"] = ref
+		}
 		f.messages[p[1]+"/"+id] = msg
 		if nonce, _ := c.Body["nonce"].(string); nonce != "" {
 			f.nonces[nonce] = id
@@ -417,7 +436,7 @@ func (f *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
 			open := len(f.conns)
 			f.mu.Unlock()
 			_ = send(map[string]any{"op": 0, "t": "READY", "s": 1, "d": map[string]any{
-				"v": 10, "session_id": "session-" + id.Token, "user": map[string]any{"id": "42", "username": "resetbot", "bot": true},
+				"v": 10, "session_id": "session-" + id.Token, "user": map[string]any{"id": BotUserID, "username": "resetbot", "bot": true},
 				"guilds": []any{}}})
 			select {
 			case f.identify <- Hello{Token: id.Token, Open: open, send: send}:

@@ -6,6 +6,16 @@
 // messages, honours enforce_nonce, checks the bot token, and SetFault, with
 // RateLimited and FaultFirst, makes calls fail.
 //
+// A new message may be a reply (message_reference: the referenced message
+// must exist unless fail_if_not_exists is false) and records whom it pinged
+// (Mentioned): the users its content mentions that allowed_mentions lets
+// through. SetGuild makes a server known, with its roles, its channels and
+// their permission overwrites, and its members (the bot is BotUserID, what
+// GET users/@me answers): GET guilds/{id}, its channels, roles and members,
+// and GET channels/{id} answer in Discord's JSON shapes; 403 Missing
+// Access (50001) when the bot is not a member; and 10004 Unknown Guild,
+// 10007 Unknown Member or 10003 Unknown Channel for what it does not know.
+//
 // Interactions follow Discord's documented rules, by the clock the Server
 // is given. Issue (or IssueOn, for a click on a component of a message)
 // makes a token valid. Its one initial response must come within 3 seconds

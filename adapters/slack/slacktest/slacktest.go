@@ -2,6 +2,7 @@ package slacktest
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -104,17 +106,19 @@ const LateCap = 30 * time.Second
 const TriggerLife = 3 * time.Second
 
 // Server is a fake Slack: it speaks enough of the Web API for resetbot's
-// adapter (auth.test, chat.*, conversations.open, views.open, views.update,
-// users.info, apps.connections.open), response_url hooks and Socket Mode,
-// checks the tokens, records every call, and answers with faults when told
-// to. Like Slack, it keeps the messages it was given (chat.update of an
-// unknown one is message_not_found), the direct conversations it opened
-// (posting to a D… channel never opened is channel_not_found), the
-// triggers it issued (Trigger: views.open refuses an unknown trigger with
-// invalid_trigger_id, a used one with exchanged_trigger_id, one older
-// than TriggerLife with expired_trigger_id) and the views it opened
-// (views.update of a view the user closed, CloseView, is not_found; a
-// stale hash is hash_conflict).
+// adapter (auth.test, chat.*, conversations.open, conversations.info,
+// users.conversations, views.open, views.update, users.info,
+// apps.connections.open), response_url hooks and Socket Mode, checks the
+// tokens, records every call, and answers with faults when told to. Like
+// Slack, it keeps the messages it was given, replies with the thread_ts
+// they answer (chat.update of an unknown one is message_not_found), the
+// channels a test added and the bot's place in them (AddChannel), the
+// direct conversations it opened (posting to a D… channel never opened is
+// channel_not_found), the triggers it issued (Trigger: views.open refuses
+// an unknown trigger with invalid_trigger_id, a used one with
+// exchanged_trigger_id, one older than TriggerLife with
+// expired_trigger_id) and the views it opened (views.update of a view the
+// user closed, CloseView, is not_found; a stale hash is hash_conflict).
 type Server struct {
 	t        testing.TB
 	srv      *httptest.Server
@@ -130,6 +134,8 @@ type Server struct {
 	views    map[string]*View
 	ims      map[string]string   // DM channel -> user
 	messages map[string]*Message // "channel/ts" -> message
+	channels []*Channel          // AddChannel's, in the order added
+	pageMax  int                 // users.conversations' longest page; 0: as asked
 
 	// Socket Mode: envelopes to send, acknowledgements received.
 	envelopes chan []byte
@@ -350,8 +356,12 @@ func (f *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, map[string]any{"ok": false, "error": "channel_not_found"})
 			return
 		}
+		if code := f.postable(ch); code != "" {
+			writeJSON(w, map[string]any{"ok": false, "error": code})
+			return
+		}
 		f.mu.Lock()
-		f.messages[ch+"/"+ts] = &Message{Channel: ch, TS: ts, Text: c.Get("text"), Blocks: c.Get("blocks")}
+		f.messages[ch+"/"+ts] = &Message{Channel: ch, TS: ts, ThreadTS: c.Get("thread_ts"), Text: c.Get("text"), Blocks: c.Get("blocks")}
 		f.mu.Unlock()
 		writeJSON(w, map[string]any{"ok": true, "channel": ch, "ts": ts,
 			"message": map[string]any{"text": c.Get("text"), "ts": ts}})
@@ -419,6 +429,17 @@ func (f *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		writeJSON(w, map[string]any{"ok": true, "view": out})
+	case "users.conversations":
+		f.serveMemberships(w, c)
+	case "conversations.info":
+		ch, ok := f.Channel(c.Get("channel"))
+		if !ok || (ch.Private && !ch.Member) { // a private channel is invisible from outside
+			writeJSON(w, map[string]any{"ok": false, "error": "channel_not_found"})
+			return
+		}
+		info := ch.object()
+		info["is_member"] = ch.Member
+		writeJSON(w, map[string]any{"ok": true, "channel": info})
 	case "users.info":
 		u := c.Get("user")
 		writeJSON(w, map[string]any{"ok": true, "user": map[string]any{"id": u, "name": strings.ToLower(u)}})
@@ -543,9 +564,25 @@ func (f *Server) CloseView(id string) {
 // Message is a message the bot posted, as it stands after its updates.
 type Message struct {
 	Channel, TS string
-	Text        string
-	Blocks      string // JSON
-	Updates     int    // chat.update calls
+	// ThreadTS is the ts of the message this one replies to (thread_ts);
+	// empty for a message posted in the channel itself.
+	ThreadTS string
+	Text     string
+	Blocks   string // JSON
+	Updates  int    // chat.update calls
+}
+
+// Replies returns the replies in the thread of the message at ref
+// ("channel/ts"), oldest first.
+func (f *Server) Replies(ref string) []Message {
+	channel, ts, _ := strings.Cut(ref, "/")
+	var out []Message
+	for _, m := range f.Messages(channel) {
+		if m.ThreadTS == ts && ts != "" {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // Message returns the message at ref ("channel/ts", as the adapter's
@@ -577,4 +614,151 @@ func (f *Server) Messages(channel string) []Message {
 func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// Channel is a channel the test told the Server about (AddChannel), as
+// conversations.info and users.conversations describe it.
+type Channel struct {
+	ID       string // "C0DBTEAM"
+	Name     string // without #; empty: the ID in lower case
+	Private  bool
+	Archived bool
+	Member   bool // the bot is in it
+}
+
+// AddChannel makes ch known, or changes it when its ID is known already.
+// Like Slack: users.conversations lists the channels the bot is a member
+// of; conversations.info describes a public channel to anyone and a
+// private one to its members only (channel_not_found otherwise, as for an
+// ID nobody added); chat.postMessage in an added channel is is_archived
+// when it is archived and not_in_channel when the bot is not in it (a
+// private one: channel_not_found). Channels never added accept posts, as
+// before any were added.
+func (f *Server) AddChannel(ch Channel) {
+	if ch.Name == "" {
+		ch.Name = strings.ToLower(ch.ID)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i, c := range f.channels {
+		if c.ID == ch.ID {
+			f.channels[i] = &ch
+			return
+		}
+	}
+	f.channels = append(f.channels, &ch)
+}
+
+// Channel returns the channel id as AddChannel left it.
+func (f *Server) Channel(id string) (Channel, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, c := range f.channels {
+		if c.ID == id {
+			return *c, true
+		}
+	}
+	return Channel{}, false
+}
+
+// PageLimit makes users.conversations answer at most n channels a page,
+// whatever limit it is asked for: Slack may return "fewer than the
+// requested number of items", with a next_cursor for the rest.
+func (f *Server) PageLimit(n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.pageMax = n
+}
+
+// postable returns the error code chat.postMessage answers for channel,
+// or "" when the bot may post there.
+func (f *Server) postable(channel string) string {
+	ch, ok := f.Channel(channel)
+	switch {
+	case !ok:
+		return ""
+	case ch.Private && !ch.Member:
+		return "channel_not_found"
+	case ch.Archived:
+		return "is_archived"
+	case !ch.Member:
+		return "not_in_channel"
+	}
+	return ""
+}
+
+// object is ch as the Conversations API writes a channel.
+func (ch Channel) object() map[string]any {
+	return map[string]any{
+		"id": ch.ID, "name": ch.Name, "name_normalized": ch.Name, "created": 1449252889,
+		"is_channel": true, "is_group": false, "is_im": false, "is_mpim": false,
+		"is_private": ch.Private, "is_archived": ch.Archived,
+	}
+}
+
+// serveMemberships answers users.conversations: the bot's channels of the
+// asked types (public_channel by default), a page at a time. The user
+// argument is not read: it is always the bot's memberships.
+func (f *Server) serveMemberships(w http.ResponseWriter, c Call) {
+	types := c.Get("types")
+	if types == "" {
+		types = "public_channel"
+	}
+	want := map[string]bool{}
+	for _, t := range strings.Split(types, ",") {
+		switch t = strings.TrimSpace(t); t {
+		case "public_channel", "private_channel", "mpim", "im":
+			want[t] = true
+		default:
+			writeJSON(w, map[string]any{"ok": false, "error": "invalid_types"})
+			return
+		}
+	}
+	limit := 100
+	if s := c.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 999 {
+			writeJSON(w, map[string]any{"ok": false, "error": "invalid_limit"})
+			return
+		}
+		limit = n
+	}
+	from := 0
+	if s := c.Get("cursor"); s != "" {
+		b, err := base64.StdEncoding.DecodeString(s)
+		n, ok := strings.CutPrefix(string(b), "offset:")
+		if err == nil && ok {
+			from, err = strconv.Atoi(n)
+		}
+		if err != nil || !ok || from < 0 {
+			writeJSON(w, map[string]any{"ok": false, "error": "invalid_cursor"})
+			return
+		}
+	}
+	excludeArchived := c.Get("exclude_archived") == "true" || c.Get("exclude_archived") == "1"
+
+	f.mu.Lock()
+	var listed []map[string]any
+	for _, ch := range f.channels {
+		kind := "public_channel"
+		if ch.Private {
+			kind = "private_channel"
+		}
+		if ch.Member && want[kind] && !(excludeArchived && ch.Archived) {
+			listed = append(listed, ch.object()) // users.conversations omits is_member
+		}
+	}
+	if f.pageMax > 0 {
+		limit = min(limit, f.pageMax)
+	}
+	f.mu.Unlock()
+
+	from = min(from, len(listed))
+	to := min(from+limit, len(listed))
+	next := ""
+	if to < len(listed) {
+		next = base64.StdEncoding.EncodeToString([]byte("offset:" + strconv.Itoa(to)))
+	}
+	writeJSON(w, map[string]any{"ok": true, "channels": append([]map[string]any{}, listed[from:to]...),
+		"response_metadata": map[string]any{"next_cursor": next}})
 }

@@ -1,0 +1,221 @@
+package approvals
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"resetbot/bot"
+)
+
+// A request's reminders and escalation sit in its hash (see doc.go):
+// remind_after (ms), remind_backoff, rem_sent (how many were sent) and
+// remind_next (ms, absent when none is left); esc_to and esc_people
+// (tab-separated names), esc_at (ms) and esc_done (ms, once done). The
+// timers zset holds, for each pending request that has them, when the
+// next one is due; Due claims them.
+
+// timerFields are the hash fields of r's reminders and escalation.
+func timerFields(r bot.Request) ([]any, error) {
+	var f []any
+	if rm := r.Reminders; rm != nil && rm.After > 0 {
+		backoff := max(rm.Backoff, 1)
+		f = append(f, "remind_after", strconv.FormatInt(rm.After.Milliseconds(), 10),
+			"remind_backoff", strconv.FormatFloat(backoff, 'g', -1, 64),
+			"rem_sent", strconv.Itoa(rm.Sent))
+		if !rm.Next.IsZero() {
+			f = append(f, "remind_next", strconv.FormatInt(ms(rm.Next), 10))
+		}
+	}
+	if e := r.Escalation; e != nil && !e.At.IsZero() {
+		for _, name := range append(append([]string{}, e.To...), e.People...) {
+			if name == "" || strings.ContainsAny(name, "\t\n") {
+				return nil, bot.Errorf(bot.EINVALID, "escalation: names must be non-empty, without tabs or line breaks")
+			}
+		}
+		if len(e.To) == 0 {
+			return nil, bot.Errorf(bot.EINVALID, "escalation: it needs someone to escalate to")
+		}
+		f = append(f, "esc_to", strings.Join(e.To, "\t"), "esc_people", strings.Join(e.People, "\t"),
+			"esc_at", strconv.FormatInt(ms(e.At), 10))
+		if e.Done {
+			f = append(f, "esc_done", strconv.FormatInt(ms(e.At), 10))
+		}
+	}
+	return f, nil
+}
+
+func decodeReminders(r *bot.Request, k, val string) error {
+	if r.Reminders == nil {
+		r.Reminders = &bot.Reminders{}
+	}
+	var err error
+	switch k {
+	case "remind_after":
+		var v int64
+		v, err = strconv.ParseInt(val, 10, 64)
+		r.Reminders.After = time.Duration(v) * time.Millisecond
+	case "remind_backoff":
+		r.Reminders.Backoff, err = strconv.ParseFloat(val, 64)
+	case "rem_sent":
+		r.Reminders.Sent, err = strconv.Atoi(val)
+	case "remind_next":
+		r.Reminders.Next, err = parseMS(val)
+	}
+	return err
+}
+
+func decodeEscalation(r *bot.Request, k, val string) error {
+	if r.Escalation == nil {
+		r.Escalation = &bot.Escalation{}
+	}
+	var err error
+	switch k {
+	case "esc_to":
+		r.Escalation.To = splitNames(val)
+	case "esc_people":
+		r.Escalation.People = splitNames(val)
+	case "esc_at":
+		r.Escalation.At, err = parseMS(val)
+	case "esc_done":
+		r.Escalation.Done = true
+	}
+	return err
+}
+
+func splitNames(s string) []string {
+	if s == "" {
+		return []string{}
+	}
+	return strings.Split(s, "\t")
+}
+
+// dueBatch is how many due requests one Due script looks at.
+const dueBatch = 100
+
+// Due claims the reminders and escalations that are due on pending
+// requests: each is claimed, audited and returned by one caller only, in
+// one script with the request's state, so never once it left pending.
+//
+// A reminder moves the request's next one on (remind_next: After times
+// Backoff to the power of the reminders sent, after the one due; from now
+// when that is past already), or drops it after the last
+// (bot.MaxReminders) or when the next would come after the expiry. An
+// escalation adds esc_people to every rule of the request, lets the
+// approvals they gave count toward any rule, and approves the request when
+// one assignment of its approvals then satisfies every rule, as a vote
+// would (queued, audited as approved by "system").
+func (s *Store) Due(ctx context.Context) ([]bot.Timer, error) {
+	var out []bot.Timer
+	keys := s.withAudit("", s.key("timers"), s.key("deadlines"), s.key("queue"))
+	for {
+		status, rest, err := s.run(ctx, "claim due reminders", s.lua.due, keys, s.now(), dueBatch, bot.MaxReminders)
+		if err != nil {
+			return out, err
+		}
+		if status != "ok" || len(rest) < 2 {
+			return out, fmt.Errorf("claim due reminders: unexpected script status %q", status)
+		}
+		for _, item := range asList(rest[1]) {
+			parts := asList(item)
+			if len(parts) < 3 {
+				return out, fmt.Errorf("claim due reminders: short reply")
+			}
+			r, err := parseRequest(parts[0])
+			if err != nil {
+				return out, fmt.Errorf("claim due reminders: %w", err)
+			}
+			n, _ := strconv.Atoi(str(parts[1]))
+			out = append(out, bot.Timer{Request: r, Reminder: n, Escalated: str(parts[2]) == "1"})
+		}
+		if n, _ := strconv.Atoi(str(rest[0])); n < dueBatch {
+			return out, nil
+		}
+	}
+}
+
+// ARGV[5..]: how many due requests to look at, the most reminders a
+// request gets.
+var dueLua = prelude + rulesLua + `
+local timers = K .. 'timers'
+local due = redis.call('ZRANGEBYSCORE', timers, '-inf', NOWS, 'LIMIT', 0, tonumber(ARGV[5]))
+local maxReminders = tonumber(ARGV[6])
+local out = {}
+
+local function split(s)
+  local l = {}
+  for v in string.gmatch(s or '', '[^\t]+') do table.insert(l, v) end
+  return l
+end
+
+-- escalate lets people count toward every rule of request id, and
+-- approves it when its approvals then satisfy every rule.
+local function escalate(id, rk, f)
+  local people = split(f.people)
+  redis.call('HSET', rk, 'esc_done', NOWS, 'updated', NOWS)
+  redis.call('HINCRBY', rk, 'rev', 1)
+  audit(E.Escalated, id, 'system', '', 'escalated to ' .. table.concat(split(f.to), ', '))
+  if not f.rules then return end
+  local lines, all = {}, {}
+  for line in string.gmatch(f.rules, '[^\n]+') do
+    local have = {}
+    for tok in string.gmatch(line, '[^\t]+') do have[tok] = true end
+    for _, p in ipairs(people) do
+      if not have[RULE_PERSON .. p] then line = line .. '\t' .. RULE_PERSON .. p end
+    end
+    table.insert(lines, line)
+    table.insert(all, istr(#lines - 1))
+  end
+  local text = table.concat(lines, '\n')
+  redis.call('HSET', rk, 'rules', text)
+  for _, p in ipairs(people) do
+    if redis.call('HGET', rk, 'v:' .. p) == '1' then
+      redis.call('HSET', rk, VOTE_RULES .. p, table.concat(all, ','))
+    end
+  end
+  local done, progress = satisfied(rk, parseRules(text))
+  if done then
+    markApproved(id, rk, 'system', '', f.approvals .. ' of ' .. f.approvals .. ' approvals: ' .. progress .. ', after the escalation')
+  end
+end
+
+for _, id in ipairs(due) do
+  local rk = rkey(id)
+  local h = redis.call('HMGET', rk, 'state', 'expires', 'remind_next', 'rem_sent', 'remind_after', 'remind_backoff',
+    'esc_at', 'esc_done', 'esc_people', 'esc_to', 'rules', 'approvals')
+  if h[1] ~= S.Pending or NOW >= tonumber(h[2]) then
+    -- it left pending, or the expiry sweep will end it: nothing more to send
+    redis.call('ZREM', timers, id)
+  else
+    local escalated, reminder = false, 0
+    if h[7] and not h[8] and NOW >= tonumber(h[7]) then
+      escalate(id, rk, {people = h[9], to = h[10], rules = h[11], approvals = h[12]})
+      escalated = true
+    end
+    if redis.call('HGET', rk, 'state') == S.Pending and h[3] and NOW >= tonumber(h[3]) then
+      reminder = tonumber(h[4] or '0') + 1
+      local nxt = nil
+      if reminder < maxReminders then
+        local wait = tonumber(h[5]) * tonumber(h[6]) ^ reminder
+        nxt = tonumber(h[3]) + wait
+        if nxt <= NOW then nxt = NOW + wait end
+        if nxt >= tonumber(h[2]) then nxt = nil end
+      end
+      redis.call('HSET', rk, 'rem_sent', istr(reminder))
+      if nxt then
+        redis.call('HSET', rk, 'remind_next', istr(nxt))
+      else
+        redis.call('HDEL', rk, 'remind_next')
+      end
+      audit(E.Reminded, id, 'system', '', 'reminder ' .. istr(reminder) .. ' of at most ' .. istr(maxReminders))
+    end
+    schedule(id)
+    if escalated or reminder > 0 then
+      table.insert(out, {hreq(id), istr(reminder), escalated and '1' or '0'})
+    end
+  end
+end
+return {'ok', istr(#due), out}
+`

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+
+	"resetbot/bot"
+	"resetbot/config"
+)
+
+// cardChannels lists, for platform pl, every channel the bot posts
+// approval cards in, in config's order, each with whose cards go there:
+// approvals_channel (the default) and each account's channels.
+func cardChannels(cfg *config.Config, pl bot.Platform) ([]string, map[string][]string) {
+	var channels []string
+	uses := map[string][]string{}
+	add := func(ch, use string) {
+		if ch == "" {
+			return
+		}
+		if _, ok := uses[ch]; !ok {
+			channels = append(channels, ch)
+		}
+		if !slices.Contains(uses[ch], use) {
+			uses[ch] = append(uses[ch], use)
+		}
+	}
+	def := ""
+	switch {
+	case pl == bot.PlatformSlack && cfg.Slack != nil:
+		def = cfg.Slack.ApprovalsChannel
+	case pl == bot.PlatformDiscord && cfg.Discord != nil:
+		def = cfg.Discord.ApprovalsChannel
+	}
+	for _, a := range cfg.Accounts() {
+		if ch := a.Channels[pl]; ch != "" {
+			add(ch, a.Name)
+		} else {
+			add(def, a.Name)
+		}
+	}
+	if _, ok := uses[def]; !ok {
+		add(def, "approvals_channel")
+	}
+	return channels, uses
+}
+
+// channelProblems asks each platform once whether the bot can post in every
+// channel its cards go to, and says, one line each, where it cannot, or
+// that a platform could not be asked.
+func channelProblems(ctx context.Context, cfg *config.Config, chats []chatAdapter) []string {
+	var out []string
+	for _, c := range chats {
+		pl := c.Platform()
+		channels, uses := cardChannels(cfg, pl)
+		if len(channels) == 0 {
+			continue
+		}
+		problems, err := c.CheckChannels(ctx, channels)
+		if err != nil {
+			out = append(out, fmt.Sprintf("%s: could not check the approval channels: %s", pl, bot.ErrorMessage(err)))
+			continue
+		}
+		for _, p := range problems {
+			out = append(out, fmt.Sprintf("%s: cannot post approval cards in channel %s (cards of %s): %s",
+				pl, p.Channel, strings.Join(uses[p.Channel], ", "), p.Problem))
+		}
+	}
+	return out
+}
+
+// redisOnline connects to the configured Redis and says whether it
+// answers (a problem when not) and whether it keeps its data on disk (a
+// warning when it keeps nothing: a restart would lose every request).
+func redisOnline(ctx context.Context, cfg *config.Config) (problems, warnings []string) {
+	if cfg.Redis.URL.IsZero() {
+		return nil, nil // the embedded store: config's own warning says what that means
+	}
+	opts, err := redis.ParseURL(cfg.Redis.URL.Value())
+	if err != nil {
+		return []string{"redis.url does not parse"}, nil
+	}
+	c := redis.NewClient(opts)
+	defer c.Close()
+	if err := c.Ping(ctx).Err(); err != nil {
+		return []string{fmt.Sprintf("redis at %s does not answer: %v", cfg.Redis.RedactedURL(), err)}, nil
+	}
+	conf := map[string]string{}
+	for _, key := range []string{"save", "appendonly"} { // only these: "*" would read the passwords too
+		var kv map[string]string
+		if kv, err = c.ConfigGet(ctx, key).Result(); err != nil {
+			break
+		}
+		conf[key] = kv[key]
+	}
+	if err != nil {
+		return nil, []string{fmt.Sprintf("redis at %s: could not read whether it persists its data (CONFIG GET refused: %v)", cfg.Redis.RedactedURL(), err)}
+	}
+	if strings.TrimSpace(conf["save"]) == "" && conf["appendonly"] != "yes" {
+		warnings = append(warnings, fmt.Sprintf("redis at %s persists nothing (save is empty and appendonly is no): "+
+			"a restart loses every open request and the audit log", cfg.Redis.RedactedURL()))
+	}
+	return nil, warnings
+}
