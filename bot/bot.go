@@ -50,7 +50,10 @@ type Person struct {
 	Name    string
 	Slack   string // Slack user ID
 	Discord string // Discord user ID
-	Groups  []string
+	// PagerDuty is the person's PagerDuty user ID (pagerduty): on-call
+	// auto-approval matches people by it, never by email.
+	PagerDuty string
+	Groups    []string
 }
 
 // In reports whether p is named by one of names, directly or through a group.
@@ -118,6 +121,13 @@ type Account struct {
 	// counting toward any rule (escalate_after); 0: never.
 	EscalateAfter time.Duration
 	EscalateTo    []string
+
+	// BreakGlass lets some people reset without a prior vote (break_glass);
+	// nil: nobody may.
+	BreakGlass *BreakGlass
+	// OnCall auto-approves requests by whoever PagerDuty says is on call
+	// (on_call); nil: never.
+	OnCall *OnCallPolicy
 }
 
 // The bounds of reminders: how many one request gets at most, and the
@@ -215,6 +225,13 @@ type Request struct {
 	// Reveal offer (Ref(RefOffer, p)), the requester's Discord interaction
 	// (Ref(RefInteraction, PlatformDiscord)).
 	Refs map[RefKey]string `json:"refs,omitempty"`
+	// Review is the after-the-fact review of a request that skipped the
+	// vote (break-glass, or auto-approved by PagerDuty); nil for others.
+	Review *Review `json:"review,omitempty"`
+	// Notice is a line the cards show under the request, safe to show
+	// everyone: why PagerDuty did not auto-approve it, when it could not
+	// tell.
+	Notice string `json:"notice,omitempty"`
 	// RefsFor, given to Store.Create, is how long the Refs it stores can be
 	// used (Actor.RefsFor); 0: as long as the request. The store keeps them
 	// no longer, and drops them when the request ends. Not stored: read

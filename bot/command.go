@@ -21,6 +21,12 @@ const (
 	// a password, so adapters answer it through Service.Reveal, not Handle.
 	KindReveal Kind = "reveal"
 	KindAsk    Kind = "ask"
+	// KindBreakGlass asks for a reset that skips the vote and is reviewed
+	// afterwards.
+	KindBreakGlass Kind = "break-glass"
+	// KindConfirm and KindReject review a request that skipped the vote.
+	KindConfirm Kind = "confirm"
+	KindReject  Kind = "reject"
 )
 
 // Command is one parsed command, whichever platform it came from.
@@ -29,7 +35,10 @@ type Command struct {
 	ID      string   // status (optional), cancel, approve, deny, reveal
 	Account string   // ask
 	Users   []string // ask: the users named after the colon; empty means the account's default
-	Reason  string   // ask (required), deny (optional)
+	Reason  string   // ask and break-glass (required), deny and reject (optional)
+	// Incident is break-glass's incident reference (INC-123: 1-64
+	// printable characters, no spaces).
+	Incident string
 }
 
 // Limits on what a command may carry; longer input is refused, not cut.
@@ -41,8 +50,11 @@ const (
 	idPrefix     = "R-"
 	idLength     = 6
 	idAlphabet   = "23456789ABCDEFGHJKMNPQRSTVWXYZ" // no 0/O, 1/I/L, U: easy to read aloud
-	usageAsk     = "/reset-password <account>[:<user>[,<user>…]] <reason>"
-	usageHelpers = "/reset-password list | status [R-…] | cancel R-… | reveal R-… | approve R-… | deny R-… [reason] | help"
+	usageAsk        = "/reset-password <account>[:<user>[,<user>…]] <reason>"
+	usageBreakGlass = "/reset-password break-glass <account>[:<user>[,<user>…]] <incident> <reason>"
+	usageHelpers    = "/reset-password list | status [R-…] | cancel R-… | reveal R-… | approve R-… | deny R-… [reason] | confirm R-… | reject R-… [reason] | help"
+	// MaxIncident is the longest incident reference.
+	MaxIncident = 64
 )
 
 // usage is the help text: the answer to help, and to an unknown command.
@@ -54,6 +66,10 @@ const usage = "Usage:\n" +
 	"  /reset-password reveal R-…           reset and show the password of your approved request\n" +
 	"  /reset-password approve R-…          approve a request (approvers)\n" +
 	"  /reset-password deny R-… [reason]    deny a request (approvers)\n" +
+	"  " + usageBreakGlass + "\n" +
+	"                                       reset now, without a vote, during an incident; approvers review it afterwards\n" +
+	"  /reset-password confirm R-…          confirm a break-glass or on-call reset (approvers)\n" +
+	"  /reset-password reject R-… [reason]  reject it: its password is reset again, to one nobody sees (approvers)\n" +
 	"  /reset-password help                 this text"
 
 // Parse reads the text of a /reset-password command (with or without the
@@ -91,7 +107,7 @@ func Parse(text string) (Command, error) {
 			return Command{}, err
 		}
 		return Command{Kind: KindStatus, ID: id}, nil
-	case "cancel", "approve", "reveal":
+	case "cancel", "approve", "reveal", "confirm":
 		kind := Kind(word)
 		if len(args) != 1 {
 			return Command{}, invalid(word+" takes exactly one request ID", "/reset-password "+word+" R-…")
@@ -114,8 +130,65 @@ func Parse(text string) (Command, error) {
 			return Command{}, err
 		}
 		return Command{Kind: KindDeny, ID: id, Reason: reason}, nil
+	case "reject":
+		if len(args) == 0 {
+			return Command{}, invalid("reject needs a request ID", "/reset-password reject R-… [reason]")
+		}
+		id, err := ParseID(args[0])
+		if err != nil {
+			return Command{}, err
+		}
+		reason, err := parseReason(args[1:], false)
+		if err != nil {
+			return Command{}, err
+		}
+		return Command{Kind: KindReject, ID: id, Reason: reason}, nil
+	case "break-glass":
+		return parseBreakGlass(args)
 	}
 	return parseAsk(fields)
+}
+
+// parseBreakGlass reads break-glass's arguments: a target as ask has it,
+// an incident reference, a reason.
+func parseBreakGlass(args []string) (Command, error) {
+	if len(args) < 3 {
+		return Command{}, invalid("break-glass needs an account, an incident reference and a reason", usageBreakGlass)
+	}
+	cmd, err := parseAsk(append([]string{args[0]}, args[2:]...))
+	if err != nil {
+		if e, ok := err.(*Error); ok {
+			e.Message = strings.Replace(e.Message, usageAsk, usageBreakGlass, 1)
+		}
+		return Command{}, err
+	}
+	if cmd.Incident, err = ParseIncident(args[1]); err != nil {
+		return Command{}, err
+	}
+	cmd.Kind = KindBreakGlass
+	return cmd, nil
+}
+
+// ParseIncident checks an incident reference: 1-64 printable characters,
+// no spaces (INC-123, a PagerDuty incident number, a ticket URL).
+func ParseIncident(s string) (string, error) {
+	switch {
+	case s == "":
+		return "", invalid("an incident reference is required", usageBreakGlass)
+	case !utf8.ValidString(s):
+		return "", invalid("the incident reference is not valid text", usageBreakGlass)
+	case utf8.RuneCountInString(s) > MaxIncident:
+		return "", invalid("the incident reference is longer than 64 characters", usageBreakGlass)
+	}
+	for _, r := range s {
+		if IsSpace(r) || HiddenRune(r) || !unicode.IsPrint(r) {
+			return "", invalid("the incident reference "+quote(s)+" has a space or a character that is not printable", usageBreakGlass)
+		}
+	}
+	if markRun(s) {
+		return "", invalid("the incident reference has more than 4 combining marks in a row", usageBreakGlass)
+	}
+	return s, nil
 }
 
 func parseAsk(fields []string) (Command, error) {

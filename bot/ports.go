@@ -49,6 +49,13 @@ type Timer struct {
 	Reminder int
 	// Escalated is true when the request was escalated now.
 	Escalated bool
+	// Overdue is true when the request's review became overdue now: no
+	// approver confirmed it by Review.Due.
+	Overdue bool
+	// Rotate is the number (from 1) of the rotation attempt claimed now:
+	// the caller resets the password again, to one it shows nobody, and
+	// tells the store with Rotated. 0: none.
+	Rotate int
 }
 
 // EventKind is what an audit event records. The store's scripts write the
@@ -73,12 +80,22 @@ const (
 	EventChatError      EventKind = "chat_error"
 	EventReminded       EventKind = "reminded"
 	EventEscalated      EventKind = "escalated"
+	// A break-glass request: asked, and approved by the same step.
+	EventBreakGlass EventKind = "break_glass"
+	// The review of a request that skipped the vote.
+	EventConfirmed EventKind = "review_confirmed"
+	EventRejected  EventKind = "review_rejected"
+	EventOverdue   EventKind = "review_overdue"
+	// The second reset of a rejected or overdue review.
+	EventRotated        EventKind = "rotated"
+	EventRotationFailed EventKind = "rotation_failed"
 )
 
 // EventKinds lists every EventKind.
 var EventKinds = []EventKind{EventRequested, EventVoted, EventRefused, EventApproved, EventDenied,
 	EventCancelled, EventExpired, EventExecuting, EventOffered, EventSucceeded, EventFailed,
-	EventDelivered, EventDeliveryFailed, EventChatError, EventReminded, EventEscalated}
+	EventDelivered, EventDeliveryFailed, EventChatError, EventReminded, EventEscalated,
+	EventBreakGlass, EventConfirmed, EventRejected, EventOverdue, EventRotated, EventRotationFailed}
 
 // Event is one line of the audit log. It never holds a password.
 type Event struct {
@@ -89,6 +106,9 @@ type Event struct {
 	Actor     string    `json:"actor"` // person name, or "system"
 	Platform  Platform  `json:"platform,omitempty"`
 	Detail    string    `json:"detail,omitempty"` // reason, refusal, outcome
+	// Incident is the incident reference of a request that skipped the
+	// vote (Review.Incident), on every event about it.
+	Incident string `json:"incident,omitempty"`
 	// Stranger marks a refusal of someone who is not in config (Actor is
 	// then "platform:user ID"). Anyone in the workspace can cause those, so
 	// the store keeps them apart, under a cap of their own, where a flood of

@@ -19,6 +19,9 @@ type Options struct {
 	People    []Person
 	Accounts  []Account
 	Limit     Limit // per requester; zero: 10 an hour
+	// OnCall tells who is on call (PagerDuty), for accounts with an
+	// on_call policy; nil: no on-call auto-approval.
+	OnCall OnCall
 
 	Clock   Clock     // nil: the wall clock
 	Rand    io.Reader // request IDs; nil: crypto/rand
