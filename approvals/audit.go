@@ -34,7 +34,7 @@ func (s *Store) Audit(ctx context.Context, e bot.Event) error {
 		person = e.Actor
 	}
 	_, _, err := s.run(ctx, "audit "+string(e.Kind), s.lua.audit, s.withAudit(person), now,
-		string(e.Kind), e.RequestID, e.Actor, string(e.Platform), e.Detail, strconv.FormatInt(at, 10), stranger)
+		string(e.Kind), e.RequestID, e.Actor, string(e.Platform), e.Detail, strconv.FormatInt(at, 10), stranger, e.Incident)
 	return err
 }
 
@@ -87,6 +87,7 @@ func (s *Store) auditStream(ctx context.Context, key, start string, q bot.AuditQ
 				Actor:     str(m.Values["actor"]),
 				Platform:  bot.Platform(str(m.Values["platform"])),
 				Detail:    str(m.Values["detail"]),
+				Incident:  str(m.Values["incident"]),
 				Stranger:  stranger,
 			}
 			if t, err := parseMS(str(m.Values["time"])); err == nil {

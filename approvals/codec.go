@@ -59,6 +59,10 @@ func requestFields(r bot.Request) ([]any, error) {
 		return nil, err
 	}
 	f = append(f, timers...)
+	f = append(f, reviewFields(r)...)
+	if r.Notice != "" {
+		f = append(f, "notice", r.Notice)
+	}
 	if r.RefsFor <= 0 {
 		for k, v := range r.Refs {
 			f = append(f, refField+string(k), v)
@@ -130,6 +134,11 @@ func parseRequest(v any) (bot.Request, error) {
 			err = decodeReminders(&r, k, val)
 		case "esc_to", "esc_people", "esc_at", "esc_done":
 			err = decodeEscalation(&r, k, val)
+		case "rv_kind", "rv_incident", "rv_detail", "rv_due", "rv_state", "rv_by", "rv_at", "rv_reason",
+			"rot_state", "rot_attempts", "rot_next", "rot_error", "rot_at":
+			err = decodeReview(&r, k, val)
+		case "notice":
+			r.Notice = val
 		default:
 			if person, ok := strings.CutPrefix(k, voteRulesField); ok {
 				voteRules[person], err = decodeIndexes(val)

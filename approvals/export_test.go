@@ -29,13 +29,19 @@ func ScriptSources() map[string]string {
 	return map[string]string{
 		"create": createLua, "vote": voteLua, "cancel": cancelLua, "expire": expireLua, "due": dueLua,
 		"claim": claimLua, "finish": finishLua, "offer": offerLua, "reveal": revealLua, "hold": holdLua,
-		"setRef": setRefLua, "open": openLua, "audit": auditLua,
+		"setRef": setRefLua, "open": openLua, "audit": auditLua, "review": reviewLua, "rotated": rotatedLua,
 	}
 }
 
 // LuaNames are the names the scripts may use for Go's words, by table.
 func LuaNames() map[string]map[string]string {
-	out := map[string]map[string]string{"S": {}, "E": {}, "C": {}}
+	out := map[string]map[string]string{"S": {}, "E": {}, "C": {}, "RV": {}, "ROT": {}}
+	for k, v := range luaReview {
+		out["RV"][k] = string(v)
+	}
+	for k, v := range luaRotation {
+		out["ROT"][k] = string(v)
+	}
 	for k, v := range luaStates {
 		out["S"][k] = string(v)
 	}

@@ -209,7 +209,7 @@ func (s *Store) Finish(ctx context.Context, c bot.Claim, state bot.State, outcom
 		return bot.Request{}, bot.Errorf(bot.EINVALID, "a claim finishes as succeeded or failed, not %s", state)
 	}
 	id := c.Request.ID
-	keys := s.withAudit("", s.reqKey(id), s.refsKey(id), s.key("leases"), s.key("queue"), s.key("deadlines"))
+	keys := s.withAudit("", s.reqKey(id), s.refsKey(id), s.key("leases"), s.key("queue"), s.key("deadlines"), s.key("lock:"+c.Request.Account))
 	return s.runRequest(ctx, "finish "+id, s.lua.finish, keys, s.now(), id, c.Token, string(state), outcome, c.Entry, Group, string(event))
 }
 

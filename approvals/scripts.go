@@ -32,20 +32,32 @@ local AUDIT = K .. 'audit'
 local REFUSALS = K .. 'audit:refusals'
 local STRANGERS = K .. 'audit:strangers'
 local LASTID = K .. 'audit:last'
+-- INCIDENT, when a script sets it, is the incident reference of the audit
+-- events it writes about a request that has none stored (a refused
+-- break-glass); a request's own (rv_incident) is found by xadd.
+local INCIDENT = nil
 ` + words + `
 local function istr(n) return string.format('%.0f', n) end
 local function rkey(id) return K .. 'req:' .. id end
 
--- schedule files request id in timers at its next reminder or its
--- escalation, whichever is due first, or takes it out when it has neither
--- left or is no longer pending.
+-- schedule files request id in timers at the first of what it has due:
+-- while pending, its next reminder or its escalation; while its review is
+-- open, the review's deadline; while a rotation is pending, its next
+-- attempt. With none of them, it takes the request out.
 local function schedule(id)
-  local t = redis.call('HMGET', rkey(id), 'state', 'remind_next', 'esc_at', 'esc_done')
+  local t = redis.call('HMGET', rkey(id), 'state', 'remind_next', 'esc_at', 'esc_done', 'rv_state', 'rv_due',
+    'rot_state', 'rot_next')
   local due = nil
-  if t[1] == S.Pending then
-    due = tonumber(t[2])
-    if t[3] and not t[4] and (not due or tonumber(t[3]) < due) then due = tonumber(t[3]) end
+  local function consider(v)
+    v = tonumber(v)
+    if v and (not due or v < due) then due = v end
   end
+  if t[1] == S.Pending then
+    consider(t[2])
+    if not t[4] then consider(t[3]) end
+  end
+  if t[5] == RV.Open then consider(t[6]) end
+  if t[7] == ROT.Pending then consider(t[8]) end
   if due then
     redis.call('ZADD', K .. 'timers', istr(due), id)
   else
@@ -99,6 +111,12 @@ local function xadd(stream, maxlen, at, event, id, actor, platform, detail, coun
   if count then
     table.insert(args, 'count')
     table.insert(args, count)
+  end
+  local incident = INCIDENT
+  if not incident and id and id ~= '' then incident = redis.call('HGET', rkey(id), 'rv_incident') end
+  if incident then
+    table.insert(args, 'incident')
+    table.insert(args, incident)
   end
   local eid = redis.pcall(unpack(args))
   if type(eid) == 'table' and eid.err then
@@ -215,16 +233,36 @@ end
 `
 
 // ARGV[5..]: id, requester, account, platform, expires (ms), limit N,
-// window (ms), refusal detail for the rate limit, reason, how long the refs
-// kept apart can be used (ms), how many of them there are (n), then their n
+// window (ms), refusal detail for the rate limit, reason; then the audit
+// event of the creation (requested, or break_glass), who approves it in the
+// same step (” for nobody: it waits pending for votes), that approval's
+// detail, the limit on break-glass resets per person and account (N,
+// window in ms, refusal detail; N 0: none); then how long the refs kept
+// apart can be used (ms), how many of them there are (n), then their n
 // key/value pairs (keys without the ref: prefix), then the hash's
 // field/value pairs.
-var createLua = prelude + `
+var createLua = prelude + rulesLua + `
 local id, requester, account, platform = ARGV[5], ARGV[6], ARGV[7], ARGV[8]
 local expires, limit, window, limitDetail, reason = ARGV[9], tonumber(ARGV[10]), tonumber(ARGV[11]), ARGV[12], ARGV[13]
+local event, approver, approvalDetail = ARGV[14], ARGV[15], ARGV[16]
+local ppN, ppWindow, ppDetail = tonumber(ARGV[17]), tonumber(ARGV[18]), ARGV[19]
+local refsPX, nrefs = ARGV[20], tonumber(ARGV[21])
+local fieldsAt = 22 + 2 * nrefs
 local rk = rkey(id)
 if redis.call('EXISTS', rk) == 1 then
   return refuse(C.Conflict, 'request ID already in use', id)
+end
+if approver ~= '' then
+  -- it skips the vote: the refusals carry its incident
+  for i = fieldsAt, #ARGV - 1, 2 do
+    if ARGV[i] == 'rv_incident' then INCIDENT = ARGV[i + 1] end
+  end
+  local lock = redis.call('GET', K .. 'lock:' .. account)
+  if lock then
+    local msg = account .. ' is locked: the review of ' .. lock .. ' rejected its reset without a vote, and its password was reset again, to one nobody has; ask for a normal reset, which approvers vote on'
+    audit(E.Refused, '', requester, platform, 'locked: ' .. account .. ' since ' .. lock)
+    return refuse(C.Forbidden, msg, lock)
+  end
 end
 local open = K .. 'open:' .. requester
 local cur = redis.call('HGET', open, account)
@@ -236,30 +274,52 @@ if cur then
   end
   redis.call('HDEL', open, account)
 end
-if limit > 0 then
-  local rate = K .. 'rate:' .. requester
-  redis.call('ZREMRANGEBYSCORE', rate, '-inf', istr(NOW - window))
-  if redis.call('ZCARD', rate) >= limit then
-    local oldest = redis.call('ZRANGE', rate, 0, 0, 'WITHSCORES')
-    local wait = tonumber(oldest[2]) + window - NOW
-    audit(E.Refused, '', requester, platform, limitDetail .. ' (' .. account .. ')')
+-- rateCheck counts this request in the zset key, unless it already holds
+-- n within the window: then it audits and returns the refusal.
+local function rateCheck(key, n, win, detail)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', istr(NOW - win))
+  if redis.call('ZCARD', key) >= n then
+    local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+    local wait = tonumber(oldest[2]) + win - NOW
+    audit(E.Refused, '', requester, platform, detail .. ' (' .. account .. ')')
     return refuse(C.RateLimited, '', '', istr(wait))
   end
+  return nil
+end
+local pp = K .. 'bg:' .. account .. ':' .. requester
+if ppN > 0 then
+  local r = rateCheck(pp, ppN, ppWindow, ppDetail)
+  if r then return r end
+end
+local rate = K .. 'rate:' .. requester
+if limit > 0 then
+  local r = rateCheck(rate, limit, window, limitDetail)
+  if r then return r end
+end
+-- both limits hold: count the request in each
+if ppN > 0 then
+  redis.call('ZADD', pp, NOWS, id)
+  redis.call('PEXPIRE', pp, istr(ppWindow))
+end
+if limit > 0 then
   redis.call('ZADD', rate, NOWS, id)
   redis.call('PEXPIRE', rate, istr(window))
 end
-local refsPX, nrefs = ARGV[14], tonumber(ARGV[15])
-local fieldsAt = 16 + 2 * nrefs
 redis.call('HSET', rk, unpack(ARGV, fieldsAt))
 if nrefs > 0 then
   local refs = K .. 'refs:' .. id
-  redis.call('HSET', refs, unpack(ARGV, 16, fieldsAt - 1))
+  redis.call('HSET', refs, unpack(ARGV, 22, fieldsAt - 1))
   redis.call('PEXPIRE', refs, refsPX)
 end
 redis.call('HSET', open, account, id)
-redis.call('ZADD', K .. 'deadlines', expires, id)
-schedule(id) -- its first reminder or its escalation, when it has them
-audit(E.Requested, id, requester, platform, account .. ': ' .. reason)
+audit(event, id, requester, platform, account .. ': ' .. reason)
+if approver ~= '' then
+  local who = approver == requester and platform or ''
+  markApproved(id, rk, approver, who, approvalDetail)
+else
+  redis.call('ZADD', K .. 'deadlines', expires, id)
+end
+schedule(id) -- its first reminder, its escalation, or its review's deadline
 return okreq(id)
 `
 
@@ -404,7 +464,18 @@ redis.call('HDEL', rk, 'token', 'lease', 'reveal', 'claim')
 redis.call('HSET', rk, 'done', token)
 close(id, f[4], f[3])
 dropEntries(group, f[5], entry)
-audit(event, id, 'system', '', outcome)
+local detail = outcome
+if state == S.Succeeded and redis.call('HEXISTS', rk, 'rv_kind') == 0 then
+  -- a normal, approved reset: the account's password is known again to
+  -- someone approved, so a lock left by a rejected review ends
+  local lock = K .. 'lock:' .. f[4]
+  local by = redis.call('GET', lock)
+  if by then
+    redis.call('DEL', lock)
+    detail = outcome .. '; ' .. f[4] .. ' unlocked (locked since the review of ' .. by .. ')'
+  end
+end
+audit(event, id, 'system', '', detail)
 return okreq(id)
 `
 
@@ -520,8 +591,10 @@ return {'ok', out}
 `
 
 // ARGV[5..]: event, request, actor, platform, detail, the event's time (ms),
-// and "1" for a stranger's refusal.
+// "1" for a stranger's refusal, and the incident reference ('' for none:
+// the request's own, if it has one).
 var auditLua = prelude + `
+if ARGV[12] ~= '' then INCIDENT = ARGV[12] end
 if ARGV[11] == '1' then
   xadd(STRANGERS, STRANGERS_MAXLEN, ARGV[10], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9])
 else
@@ -532,23 +605,25 @@ return {'ok'}
 
 // scripts are the Lua scripts of one Store.
 type scripts struct {
-	create, vote, cancel, expire, due, claim, finish, offer, reveal, hold, setRef, open, audit *redis.Script
+	create, vote, cancel, expire, due, claim, finish, offer, reveal, hold, setRef, open, audit, review, rotated *redis.Script
 }
 
 func newScripts() scripts {
 	return scripts{
-		create: redis.NewScript(createLua),
-		vote:   redis.NewScript(voteLua),
-		cancel: redis.NewScript(cancelLua),
-		expire: redis.NewScript(expireLua),
-		due:    redis.NewScript(dueLua),
-		claim:  redis.NewScript(claimLua),
-		finish: redis.NewScript(finishLua),
-		offer:  redis.NewScript(offerLua),
-		reveal: redis.NewScript(revealLua),
-		hold:   redis.NewScript(holdLua),
-		setRef: redis.NewScript(setRefLua),
-		open:   redis.NewScript(openLua),
-		audit:  redis.NewScript(auditLua),
+		create:  redis.NewScript(createLua),
+		vote:    redis.NewScript(voteLua),
+		cancel:  redis.NewScript(cancelLua),
+		expire:  redis.NewScript(expireLua),
+		due:     redis.NewScript(dueLua),
+		claim:   redis.NewScript(claimLua),
+		finish:  redis.NewScript(finishLua),
+		offer:   redis.NewScript(offerLua),
+		reveal:  redis.NewScript(revealLua),
+		hold:    redis.NewScript(holdLua),
+		setRef:  redis.NewScript(setRefLua),
+		open:    redis.NewScript(openLua),
+		audit:   redis.NewScript(auditLua),
+		review:  redis.NewScript(reviewLua),
+		rotated: redis.NewScript(rotatedLua),
 	}
 }

@@ -204,8 +204,27 @@ func (s *Store) Create(ctx context.Context, req bot.Request, limit bot.Limit) (b
 		n = 0
 	}
 	limitDetail := fmt.Sprintf("rate limit: at most %d requests per %s", limit.N, human(limit.Window))
-	keys := s.withAudit(req.Requester, s.reqKey(req.ID), s.refsKey(req.ID), s.key("open:"+req.Requester), s.key("rate:"+req.Requester), s.key("deadlines"), s.key("timers"))
-	args := append([]any{req.ID, req.Requester, req.Account, string(req.Platform), ms(req.ExpiresAt), n, window, limitDetail, req.Reason}, keptRefs(req)...)
+	event, approver, approval, pp := string(bot.EventRequested), "", "", bot.Limit{}
+	if rv := req.Review; rv != nil {
+		switch rv.Kind {
+		case bot.ReviewBreakGlass:
+			event, approver, pp = string(bot.EventBreakGlass), req.Requester, rv.PerPerson
+			approval = "break-glass for " + rv.Incident + ": the vote skipped, to be reviewed by " + rv.Due.UTC().Format(time.RFC3339)
+		case bot.ReviewOnCall:
+			approver, approval = bot.ActorPagerDuty, "on call: "+rv.Detail
+		default:
+			return bot.Request{}, bot.Errorf(bot.EINVALID, "a review needs a kind")
+		}
+		if pp.Window <= 0 {
+			pp.N = 0
+		}
+	}
+	ppDetail := fmt.Sprintf("break-glass limit: at most %d per person per %s", pp.N, human(pp.Window))
+	keys := s.withAudit(req.Requester, s.reqKey(req.ID), s.refsKey(req.ID), s.key("open:"+req.Requester), s.key("rate:"+req.Requester),
+		s.key("deadlines"), s.key("timers"), s.key("lock:"+req.Account), s.key("bg:"+req.Account+":"+req.Requester), s.key("queue"))
+	args := []any{req.ID, req.Requester, req.Account, string(req.Platform), ms(req.ExpiresAt), n, window, limitDetail, req.Reason,
+		event, approver, approval, pp.N, pp.Window.Milliseconds(), ppDetail}
+	args = append(args, keptRefs(req)...)
 	args = append(args, fields...)
 	status, rest, err := s.run(ctx, "create "+req.ID, s.lua.create, keys, now, args...)
 	if err != nil {

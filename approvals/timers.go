@@ -109,9 +109,10 @@ const dueBatch = 100
 // would (queued, audited as approved by "system").
 func (s *Store) Due(ctx context.Context) ([]bot.Timer, error) {
 	var out []bot.Timer
-	keys := s.withAudit("", s.key("timers"), s.key("deadlines"), s.key("queue"))
+	keys := s.withAudit("", s.key("timers"), s.key("deadlines"), s.key("queue"), s.key("leases"))
 	for {
-		status, rest, err := s.run(ctx, "claim due reminders", s.lua.due, keys, s.now(), dueBatch, bot.MaxReminders)
+		status, rest, err := s.run(ctx, "claim due reminders", s.lua.due, keys, s.now(), dueBatch, bot.MaxReminders,
+			rotationLease.Milliseconds(), rotationWait.Milliseconds())
 		if err != nil {
 			return out, err
 		}
@@ -120,7 +121,7 @@ func (s *Store) Due(ctx context.Context) ([]bot.Timer, error) {
 		}
 		for _, item := range asList(rest[1]) {
 			parts := asList(item)
-			if len(parts) < 3 {
+			if len(parts) < 5 {
 				return out, fmt.Errorf("claim due reminders: short reply")
 			}
 			r, err := parseRequest(parts[0])
@@ -128,7 +129,9 @@ func (s *Store) Due(ctx context.Context) ([]bot.Timer, error) {
 				return out, fmt.Errorf("claim due reminders: %w", err)
 			}
 			n, _ := strconv.Atoi(str(parts[1]))
-			out = append(out, bot.Timer{Request: r, Reminder: n, Escalated: str(parts[2]) == "1"})
+			rot, _ := strconv.Atoi(str(parts[4]))
+			out = append(out, bot.Timer{Request: r, Reminder: n, Escalated: str(parts[2]) == "1",
+				Overdue: str(parts[3]) == "1", Rotate: rot})
 		}
 		if n, _ := strconv.Atoi(str(rest[0])); n < dueBatch {
 			return out, nil
@@ -137,11 +140,13 @@ func (s *Store) Due(ctx context.Context) ([]bot.Timer, error) {
 }
 
 // ARGV[5..]: how many due requests to look at, the most reminders a
-// request gets.
-var dueLua = prelude + rulesLua + `
+// request gets, a rotation attempt's lease and how long to wait for a
+// reset still running before rotating (ms).
+var dueLua = prelude + rulesLua + reviewLib + `
 local timers = K .. 'timers'
 local due = redis.call('ZRANGEBYSCORE', timers, '-inf', NOWS, 'LIMIT', 0, tonumber(ARGV[5]))
 local maxReminders = tonumber(ARGV[6])
+local rotationLease, rotationWait = tonumber(ARGV[7]), tonumber(ARGV[8])
 local out = {}
 
 local function split(s)
@@ -184,12 +189,9 @@ end
 for _, id in ipairs(due) do
   local rk = rkey(id)
   local h = redis.call('HMGET', rk, 'state', 'expires', 'remind_next', 'rem_sent', 'remind_after', 'remind_backoff',
-    'esc_at', 'esc_done', 'esc_people', 'esc_to', 'rules', 'approvals')
-  if h[1] ~= S.Pending or NOW >= tonumber(h[2]) then
-    -- it left pending, or the expiry sweep will end it: nothing more to send
-    redis.call('ZREM', timers, id)
-  else
-    local escalated, reminder = false, 0
+    'esc_at', 'esc_done', 'esc_people', 'esc_to', 'rules', 'approvals', 'rv_state', 'rv_due')
+  local escalated, reminder, overdue, rotate = false, 0, false, 0
+  if h[1] == S.Pending and NOW < tonumber(h[2]) then
     if h[7] and not h[8] and NOW >= tonumber(h[7]) then
       escalate(id, rk, {people = h[9], to = h[10], rules = h[11], approvals = h[12]})
       escalated = true
@@ -211,10 +213,32 @@ for _, id in ipairs(due) do
       end
       audit(E.Reminded, id, 'system', '', 'reminder ' .. istr(reminder) .. ' of at most ' .. istr(maxReminders))
     end
-    schedule(id)
-    if escalated or reminder > 0 then
-      table.insert(out, {hreq(id), istr(reminder), escalated and '1' or '0'})
+  end
+  -- a review nobody confirmed in time is undone as a rejection is
+  if h[13] == RV.Open and NOW >= tonumber(h[14]) then
+    undo(id, rk, 'system', '', '', E.Overdue, 'not confirmed by the review deadline')
+    overdue = true
+  end
+  -- a rotation's next attempt: claimed once the reset it undoes is over
+  local r = redis.call('HMGET', rk, 'state', 'rot_state', 'rot_next', 'rot_attempts')
+  if r[2] == ROT.Pending and NOW >= tonumber(r[3]) then
+    if r[1] == S.Executing then
+      redis.call('HSET', rk, 'rot_next', istr(NOW + rotationWait))
+    elseif r[1] == S.Succeeded or r[1] == S.Failed then
+      rotate = tonumber(r[4] or '0') + 1
+      redis.call('HSET', rk, 'rot_attempts', istr(rotate), 'rot_next', istr(NOW + rotationLease))
+    else
+      redis.call('HSET', rk, 'rot_state', ROT.None)
     end
+  end
+  if h[1] == S.Pending and NOW >= tonumber(h[2]) then
+    -- the expiry sweep will end it: nothing more to send
+    redis.call('ZREM', timers, id)
+  else
+    schedule(id)
+  end
+  if escalated or reminder > 0 or overdue or rotate > 0 then
+    table.insert(out, {hreq(id), istr(reminder), escalated and '1' or '0', overdue and '1' or '0', istr(rotate)})
   end
 end
 return {'ok', istr(#due), out}

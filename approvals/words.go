@@ -40,6 +40,24 @@ var (
 		"Offered":   bot.EventOffered,
 		"Reminded":  bot.EventReminded,
 		"Escalated": bot.EventEscalated,
+		// the review of a request that skipped the vote
+		"BreakGlass":     bot.EventBreakGlass,
+		"Confirmed":      bot.EventConfirmed,
+		"Rejected":       bot.EventRejected,
+		"Overdue":        bot.EventOverdue,
+		"Rotated":        bot.EventRotated,
+		"RotationFailed": bot.EventRotationFailed,
+	}
+	luaReview = map[string]bot.ReviewState{
+		"Open":      bot.ReviewOpen,
+		"Confirmed": bot.ReviewConfirmed,
+		"Rejected":  bot.ReviewRejected,
+		"Overdue":   bot.ReviewOverdue,
+	}
+	luaRotation = map[string]bot.RotationState{
+		"None":    bot.RotationNone,
+		"Pending": bot.RotationPending,
+		"Done":    bot.RotationDone,
 	}
 	luaCodes = map[string]string{
 		"NotFound":    bot.ENOTFOUND,
@@ -65,10 +83,12 @@ const (
 
 // words is the part of the scripts' prelude that binds those names: S, E
 // and C (which fail loudly on a name they lack), TERMINAL (the terminal
-// states, as bot.State.Terminal says), REF, CLAIM_QUEUE and CLAIM_REVEAL,
+// states, as bot.State.Terminal says), RV and ROT (review and rotation
+// states), REF, CLAIM_QUEUE and CLAIM_REVEAL,
 // RULE_PERSON, RULE_ROLE and VOTE_RULES (the rules field's marks and the
 // prefix of an approval's rules: codec.go), and upgrade.
 var words = luaTable("S", luaStates) + luaTable("E", luaEvents) + luaTable("C", luaCodes) +
+	luaTable("RV", luaReview) + luaTable("ROT", luaRotation) +
 	terminalTable() + "local REF = " + luaString(refField) + "\n" +
 	"local CLAIM_QUEUE, CLAIM_REVEAL = " + luaString(claimQueue) + ", " + luaString(claimReveal) + "\n" +
 	"local RULE_PERSON, RULE_ROLE, VOTE_RULES = " + luaString(rulePerson) + ", " + luaString(ruleRole) + ", " + luaString(voteRulesField) + "\n" +

@@ -22,11 +22,13 @@ func TestScriptsTakeWordsFromGo(t *testing.T) {
 		string(bot.StateCancelled),
 		bot.ENOTFOUND, bot.ECONFLICT, bot.EFORBIDDEN, bot.EDUPLICATE, bot.ERATELIMIT, bot.EINVALID,
 		"ref:",
+		string(bot.ReviewOpen), string(bot.ReviewConfirmed), string(bot.ReviewRejected), string(bot.ReviewOverdue),
+		string(bot.RotationPending), // not "done", the name of a field too, nor "none", a claim's answer
 	}
 	for _, k := range bot.EventKinds {
 		words = append(words, string(k))
 	}
-	used := regexp.MustCompile(`\b([SEC])\.(\w+)`)
+	used := regexp.MustCompile(`\b(S|E|C|RV|ROT)\.(\w+)`)
 	for name, src := range approvals.ScriptSources() {
 		// the prelude's tables, before upgrade, are where the words are bound
 		body := src[strings.Index(src, "local function upgrade"):]

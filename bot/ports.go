@@ -137,7 +137,30 @@ type Store interface {
 	// when they asked limit.N times within limit.Window already; both refusals
 	// are audited. With req.RefsFor set, req.Refs are kept no longer than
 	// that, and dropped when the request ends.
+	//
+	// With req.Review set (break-glass, or on call), the request skips the
+	// vote: it is created approved and queued in the same step (approved
+	// by its requester, or by ActorPagerDuty), its review due at
+	// Review.Due. It is refused EFORBIDDEN (Error.ID: the request whose
+	// review locked it) while the account is locked, and ERATELIMIT past
+	// Review.PerPerson; both refusals audited with the incident.
 	Create(ctx context.Context, req Request, limit Limit) (Request, error)
+
+	// Review records person's review of a request that skipped the vote:
+	// confirm, or reject with reason. ENOTFOUND; ECONFLICT when it skipped
+	// no vote or its review is closed (the message says how); EFORBIDDEN
+	// when person is its requester. The caller checks that person may
+	// review the account. Rejected before its Reveal, the request ends
+	// (denied) with nothing reset; after, its rotation is scheduled (Due
+	// claims it) and its account locked until a normal request succeeds.
+	// Refusals are audited; the same call sent again changes nothing.
+	Review(ctx context.Context, id, person string, platform Platform, confirm bool, reason string) (Request, error)
+
+	// Rotated records how rotation attempt (Timer.Rotate) of id ended:
+	// errText empty when the password was reset again, else why not (safe
+	// to show), and the next attempt is scheduled with backoff. ECONFLICT
+	// when attempt is not the latest one claimed.
+	Rotated(ctx context.Context, id string, attempt int, errText string) (Request, error)
 
 	// Vote records v. It fails with ENOTFOUND; ECONFLICT when the request is
 	// not pending (or past its expiry), the message saying its state;
@@ -179,7 +202,10 @@ type Store interface {
 	// pending or passed its expiry. An escalation makes Escalation.People
 	// count toward any rule, in the same atomic step, and approves the
 	// request (queued for execution, audited) when the approvals it already
-	// has then satisfy every rule.
+	// has then satisfy every rule. It also claims, on any request, a
+	// review past its deadline (overdue: undone as a rejection is) and
+	// the next attempt of a pending rotation (Timer.Rotate), each by one
+	// caller; an attempt not reported with Rotated is claimed again later.
 	Due(ctx context.Context) ([]Timer, error)
 
 	// Next blocks until a request can be executed and claims it for consumer

@@ -123,3 +123,10 @@ type OnCallMatch struct {
 	// for PPOLICY1 at level 1", "no open incident on PSERVICE1".
 	Why string
 }
+
+// ActorPagerDuty is the audit actor of an on-call auto-approval.
+const ActorPagerDuty = "pagerduty"
+
+// DefaultReviewWithin is how long an on-call auto-approval waits for its
+// review when the account sets no break_glass.review_within.
+const DefaultReviewWithin = 4 * time.Hour
