@@ -275,25 +275,26 @@ if cur then
   redis.call('HDEL', open, account)
 end
 -- rateCheck counts this request in the zset key, unless it already holds
--- n within the window: then it audits and returns the refusal.
-local function rateCheck(key, n, win, detail)
+-- n within the window: then it audits and returns the refusal, which
+-- names the limit (what) and how long until it allows one more.
+local function rateCheck(key, n, win, detail, what)
   redis.call('ZREMRANGEBYSCORE', key, '-inf', istr(NOW - win))
   if redis.call('ZCARD', key) >= n then
     local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
     local wait = tonumber(oldest[2]) + win - NOW
     audit(E.Refused, '', requester, platform, detail .. ' (' .. account .. ')')
-    return refuse(C.RateLimited, '', '', istr(wait))
+    return refuse(C.RateLimited, what, '', istr(wait))
   end
   return nil
 end
 local pp = K .. 'bg:' .. account .. ':' .. requester
 if ppN > 0 then
-  local r = rateCheck(pp, ppN, ppWindow, ppDetail)
+  local r = rateCheck(pp, ppN, ppWindow, ppDetail, 'per_person')
   if r then return r end
 end
 local rate = K .. 'rate:' .. requester
 if limit > 0 then
-  local r = rateCheck(rate, limit, window, limitDetail)
+  local r = rateCheck(rate, limit, window, limitDetail, '')
   if r then return r end
 end
 -- both limits hold: count the request in each

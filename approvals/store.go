@@ -244,8 +244,14 @@ func (s *Store) Create(ctx context.Context, req bot.Request, limit bot.Limit) (b
 		e, extra := refusal(rest)
 		if e.Code == bot.ERATELIMIT {
 			wait, _ := strconv.ParseInt(extra, 10, 64)
-			e.Message = fmt.Sprintf("you have asked for %d resets within %s, the most allowed; try again in %s",
-				limit.N, human(limit.Window), human(time.Duration(wait)*time.Millisecond))
+			again := human(time.Duration(wait) * time.Millisecond)
+			if e.Message == "per_person" {
+				e.Message = fmt.Sprintf("you have broken the glass on %s %d times within %s, the most allowed; try again in %s, or ask for a normal reset, which approvers vote on",
+					req.Account, pp.N, human(pp.Window), again)
+			} else {
+				e.Message = fmt.Sprintf("you have asked for %d resets within %s, the most allowed; try again in %s",
+					limit.N, human(limit.Window), again)
+			}
 		}
 		return bot.Request{}, e
 	}

@@ -37,6 +37,10 @@ func (s *Service) Handle(ctx context.Context, a Actor, cmd Command) Reply {
 		return s.vote(ctx, a, p, cmd)
 	case KindCancel:
 		return s.cancel(ctx, a, p, cmd.ID)
+	case KindBreakGlass:
+		return s.breakGlass(ctx, a, p, cmd)
+	case KindConfirm, KindReject:
+		return s.review(ctx, a, p, cmd)
 	case KindReveal:
 		// Its answer would have to show the password, and a Reply is not
 		// that answer: adapters route it to Reveal.
@@ -107,11 +111,55 @@ func (s *Service) ask(ctx context.Context, a Actor, p Person, cmd Command) Reply
 	if err != nil {
 		return fail(err)
 	}
+	req := s.newRequest(acct, a, p, users, cmd.Reason)
+	review, notice, notOnCall := s.onCall(ctx, acct, p, req.CreatedAt)
+	req.Notice = notice
+	if review != nil {
+		onCall := req
+		onCall.Reminders, onCall.Escalation, onCall.Review = nil, nil, review
+		created, err := s.create(ctx, onCall)
+		if err == nil {
+			s.metrics.Event(EventRequested)
+			s.metrics.Event(EventApproved)
+			s.skippedVote(ctx, created, acct)
+			return Reply{Request: &created, Text: fmt.Sprintf("%s: you are on call (%s), so PagerDuty approved the reset of %s (%s) without a vote. "+
+				"The bot is sending you a direct message with a Reveal button, valid for %s. An approver must confirm it by %s; rejected, or not confirmed by then, the password is reset again and shown to nobody.",
+				created.ID, review.Detail, acct.Name, strings.Join(created.Users, ", "), shortDuration(acct.RevealWithin), timeOfDay(review.Due))}
+		}
+		var e *Error
+		if !errors.As(err, &e) || e.Code != EFORBIDDEN || e.ID == "" {
+			return s.createFailed(ctx, err)
+		}
+		// locked by a rejected review: approvers vote, as the lock asks
+		req.Notice = "No on-call auto-approval: " + e.Message + "."
+	}
+	created, err := s.create(ctx, req)
+	if err != nil {
+		return s.createFailed(ctx, err)
+	}
+	req = created
+	req.Approvals = Needed(req.Rules)
+	s.metrics.Event(EventRequested)
+	s.postCards(ctx, req)
+	text := fmt.Sprintf("%s: asked to reset %s (%s). Waiting for %s; expires %s.",
+		req.ID, acct.Name, strings.Join(req.Users, ", "), needs(req.Rules), req.ExpiresAt.Format("15:04 MST"))
+	switch {
+	case req.Notice != "":
+		text += " " + req.Notice
+	case notOnCall != "":
+		text += " No on-call auto-approval: " + notOnCall + "."
+	}
+	return Reply{Request: &req, Text: text}
+}
+
+// newRequest is a pending request by p, acting as a, to reset users of
+// acct, asked now.
+func (s *Service) newRequest(acct Account, a Actor, p Person, users []string, reason string) Request {
 	now := s.clock.Now().UTC().Truncate(time.Millisecond)
 	req := Request{
 		Account:   acct.Name,
 		Users:     users,
-		Reason:    cmd.Reason,
+		Reason:    reason,
 		Requester: p.Name,
 		Platform:  a.Platform,
 		State:     StatePending,
@@ -123,29 +171,37 @@ func (s *Service) ask(ctx context.Context, a Actor, p Person, cmd Command) Reply
 		RefsFor:   a.RefsFor,
 	}
 	req.Reminders, req.Escalation = s.timers(acct, p.Name, now)
+	return req
+}
+
+// create stores req under a new ID, trying another when the ID is taken.
+func (s *Service) create(ctx context.Context, req Request) (Request, error) {
 	for try := 0; ; try++ {
+		var err error
 		if req.ID, err = s.newID(); err != nil {
-			return s.failed(ctx, "make a request ID", err)
+			return Request{}, fmt.Errorf("make a request ID: %w", err)
 		}
 		created, err := s.store.Create(ctx, req, s.limit)
 		var e *Error
 		if errors.As(err, &e) && e.Code == ECONFLICT && try < 3 {
 			continue // the ID was taken: another try with a new one
 		}
-		if err != nil {
-			if errors.As(err, &e) && e.Code == EDUPLICATE {
-				return Reply{Text: e.Message, Err: err, Request: &Request{ID: e.ID}}
-			}
-			return s.failed(ctx, "create a request", err)
-		}
-		req = created
-		break
+		return created, err
 	}
-	req.Approvals = Needed(req.Rules)
-	s.metrics.Event(EventRequested)
-	s.postCards(ctx, req)
-	return Reply{Request: &req, Text: fmt.Sprintf("%s: asked to reset %s (%s). Waiting for %s; expires %s.",
-		req.ID, acct.Name, strings.Join(req.Users, ", "), needs(req.Rules), req.ExpiresAt.Format("15:04 MST"))}
+}
+
+// createFailed is the answer to an ask the store refused or failed.
+func (s *Service) createFailed(ctx context.Context, err error) Reply {
+	var e *Error
+	if errors.As(err, &e) {
+		switch e.Code {
+		case EDUPLICATE:
+			return Reply{Text: e.Message, Err: err, Request: &Request{ID: e.ID}}
+		case EFORBIDDEN, ERATELIMIT:
+			return fail(err)
+		}
+	}
+	return s.failed(ctx, "create a request", err)
 }
 
 // PickUsers checks the users a requester named against the account, and
@@ -259,7 +315,7 @@ func (s *Service) vote(ctx context.Context, a Actor, p Person, cmd Command) Repl
 func approvedNotice(req Request, acct Account) string {
 	return fmt.Sprintf("%s was approved by %s. Nothing is reset yet: the bot is sending you a direct message with a Reveal button, valid for %s. "+
 		"Press it (or type /reset-password reveal %s) when you are ready: the password is reset then, and shown to you alone.",
-		req.ID, approvers(req), shortDuration(acct.RevealWithin), req.ID)
+		req.ID, ApprovedBy(req), shortDuration(acct.RevealWithin), req.ID)
 }
 
 // CheckVote tells whether actor may vote on request id now, without voting:

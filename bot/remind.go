@@ -56,6 +56,7 @@ func (s *Service) remind(ctx context.Context) {
 	}
 	for _, t := range due {
 		req := t.Request
+		s.reviewTimer(ctx, t)
 		if t.Escalated {
 			s.escalated(ctx, req)
 		}
@@ -68,7 +69,7 @@ func (s *Service) remind(ctx context.Context) {
 			}
 			// With nobody to name (only holders of Discord roles may still
 			// approve), the reminder still goes under the cards, unmentioning.
-			people := s.peopleNamed(who)
+			people := s.withOnCall(ctx, req, s.peopleNamed(who))
 			s.replyUnderCards(ctx, req, people, fmt.Sprintf("%s still needs approval (reminder %d): %s asks to reset %s because %q. %s so far; expires %s.",
 				req.ID, t.Reminder, req.Requester, req.Account, req.Reason, ProgressText(req.Progress()), timeOfDay(req.ExpiresAt)))
 		}
@@ -91,7 +92,7 @@ func (s *Service) escalated(ctx context.Context, req Request) {
 			waiting = append(waiting, name)
 		}
 	}
-	if people := s.peopleNamed(waiting); len(people) > 0 && req.State == StatePending {
+	if people := s.withOnCall(ctx, req, s.peopleNamed(waiting)); len(people) > 0 && req.State == StatePending {
 		s.replyUnderCards(ctx, req, people, fmt.Sprintf("%s was escalated to %s: it was not approved in time, and you may approve it now. %s asks to reset %s because %q. %s so far; expires %s.",
 			req.ID, to, req.Requester, req.Account, req.Reason, ProgressText(req.Progress()), timeOfDay(req.ExpiresAt)))
 	}
@@ -116,6 +117,17 @@ func (s *Service) replyUnderCards(ctx context.Context, req Request, people []Per
 			s.chatFault(ctx, req, pl, "reply under the approval card", err)
 		}
 	}
+}
+
+// withOnCall is people and, when req's account has an on_call policy,
+// whoever PagerDuty says is on call for it now (never the requester).
+func (s *Service) withOnCall(ctx context.Context, req Request, people []Person) []Person {
+	for _, p := range s.onCallNow(ctx, s.accounts[req.Account], req.Requester) {
+		if !slices.ContainsFunc(people, func(q Person) bool { return q.Name == p.Name }) {
+			people = append(people, p)
+		}
+	}
+	return people
 }
 
 // peopleNamed are the people of config with these names, in their order.

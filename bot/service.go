@@ -61,6 +61,7 @@ type Service struct {
 	workers   int
 	log       Logger
 	metrics   Metrics
+	oncall    OnCall
 
 	randMu sync.Mutex
 	rand   io.Reader
@@ -83,6 +84,7 @@ func New(opts Options) (*Service, error) {
 		workers:   opts.Workers,
 		log:       opts.Log,
 		metrics:   opts.Metrics,
+		oncall:    opts.OnCall,
 		rand:      opts.Rand,
 	}
 	if s.limit.N == 0 {
