@@ -198,7 +198,7 @@ func (s *Store) Rotated(ctx context.Context, id string, attempt int, errText str
 		rotationBackoff.Milliseconds(), rotationBackoffMax.Milliseconds())
 }
 
-// ARGV[5..]: id, attempt, error text ('' for success), backoff base and
+// ARGV[5..]: id, attempt, error text (” for success), backoff base and
 // maximum (ms).
 var rotatedLua = prelude + `
 local id, attempt, errText = ARGV[5], ARGV[6], ARGV[7]

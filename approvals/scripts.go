@@ -592,7 +592,7 @@ return {'ok', out}
 `
 
 // ARGV[5..]: event, request, actor, platform, detail, the event's time (ms),
-// "1" for a stranger's refusal, and the incident reference ('' for none:
+// "1" for a stranger's refusal, and the incident reference (” for none:
 // the request's own, if it has one).
 var auditLua = prelude + `
 if ARGV[12] ~= '' then INCIDENT = ARGV[12] end

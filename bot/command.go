@@ -43,13 +43,13 @@ type Command struct {
 
 // Limits on what a command may carry; longer input is refused, not cut.
 const (
-	MaxReason    = 500
-	maxUsers     = 100
-	maxName      = 64
-	commandName  = "/reset-password"
-	idPrefix     = "R-"
-	idLength     = 6
-	idAlphabet   = "23456789ABCDEFGHJKMNPQRSTVWXYZ" // no 0/O, 1/I/L, U: easy to read aloud
+	MaxReason       = 500
+	maxUsers        = 100
+	maxName         = 64
+	commandName     = "/reset-password"
+	idPrefix        = "R-"
+	idLength        = 6
+	idAlphabet      = "23456789ABCDEFGHJKMNPQRSTVWXYZ" // no 0/O, 1/I/L, U: easy to read aloud
 	usageAsk        = "/reset-password <account>[:<user>[,<user>…]] <reason>"
 	usageBreakGlass = "/reset-password break-glass <account>[:<user>[,<user>…]] <incident> <reason>"
 	usageHelpers    = "/reset-password list | status [R-…] | cancel R-… | reveal R-… | approve R-… | deny R-… [reason] | confirm R-… | reject R-… [reason] | help"

@@ -60,10 +60,58 @@ func Summary(r Request) string {
 			break
 		}
 		s += fmt.Sprintf(" — approved by %s, waiting for %s to press Reveal in the bot's direct message (or type /reset-password reveal %s) until %s; nothing is reset before that",
-			approvers(r), r.Requester, r.ID, timeOfDay(r.RevealBy))
+			ApprovedBy(r), r.Requester, r.ID, timeOfDay(r.RevealBy))
 	case StateApproved, StateExecuting, StateSucceeded, StateFailed, StateDenied, StateExpired, StateCancelled:
 		if r.Outcome != "" {
 			s += " — " + r.Outcome
+		}
+	}
+	if r.Review != nil {
+		s += ". " + ReviewText(r)
+	}
+	if r.Notice != "" {
+		s += ". " + r.Notice
+	}
+	return s
+}
+
+// ReviewText says, in plain text, where the review of a request that
+// skipped the vote stands, and what it did to the password: what status
+// and the console show, and what the platforms' cards say in their own
+// markup.
+func ReviewText(r Request) string {
+	rv := r.Review
+	if rv == nil {
+		return ""
+	}
+	kind := "BREAK-GLASS"
+	if rv.Kind == ReviewOnCall {
+		kind = "ON CALL (approved by PagerDuty: " + rv.Detail + ")"
+	}
+	s := kind + " for " + rv.Incident + ": "
+	switch rv.State {
+	case ReviewOpen:
+		s += "review by " + timeOfDay(rv.Due) + " (an approver confirms or rejects it)"
+	case ReviewConfirmed:
+		s += "confirmed by " + rv.By + " at " + timeOfDay(rv.At)
+	case ReviewRejected:
+		s += "rejected by " + rv.By + because(rv.Reason)
+	case ReviewOverdue:
+		s += "not confirmed by " + timeOfDay(rv.Due)
+	}
+	if rot := rv.Rotation; rot != nil {
+		switch rot.State {
+		case RotationNone:
+			s += "; nothing was reset, nothing to undo"
+		case RotationDone:
+			s += "; the password was reset again at " + timeOfDay(rot.At) + ", nobody has it; " + r.Account + " is locked until a normal approved reset"
+		case RotationPending:
+			s += "; STILL EXPOSED: the password shown to " + r.Requester + " still works"
+			if rot.Error != "" {
+				s += fmt.Sprintf(" (resetting it again failed: %s; next try at %s)", rot.Error, timeOfDay(rot.Next))
+			} else {
+				s += " until it is reset again, now"
+			}
 		}
 	}
 	return s

@@ -26,8 +26,17 @@ func (a *Adapter) Card(_ context.Context, req bot.Request, acct bot.Account, ref
 		}
 		fmt.Fprintf(&b, "\n[#approvals]   %s %s at %s on %s", v.Person, verb, v.At.Format("15:04:05"), v.Platform)
 	}
+	if req.Review != nil {
+		fmt.Fprintf(&b, "\n[#approvals]   %s", bot.ReviewText(req))
+	}
+	if req.Notice != "" {
+		fmt.Fprintf(&b, "\n[#approvals]   %s", req.Notice)
+	}
 	if req.State == bot.StatePending {
 		fmt.Fprintf(&b, "\n[#approvals]   buttons: [Approve] [Deny]  (type: <approver>> approve %s)", req.ID)
+	}
+	if req.Reviewable() {
+		fmt.Fprintf(&b, "\n[#approvals]   buttons: [Confirm] [Reject]  (type: <approver>> confirm %s, or reject %s <reason>)", req.ID, req.ID)
 	}
 	a.printf("%s", b.String())
 	return req.ID, nil
@@ -62,7 +71,7 @@ func (a *Adapter) Notify(_ context.Context, p bot.Person, _ bot.Request, text st
 // request ID.
 func (a *Adapter) Offer(_ context.Context, p bot.Person, req bot.Request) (string, error) {
 	a.printf("[DM to %s] %s approved by %s: press Reveal until %s to reset %s (%s) and see the new password.\n[DM to %s]   button: [Reveal]  (type: %s> reveal %s)",
-		p.Name, req.ID, approvers(req), req.RevealBy.Format("15:04:05 MST"), req.Account, strings.Join(req.Users, ", "),
+		p.Name, req.ID, bot.ApprovedBy(req), req.RevealBy.Format("15:04:05 MST"), req.Account, strings.Join(req.Users, ", "),
 		p.Name, p.Name, req.ID)
 	return req.ID, nil
 }
@@ -82,16 +91,6 @@ func (a *Adapter) show(who, id string, results []bot.UserResult) {
 		}
 		a.printf("[ephemeral to %s] %s new password for user %s: %s", who, id, r.User, r.Password.Value())
 	}
-}
-
-func approvers(r bot.Request) string {
-	var names []string
-	for _, v := range r.Votes {
-		if v.Approve {
-			names = append(names, v.Person)
-		}
-	}
-	return strings.Join(names, ", ")
 }
 
 // ended says how a request ended, for its withdrawn offer.
