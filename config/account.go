@@ -59,6 +59,13 @@ type Account struct {
 	EscalateAfter time.Duration `yaml:"escalate_after"`
 	EscalateTo    []string      `yaml:"escalate_to"`
 
+	// BreakGlass lets some people reset without a prior vote, reviewed
+	// afterwards; nil: nobody may.
+	BreakGlass *BreakGlass `yaml:"break_glass"`
+	// OnCall auto-approves requests by whoever PagerDuty says is on call,
+	// reviewed as break-glass is; nil: never.
+	OnCall *OnCall `yaml:"on_call"`
+
 	// parsed is what the account's kind made of its provider keys, once, at
 	// load. A pointer, so that printing an Account does not dump it.
 	parsed *parsed
@@ -70,6 +77,21 @@ type Account struct {
 type Rule struct {
 	From  []string `yaml:"from"`
 	Count *int     `yaml:"count"`
+}
+
+// BreakGlass is an account's `break_glass:`. ReviewWithin is a pointer so
+// that a missing review_within is told apart from 0.
+type BreakGlass struct {
+	Who          []string       `yaml:"who"`           // people or groups
+	ReviewWithin *time.Duration `yaml:"review_within"` // an approver must confirm by then
+	PerPerson    string         `yaml:"per_person"`    // "N/duration", like 2/24h; "": no limit
+}
+
+// OnCall is an account's `on_call:`, PagerDuty IDs all.
+type OnCall struct {
+	EscalationPolicy string   `yaml:"escalation_policy"`
+	Levels           []int    `yaml:"levels"`      // 1 is the first
+	IncidentOn       []string `yaml:"incident_on"` // services; empty: no incident needed
 }
 
 // Channels is an account's `channels:`, a channel ID per platform; empty:
@@ -292,6 +314,8 @@ func (c *Config) Accounts() []bot.Account {
 			RemindBackoff:  a.remindBackoff(),
 			EscalateAfter:  a.EscalateAfter,
 			EscalateTo:     slices.Clone(a.EscalateTo),
+			BreakGlass:     a.breakGlass(),
+			OnCall:         a.onCall(),
 		}
 		if a.parsed != nil {
 			acct.Settings = a.parsed.settings
@@ -404,4 +428,29 @@ func (a Account) remindBackoff() float64 {
 		return defaultRemindBackoff
 	}
 	return *a.RemindBackoff
+}
+
+// breakGlass is a's break_glass in the bot's vocabulary; nil without one.
+func (a Account) breakGlass() *bot.BreakGlass {
+	b := a.BreakGlass
+	if b == nil {
+		return nil
+	}
+	out := &bot.BreakGlass{Who: slices.Clone(b.Who)}
+	if b.ReviewWithin != nil {
+		out.ReviewWithin = *b.ReviewWithin
+	}
+	if b.PerPerson != "" {
+		out.PerPerson, _ = parsePerPerson(b.PerPerson)
+	}
+	return out
+}
+
+// onCall is a's on_call in the bot's vocabulary; nil without one.
+func (a Account) onCall() *bot.OnCallPolicy {
+	o := a.OnCall
+	if o == nil {
+		return nil
+	}
+	return &bot.OnCallPolicy{EscalationPolicy: o.EscalationPolicy, Levels: slices.Clone(o.Levels), IncidentOn: slices.Clone(o.IncidentOn)}
 }

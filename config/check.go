@@ -90,6 +90,7 @@ func (c *Config) check() (errs, warns []Problem) {
 	people := c.checkPeople(k)
 	c.checkAccounts(k, people)
 	c.checkClouds(k)
+	c.checkPagerDuty(k)
 	return k.errs, k.warns
 }
 

@@ -61,7 +61,7 @@ func envName(s string) bool {
 // not be asked for.
 func reservedAccountName(name string) bool {
 	switch strings.ToLower(name) {
-	case "list", "help", "status", "cancel", "approve", "deny", "reveal":
+	case "list", "help", "status", "cancel", "approve", "deny", "reveal", "confirm", "reject", "break-glass":
 		return true
 	}
 	return false
@@ -76,6 +76,7 @@ func (c *Config) checkPeople(k *checker) []bot.Person {
 	names := map[string]int{}
 	slackIDs := map[string]int{}
 	discordIDs := map[string]int{}
+	pagerDutyIDs := map[string]int{}
 	groupAt := map[string]string{} // group name -> where it is first listed
 	var people []bot.Person
 	for i, p := range c.PersonConfigs {
@@ -117,6 +118,15 @@ func (c *Config) checkPeople(k *checker) []bot.Person {
 				discordIDs[p.Discord] = i
 			}
 		}
+		if p.PagerDuty != "" {
+			if !pagerDutyID(p.PagerDuty) {
+				k.errf(at+".pagerduty", "%s is not a PagerDuty user ID (like PALICE1: %s)", k.quoted(at+".pagerduty", p.PagerDuty), pagerDutyIDForm)
+			} else if j, dup := pagerDutyIDs[p.PagerDuty]; dup {
+				k.errf(at+".pagerduty", "%s is already people[%d]'s PagerDuty ID", k.plain(at+".pagerduty", p.PagerDuty), j)
+			} else {
+				pagerDutyIDs[p.PagerDuty] = i
+			}
+		}
 		for j, g := range p.Groups {
 			if path := fmt.Sprintf("%s.groups[%d]", at, j); g == "" || strings.ContainsAny(g, " \t\n,:") {
 				k.errf(path, "%s: a group name is not empty and has no spaces, commas or colons", k.quoted(path, g))
@@ -125,7 +135,7 @@ func (c *Config) checkPeople(k *checker) []bot.Person {
 			}
 		}
 		if p.Name != "" {
-			people = append(people, bot.Person{Name: p.Name, Slack: p.Slack, Discord: p.Discord, Groups: p.Groups})
+			people = append(people, bot.Person{Name: p.Name, Slack: p.Slack, Discord: p.Discord, PagerDuty: p.PagerDuty, Groups: p.Groups})
 		}
 	}
 	// Approvers and requesters name people and groups alike (bot.Person.In),
@@ -161,7 +171,7 @@ func (c *Config) checkAccounts(k *checker, people []bot.Person) {
 			k.errf(at+".name", "%s: an account name is letters, digits, '.', '_' and '-' (it is typed in commands)", k.quoted(at+".name", a.Name))
 		case reservedAccountName(a.Name):
 			if k.src.isFromEnv(at + ".name") {
-				k.errf(at+".name", "%s is a command word (list, help, status, cancel, approve, deny, reveal): /reset-password would not ask for it", k.plain(at+".name", a.Name))
+				k.errf(at+".name", "%s is a command word (list, help, status, cancel, approve, deny, reveal, confirm, reject, break-glass): /reset-password would not ask for it", k.plain(at+".name", a.Name))
 			} else {
 				k.errf(at+".name", "%q is a command word: /reset-password %s would not ask for it", a.Name, a.Name)
 			}
@@ -299,6 +309,7 @@ func (c *Config) checkPolicy(k *checker, at string, a Account, people []bot.Pers
 		k.errf(at+".reveal_within", "%s: must be more than 0 and at most %s", k.plain(at+".reveal_within", shortDuration(d)), shortDuration(maxRevealWithin))
 	}
 	c.checkReminders(k, at, a, known)
+	c.checkIncidents(k, at, a, people, known)
 }
 
 // checkShorthand checks the approvers/approvals shorthand for one rule.

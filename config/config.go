@@ -50,6 +50,7 @@ type Config struct {
 	Discord        *Discord      `yaml:"discord"`
 	TencentCloud   *TencentCloud `yaml:"tencentcloud"`
 	AlibabaCloud   *AlibabaCloud `yaml:"alibabacloud"`
+	PagerDuty      *PagerDuty    `yaml:"pagerduty"` // on_call's API; nil: no pagerduty section
 	PersonConfigs  []Person      `yaml:"people"`
 	AccountConfigs []Account     `yaml:"accounts"`
 
@@ -133,12 +134,22 @@ type AlibabaCloud struct {
 	Scheme          string     `yaml:"scheme"`
 }
 
+// PagerDuty is the PagerDuty REST API that on-call auto-approval asks
+// (pagerduty:). Token is an API token, read-only is enough.
+type PagerDuty struct {
+	Token  bot.Secret `yaml:"token"`
+	APIURL string     `yaml:"api_url"` // "": the client's default, https://api.pagerduty.com
+}
+
 // Person is one entry of `people:`.
 type Person struct {
-	Name    string   `yaml:"name"`
-	Slack   string   `yaml:"slack"`
-	Discord string   `yaml:"discord"`
-	Groups  []string `yaml:"groups"`
+	Name    string `yaml:"name"`
+	Slack   string `yaml:"slack"`
+	Discord string `yaml:"discord"`
+	// PagerDuty is the person's PagerDuty user ID (like PALICE1): on-call
+	// auto-approval matches people by it, never by email.
+	PagerDuty string   `yaml:"pagerduty"`
+	Groups    []string `yaml:"groups"`
 }
 
 // Load parses a config file, expands ${VAR} from getenv inside scalar
@@ -270,7 +281,7 @@ func (c *Config) Level() slog.Level {
 func (c *Config) People() []bot.Person {
 	out := make([]bot.Person, 0, len(c.PersonConfigs))
 	for _, p := range c.PersonConfigs {
-		out = append(out, bot.Person{Name: p.Name, Slack: p.Slack, Discord: p.Discord, Groups: slices.Clone(p.Groups)})
+		out = append(out, bot.Person{Name: p.Name, Slack: p.Slack, Discord: p.Discord, PagerDuty: p.PagerDuty, Groups: slices.Clone(p.Groups)})
 	}
 	return out
 }

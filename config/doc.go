@@ -16,7 +16,7 @@
 //     Slack, Discord, people, accounts and their approval policy, and the
 //     cloud credential sections; rules.go holds those of approval_rules and
 //     of an account's channels, remind.go those of reminders and
-//     escalation.
+//     escalation, incidents.go those of break_glass, on_call and pagerduty.
 //
 // # Approval rules
 //
@@ -48,11 +48,31 @@
 // rule's count larger than its own people stays an error whatever
 // escalation adds: the rule would always wait for escalation.
 //
+// # Incidents: break-glass and on-call
+//
+// break_glass {who, review_within, per_person} becomes bot.Account.BreakGlass:
+// who (people or groups, required) may reset without a prior vote;
+// review_within (required, more than 0, at most 7 days) is when an
+// approver must have confirmed it; per_person ("N/duration", like 2/24h,
+// optional) limits each person's break-glass resets. on_call
+// {escalation_policy, levels, incident_on} becomes bot.Account.OnCall:
+// PagerDuty IDs (P, then upper-case letters and digits), levels from 1,
+// none twice; it needs the top-level pagerduty section's token
+// (Config.PagerDuty, a secret like the others; api_url an http(s) URL).
+// people[].pagerduty, the PagerDuty user ID on-call matches people by, is
+// bot.Person.PagerDuty, one person's only. check-config proves every such
+// reset can be reviewed: for each person of who, and each requester with a
+// PagerDuty ID of an account with on_call, someone else may review it (the
+// people of the account's rules, or escalate_to; anyone, when Discord
+// approver_roles admit approvers). It warns when on_call can never match
+// anyone: no requester has a PagerDuty ID.
+//
 // An account's channels (slack, discord) route its cards; Channels gives,
 // for each configured platform, the account's own channel or else that
 // platform's approvals_channel.
 //
-// Credentials (bot tokens, the signing secret, cloud keys, the Redis URL)
+// Credentials (bot tokens, the signing secret, cloud keys, the PagerDuty
+// token, the Redis URL)
 // are bot.Secret, which never prints its value; Redis.RedactedURL is the
 // URL for logs. No message repeats a value that came from the environment:
 // it may be a secret in the wrong key (application_id: "${DISCORD_BOT_TOKEN}"),

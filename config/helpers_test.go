@@ -23,6 +23,7 @@ var testEnv = map[string]string{
 	"TENCENTCLOUD_SECRET_KEY":         "SECRET-tencent-key",
 	"ALIBABA_CLOUD_ACCESS_KEY_ID":     "SECRET-alibaba-id",
 	"ALIBABA_CLOUD_ACCESS_KEY_SECRET": "SECRET-alibaba-secret",
+	"PAGERDUTY_TOKEN":                 "SECRET-pagerduty-token",
 }
 
 func getenvFrom(env map[string]string) func(string) string {
@@ -79,8 +80,11 @@ alibabacloud:
   access_key_secret: "${ALIBABA_CLOUD_ACCESS_KEY_SECRET}"
   endpoint: "ehpc.emulator:9443"
   scheme: "https"
+pagerduty:
+  token: "${PAGERDUTY_TOKEN}"
+  api_url: ""
 people:
-  - {name: alice, slack: U0ALICE, discord: "1001", groups: [eng]}
+  - {name: alice, slack: U0ALICE, discord: "1001", pagerduty: PALICE1, groups: [eng]}
   - {name: bob,   slack: U0BOB,   discord: "1002", groups: [eng, db-approvers]}
   - {name: carol, slack: U0CAROL, discord: "1003", groups: [db-approvers, hpc-admins]}
 accounts:
@@ -94,6 +98,14 @@ accounts:
     approvers: [db-approvers]
     approvals: 1
     ttl: 30m
+    break_glass:
+      who: [eng]
+      review_within: 4h
+      per_person: 2/24h
+    on_call:
+      escalation_policy: PPOLICY1
+      levels: [1]
+      incident_on: [PSERVICE1]
   - name: prod-db-batch
     provider: tencent.tdsql
     region: ap-shanghai

@@ -39,11 +39,14 @@ func TestLoadFullConfig(t *testing.T) {
 		if got, want := cfg.AlibabaCloud.AccessKeySecret.Value(), testEnv["ALIBABA_CLOUD_ACCESS_KEY_SECRET"]; got != want {
 			t.Errorf("AlibabaCloud.AccessKeySecret: got %q, want %q", got, want)
 		}
+		if got, want := cfg.PagerDuty.Token.Value(), testEnv["PAGERDUTY_TOKEN"]; got != want || cfg.PagerDuty.APIURL != "" {
+			t.Errorf("PagerDuty: got token %q, api_url %q; want %q and none", got, cfg.PagerDuty.APIURL, want)
+		}
 	})
 
 	t.Run("People", func(t *testing.T) {
 		want := []bot.Person{
-			{Name: "alice", Slack: "U0ALICE", Discord: "1001", Groups: []string{"eng"}},
+			{Name: "alice", Slack: "U0ALICE", Discord: "1001", PagerDuty: "PALICE1", Groups: []string{"eng"}},
 			{Name: "bob", Slack: "U0BOB", Discord: "1002", Groups: []string{"eng", "db-approvers"}},
 			{Name: "carol", Slack: "U0CAROL", Discord: "1003", Groups: []string{"db-approvers", "hpc-admins"}},
 		}
@@ -62,6 +65,8 @@ func TestLoadFullConfig(t *testing.T) {
 			Scheme:     "https",
 			Requesters: []string{"eng"}, Approvers: []string{"db-approvers"},
 			Approvals: 1, TTL: 30 * time.Minute, RevealWithin: 30 * time.Minute,
+			BreakGlass: &bot.BreakGlass{Who: []string{"eng"}, ReviewWithin: 4 * time.Hour, PerPerson: bot.Limit{N: 2, Window: 24 * time.Hour}},
+			OnCall:     &bot.OnCallPolicy{EscalationPolicy: "PPOLICY1", Levels: []int{1}, IncidentOn: []string{"PSERVICE1"}},
 		}, {
 			Name: "prod-db-batch", Provider: "tencent.tdsql", Region: "ap-shanghai",
 			Users: []string{"report", "etl"}, Selectable: true,
@@ -273,7 +278,7 @@ func TestExampleConfigLoads(t *testing.T) {
 
 	t.Run("WithoutTheEnvironment", func(t *testing.T) {
 		ce := problemsOf(t, string(data), getenvFrom(nil))
-		for _, v := range []string{"SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "DISCORD_BOT_TOKEN", "TENCENTCLOUD_SECRET_ID", "TENCENTCLOUD_SECRET_KEY", "ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET"} {
+		for _, v := range []string{"SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "DISCORD_BOT_TOKEN", "TENCENTCLOUD_SECRET_ID", "TENCENTCLOUD_SECRET_KEY", "ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "PAGERDUTY_TOKEN"} {
 			if !strings.Contains(ce.Error(), v+" is not set") {
 				t.Errorf("problems do not name %s:\n%v", v, ce)
 			}

@@ -48,7 +48,10 @@ func TestSecretsNeverShown(t *testing.T) {
 			token bot.Secret
 			redis bot.Secret
 		}{cfg, *cfg.Slack, cfg.Slack.BotToken, cfg.Redis.URL}
-		for _, v := range []any{cfg, *cfg, cfg.Redis, cfg.Slack, *cfg.Slack, *cfg.Discord, *cfg.TencentCloud, *cfg.AlibabaCloud, hidden, &hidden} {
+		if cfg.PagerDuty.Token.Value() != testEnv["PAGERDUTY_TOKEN"] {
+			t.Fatalf("the PagerDuty token was not loaded, so this test would prove nothing")
+		}
+		for _, v := range []any{cfg, *cfg, cfg.Redis, cfg.Slack, *cfg.Slack, *cfg.Discord, *cfg.TencentCloud, *cfg.AlibabaCloud, cfg.PagerDuty, *cfg.PagerDuty, hidden, &hidden} {
 			fmt.Fprintf(&out, "%v %+v %#v %s %q %x\n", v, v, v, v, v, v)
 		}
 		for _, enc := range []func(any) ([]byte, error){json.Marshal, yaml.Marshal} {
@@ -299,6 +302,55 @@ accounts:
 			"accounts[2].approval_rules[0]": "PERSON",
 			"accounts[3].channels.slack":    "SLACK_CHANNEL",
 			"accounts[3].channels.discord":  "DISCORD_CHANNEL",
+		},
+	}, {
+		name: "BreakGlassAndOnCall",
+		yaml: strings.NewReplacer(
+			"people:\n", "pagerduty:\n  token: ${PAGERDUTY_TOKEN}\n  api_url: ${PD_URL}\npeople:\n",
+			`discord: "1001", groups`, `discord: "1001", pagerduty: "${PD_ALICE}", groups`,
+			`discord: "1002", groups`, `discord: "1002", pagerduty: P1BOB02, groups`,
+			`discord: "1003", groups`, `discord: "1003", pagerduty: "${PD_CAROL}", groups`,
+			"accounts:", "  - {name: \"${PERSON}\", slack: U0DAVE, groups: [sec]}\naccounts:",
+		).Replace(baseYAML) + `  - name: "${ACCOUNT}"
+    provider: tencent.cam
+    user: u
+    requesters: [eng]
+    approval_rules: [{from: [sec], count: 1}]
+    break_glass:
+      who: ["${PERSON}", "${WHO}"]
+      review_within: ${REVIEW}
+      per_person: ${PER}
+    on_call:
+      escalation_policy: ${POLICY}
+      levels: [1, "${LEVEL}"]
+      incident_on: ["${SERVICE}"]
+`,
+		env: map[string]string{
+			"PD_URL":   "SECRET-pd-url",
+			"PD_ALICE": "SECRET-pd-alice",
+			"PD_CAROL": "P1BOB02",
+			"PERSON":   "SECRET-person",
+			"ACCOUNT":  "SECRET-account",
+			"WHO":      "SECRET-who",
+			"REVIEW":   "987647h",
+			"PER":      "SECRET-per",
+			"POLICY":   "SECRET-policy",
+			"LEVEL":    "-987646",
+			"SERVICE":  "SECRET-service",
+		},
+		want: map[string]string{
+			"pagerduty.api_url":   "PD_URL",
+			"people[0].pagerduty": "PD_ALICE",
+			"people[2].pagerduty": "PD_CAROL",
+			// nobody but ${PERSON} could review ${PERSON}'s break-glass
+			// reset of ${ACCOUNT}
+			"accounts[1].break_glass.who":           "PERSON",
+			"accounts[1].break_glass.who[1]":        "WHO",
+			"accounts[1].break_glass.review_within": "REVIEW",
+			"accounts[1].break_glass.per_person":    "PER",
+			"accounts[1].on_call.escalation_policy": "POLICY",
+			"accounts[1].on_call.levels[1]":         "LEVEL",
+			"accounts[1].on_call.incident_on[0]":    "SERVICE",
 		},
 	}}
 	for _, tt := range tests {
