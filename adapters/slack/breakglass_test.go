@@ -176,8 +176,8 @@ func TestBreakGlassCard(t *testing.T) {
 
 	t.Run("OpenForReview", func(t *testing.T) {
 		c := card(t, glassRequest("R-GLASS1"))
-		if !strings.Contains(c.header, "BREAK-GLASS R-GLASS1") || !strings.HasPrefix(c.header, "🚨") {
-			t.Errorf("header %q, want it marked BREAK-GLASS", c.header)
+		if !strings.Contains(c.header, "BREAK-GLASS, NEEDS REVIEW R-GLASS1") || !strings.HasPrefix(c.header, "🚨") {
+			t.Errorf("header %q, want it marked BREAK-GLASS, needing review", c.header)
 		}
 		for _, want := range []string{"BREAK-GLASS: alice reset it without a vote. NEEDS REVIEW", "Incident: INC-42",
 			"Review due by " + glassSeen + ": an approver other than alice confirms or rejects it"} {
@@ -244,8 +244,11 @@ func TestBreakGlassCard(t *testing.T) {
 		if !strings.Contains(c.review(), "Confirmed by bob at 2026-12-04 14:02 UTC") {
 			t.Errorf("review line %q, want it confirmed by bob at 14:02", c.review())
 		}
-		if strings.Contains(c.review(), "NEEDS REVIEW") || strings.Contains(c.review(), "due by") {
-			t.Errorf("review line %q still asks for a review", c.review())
+		if strings.Contains(c.review(), "NEEDS REVIEW") || strings.Contains(c.review(), "due by") || strings.Contains(c.header, "NEEDS REVIEW") {
+			t.Errorf("header %q, review line %q: still asks for a review", c.header, c.review())
+		}
+		if !strings.Contains(c.header, "BREAK-GLASS R-GLASS3") {
+			t.Errorf("header %q, want it still marked BREAK-GLASS", c.header)
 		}
 		if len(c.buttons) != 0 {
 			t.Errorf("buttons %v after the review, want none", c.buttonIDs())
@@ -308,7 +311,7 @@ func TestBreakGlassCard(t *testing.T) {
 		req.Review.Kind, req.Review.Incident = bot.ReviewOnCall, "#1234"
 		req.Review.Detail = "schedule PSCHED1, level 1, incident #1234"
 		c := card(t, req)
-		if !strings.Contains(c.header, "AUTO-APPROVED BY PAGERDUTY (on call) R-ONCAL1") {
+		if !strings.Contains(c.header, "AUTO-APPROVED BY PAGERDUTY (on call), NEEDS REVIEW R-ONCAL1") {
 			t.Errorf("header %q, want it marked auto-approved by PagerDuty", c.header)
 		}
 		for _, want := range []string{"AUTO-APPROVED BY PAGERDUTY (on call): alice is on call, so the vote was skipped. NEEDS REVIEW",
@@ -319,6 +322,31 @@ func TestBreakGlassCard(t *testing.T) {
 		}
 		if got, want := c.buttonIDs(), []string{"confirm", "reject"}; !slices.Equal(got, want) {
 			t.Errorf("buttons %v, want %v", got, want)
+		}
+	})
+
+	t.Run("OfferStatesTheReview", func(t *testing.T) {
+		for _, tc := range []struct {
+			kind bot.ReviewKind
+			by   string
+		}{{bot.ReviewBreakGlass, "approved by *break-glass*"}, {bot.ReviewOnCall, "approved by *PagerDuty (on call)*"}} {
+			req := glassRequest("R-OFFER3")
+			req.Review.Kind = tc.kind
+			ref, err := ad.Offer(testCtx(t), people[0], req)
+			if err != nil {
+				t.Fatalf("Offer: %v", err)
+			}
+			c := showCard(t, f, ref)
+			if !strings.Contains(c.blocks, tc.by) {
+				t.Errorf("%s offer: %s, want %q", tc.kind, c.blocks, tc.by)
+			}
+			if want := "Incident INC-42: approvers review this reset by " + glassSeen +
+				". Rejected, or not confirmed by then, the password is reset again, to one nobody sees"; !strings.Contains(c.rich["review"], want) {
+				t.Errorf("%s offer's review line %q, want %q", tc.kind, c.rich["review"], want)
+			}
+			if _, ok := c.buttons["reveal"]; !ok || len(c.buttons) != 1 {
+				t.Errorf("%s offer's buttons %v, want Reveal alone", tc.kind, c.buttonIDs())
+			}
 		}
 	})
 

@@ -112,6 +112,9 @@ func cardBlocks(req bot.Request, acct bot.Account, command string) []slack.Block
 	header := fmt.Sprintf("%s Password reset %s: %s", stateMark[req.State], req.ID, stateLabel(req))
 	if req.Review != nil {
 		header = fmt.Sprintf("🚨 %s %s: %s", reviewMark(req), req.ID, stateLabel(req))
+		if req.Reviewable() {
+			header = fmt.Sprintf("🚨 %s, NEEDS REVIEW %s: %s", reviewMark(req), req.ID, stateLabel(req))
+		}
 	}
 	blocks := []slack.Block{slack.NewHeaderBlock(plain(cut(header, 150)))}
 	if req.Review != nil {
@@ -219,15 +222,16 @@ func reviewBlock(req bot.Request) slack.Block {
 		e = append(e, rtText("\nPagerDuty: "+cut(r.Detail, 500)))
 	}
 	e = append(e, rtText("\n"))
+	by := cmp.Or(r.By, "—") // Slack refuses an empty text element
 	switch r.State {
 	case bot.ReviewOpen:
 		e = append(e, rtText("⏳ Review due by "), rtDate(r.Due),
 			rtText(": an approver other than "+req.Requester+" confirms or rejects it. Rejected, or not confirmed by then, "+
 				"the password is reset again, to one nobody sees."))
 	case bot.ReviewConfirmed:
-		e = append(e, rtText("✅ Confirmed by "), rtBold(r.By), rtText(" at "), rtDate(r.At))
+		e = append(e, rtText("✅ Confirmed by "), rtBold(by), rtText(" at "), rtDate(r.At))
 	case bot.ReviewRejected:
-		e = append(e, rtText("⛔ Rejected by "), rtBold(r.By))
+		e = append(e, rtText("⛔ Rejected by "), rtBold(by))
 		if !r.At.IsZero() {
 			e = append(e, rtText(" at "), rtDate(r.At))
 		}
@@ -361,7 +365,13 @@ func approvedBy(req bot.Request) string {
 		}
 	}
 	if len(names) == 0 {
-		return "policy" // break-glass and on-call requests skip the vote
+		switch {
+		case req.Review != nil && req.Review.Kind == bot.ReviewOnCall:
+			return "PagerDuty (on call)"
+		case req.Review != nil:
+			return "break-glass"
+		}
+		return "policy"
 	}
 	return strings.Join(names, ", ")
 }
@@ -388,11 +398,16 @@ func offerBlocks(req bot.Request) []slack.Block {
 	text := fmt.Sprintf("*%s* is approved by *%s*: reset *%s* (%s).\n"+
 		"Press *Reveal* before %s. The password is reset at your click and shown to you alone, in a window; nothing is reset before.",
 		req.ID, escape(approvedBy(req)), escape(req.Account), escape(cut(strings.Join(req.Users, ", "), 1500)), revealBy(req))
-	return []slack.Block{
-		slack.NewSectionBlock(md(text), nil, nil),
-		slack.NewActionBlock(blockReveal,
-			slack.NewButtonBlockElement(actionReveal, req.ID, plain("Reveal")).WithStyle(slack.StylePrimary)),
+	blocks := []slack.Block{slack.NewSectionBlock(md(text), nil, nil)}
+	if r := req.Review; r != nil { // the requester learns the review's terms before revealing
+		blocks = append(blocks, slack.NewRichTextBlock(blockReview, slack.NewRichTextSection(
+			rtText("Incident "), rtBold(cut(cmp.Or(r.Incident, "—"), 200)),
+			rtText(": approvers review this reset by "), rtDate(r.Due),
+			rtText(". Rejected, or not confirmed by then, the password is reset again, to one nobody sees, and "+
+				req.Account+" is locked until a normal approved request."))))
 	}
+	return append(blocks, slack.NewActionBlock(blockReveal,
+		slack.NewButtonBlockElement(actionReveal, req.ID, plain("Reveal")).WithStyle(slack.StylePrimary)))
 }
 
 // endedText says how an offered request ended, in the offer's place.
