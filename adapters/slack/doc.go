@@ -32,7 +32,22 @@
 // state change; its Approve and Deny buttons go away once the request is
 // no longer pending. Reminders are replies in the card's thread that
 // mention, as <@U…>, the people who have not voted; once the request is
-// escalated the card says to whom. CheckChannels lists the bot's own
+// escalated the card says to whom.
+//
+// A request that skipped the vote (break-glass, or auto-approved by
+// PagerDuty because its requester is on call) has a card marked so at the
+// top, with its incident and the review's deadline, and Confirm and Reject
+// buttons while the review is open; Slack asks before sending a Reject,
+// which resets the password again, to one nobody sees. Reviewed, the card
+// says by whom, or that nobody confirmed in time, and then whether the
+// password shown is still valid (its second reset failed: when the next
+// try is), reset again, or never revealed. The request form offers
+// break-glass, with an incident field, to whom may break the glass of one
+// of their accounts; an incident without break-glass is refused on the
+// field rather than ignored. A line the service adds to a request (why
+// PagerDuty did not auto-approve it) is shown under the card.
+//
+// CheckChannels lists the bot's own
 // channels once (users.conversations) and looks up each other channel
 // (conversations.info) to say why the bot cannot post there.
 //

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/slack-go/slack"
@@ -17,16 +18,26 @@ import (
 
 // Action and callback IDs of the adapter's buttons and modals.
 const (
-	actionApprove  = "approve"
-	actionDeny     = "deny"
-	actionReveal   = "reveal"
-	blockReveal    = "reveal"
-	callbackAsk    = "reset_ask"
-	callbackDeny   = "reset_deny"
-	callbackReveal = "reset_reveal"
-	blockAccount   = "account"
-	blockReason    = "reason"
-	blockUsers     = "users"
+	actionApprove = "approve"
+	actionDeny    = "deny"
+	actionReveal  = "reveal"
+	// The review of a request that skipped the vote; like approve and
+	// deny, each is the bot.Kind of its command.
+	actionConfirm   = "confirm"
+	actionReject    = "reject"
+	blockReveal     = "reveal"
+	blockReview     = "review"
+	callbackAsk     = "reset_ask"
+	callbackDeny    = "reset_deny"
+	callbackReveal  = "reset_reveal"
+	blockAccount    = "account"
+	blockReason     = "reason"
+	blockUsers      = "users"
+	blockBreakGlass = "break_glass"
+	blockIncident   = "incident"
+	// optionBreakGlass is the value of the request form's break-glass
+	// checkbox.
+	optionBreakGlass = "break-glass"
 )
 
 // ack is the immediate answer to one Slack payload, the same over HTTP and
@@ -156,7 +167,7 @@ func (a *Adapter) openAskForm(ctx context.Context, actor bot.Actor, sc slack.Sla
 		return
 	}
 	meta, _ := json.Marshal(askMeta{ResponseURL: sc.ResponseURL})
-	view := askForm(accts, string(meta))
+	view := askForm(p, accts, string(meta))
 	err := a.call(ctx, "open the request form", func(ctx context.Context) error {
 		_, err := a.api.OpenViewContext(ctx, sc.TriggerID, view)
 		return err
@@ -192,7 +203,11 @@ func (a *Adapter) onInteraction(ic slack.InteractionCallback) ack {
 // actions, or nil.
 func ourAction(ic slack.InteractionCallback) *slack.BlockAction {
 	for _, x := range ic.ActionCallback.BlockActions {
-		if x != nil && (x.ActionID == actionApprove || x.ActionID == actionDeny || x.ActionID == actionReveal) {
+		if x == nil {
+			continue
+		}
+		switch x.ActionID {
+		case actionApprove, actionDeny, actionReveal, actionConfirm, actionReject:
 			return x
 		}
 	}
@@ -242,6 +257,19 @@ func (a *Adapter) onAction(ic slack.InteractionCallback) ack {
 				return // the same click delivered twice
 			}
 			a.reply(ctx, to, a.bot.Handle(ctx, actor, bot.Command{Kind: bot.KindApprove, ID: id}).Text)
+		})
+	case actionConfirm, actionReject:
+		// Slack asked for confirmation before sending a Reject; its reason,
+		// optional, is given by typing reject R-… <reason>.
+		kind := bot.KindConfirm
+		if act.ActionID == actionReject {
+			kind = bot.KindReject
+		}
+		admitted = a.background(act.ActionID, func(ctx context.Context) {
+			if !a.first(ctx, key) {
+				return // the same click delivered twice
+			}
+			a.reply(ctx, to, a.bot.Handle(ctx, actor, bot.Command{Kind: kind, ID: id}).Text)
 		})
 	case actionDeny:
 		admitted = a.background("open the deny form", func(ctx context.Context) {
@@ -307,10 +335,21 @@ func (a *Adapter) onSubmit(ic slack.InteractionCallback) ack {
 		if problem != "" {
 			errs[blockUsers] = problem
 		}
+		breakGlass := false
+		for _, o := range formValue(ic.View, blockBreakGlass).SelectedOptions {
+			breakGlass = breakGlass || o.Value == optionBreakGlass
+		}
+		incident, problem := formIncident(breakGlass, formValue(ic.View, blockIncident).Value)
+		if problem != "" {
+			errs[blockIncident] = problem
+		}
 		if len(errs) > 0 {
 			return ack{status: http.StatusOK, body: slack.NewErrorsViewSubmissionResponse(errs)}
 		}
 		cmd = bot.Command{Kind: bot.KindAsk, Account: account, Users: users, Reason: reason}
+		if breakGlass {
+			cmd.Kind, cmd.Incident = bot.KindBreakGlass, incident
+		}
 		to = dest{responseURL: meta.ResponseURL, user: ic.User.ID}
 	case callbackDeny:
 		var meta denyMeta
@@ -371,6 +410,36 @@ func (a *Adapter) formUsers(actor bot.Actor, account, field string) ([]string, s
 		}
 	}
 	return users, ""
+}
+
+// formIncident reads the request form's incident field. With break-glass
+// it is required and checked as a typed one is (bot.ParseIncident).
+// Without, an incident is refused rather than ignored: whoever typed one
+// may believe they asked for break-glass, and would wait for a vote
+// without knowing it.
+func formIncident(breakGlass bool, field string) (incident, problem string) {
+	field = strings.TrimFunc(field, bot.IsSpace)
+	if !breakGlass {
+		if field != "" {
+			return "", "An incident goes with break-glass only: tick Break-glass to reset now without a vote, or empty this field to ask for approvals."
+		}
+		return "", ""
+	}
+	incident, err := bot.ParseIncident(field)
+	if err != nil {
+		return "", fieldMessage(err)
+	}
+	return incident, ""
+}
+
+// fieldMessage is a parse error's message for a form field: without the
+// usage of the typed command that follows it, capitalized.
+func fieldMessage(err error) string {
+	msg, _, _ := strings.Cut(bot.ErrorMessage(err), ". Write: ")
+	if r, n := utf8.DecodeRuneInString(msg); n > 0 {
+		msg = string(unicode.ToUpper(r)) + msg[n:]
+	}
+	return strings.TrimSuffix(msg, ".") + "."
 }
 
 // cleanReason applies the rules of typed commands to a reason from a form

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"resetbot/adapters/chat"
 	"resetbot/adapters/chat/chattest"
 	slackad "resetbot/adapters/slack"
 	"resetbot/adapters/slack/slacktest"
@@ -86,6 +87,9 @@ type envConfig struct {
 	provider func(bot.Provider) bot.Provider
 	// accounts replace the package's accounts when set.
 	accounts []bot.Account
+	// wrap, when set, stands between the adapter and the service: the
+	// adapter is given wrap(service).
+	wrap func(chat.Service) chat.Service
 }
 
 type envOption func(*envConfig)
@@ -149,7 +153,11 @@ func (e *env) replica(opts ...envOption) (*slackad.Adapter, *bot.Service, *httpt
 	if err != nil {
 		t.Fatalf("bot.New: %v", err)
 	}
-	ad.Attach(svc)
+	var attached chat.Service = svc
+	if cfg.wrap != nil {
+		attached = cfg.wrap(svc)
+	}
+	ad.Attach(attached)
 	mux := http.NewServeMux()
 	ad.Register(mux)
 	srv := httptest.NewServer(mux)

@@ -1,6 +1,7 @@
 package slack
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 	"time"
@@ -74,6 +75,10 @@ var stateMark = map[bot.State]string{
 
 // cardText is the card's notification text.
 func cardText(req bot.Request) string {
+	if req.Review != nil {
+		return fmt.Sprintf("%s %s: %s reset %s (%s) for incident %s: %s", reviewMark(req), req.ID, req.Requester, req.Account,
+			strings.Join(req.Users, ", "), cut(req.Review.Incident, bot.MaxIncident), stateLabel(req))
+	}
 	return fmt.Sprintf("%s: %s asks to reset %s (%s): %s", req.ID, req.Requester, req.Account,
 		strings.Join(req.Users, ", "), stateLabel(req))
 }
@@ -87,8 +92,10 @@ func stateLabel(req bot.Request) string {
 }
 
 // cardBlocks is the approval card: who asks for what and why, the votes, the
-// result, and the buttons while the request is pending.
-func cardBlocks(req bot.Request, acct bot.Account) []slack.Block {
+// result, and the buttons while the request is pending. A request that
+// skipped the vote is marked at the top, with its incident and review, and
+// has Confirm and Reject buttons while it waits for its review.
+func cardBlocks(req bot.Request, acct bot.Account, command string) []slack.Block {
 	resource := acct.Resource()
 	if resource == "" {
 		resource = "—"
@@ -102,8 +109,18 @@ func cardBlocks(req bot.Request, acct bot.Account) []slack.Block {
 	if !req.RevealBy.IsZero() {
 		deadline = md("*Reveal by*\n" + revealBy(req))
 	}
-	blocks := []slack.Block{
-		slack.NewHeaderBlock(plain(cut(fmt.Sprintf("%s Password reset %s: %s", stateMark[req.State], req.ID, stateLabel(req)), 150))),
+	header := fmt.Sprintf("%s Password reset %s: %s", stateMark[req.State], req.ID, stateLabel(req))
+	if req.Review != nil {
+		header = fmt.Sprintf("🚨 %s %s: %s", reviewMark(req), req.ID, stateLabel(req))
+		if req.Reviewable() {
+			header = fmt.Sprintf("🚨 %s, NEEDS REVIEW %s: %s", reviewMark(req), req.ID, stateLabel(req))
+		}
+	}
+	blocks := []slack.Block{slack.NewHeaderBlock(plain(cut(header, 150)))}
+	if req.Review != nil {
+		blocks = append(blocks, reviewBlock(req))
+	}
+	blocks = append(blocks,
 		slack.NewSectionBlock(nil, []*slack.TextBlockObject{
 			md("*Requester*\n" + escape(req.Requester)),
 			md("*Account*\n" + escape(account)),
@@ -113,7 +130,7 @@ func cardBlocks(req bot.Request, acct bot.Account) []slack.Block {
 			deadline,
 		}, nil),
 		literal("reason", "Reason", req.Reason),
-	}
+	)
 	var votes []string
 	var denials []slack.Block
 	for _, v := range req.Votes {
@@ -130,26 +147,141 @@ func cardBlocks(req bot.Request, acct bot.Account) []slack.Block {
 	if to := req.Escalated(); to != "" {
 		progress += " · escalated to " + escape(to)
 	}
-	if len(votes) == 0 {
-		votes = append(votes, "No votes yet")
+	if req.Review == nil || len(votes) > 0 { // a request that skipped the vote has no progress to show
+		if len(votes) == 0 {
+			votes = append(votes, "No votes yet")
+		}
+		blocks = append(blocks, slack.NewContextBlock("votes",
+			md(cut(strings.Join(votes, "\n")+"\n"+progress, 3000))))
 	}
-	blocks = append(blocks, slack.NewContextBlock("votes",
-		md(cut(strings.Join(votes, "\n")+"\n"+progress, 3000))))
 	blocks = append(blocks, denials...)
 	if req.Outcome != "" {
 		blocks = append(blocks, literal("result", "Result", req.Outcome))
 	}
-	if req.State == bot.StatePending {
+	if req.Notice != "" { // plain text: shown as written, whatever PagerDuty said
+		blocks = append(blocks, slack.NewContextBlock("notice", plain(cut("ℹ️ "+req.Notice, 2000))))
+	}
+	switch {
+	case req.State == bot.StatePending:
 		blocks = append(blocks, slack.NewActionBlock("vote",
 			slack.NewButtonBlockElement(actionApprove, req.ID, plain("Approve")).WithStyle(slack.StylePrimary),
 			slack.NewButtonBlockElement(actionDeny, req.ID, plain("Deny")).WithStyle(slack.StyleDanger),
+		))
+	case req.Reviewable():
+		blocks = append(blocks, slack.NewActionBlock(blockReview,
+			slack.NewButtonBlockElement(actionConfirm, req.ID, plain("Confirm")).WithStyle(slack.StylePrimary),
+			slack.NewButtonBlockElement(actionReject, req.ID, plain("Reject")).WithStyle(slack.StyleDanger).
+				WithConfirm(rejectDialog(req, command)),
 		))
 	}
 	return blocks
 }
 
-// askForm is the modal of /reset-password without arguments.
-func askForm(accts []bot.Account, meta string) slack.ModalViewRequest {
+// reviewMark is what a request that skipped the vote is marked with, at the
+// top of its card.
+func reviewMark(req bot.Request) string {
+	if req.Review != nil && req.Review.Kind == bot.ReviewOnCall {
+		return "AUTO-APPROVED BY PAGERDUTY (on call)"
+	}
+	return "BREAK-GLASS"
+}
+
+// Pieces of a rich text line: rich text shows text as written (no mrkdwn,
+// no mentions), so that what a person typed (an incident, a reason) and
+// what a cloud answered can be quoted safely.
+func rtText(s string) slack.RichTextSectionElement {
+	return slack.NewRichTextSectionTextElement(s, nil)
+}
+
+func rtBold(s string) slack.RichTextSectionElement {
+	return slack.NewRichTextSectionTextElement(s, &slack.RichTextSectionTextStyle{Bold: true})
+}
+
+// rtDate shows t in each reader's own time zone, with a UTC fallback.
+func rtDate(t time.Time) slack.RichTextSectionElement {
+	fallback := t.UTC().Format("2006-01-02 15:04 UTC")
+	return slack.NewRichTextSectionDateElement(t.Unix(), "{date_short_pretty} {time}", nil, &fallback)
+}
+
+// reviewBlock says why req skipped the vote, for which incident, and where
+// its review stands: open until when, confirmed, rejected or overdue, and
+// then whether the password that was shown is still valid.
+func reviewBlock(req bot.Request) slack.Block {
+	r := req.Review
+	var e []slack.RichTextSectionElement
+	if r.Kind == bot.ReviewOnCall {
+		e = append(e, rtBold(reviewMark(req)), rtText(": "+req.Requester+" is on call, so the vote was skipped."))
+	} else {
+		e = append(e, rtBold("BREAK-GLASS"), rtText(": "+req.Requester+" reset it without a vote."))
+	}
+	if r.State == bot.ReviewOpen {
+		e = append(e, rtText(" "), rtBold("NEEDS REVIEW"))
+	}
+	e = append(e, rtText("\nIncident: "), rtBold(cut(cmp.Or(r.Incident, "—"), 200)))
+	if r.Detail != "" {
+		e = append(e, rtText("\nPagerDuty: "+cut(r.Detail, 500)))
+	}
+	e = append(e, rtText("\n"))
+	by := cmp.Or(r.By, "—") // Slack refuses an empty text element
+	switch r.State {
+	case bot.ReviewOpen:
+		e = append(e, rtText("⏳ Review due by "), rtDate(r.Due),
+			rtText(": an approver other than "+req.Requester+" confirms or rejects it. Rejected, or not confirmed by then, "+
+				"the password is reset again, to one nobody sees."))
+	case bot.ReviewConfirmed:
+		e = append(e, rtText("✅ Confirmed by "), rtBold(by), rtText(" at "), rtDate(r.At))
+	case bot.ReviewRejected:
+		e = append(e, rtText("⛔ Rejected by "), rtBold(by))
+		if !r.At.IsZero() {
+			e = append(e, rtText(" at "), rtDate(r.At))
+		}
+		if r.Reason != "" {
+			e = append(e, rtText(": "+cut(r.Reason, 1000)))
+		}
+	case bot.ReviewOverdue:
+		e = append(e, rtText("⌛ Not confirmed by "), rtDate(r.Due), rtText(": overdue"))
+	default:
+		e = append(e, rtText("Review: "+string(r.State)))
+	}
+	if rot := r.Rotation; rot != nil {
+		e = append(e, rtText("\n"))
+		switch rot.State {
+		case bot.RotationPending:
+			e = append(e, rtText("⚠️ "), rtBold("The password shown to "+req.Requester+" is STILL VALID (exposed)"))
+			if rot.Error != "" {
+				e = append(e, rtText(": resetting it again failed ("+cut(rot.Error, 1000)+")"))
+			} else {
+				e = append(e, rtText(" until it is reset again"))
+			}
+			if !rot.Next.IsZero() {
+				e = append(e, rtText("; next try at "), rtDate(rot.Next))
+			}
+		case bot.RotationDone:
+			e = append(e, rtText("🔒 Password reset again"))
+			if !rot.At.IsZero() {
+				e = append(e, rtText(" at "), rtDate(rot.At))
+			}
+			e = append(e, rtText("; nobody has it. "+req.Account+" is locked until a normal approved request."))
+		case bot.RotationNone:
+			e = append(e, rtText("Nothing was reset, nothing to undo."))
+		}
+	}
+	return slack.NewRichTextBlock(blockReview+"-state", slack.NewRichTextSection(e...))
+}
+
+// rejectDialog is Slack's confirmation before a Reject click is sent: it
+// says what a rejection does.
+func rejectDialog(req bot.Request, command string) *slack.ConfirmationBlockObject {
+	text := fmt.Sprintf("If %s has revealed it, the password is reset again, to one nobody sees, and %s is locked "+
+		"until a normal approved request. To give a reason, write: %s reject %s <reason>", req.Requester, req.Account, command, req.ID)
+	return slack.NewConfirmationBlockObject(plain(cut("Reject "+req.ID+"?", 100)), plain(cut(text, 300)),
+		plain("Reject"), plain("Cancel")).WithStyle(slack.StyleDanger)
+}
+
+// askForm is the modal of /reset-password without arguments, for p. It
+// has a break-glass choice and an incident field when p may break the
+// glass of one of accts.
+func askForm(p bot.Person, accts []bot.Account, meta string) slack.ModalViewRequest {
 	var options []*slack.OptionBlockObject
 	for i, a := range accts {
 		if i == 100 { // Slack's limit for a static select
@@ -176,6 +308,23 @@ func askForm(accts []bot.Account, meta string) slack.ModalViewRequest {
 		users := slack.NewPlainTextInputBlockElement(plain("all of them"), blockUsers).WithMaxLength(500)
 		hint := "Only for " + strings.Join(several, "; ") + ": the users to reset, separated by commas. Empty: all."
 		blocks = append(blocks, slack.NewInputBlock(blockUsers, plain("Users"), plain(cut(hint, 2000)), users).WithOptional(true))
+	}
+	var glass []string
+	for _, a := range accts {
+		if a.BreakGlass != nil && p.In(a.BreakGlass.Who) {
+			glass = append(glass, a.Name)
+		}
+	}
+	if len(glass) > 0 {
+		choice := slack.NewCheckboxGroupsBlockElement(blockBreakGlass,
+			// An option's text and description hold 75 characters each.
+			slack.NewOptionBlockObject(optionBreakGlass, plain("Break-glass: reset now without a vote (reviewed afterwards)"),
+				plain("During an incident: approvers review it afterwards.")))
+		hint := "Only for " + strings.Join(glass, ", ") + ". Rejected, or not confirmed in time, the password is reset again, to one nobody sees."
+		blocks = append(blocks, slack.NewInputBlock(blockBreakGlass, plain("Break-glass"), plain(cut(hint, 2000)), choice).WithOptional(true))
+		incident := slack.NewPlainTextInputBlockElement(plain("INC-123"), blockIncident).WithMaxLength(bot.MaxIncident)
+		blocks = append(blocks, slack.NewInputBlock(blockIncident, plain("Incident"),
+			plain("Break-glass only, and then required: the incident's reference, without spaces."), incident).WithOptional(true))
 	}
 	blocks = append(blocks, slack.NewInputBlock(blockReason, plain("Reason"), plain("Approvers see it on the request's card."), reason))
 	return slack.ModalViewRequest{
@@ -216,7 +365,13 @@ func approvedBy(req bot.Request) string {
 		}
 	}
 	if len(names) == 0 {
-		return "policy" // break-glass and on-call requests skip the vote
+		switch {
+		case req.Review != nil && req.Review.Kind == bot.ReviewOnCall:
+			return "PagerDuty (on call)"
+		case req.Review != nil:
+			return "break-glass"
+		}
+		return "policy"
 	}
 	return strings.Join(names, ", ")
 }
@@ -243,11 +398,16 @@ func offerBlocks(req bot.Request) []slack.Block {
 	text := fmt.Sprintf("*%s* is approved by *%s*: reset *%s* (%s).\n"+
 		"Press *Reveal* before %s. The password is reset at your click and shown to you alone, in a window; nothing is reset before.",
 		req.ID, escape(approvedBy(req)), escape(req.Account), escape(cut(strings.Join(req.Users, ", "), 1500)), revealBy(req))
-	return []slack.Block{
-		slack.NewSectionBlock(md(text), nil, nil),
-		slack.NewActionBlock(blockReveal,
-			slack.NewButtonBlockElement(actionReveal, req.ID, plain("Reveal")).WithStyle(slack.StylePrimary)),
+	blocks := []slack.Block{slack.NewSectionBlock(md(text), nil, nil)}
+	if r := req.Review; r != nil { // the requester learns the review's terms before revealing
+		blocks = append(blocks, slack.NewRichTextBlock(blockReview, slack.NewRichTextSection(
+			rtText("Incident "), rtBold(cut(cmp.Or(r.Incident, "—"), 200)),
+			rtText(": approvers review this reset by "), rtDate(r.Due),
+			rtText(". Rejected, or not confirmed by then, the password is reset again, to one nobody sees, and "+
+				req.Account+" is locked until a normal approved request."))))
 	}
+	return append(blocks, slack.NewActionBlock(blockReveal,
+		slack.NewButtonBlockElement(actionReveal, req.ID, plain("Reveal")).WithStyle(slack.StylePrimary)))
 }
 
 // endedText says how an offered request ended, in the offer's place.

@@ -16,7 +16,7 @@ import (
 func (a *Adapter) Card(ctx context.Context, req bot.Request, acct bot.Account, ref string) (string, error) {
 	opts := []slack.MsgOption{
 		slack.MsgOptionText(cardText(req), true),
-		slack.MsgOptionBlocks(cardBlocks(req, acct)...),
+		slack.MsgOptionBlocks(cardBlocks(req, acct, a.opts.Command)...),
 	}
 	if ref == "" {
 		to := cmp.Or(acct.Channels[bot.PlatformSlack], a.opts.ApprovalsChannel)
