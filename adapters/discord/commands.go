@@ -37,6 +37,14 @@ func commands() []*discordgo.ApplicationCommand {
 			sub("reveal", "reset and show the password of your approved request (as its Reveal button)", id(true)),
 			sub("approve", "approve a request (approvers)", id(true)),
 			sub("deny", "deny a request (approvers)", id(true), str("reason", "why (the requester sees this)", false, bot.MaxReason)),
+			// Required options first: Discord refuses a required option after
+			// an optional one.
+			sub("break-glass", "reset now, without a vote, during an incident (approvers review it afterwards)",
+				account, str("incident", "the incident reference, like INC-123 (no spaces)", true, bot.MaxIncident),
+				str("reason", "why you need it now (approvers see this)", true, bot.MaxReason), users),
+			sub("confirm", "confirm a break-glass or on-call reset (approvers)", id(true)),
+			sub("reject", "reject a break-glass or on-call reset: its password is reset again (approvers)", id(true),
+				str("reason", "why (the requester sees this)", false, bot.MaxReason)),
 			sub("help", "how to use /reset-password"),
 		},
 	}}

@@ -45,6 +45,18 @@
 // buttons once the request is no longer pending. Deny asks for a reason in a
 // modal.
 //
+// A request that skipped the vote (Request.Review: break-glass, or
+// auto-approved by PagerDuty) has a card marked BREAK-GLASS with its
+// incident, and Confirm and Reject buttons (custom_ids confirm:R-… and
+// reject:R-…) while its review is open (Request.Reviewable). Reject asks
+// for an optional reason in a modal, as Deny does. The card then says who
+// confirmed or rejected it, or that nobody confirmed it in time, and
+// whether the password shown is still valid (Request.Exposed: STILL
+// EXPOSED, with the last error and the next try) or was reset again to one
+// nobody has. The break-glass subcommand takes account, incident, reason
+// and users; the incident is checked by bot.ParseIncident before it
+// becomes a word of the typed grammar. Request.Notice is shown on any card.
+//
 // Nothing is reset at approval. The service offers the approved request:
 // Offer sends the requester a direct message, which stays and holds no
 // secret, saying who approved, the account and users, and until when

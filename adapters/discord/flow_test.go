@@ -55,7 +55,7 @@ func TestStartRegistersCommands(t *testing.T) {
 					}
 				}
 			}
-			if want := []string{"ask", "list", "status", "cancel", "reveal", "approve", "deny", "help"}; !slices.Equal(subs, want) {
+			if want := []string{"ask", "list", "status", "cancel", "reveal", "approve", "deny", "break-glass", "confirm", "reject", "help"}; !slices.Equal(subs, want) {
 				t.Errorf("subcommands: got %v, want %v", subs, want)
 			}
 		})

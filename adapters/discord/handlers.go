@@ -196,6 +196,13 @@ func (a *Adapter) route(ctx context.Context, i *discordgo.Interaction) (*respons
 				return ephemeral(bot.ErrorMessage(err)), nil
 			}
 			return denyModal(id), nil
+		case "confirm":
+			return nil, handle(bot.Command{Kind: bot.KindConfirm, ID: id})
+		case "reject":
+			// The service checks the reviewer when the form comes back: it
+			// has no check of a review to ask before (CheckVote refuses
+			// any request that is not pending).
+			return rejectModal(id), nil
 		}
 		return ephemeral("This button is not resetbot's, or no longer works."), nil
 	case discordgo.ModalSubmitInteractionData:
@@ -206,17 +213,17 @@ func (a *Adapter) route(ctx context.Context, i *discordgo.Interaction) (*respons
 	return ephemeral("resetbot does not handle this kind of interaction."), nil
 }
 
-// routeForm handles a submitted form: the reason for a Deny.
+// routeForm handles a submitted form: the reason for a Deny or a Reject.
 func (a *Adapter) routeForm(f modalSubmit, handle func(bot.Command) work) (*response, work) {
 	verb, id, err := splitCustomID(f.CustomID)
-	if err != nil || verb != "deny" {
+	if err != nil || (verb != "deny" && verb != "reject") {
 		return ephemeral("This form is not resetbot's, or no longer works."), nil
 	}
 	reason := strings.TrimFunc(f.Values["reason"], bot.IsSpace)
 	if err := bot.CheckText("reason", reason); err != nil {
 		return ephemeral(bot.ErrorMessage(err)), nil
 	}
-	cmd, err := parseAs(bot.KindDeny, "deny "+id+" "+reason)
+	cmd, err := parseAs(bot.Kind(verb), verb+" "+id+" "+reason)
 	if err != nil {
 		return ephemeral(bot.ErrorMessage(err)), nil
 	}
@@ -341,7 +348,8 @@ func strangerCommand(i *discordgo.Interaction) bot.Command {
 		verb, id, _ = splitCustomID(data.CustomID)
 	}
 	switch k := bot.Kind(verb); k {
-	case bot.KindAsk, bot.KindList, bot.KindStatus, bot.KindCancel, bot.KindReveal, bot.KindApprove, bot.KindDeny, bot.KindHelp:
+	case bot.KindAsk, bot.KindList, bot.KindStatus, bot.KindCancel, bot.KindReveal, bot.KindApprove, bot.KindDeny, bot.KindHelp,
+		bot.KindBreakGlass, bot.KindConfirm, bot.KindReject:
 		return bot.Command{Kind: k, ID: id}
 	}
 	return bot.Command{Kind: bot.KindHelp}
@@ -411,6 +419,12 @@ func (a *Adapter) autocomplete(i *discordgo.Interaction) *response {
 		return result
 	}
 	accts := b.AccountsFor(p)
+	if data.Options[0].Name == string(bot.KindBreakGlass) {
+		// Suggest only the accounts p may reset without a vote.
+		accts = slices.DeleteFunc(slices.Clone(accts), func(acct bot.Account) bool {
+			return acct.BreakGlass == nil || !p.In(acct.BreakGlass.Who)
+		})
+	}
 	add := func(name, value string) bool {
 		choices = append(choices, &discordgo.ApplicationCommandOptionChoice{Name: clip(name, 100), Value: value})
 		return len(choices) < 25 // Discord shows at most 25

@@ -149,6 +149,12 @@ func adapterOptions(f *discordtest.Server, clock bot.Clock, logs io.Writer) disc
 // newEnv starts an env; change adapts the adapter's options.
 func newEnv(t *testing.T, change ...func(*discord.Options)) *env {
 	t.Helper()
+	return newEnvWith(t, accounts, change...)
+}
+
+// newEnvWith starts an env whose service has accts.
+func newEnvWith(t *testing.T, accts []bot.Account, change ...func(*discord.Options)) *env {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 	e := &env{t: t, ctx: ctx, clock: newClock(), prov: &recorder{}, key: testKey()}
 	e.backend()
@@ -167,7 +173,7 @@ func newEnv(t *testing.T, change ...func(*discord.Options)) *env {
 		Providers: e.providers(),
 		Notifiers: []bot.Notifier{ad},
 		People:    people,
-		Accounts:  accounts,
+		Accounts:  accts,
 		Clock:     e.clock,
 		Log:       slog.New(slog.NewTextHandler(e.logs, nil)),
 	})

@@ -29,10 +29,18 @@ func noMentions() *discordgo.MessageAllowedMentions {
 	return &discordgo.MessageAllowedMentions{Parse: []discordgo.AllowedMentionType{}}
 }
 
-func denyModal(id string) *response {
+func denyModal(id string) *response { return reasonModal("deny", "Deny", id) }
+
+// rejectModal asks a reviewer why they reject a break-glass or on-call
+// reset; the reason is optional, as deny's is.
+func rejectModal(id string) *response { return reasonModal("reject", "Reject", id) }
+
+// reasonModal is the form that asks for the optional reason of verb (its
+// custom_id is verb:id, as the button's).
+func reasonModal(verb, title, id string) *response {
 	return &response{Type: discordgo.InteractionResponseModal, Data: &responseData{
-		CustomID: "deny:" + id,
-		Title:    "Deny " + id,
+		CustomID: verb + ":" + id,
+		Title:    title + " " + id,
 		Components: []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{
 			discordgo.TextInput{CustomID: "reason", Label: "Why? (the requester sees this)", Style: discordgo.TextInputParagraph,
 				Required: false, MaxLength: bot.MaxReason},
@@ -109,6 +117,14 @@ func target(req bot.Request) string {
 
 // approvedBy names who approved req.
 func approvedBy(req bot.Request) string {
+	if req.Review != nil {
+		switch req.Review.Kind {
+		case bot.ReviewBreakGlass:
+			return "break-glass (no vote; approvers review it afterwards)"
+		case bot.ReviewOnCall:
+			return "PagerDuty (on call; approvers review it afterwards)"
+		}
+	}
 	var names []string
 	for _, v := range req.Votes {
 		if v.Approve {
@@ -181,6 +197,18 @@ func cardEmbed(req bot.Request, acct bot.Account) *discordgo.MessageEmbed {
 	fields = append(fields,
 		field("Users", strings.Join(req.Users, ", "), false),
 		field("Reason", escapeMarkdown(req.Reason), false),
+	)
+	if rv := req.Review; rv != nil {
+		incident := escapeMarkdown(rv.Incident)
+		if rv.Detail != "" {
+			incident += "\n" + escapeMarkdown(rv.Detail)
+		}
+		fields = append(fields, field("Incident", incident, false), field("Review", reviewText(req), false))
+		if rv.Rotation != nil {
+			fields = append(fields, field("Rotation", rotationText(req), false))
+		}
+	}
+	fields = append(fields,
 		field("Approvals", approvalsText(req), true),
 		field("Expires", fmt.Sprintf("<t:%d:f>", req.ExpiresAt.Unix()), true),
 	)
@@ -202,25 +230,108 @@ func cardEmbed(req bot.Request, acct bot.Account) *discordgo.MessageEmbed {
 	if req.Outcome != "" {
 		fields = append(fields, field("Outcome", escapeMarkdown(req.Outcome), false))
 	}
+	if req.Notice != "" {
+		fields = append(fields, field("Notice", escapeMarkdown(req.Notice), false))
+	}
 	var updated string
 	if !req.UpdatedAt.IsZero() {
 		updated = req.UpdatedAt.UTC().Format(time.RFC3339)
 	}
+	title, description, color := "Password reset "+req.ID, stateLine(req), stateColor(req.State)
+	if req.Review != nil {
+		title = "BREAK-GLASS password reset " + req.ID
+		description = reviewLine(req) + "\n" + description
+		color = reviewColor(req)
+	}
 	return &discordgo.MessageEmbed{
 		Type:        discordgo.EmbedTypeRich,
-		Title:       "Password reset " + req.ID,
-		Description: stateLine(req),
-		Color:       stateColor(req.State),
+		Title:       title,
+		Description: description,
+		Color:       color,
 		Fields:      fields,
 		Footer:      &discordgo.MessageEmbedFooter{Text: "asked on " + string(req.Platform)},
 		Timestamp:   updated,
 	}
 }
 
+// reviewLine marks a request that skipped the vote, and says why it did.
+func reviewLine(req bot.Request) string {
+	who := escapeMarkdown(req.Requester)
+	if req.Review.Kind == bot.ReviewOnCall {
+		return fmt.Sprintf("**BREAK-GLASS**: auto-approved by PagerDuty (%s is on call), without a vote; it still needs an approver's review.", who)
+	}
+	return fmt.Sprintf("**BREAK-GLASS** by %s: reset without a vote, for an incident; it needs the review of an approver other than %s.", who, who)
+}
+
+// reviewText is where the review stands.
+func reviewText(req bot.Request) string {
+	rv := req.Review
+	by := escapeMarkdown(rv.By)
+	switch rv.State {
+	case bot.ReviewOpen:
+		return fmt.Sprintf("Open: an approver confirms or rejects it by %s. Rejected, or not confirmed by then, the password shown is reset again, to one nobody sees.", at(rv.Due, "f"))
+	case bot.ReviewConfirmed:
+		return fmt.Sprintf("Confirmed by %s %s", by, at(rv.At, "f"))
+	case bot.ReviewRejected:
+		s := fmt.Sprintf("Rejected by %s %s", by, at(rv.At, "f"))
+		if rv.Reason != "" {
+			s += ": " + escapeMarkdown(rv.Reason)
+		}
+		return s
+	case bot.ReviewOverdue:
+		return fmt.Sprintf("Overdue: not confirmed by %s", at(rv.Due, "f"))
+	}
+	return escapeMarkdown(string(rv.State))
+}
+
+// rotationText is where the second reset of a rejected or overdue review
+// stands: above all, whether the password shown is still valid.
+func rotationText(req bot.Request) string {
+	r := req.Review.Rotation
+	switch r.State {
+	case bot.RotationPending:
+		s := fmt.Sprintf("**STILL EXPOSED**: the password shown to %s is still valid; ", escapeMarkdown(req.Requester))
+		if r.Error != "" {
+			s += fmt.Sprintf("resetting it again failed (%s); ", escapeMarkdown(r.Error))
+		}
+		if r.Next.IsZero() {
+			return s + "it is being reset again now."
+		}
+		if r.Error != "" {
+			return s + "next try " + at(r.Next, "R") + "."
+		}
+		return s + "it is reset again " + at(r.Next, "R") + "."
+	case bot.RotationDone:
+		return fmt.Sprintf("Reset again %s; nobody has the password; the account is locked until a normal approved request.", at(r.At, "f"))
+	case bot.RotationNone:
+		return "Nothing was reset, nothing to undo."
+	}
+	return escapeMarkdown(string(r.State))
+}
+
+// reviewColor: red while the password shown is still valid after a
+// rejection, orange while the review is open, else the state's.
+func reviewColor(req bot.Request) int {
+	switch {
+	case req.Exposed():
+		return 0xE74C3C
+	case req.Reviewable():
+		return 0xE67E22
+	case req.Review.State == bot.ReviewRejected || req.Review.State == bot.ReviewOverdue:
+		return 0x95A5A6
+	}
+	return stateColor(req.State)
+}
+
 // approvalsText is each rule's progress, and, once the request was
 // escalated, to whom (kept after it ended, as on Slack: it says why an
 // escalated person's approval counted).
 func approvalsText(req bot.Request) string {
+	if rv := req.Review; rv != nil && rv.Kind == bot.ReviewOnCall {
+		return "auto-approved by PagerDuty (on call)"
+	} else if rv != nil {
+		return "skipped: break-glass"
+	}
 	s := bot.ProgressText(req.Progress())
 	if e := req.Escalated(); e != "" {
 		s += "\nescalated to " + escapeMarkdown(e)
@@ -276,16 +387,25 @@ func stateColor(s bot.State) int {
 	return 0x95A5A6
 }
 
-// cardButtons are Approve and Deny while req is pending, and none after
-// (an empty list, which an edit sends as [] to remove them).
+// cardButtons are Approve and Deny while req is pending, Confirm and
+// Reject while its review is open, and none after (an empty list, which an
+// edit sends as [] to remove them).
 func cardButtons(req bot.Request) []discordgo.MessageComponent {
-	if req.State != bot.StatePending {
+	var row []discordgo.MessageComponent
+	if req.State == bot.StatePending {
+		row = append(row,
+			discordgo.Button{Label: "Approve", Style: discordgo.SuccessButton, CustomID: "approve:" + req.ID},
+			discordgo.Button{Label: "Deny", Style: discordgo.DangerButton, CustomID: "deny:" + req.ID})
+	}
+	if req.Reviewable() {
+		row = append(row,
+			discordgo.Button{Label: "Confirm", Style: discordgo.SuccessButton, CustomID: "confirm:" + req.ID},
+			discordgo.Button{Label: "Reject", Style: discordgo.DangerButton, CustomID: "reject:" + req.ID})
+	}
+	if len(row) == 0 {
 		return []discordgo.MessageComponent{}
 	}
-	return []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{
-		discordgo.Button{Label: "Approve", Style: discordgo.SuccessButton, CustomID: "approve:" + req.ID},
-		discordgo.Button{Label: "Deny", Style: discordgo.DangerButton, CustomID: "deny:" + req.ID},
-	}}}
+	return []discordgo.MessageComponent{discordgo.ActionsRow{Components: row}}
 }
 
 // clip cuts s to at most n bytes on a rune boundary, marking the cut.
@@ -311,4 +431,11 @@ const usage = "Usage on Discord:\n```\n" +
 	"/reset-password approve id:R-…    approve a request (approvers; or the card's button)\n" +
 	"/reset-password deny id:R-… [reason:…]\n" +
 	"                                  deny a request (approvers)\n" +
+	"/reset-password break-glass account:<account> incident:<INC-123> reason:<why> [users:<a,b>]\n" +
+	"                                  reset now, without a vote, during an incident;\n" +
+	"                                  approvers review it afterwards\n" +
+	"/reset-password confirm id:R-…    confirm a break-glass or on-call reset (approvers)\n" +
+	"/reset-password reject id:R-… [reason:…]\n" +
+	"                                  reject it: its password is reset again, to one\n" +
+	"                                  nobody sees (approvers)\n" +
 	"/reset-password help              this text\n```"

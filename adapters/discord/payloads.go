@@ -127,7 +127,7 @@ func formOf(data discordgo.ModalSubmitInteractionData) modalSubmit {
 // account name or a user's) is refused, never split into another request.
 func commandOf(data discordgo.ApplicationCommandInteractionData) (bot.Command, error) {
 	if len(data.Options) != 1 || data.Options[0] == nil || data.Options[0].Type != discordgo.ApplicationCommandOptionSubCommand {
-		return bot.Command{}, bot.Errorf(bot.EINVALID, "pick one of /reset-password's subcommands: ask, list, status, cancel, reveal, approve, deny, help")
+		return bot.Command{}, bot.Errorf(bot.EINVALID, "pick one of /reset-password's subcommands: ask, list, status, cancel, reveal, approve, deny, break-glass, confirm, reject, help")
 	}
 	sub := data.Options[0]
 	opt := func(name string) (string, error) {
@@ -174,15 +174,37 @@ func commandOf(data discordgo.ApplicationCommandInteractionData) (bot.Command, e
 			line += ":" + users
 		}
 		line += " " + reason
+	case "break-glass":
+		account, err1 := word("account")
+		users, err2 := userList(opt)
+		incident, err3 := opt("incident")
+		reason, err4 := text("reason")
+		if err := errors.Join(err1, err2, err3, err4); err != nil {
+			return bot.Command{}, firstBotError(err)
+		}
+		if account == "" {
+			return bot.Command{}, bot.Errorf(bot.EINVALID, "name the account: /reset-password break-glass account:<account> incident:<INC-123> reason:<why>")
+		}
+		// Checked here, before it becomes a word of the text grammar: an
+		// incident with a space in it must be refused, not read as the
+		// start of the reason.
+		if _, err := bot.ParseIncident(incident); err != nil {
+			return bot.Command{}, err
+		}
+		line, kind = "break-glass "+account, bot.KindBreakGlass
+		if users != "" {
+			line += ":" + users
+		}
+		line += " " + incident + " " + reason
 	case "list", "help":
 		line, kind = sub.Name, bot.Kind(sub.Name)
-	case "status", "cancel", "reveal", "approve", "deny":
+	case "status", "cancel", "reveal", "approve", "deny", "confirm", "reject":
 		id, err := word("id")
 		if err != nil {
 			return bot.Command{}, err
 		}
 		line, kind = sub.Name+" "+id, bot.Kind(sub.Name)
-		if sub.Name == "deny" {
+		if sub.Name == "deny" || sub.Name == "reject" {
 			reason, err := text("reason")
 			if err != nil {
 				return bot.Command{}, err
