@@ -1,8 +1,3 @@
-//go:build reviewflow
-
-// The build tag keeps these tests out until the service handles
-// break-glass, confirm and reject: delete it once it does.
-
 package discord_test
 
 import (
