@@ -117,6 +117,43 @@ func (s *Service) mayReview(p Person, a Actor, req Request) bool {
 	return len(req.RulesOf(p.Name, discordRoles(a))) > 0 || EscalatesTo(s.accounts[req.Account], p, req.Requester)
 }
 
+// CheckReview tells whether actor may review request id now, without
+// reviewing: adapters ask it before opening a form (Reject's reason) that
+// would otherwise be refused only once filled in. The refusal, an *Error
+// with the codes of Handle's reviews, is audited as an attempt.
+func (s *Service) CheckReview(ctx context.Context, a Actor, id string) error {
+	p, ok := s.Person(a.Platform, a.UserID)
+	if !ok {
+		return s.stranger(ctx, a, id, "to review")
+	}
+	req, err := s.store.Get(ctx, id)
+	if err != nil {
+		return s.failed(ctx, "get "+id, err).Err
+	}
+	var refusal *Error
+	switch {
+	case req.Review == nil:
+		refusal = Errorf(ECONFLICT, "%s was approved by a vote: there is nothing to review", id)
+	case req.Requester == p.Name:
+		refusal = Errorf(EFORBIDDEN, "you asked for %s: another approver must review it", id)
+	case !s.mayReview(p, a, req):
+		refusal = notReviewer(req)
+	case !req.Reviewable():
+		refusal = Errorf(ECONFLICT, "the review of %s is closed: %s", id, ReviewText(req))
+	}
+	if refusal != nil {
+		s.audit(ctx, Event{Kind: EventRefused, RequestID: id, Actor: p.Name, Platform: a.Platform, Detail: refusal.Message})
+		return refusal
+	}
+	return nil
+}
+
+// notReviewer is the refusal of a review by someone who may not review
+// req.
+func notReviewer(req Request) *Error {
+	return Errorf(EFORBIDDEN, "you may not review %s: its approvers review it (%s)", req.ID, needs(req.Rules))
+}
+
 // review runs confirm and reject.
 func (s *Service) review(ctx context.Context, a Actor, p Person, cmd Command) Reply {
 	req, err := s.store.Get(ctx, cmd.ID)
@@ -124,7 +161,7 @@ func (s *Service) review(ctx context.Context, a Actor, p Person, cmd Command) Re
 		return s.failed(ctx, "get "+cmd.ID, err)
 	}
 	if req.Requester != p.Name && !s.mayReview(p, a, req) {
-		refusal := Errorf(EFORBIDDEN, "you may not review %s: its approvers review it (%s)", req.ID, needs(req.Rules))
+		refusal := notReviewer(req)
 		s.audit(ctx, Event{Kind: EventRefused, RequestID: req.ID, Actor: p.Name, Platform: a.Platform, Detail: refusal.Message})
 		return fail(refusal)
 	}

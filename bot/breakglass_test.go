@@ -161,6 +161,11 @@ func TestReview(t *testing.T) {
 	t.Run("Confirm", func(t *testing.T) {
 		e := newEnv(t, withBreakGlass(nil))
 		id := e.glassed()
+		for who, code := range map[string]string{"alice": bot.EFORBIDDEN, "mallory": bot.EFORBIDDEN, "bob": ""} {
+			if err := e.svc.CheckReview(e.ctx, as(who, bot.PlatformDiscord), id); bot.ErrorCode(err) != code && (code != "" || err != nil) {
+				t.Errorf("CheckReview(%s): %v, want %q", who, err, code)
+			}
+		}
 		refused(t, e.do(as("alice", bot.PlatformDiscord), "confirm "+id), bot.EFORBIDDEN, "another approver must review it")
 		refused(t, e.do(as("mallory", bot.PlatformSlack), "confirm "+id), bot.EFORBIDDEN, "you may not review")
 		r := e.mustDo(as("bob", bot.PlatformSlack), "confirm "+id)
@@ -168,6 +173,9 @@ func TestReview(t *testing.T) {
 			t.Errorf("after bob's confirmation: %+v", rv)
 		}
 		refused(t, e.do(as("carol", bot.PlatformSlack), "reject "+id), bot.ECONFLICT, "already confirmed by bob")
+		if err := e.svc.CheckReview(e.ctx, as("carol", bot.PlatformDiscord), id); bot.ErrorCode(err) != bot.ECONFLICT {
+			t.Errorf("CheckReview after the confirmation: %v, want a conflict", err)
+		}
 		e.wantTold("alice", id, "bob confirmed")
 		e.wantAudit(id, bot.EventConfirmed, "bob", "")
 		e.clock.Advance(5 * time.Hour)

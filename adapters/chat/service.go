@@ -27,6 +27,12 @@ type Service interface {
 	// Errors are *bot.Error: ENOTFOUND, EFORBIDDEN, ECONFLICT.
 	CheckVote(ctx context.Context, a bot.Actor, id string) error
 
+	// CheckReview tells whether a may review request id now (Confirm or
+	// Reject of a reset that skipped the vote), so that a form asking for
+	// a rejection's reason opens only for a reviewer. Errors are
+	// *bot.Error: ENOTFOUND, EFORBIDDEN, ECONFLICT.
+	CheckReview(ctx context.Context, a bot.Actor, id string) error
+
 	// Reveal runs the reset of the offered request id at its requester's
 	// click, and hands the new passwords to show, which puts them in the
 	// click's private answer: call it only once that answer is sure to be

@@ -453,20 +453,18 @@ func TestBreakGlassOptions(t *testing.T) {
 // reject with it; a replayed click is handled once; a stranger's click is
 // refused as what it tried.
 func TestReviewButtons(t *testing.T) {
-	e := newEnv(t)
+	e := breakGlassEnv(t)
+	req, _ := e.breakGlass()
+	id := req.ID
 	log := logCommands(e)
-	const id = "R-BG2222"
 
-	confirm := e.click(bob, "confirm:"+id)
-	e.mustSend(confirm)
-	if got, want := log.take(), []bot.Command{{Kind: bot.KindConfirm, ID: id}}; !sameCommands(got, want) {
-		t.Errorf("Confirm: got %+v, want %+v", got, want)
-	}
-	if a := e.mustSend(confirm); !strings.Contains(a.Content(), "handled already") {
-		t.Errorf("the click replayed: got %q, want it handled already", a.Content())
-	}
-	if got := log.take(); len(got) != 0 {
-		t.Errorf("the click replayed: got %+v handed over, want nothing", got)
+	// Reject's form opens for reviewers only: not for the requester, nor
+	// for someone who is not an approver
+	for _, who := range []string{alice, carol} {
+		a := e.mustSend(e.click(who, "reject:"+id))
+		if a.Type() == 9 || !strings.Contains(a.Content(), "review") {
+			t.Errorf("Reject by %s: got %s, want a refusal, no form", who, a.Raw)
+		}
 	}
 
 	modal := e.send(e.click(bob, "reject:"+id))
@@ -499,6 +497,18 @@ func TestReviewButtons(t *testing.T) {
 	}
 	if got := log.take(); len(got) != 0 {
 		t.Errorf("Reject before its form: got %+v handed over, want nothing", got)
+	}
+
+	confirm := e.click(bob, "confirm:"+id)
+	e.mustSend(confirm)
+	if got, want := log.take(), []bot.Command{{Kind: bot.KindConfirm, ID: id}}; !sameCommands(got, want) {
+		t.Errorf("Confirm: got %+v, want %+v", got, want)
+	}
+	if a := e.mustSend(confirm); !strings.Contains(a.Content(), "handled already") {
+		t.Errorf("the click replayed: got %q, want it handled already", a.Content())
+	}
+	if got := log.take(); len(got) != 0 {
+		t.Errorf("the click replayed: got %+v handed over, want nothing", got)
 	}
 
 	e.handled(e.submit(bob, "reject:"+id, "  not an incident  "))

@@ -199,9 +199,9 @@ func (a *Adapter) route(ctx context.Context, i *discordgo.Interaction) (*respons
 		case "confirm":
 			return nil, handle(bot.Command{Kind: bot.KindConfirm, ID: id})
 		case "reject":
-			// The service checks the reviewer when the form comes back: it
-			// has no check of a review to ask before (CheckVote refuses
-			// any request that is not pending).
+			if err := b.CheckReview(ctx, actor, id); err != nil { // refused now, not once the form is filled in
+				return ephemeral(bot.ErrorMessage(err)), nil
+			}
 			return rejectModal(id), nil
 		}
 		return ephemeral("This button is not resetbot's, or no longer works."), nil
