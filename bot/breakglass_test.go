@@ -398,4 +398,3 @@ func TestOnCallInReminders(t *testing.T) {
 		t.Fatalf("reminders: %+v, want carol and dave, and bob who is on call", rs)
 	}
 }
-
