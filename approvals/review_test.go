@@ -71,6 +71,28 @@ func (e *env) revealed(id string) bot.Request {
 	return r
 }
 
+// dueOver has n stores, each on a client of its own, claim the due timers
+// at once, and returns all they claimed.
+func (e *env) dueOver(n int) []bot.Timer {
+	var mu sync.Mutex
+	var all []bot.Timer
+	var wg sync.WaitGroup
+	for range n {
+		s := e.newStore()
+		wg.Go(func() {
+			ts, err := s.Due(ctx(e.t))
+			if err != nil {
+				e.t.Errorf("Due: %v", err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			all = append(all, ts...)
+		})
+	}
+	wg.Wait()
+	return all
+}
+
 func (e *env) review(id, person string, confirm bool, reason string) (bot.Request, error) {
 	return e.store.Review(ctx(e.t), id, person, bot.PlatformDiscord, confirm, reason)
 }
@@ -234,29 +256,15 @@ func testReviewRotation(t *testing.T, e *env) {
 	}
 
 	// three stores sweep at once: one claims the first attempt
-	var mu sync.Mutex
 	claims := 0
-	var wg sync.WaitGroup
-	for range 3 {
-		s := e.newStore()
-		wg.Go(func() {
-			ts, err := s.Due(ctx(t))
-			if err != nil {
-				t.Errorf("Due: %v", err)
+	for _, tm := range e.dueOver(3) {
+		if tm.Rotate > 0 {
+			claims++
+			if tm.Rotate != 1 {
+				t.Errorf("first attempt numbered %d", tm.Rotate)
 			}
-			mu.Lock()
-			defer mu.Unlock()
-			for _, tm := range ts {
-				if tm.Rotate > 0 {
-					claims++
-					if tm.Rotate != 1 {
-						t.Errorf("first attempt numbered %d", tm.Rotate)
-					}
-				}
-			}
-		})
+		}
 	}
-	wg.Wait()
 	if claims != 1 {
 		t.Fatalf("rotation attempts claimed by 3 stores: %d, want 1", claims)
 	}
@@ -323,29 +331,15 @@ func testReviewOverdue(t *testing.T, e *env) {
 		t.Fatalf("overdue before the deadline: %v", over)
 	}
 	e.clock.Advance(time.Second)
-	var mu sync.Mutex
 	overdue, rotate := map[string]int{}, map[string]int{}
-	var wg sync.WaitGroup
-	for range 3 {
-		s := e.newStore()
-		wg.Go(func() {
-			ts, err := s.Due(ctx(t))
-			if err != nil {
-				t.Errorf("Due: %v", err)
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			for _, tm := range ts {
-				if tm.Overdue {
-					overdue[tm.Request.ID]++
-				}
-				if tm.Rotate > 0 {
-					rotate[tm.Request.ID]++
-				}
-			}
-		})
+	for _, tm := range e.dueOver(3) {
+		if tm.Overdue {
+			overdue[tm.Request.ID]++
+		}
+		if tm.Rotate > 0 {
+			rotate[tm.Request.ID]++
+		}
 	}
-	wg.Wait()
 	if overdue["R-OVER01"] != 1 || overdue["R-OVER02"] != 1 || rotate["R-OVER01"] != 1 || len(rotate) != 1 {
 		t.Errorf("over 3 stores: overdue %v, rotations %v; want each overdue once, R-OVER01 rotated once", overdue, rotate)
 	}

@@ -117,9 +117,10 @@ func Parse(text string) (Command, error) {
 			return Command{}, err
 		}
 		return Command{Kind: kind, ID: id}, nil
-	case "deny":
+	case "deny", "reject":
+		// a request ID, then an optional reason
 		if len(args) == 0 {
-			return Command{}, invalid("deny needs a request ID", "/reset-password deny R-… [reason]")
+			return Command{}, invalid(word+" needs a request ID", "/reset-password "+word+" R-… [reason]")
 		}
 		id, err := ParseID(args[0])
 		if err != nil {
@@ -129,20 +130,7 @@ func Parse(text string) (Command, error) {
 		if err != nil {
 			return Command{}, err
 		}
-		return Command{Kind: KindDeny, ID: id, Reason: reason}, nil
-	case "reject":
-		if len(args) == 0 {
-			return Command{}, invalid("reject needs a request ID", "/reset-password reject R-… [reason]")
-		}
-		id, err := ParseID(args[0])
-		if err != nil {
-			return Command{}, err
-		}
-		reason, err := parseReason(args[1:], false)
-		if err != nil {
-			return Command{}, err
-		}
-		return Command{Kind: KindReject, ID: id, Reason: reason}, nil
+		return Command{Kind: Kind(word), ID: id, Reason: reason}, nil
 	case "break-glass":
 		return parseBreakGlass(args)
 	}

@@ -88,18 +88,7 @@ func (c *Config) checkBreakGlass(k *checker, at string, a Account, people []bot.
 	if len(b.Who) == 0 {
 		k.errf(path+".who", "missing: the people or groups who may reset without a prior vote")
 	}
-	names := knownNames(known)
-	for j, n := range b.Who {
-		p := fmt.Sprintf("%s.who[%d]", path, j)
-		if known[n] {
-			continue
-		}
-		msg := fmt.Sprintf("%s is neither a person nor a group of people", k.quoted(p, n))
-		if s := closest(n, names); s != "" {
-			msg += fmt.Sprintf(" (did you mean %q?)", s)
-		}
-		k.errf(p, "%s", msg)
-	}
+	k.knownNames(path+".who", b.Who, known)
 
 	p := path + ".review_within"
 	switch {

@@ -55,14 +55,20 @@ func (c *Config) checkReminders(k *checker, at string, a Account, known map[stri
 	if len(a.EscalateTo) == 0 {
 		k.errf(path, "empty: list the people or groups who may approve once the request is escalated")
 	}
-	names := knownNames(known)
-	for j, n := range a.EscalateTo {
+	k.knownNames(path, a.EscalateTo, known)
+}
+
+// knownNames reports each of names (the list at path) that is neither a
+// person nor a group, with the closest known name when one is close.
+func (k *checker) knownNames(path string, names []string, known map[string]bool) {
+	all := knownNames(known)
+	for j, n := range names {
 		p := fmt.Sprintf("%s[%d]", path, j)
 		if known[n] {
 			continue
 		}
 		msg := fmt.Sprintf("%s is neither a person nor a group of people", k.quoted(p, n))
-		if s := closest(n, names); s != "" {
+		if s := closest(n, all); s != "" {
 			msg += fmt.Sprintf(" (did you mean %q?)", s)
 		}
 		k.errf(p, "%s", msg)
