@@ -238,7 +238,7 @@ func TestAuditBreakGlass(t *testing.T) {
 		{"R-BGCNF2", "alice", "db-confirmed", "INC-41", bot.ReviewBreakGlass, bot.ReviewConfirmed,
 			"confirmed by bob at " + at(0), false},
 		{"R-BGRTD2", "alice", "db-rotated", "INC-42", bot.ReviewBreakGlass, bot.ReviewRejected,
-			`rejected by bob at ` + at(0) + ` ("no such incident"); rotated at ` + at(2*time.Minute) + `, nobody has the password; db-rotated locked until a normal approved reset`, false},
+			`rejected by bob at ` + at(0) + `: no such incident; rotated at ` + at(2*time.Minute) + `, nobody has the password; db-rotated locked until a normal approved reset`, false},
 		{"R-BGXPS3", "alice", "db-exposed", "INC-43", bot.ReviewBreakGlass, bot.ReviewRejected,
 			"rejected by bob at " + at(0) + "; STILL EXPOSED (rotation failing: the cloud API did not answer; next try " + at(2*time.Minute+30*time.Second) + ")", true},
 		{"R-BGGNE4", "alice", "db-gone", "INC-44", bot.ReviewBreakGlass, "",

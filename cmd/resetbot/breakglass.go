@@ -94,7 +94,7 @@ func reviewOutcome(req bot.Request) string {
 	case bot.ReviewRejected:
 		s = "rejected by " + rv.By + " at " + auditTime(rv.At)
 		if rv.Reason != "" {
-			s += fmt.Sprintf(" (%q)", rv.Reason)
+			s += ": " + rv.Reason
 		}
 	case bot.ReviewOverdue:
 		s = "overdue: not confirmed by " + auditTime(rv.Due)
