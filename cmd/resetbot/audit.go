@@ -13,13 +13,16 @@ import (
 	"resetbot/bot"
 )
 
-// audit prints the audit log as JSON lines, oldest first.
+// audit prints the audit log as JSON lines, oldest first; with
+// --break-glass, the resets that skipped the vote instead, one line each
+// with where its review stands.
 func audit(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := configFlag(fs, getenv)
 	request := fs.String("request", "", "only the events of request `ID`")
 	since := fs.Duration("since", 0, "only events of the last `DURATION` (e.g. 24h)")
+	breakGlass := fs.Bool("break-glass", false, "only the break-glass and on-call resets, approved without a vote, with their review's outcome")
 	if err := fs.Parse(args); err != nil {
 		return errQuiet
 	}
@@ -49,11 +52,24 @@ func audit(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	defer closeRedis()
-	events, err := approvals.New(rdb, approvals.Options{Prefix: cfg.Redis.Prefix}).AuditLog(ctx, q)
+	store := approvals.New(rdb, approvals.Options{Prefix: cfg.Redis.Prefix})
+	events, err := store.AuditLog(ctx, q)
 	if err != nil {
 		return fmt.Errorf("read the audit log: %s", bot.ErrorMessage(err))
 	}
 	enc := json.NewEncoder(stdout)
+	if *breakGlass {
+		lines, err := skippedVotes(ctx, store, events)
+		if err != nil {
+			return err
+		}
+		for _, l := range lines {
+			if err := enc.Encode(l); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	for _, e := range events {
 		if err := enc.Encode(e); err != nil {
 			return err

@@ -33,8 +33,9 @@ Usage:
   resetbot serve --config FILE          run the bot (or set RESETBOT_CONFIG)
   resetbot check-config --config FILE   check a config file and list every problem
   resetbot playground                   try it in a console: embedded Redis, emulated clouds
-  resetbot audit --config FILE [--request ID] [--since DURATION]
-                                        print the audit log as JSON lines
+  resetbot audit --config FILE [--request ID] [--since DURATION] [--break-glass]
+                                        print the audit log as JSON lines; --break-glass:
+                                        the resets that skipped the vote and their reviews
 `
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {

@@ -46,6 +46,45 @@ func (lr *lineReader) waitFor(ctx context.Context, t *testing.T, re *regexp.Rege
 	}
 }
 
+// waitAll returns, for each of res, the first line matching it, in
+// whatever order the lines come: the bot's answer, its cards and its
+// direct messages are printed by different goroutines. It fails the test
+// at the deadline.
+func (lr *lineReader) waitAll(ctx context.Context, t *testing.T, res ...*regexp.Regexp) [][]string {
+	t.Helper()
+	got := make([][]string, len(res))
+	left := len(res)
+	for left > 0 {
+		select {
+		case l, ok := <-lr.lines:
+			if !ok {
+				t.Fatalf("output ended before lines matching %s", missing(res, got))
+			}
+			for i, re := range res {
+				if got[i] == nil {
+					if m := re.FindStringSubmatch(l); m != nil {
+						got[i] = m
+						left--
+					}
+				}
+			}
+		case <-ctx.Done():
+			t.Fatalf("no lines matching %s before the deadline", missing(res, got))
+		}
+	}
+	return got
+}
+
+func missing(res []*regexp.Regexp, got [][]string) []string {
+	var out []string
+	for i, re := range res {
+		if got[i] == nil {
+			out = append(out, re.String())
+		}
+	}
+	return out
+}
+
 func TestPlaygroundAskApproveReveal(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -201,4 +240,133 @@ func startPlayground(ctx context.Context) (in *io.PipeWriter, out *lineReader, d
 		outW.Close()
 	}()
 	return inW, readLines(outR), errc
+}
+
+// TestPlaygroundBreakGlassRejected: alice breaks the glass on demo-cam and
+// reveals the password at once; she cannot review her own reset; bob
+// rejects it, and the sweeper resets the password again, to one nobody
+// sees, and locks demo-cam. The password alice saw is printed once, in
+// the answer to her Reveal, and nowhere else.
+func TestPlaygroundBreakGlassRejected(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	var stderr testkit.Log
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"resetbot", "playground"}, func(string) string { return "" }, inR, outW, &stderr)
+		outW.Close()
+	}()
+	var shown testkit.Log
+	out := readLines(io.TeeReader(outR, &shown))
+	out.waitFor(ctx, t, regexp.MustCompile(`demo-cam has break-glass for alice`))
+	out.waitFor(ctx, t, regexp.MustCompile(`alice> /reset-password break-glass demo-cam INC-42 db down`))
+
+	io.WriteString(inW, "alice> /reset-password break-glass demo-cam INC-42 db down\n")
+	m := out.waitAll(ctx, t,
+		regexp.MustCompile(`\[ephemeral to alice\] (R-[0-9A-Z]{6}): BREAK-GLASS reset of demo-cam \(demo-operator\) for INC-42, without a vote`),
+		regexp.MustCompile(`\[#approvals\] new request (R-[0-9A-Z]{6}): alice asks to reset demo-cam `),
+		regexp.MustCompile(`^\[#approvals\]   BREAK-GLASS for INC-42: review by \d\d:\d\d UTC`),
+		regexp.MustCompile(`↳ reply under (R-[0-9A-Z]{6}): @bob @carol BREAK-GLASS: alice reset demo-cam without a vote, for INC-42: "db down"`),
+		regexp.MustCompile(`\[DM to alice\]   button: \[Reveal\]  \(type: alice> reveal (R-[0-9A-Z]{6})\)`),
+	)
+	id := m[0][1]
+	for _, i := range []int{1, 3, 4} {
+		if m[i][1] != id {
+			t.Fatalf("line %q is about %s, want %s", m[i][0], m[i][1], id)
+		}
+	}
+
+	io.WriteString(inW, "alice> confirm "+id+"\n")
+	out.waitFor(ctx, t, regexp.MustCompile(`\[ephemeral to alice\] .*you asked for `+id+`: another approver must review it`))
+
+	io.WriteString(inW, "alice> reveal "+id+"\n")
+	pw := out.waitFor(ctx, t, regexp.MustCompile(`\[ephemeral to alice\] `+id+` new password for user demo-operator: (\S+)`))[1]
+
+	io.WriteString(inW, "bob> reject "+id+" not an incident\n")
+	out.waitAll(ctx, t,
+		regexp.MustCompile(`\[ephemeral to bob\] You rejected `+id+`\.`),
+		regexp.MustCompile(`\[ephemeral to alice\] `+id+`: your break-glass reset of demo-cam was rejected by bob`),
+		// The sweeper's rotation, within a second or so.
+		regexp.MustCompile(`\[ephemeral to alice\] `+id+`: the password of demo-cam you were shown no longer works: it was reset again, to one nobody has`),
+		regexp.MustCompile(`^\[#approvals\]   BREAK-GLASS for INC-42: rejected by bob.*; the password was reset again at \d\d:\d\d UTC, nobody has it; demo-cam is locked`),
+	)
+
+	io.WriteString(inW, "alice> /reset-password break-glass demo-cam INC-43 still down\n")
+	out.waitFor(ctx, t, regexp.MustCompile(`\[ephemeral to alice\] .*demo-cam is locked: the review of `+id+` rejected its reset`))
+
+	inW.Close()
+	if err := <-done; err != nil {
+		t.Fatalf("playground: %v\n%s", err, stderr.String())
+	}
+	for range out.lines { // read to the end, so that shown holds every line
+	}
+	if n := strings.Count(shown.String(), pw); n != 1 {
+		t.Errorf("the password alice revealed was printed %d times, want once: in the answer to her Reveal", n)
+	}
+	if strings.Contains(stderr.String(), pw) {
+		t.Error("the password alice revealed appears on stderr")
+	}
+	if n := strings.Count(shown.String(), "new password for user demo-operator"); n != 1 {
+		t.Errorf("%d passwords of demo-operator shown, want 1: the rotated one is shown to nobody", n)
+	}
+}
+
+// TestPlaygroundOnCallApprovedByPagerDuty: carol, on call in the
+// PagerDuty emulator while demo-tcr's service has an incident, asks for a
+// normal reset of demo-tcr: PagerDuty approves it, she reveals it at once,
+// and bob confirms it afterwards. Her password is printed once.
+func TestPlaygroundOnCallApprovedByPagerDuty(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	var stderr testkit.Log
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"resetbot", "playground"}, func(string) string { return "" }, inR, outW, &stderr)
+		outW.Close()
+	}()
+	var shown testkit.Log
+	out := readLines(io.TeeReader(outR, &shown))
+	out.waitFor(ctx, t, regexp.MustCompile(`demo-tcr has on-call: carol is on call`))
+
+	io.WriteString(inW, "carol> /reset-password demo-tcr pipeline stuck\n")
+	const why = `carol is on call for escalation policy PDEMOPOLICY at level 1 \(schedule PDEMOSCHED\), incident #42 PDEMOINC`
+	m := out.waitAll(ctx, t,
+		regexp.MustCompile(`\[ephemeral to carol\] (R-[0-9A-Z]{6}): you are on call \(`+why+`\), so PagerDuty approved the reset of demo-tcr \(ci-robot\) without a vote`),
+		regexp.MustCompile(`^\[#approvals\]   ON CALL \(approved by PagerDuty: `+why+`\) for #42 PDEMOINC: review by`),
+		regexp.MustCompile(`↳ reply under (R-[0-9A-Z]{6}): @bob ON CALL: PagerDuty approved carol's reset of demo-tcr`),
+		regexp.MustCompile(`\[DM to carol\] (R-[0-9A-Z]{6}) approved by PagerDuty \(carol is on call\): press Reveal`),
+	)
+	id := m[0][1]
+	if m[2][1] != id || m[3][1] != id {
+		t.Fatalf("lines about %s and %s, want %s", m[2][1], m[3][1], id)
+	}
+
+	io.WriteString(inW, "carol> reveal "+id+"\n")
+	pw := out.waitFor(ctx, t, regexp.MustCompile(`\[ephemeral to carol\] `+id+` new password for user ci-robot: (\S+)`))[1]
+
+	io.WriteString(inW, "bob> confirm "+id+"\n")
+	out.waitAll(ctx, t,
+		regexp.MustCompile(`\[ephemeral to bob\] You confirmed `+id+`: carol's on-call reset of demo-tcr stands\.`),
+		regexp.MustCompile(`\[ephemeral to carol\] `+id+`: bob confirmed your on-call reset of demo-tcr\.`),
+		regexp.MustCompile(`^\[#approvals\]   ON CALL .*: confirmed by bob at \d\d:\d\d UTC`),
+	)
+
+	inW.Close()
+	if err := <-done; err != nil {
+		t.Fatalf("playground: %v\n%s", err, stderr.String())
+	}
+	for range out.lines {
+	}
+	if n := strings.Count(shown.String(), pw); n != 1 {
+		t.Errorf("carol's password was printed %d times, want once: in the answer to her Reveal", n)
+	}
+	if strings.Contains(stderr.String(), pw) || strings.Contains(stderr.String(), playgroundPagerDutyToken) {
+		t.Error("stderr shows carol's password or the PagerDuty token")
+	}
 }

@@ -62,8 +62,8 @@ type server struct {
 }
 
 // build makes every part of the bot from cfg and wires them: Redis, the
-// store, the cloud providers, the chat adapters, the service and the HTTP
-// endpoints. It starts nothing but the embedded store, if one is configured.
+// store, the cloud providers, the chat adapters, PagerDuty, the service and
+// the HTTP endpoints. It starts nothing but the embedded store, if one is configured.
 func build(cfg *config.Config, log *slog.Logger) (*server, error) {
 	rdb, closeRedis, err := openRedis(cfg, log)
 	if err != nil {
@@ -79,6 +79,11 @@ func build(cfg *config.Config, log *slog.Logger) (*server, error) {
 	for i, c := range s.chats {
 		notifiers[i] = c
 	}
+	oncall, err := onCall(cfg, nil)
+	if err != nil {
+		closeRedis()
+		return nil, err
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.svc, err = bot.New(bot.Options{
@@ -88,6 +93,7 @@ func build(cfg *config.Config, log *slog.Logger) (*server, error) {
 		People:    cfg.People(),
 		Accounts:  cfg.Accounts(),
 		Limit:     cfg.Limit(),
+		OnCall:    oncall,
 		Log:       log,
 		Metrics:   newMetrics(reg),
 	})
