@@ -172,7 +172,7 @@ func (s *Service) review(ctx context.Context, a Actor, p Person, cmd Command) Re
 	}
 	if confirm {
 		s.metrics.Event(EventConfirmed)
-		s.updateCards(ctx, req)
+		s.showCards(ctx, req)
 		s.tell(ctx, req, fmt.Sprintf("%s: %s confirmed your %s reset of %s.", req.ID, p.Name, req.Review.Kind, req.Account))
 		return Reply{Request: &req, Text: fmt.Sprintf("You confirmed %s: %s's %s reset of %s stands.", req.ID, req.Requester, req.Review.Kind, req.Account)}
 	}
@@ -181,13 +181,17 @@ func (s *Service) review(ctx context.Context, a Actor, p Person, cmd Command) Re
 	return Reply{Request: &req, Text: fmt.Sprintf("You rejected %s. %s", req.ID, undoText(req))}
 }
 
-// undone shows a review that rejected a reset or ran out, and, when the
-// password must be reset again, starts at once what the sweeper would.
+// undone shows a review that rejected a reset or ran out; the rotation,
+// when the password must be reset again, is the sweeper's (Due claims it
+// at once).
 func (s *Service) undone(ctx context.Context, req Request) {
 	if req.State == StateDenied {
+		// the review ended the request: its offer goes too
 		s.metrics.Event(EventDenied)
+		s.updateCards(ctx, req)
+	} else {
+		s.showCards(ctx, req)
 	}
-	s.updateCards(ctx, req)
 	how := "rejected by " + req.Review.By + because(req.Review.Reason)
 	if req.Review.State == ReviewOverdue {
 		how = "not confirmed by " + timeOfDay(req.Review.Due)
@@ -249,7 +253,7 @@ func (s *Service) rotate(ctx context.Context, req Request, attempt int) {
 	if errText != "" {
 		s.metrics.Event(EventRotationFailed)
 		s.log.Error("rotation failed", "request", req.ID, "attempt", attempt, "err", errText)
-		s.updateCards(ctx, rotated)
+		s.showCards(ctx, rotated)
 		if attempt == 1 {
 			s.tell(ctx, rotated, fmt.Sprintf("%s: resetting the password of %s again failed (%s); the one you were shown still works until it succeeds. The bot keeps trying.",
 				req.ID, req.Account, errText))
@@ -257,7 +261,7 @@ func (s *Service) rotate(ctx context.Context, req Request, attempt int) {
 		return
 	}
 	s.metrics.Event(EventRotated)
-	s.updateCards(ctx, rotated)
+	s.showCards(ctx, rotated)
 	s.tell(ctx, rotated, fmt.Sprintf("%s: the password of %s you were shown no longer works: it was reset again, to one nobody has. %s is locked until a normal approved reset.",
 		req.ID, req.Account, req.Account))
 }
