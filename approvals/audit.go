@@ -33,7 +33,11 @@ func (s *Store) Audit(ctx context.Context, e bot.Event) error {
 	case e.Kind == bot.EventRefused:
 		person = e.Actor
 	}
-	_, _, err := s.run(ctx, "audit "+string(e.Kind), s.lua.audit, s.withAudit(person), now,
+	keys := s.withAudit(person)
+	if e.RequestID != "" {
+		keys = append(keys, s.reqKey(e.RequestID)) // its incident goes on the event
+	}
+	_, _, err := s.run(ctx, "audit "+string(e.Kind), s.lua.audit, keys, now,
 		string(e.Kind), e.RequestID, e.Actor, string(e.Platform), e.Detail, strconv.FormatInt(at, 10), stranger, e.Incident)
 	return err
 }

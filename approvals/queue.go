@@ -210,7 +210,11 @@ func (s *Store) Finish(ctx context.Context, c bot.Claim, state bot.State, outcom
 	}
 	id := c.Request.ID
 	keys := s.withAudit("", s.reqKey(id), s.refsKey(id), s.key("leases"), s.key("queue"), s.key("deadlines"), s.key("lock:"+c.Request.Account))
-	return s.runRequest(ctx, "finish "+id, s.lua.finish, keys, s.now(), id, c.Token, string(state), outcome, c.Entry, Group, string(event))
+	maybeShown := "0"
+	if c.MaybeShown {
+		maybeShown = "1"
+	}
+	return s.runRequest(ctx, "finish "+id, s.lua.finish, keys, s.now(), id, c.Token, string(state), outcome, c.Entry, Group, string(event), maybeShown)
 }
 
 // Offer moves a claimed request to offered, to wait until by for its
@@ -238,7 +242,12 @@ func (s *Store) ClaimReveal(ctx context.Context, id, person string, platform bot
 	if err != nil {
 		return bot.Claim{}, err
 	}
-	keys := s.withAudit(person, s.reqKey(id), s.refsKey(id), s.key("deadlines"), s.key("leases"))
+	// the account names the lock the script checks, a key it declares
+	account, err := s.c.HGet(ctx, s.reqKey(id), "account").Result()
+	if err != nil && err != redis.Nil {
+		return bot.Claim{}, fail("reveal "+id, err)
+	}
+	keys := s.withAudit(person, s.reqKey(id), s.refsKey(id), s.key("deadlines"), s.key("leases"), s.key("lock:"+account))
 	now := s.now()
 	r, err := s.runRequest(ctx, "reveal "+id, s.lua.reveal, keys, now, id, person, string(platform), lease.Milliseconds(), token)
 	if err != nil {

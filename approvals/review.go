@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"resetbot/bot"
 )
 
@@ -12,8 +14,12 @@ import (
 // rv_kind, rv_incident, rv_detail, rv_due (ms), rv_state, rv_by, rv_at
 // (ms), rv_reason; and, once rejected or overdue, its rotation: rot_state,
 // rot_attempts, rot_next (ms), rot_error, rot_at (ms). lock:<account>
-// holds the request whose rotation locked the account: no break-glass or
-// on-call reset of it until a normal request succeeds. The timers zset
+// holds the requests whose rejected reviews locked the account: no
+// break-glass or
+// on-call reset of it, and none revealed, until a normal request
+// succeeds: a set, since several rejected reviews may lock it at once.
+// maybe_shown marks a failed request whose password may have reached its
+// requester (delivery unknown, or a stale takeover). The timers zset
 // holds the review's deadline while it is open and the rotation's next
 // attempt while it is pending.
 
@@ -116,11 +122,14 @@ local function undo(id, rk, by, platform, reason, event, detail)
     redis.call('HDEL', rk, 'reveal', 'token', 'lease', 'claim')
     audit(E.Denied, id, by, platform, 'review ' .. rs .. ' before the reset; nothing was reset')
     close(id, account, requester)
-  elseif resetting or st == S.Succeeded or st == S.Failed then
+  elseif resetting or st == S.Succeeded or (st == S.Failed and redis.call('HGET', rk, 'maybe_shown') == '1') then
+    -- its password was, or may have been, shown: it is reset again, and
+    -- the account locked until a normal approved reset
     redis.call('HSET', rk, 'rot_state', ROT.Pending, 'rot_attempts', '0', 'rot_next', NOWS)
-    redis.call('SET', K .. 'lock:' .. account, id)
+    redis.call('SADD', K .. 'lock:' .. account, id)
   else
-    -- expired or cancelled before its Reveal: nothing was reset
+    -- expired or cancelled before its Reveal, or failed without showing a
+    -- password: nothing to undo
     redis.call('HSET', rk, 'rot_state', ROT.None)
   end
   schedule(id)
@@ -144,7 +153,12 @@ func (s *Store) Review(ctx context.Context, id, person string, platform bot.Plat
 	if confirm {
 		c = "1"
 	}
-	keys := s.withAudit(person, s.reqKey(id), s.refsKey(id), s.key("timers"), s.key("deadlines"), s.key("leases"))
+	// the account names the lock a rejection sets, a key the script declares
+	account, err := s.c.HGet(ctx, s.reqKey(id), "account").Result()
+	if err != nil && err != redis.Nil {
+		return bot.Request{}, fail("review "+id, err)
+	}
+	keys := s.withAudit(person, s.reqKey(id), s.refsKey(id), s.key("timers"), s.key("deadlines"), s.key("leases"), s.key("lock:"+account))
 	return s.runRequest(ctx, "review "+id, s.lua.review, keys, s.now(), id, person, string(platform), c, reason)
 }
 

@@ -26,6 +26,9 @@ func TestStoreReview(t *testing.T) {
 		{"OverdueOnceAcrossStores", testReviewOverdue},
 		{"LostAttemptClaimedAgain", testReviewLostAttempt},
 		{"RejectDuringTheResetWaitsForIt", testReviewWhileResetting},
+		{"LockEndsOtherUnrevealedResets", testReviewLockEndsOthers},
+		{"NormalResetSupersedesTheRotation", testReviewSuperseded},
+		{"FailedResetRotatedOnlyWhenMaybeShown", testReviewFailedReset},
 	}
 	for _, srv := range servers() {
 		t.Run(srv.name, func(t *testing.T) {
@@ -53,6 +56,13 @@ func (e *env) glass(id, account string) bot.Request {
 // requester's Reveal to succeeded, as the executor and the click do.
 func (e *env) revealed(id string) bot.Request {
 	e.t.Helper()
+	return e.revealedAs(id, bot.StateSucceeded, false)
+}
+
+// revealedAs is revealed, finishing as state, maybe having shown the
+// password.
+func (e *env) revealedAs(id string, state bot.State, maybeShown bool) bot.Request {
+	e.t.Helper()
 	c := e.mustNext(e.store, "w1", time.Minute)
 	if c.Request.ID != id {
 		e.t.Fatalf("claimed %s, want %s", c.Request.ID, id)
@@ -60,11 +70,12 @@ func (e *env) revealed(id string) bot.Request {
 	if _, err := e.store.Offer(ctx(e.t), c, e.clock.Now().Add(30*time.Minute), "offered"); err != nil {
 		e.t.Fatalf("Offer: %v", err)
 	}
-	rc, err := e.store.ClaimReveal(ctx(e.t), id, "alice", bot.PlatformSlack, time.Minute)
+	rc, err := e.store.ClaimReveal(ctx(e.t), id, c.Request.Requester, bot.PlatformSlack, time.Minute)
 	if err != nil {
 		e.t.Fatalf("ClaimReveal: %v", err)
 	}
-	r, err := e.store.Finish(ctx(e.t), rc, bot.StateSucceeded, "reset app_user")
+	rc.MaybeShown = maybeShown
+	r, err := e.store.Finish(ctx(e.t), rc, state, "reset app_user")
 	if err != nil {
 		e.t.Fatalf("Finish: %v", err)
 	}
@@ -403,5 +414,98 @@ func testReviewWhileResetting(t *testing.T, e *env) {
 	e.clock.Advance(10 * time.Second)
 	if rot, _ := e.rotations(); rot["R-WHIL01"] != 1 {
 		t.Errorf("after the reset ended: %v, want attempt 1", rot)
+	}
+}
+
+// offeredGlass creates a break-glass request of requester on account and
+// takes it to offered.
+func (e *env) offeredGlass(id, requester, account string) {
+	e.t.Helper()
+	req := e.glass(id, account)
+	req.Requester = requester
+	e.mustCreate(req)
+	c := e.mustNext(e.store, "w1", time.Minute)
+	if _, err := e.store.Offer(ctx(e.t), c, e.clock.Now().Add(30*time.Minute), "offered"); err != nil || c.Request.ID != id {
+		e.t.Fatalf("Offer(%s): claimed %s, %v", id, c.Request.ID, err)
+	}
+}
+
+func testReviewLockEndsOthers(t *testing.T, e *env) {
+	e.offeredGlass("R-LOCK01", "alice", "prod-db")
+	e.offeredGlass("R-LOCK02", "sam", "prod-db")
+	rc, err := e.store.ClaimReveal(ctx(t), "R-LOCK02", "sam", bot.PlatformSlack, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.Finish(ctx(t), rc, bot.StateSucceeded, "reset app_user"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.review("R-LOCK02", "bob", false, ""); err != nil {
+		t.Fatal(err)
+	}
+	// alice's offer was made before the lock: it is not revealed now
+	_, err = e.store.ClaimReveal(ctx(t), "R-LOCK01", "alice", bot.PlatformSlack, time.Minute)
+	if got := wantError(t, err, bot.ECONFLICT); !strings.Contains(got.Message, "prod-db is locked") {
+		t.Errorf("Reveal on the locked account: %q", got.Message)
+	}
+	if r := e.mustGet("R-LOCK01"); r.State != bot.StateDenied || !strings.Contains(r.Outcome, "nothing was reset") {
+		t.Errorf("alice's request: %s %q, want it ended unrevealed", r.State, r.Outcome)
+	}
+	// a normal request's Reveal is not held back by the lock
+	e.approved("R-LOCK03", "carol")
+	req := e.mustGet("R-LOCK03")
+	_ = req
+}
+
+func testReviewSuperseded(t *testing.T, e *env) {
+	e.mustCreate(e.glass("R-SUPR01", "prod-db"))
+	e.revealed("R-SUPR01")
+	if _, err := e.review("R-SUPR01", "bob", false, ""); err != nil {
+		t.Fatal(err)
+	}
+	if rot, _ := e.rotations(); rot["R-SUPR01"] != 1 {
+		t.Fatalf("first attempt: %v", rot)
+	}
+	if _, err := e.store.Rotated(ctx(t), "R-SUPR01", 1, "the cloud API is down"); err != nil {
+		t.Fatal(err)
+	}
+	// meanwhile carol's normal approved reset of prod-db succeeds
+	e.mustCreate(e.request("R-SUPR02", "carol", "prod-db", 1))
+	e.mustVote("R-SUPR02", "bob", true)
+	c := e.mustNext(e.store, "w1", time.Minute)
+	if _, err := e.store.Finish(ctx(t), c, bot.StateSucceeded, "reset app_user"); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(time.Hour)
+	if rot, _ := e.rotations(); len(rot) != 0 {
+		t.Fatalf("rotation attempts after the normal reset: %v, want none: it would take carol's password away", rot)
+	}
+	r := e.mustGet("R-SUPR01")
+	if r.Exposed() || r.Review.Rotation.State != bot.RotationDone {
+		t.Errorf("the rotation after the normal reset: %+v, want done, not needed", r.Review.Rotation)
+	}
+	if ev, ok := findEvent(e.events("R-SUPR01"), bot.EventRotated, "system"); !ok || !strings.Contains(ev.Detail, "not needed") {
+		t.Errorf("audit: %+v", ev)
+	}
+}
+
+func testReviewFailedReset(t *testing.T, e *env) {
+	e.mustCreate(e.glass("R-FAIL01", "prod-db"))
+	e.revealedAs("R-FAIL01", bot.StateFailed, false)
+	got, err := e.review("R-FAIL01", "bob", false, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Exposed() || got.Review.Rotation.State != bot.RotationNone {
+		t.Errorf("a reset that failed without showing a password: %+v, want nothing to rotate", got.Review.Rotation)
+	}
+	if n, _ := e.raw.Exists(ctx(t), e.key("lock:prod-db")).Result(); n != 0 {
+		t.Errorf("locked after a failed reset")
+	}
+
+	e.mustCreate(e.glass("R-FAIL02", "other-db"))
+	e.revealedAs("R-FAIL02", bot.StateFailed, true)
+	if got, err := e.review("R-FAIL02", "bob", false, ""); err != nil || !got.Exposed() {
+		t.Errorf("a failed reset whose password may have been shown: %+v %v, want it rotated", got.Review, err)
 	}
 }

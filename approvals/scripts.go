@@ -257,7 +257,9 @@ if approver ~= '' then
   for i = fieldsAt, #ARGV - 1, 2 do
     if ARGV[i] == 'rv_incident' then INCIDENT = ARGV[i + 1] end
   end
-  local lock = redis.call('GET', K .. 'lock:' .. account)
+  local locked = redis.call('SMEMBERS', K .. 'lock:' .. account)
+  table.sort(locked)
+  local lock = locked[1]
   if lock then
     local msg = account .. ' is locked: the review of ' .. lock .. ' rejected its reset without a vote, and its password was reset again, to one nobody has; ask for a normal reset, which approvers vote on'
     audit(E.Refused, '', requester, platform, 'locked: ' .. account .. ' since ' .. lock)
@@ -419,6 +421,8 @@ local function try(id, entry)
   redis.call('HINCRBY', rk, 'rev', 1)
   redis.call('ZADD', leases, deadline, id)
   if stale then
+    -- it may have shown the password before its lease ran out
+    redis.call('HSET', rk, 'maybe_shown', '1')
     audit(E.Executing, id, 'system', '', 'taken over by ' .. consumer .. ': the previous executor\'s lease ran out during the reset, outcome unknown')
   elseif resumed then
     audit(E.Executing, id, 'system', '', 'taken over by ' .. consumer .. ': the previous executor\'s lease ran out before it offered the request; nothing was reset')
@@ -443,6 +447,7 @@ return {'none'}
 // audit event's kind.
 var finishLua = prelude + `
 local id, token, state, outcome, entry, group, event = ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11]
+local maybeShown = ARGV[12] == '1'
 local rk = rkey(id)
 upgrade(rk)
 local f = redis.call('HMGET', rk, 'state', 'token', 'requester', 'account', 'entry', 'done')
@@ -463,6 +468,7 @@ redis.call('HSET', rk, 'state', state, 'outcome', outcome, 'updated', NOWS)
 redis.call('HINCRBY', rk, 'rev', 1)
 redis.call('HDEL', rk, 'token', 'lease', 'reveal', 'claim')
 redis.call('HSET', rk, 'done', token)
+if maybeShown then redis.call('HSET', rk, 'maybe_shown', '1') end
 close(id, f[4], f[3])
 dropEntries(group, f[5], entry)
 local detail = outcome
@@ -470,10 +476,11 @@ if state == S.Succeeded and redis.call('HEXISTS', rk, 'rv_kind') == 0 then
   -- a normal, approved reset: the account's password is known again to
   -- someone approved, so a lock left by a rejected review ends
   local lock = K .. 'lock:' .. f[4]
-  local by = redis.call('GET', lock)
-  if by then
+  local by = redis.call('SMEMBERS', lock)
+  if #by > 0 then
+    table.sort(by)
     redis.call('DEL', lock)
-    detail = outcome .. '; ' .. f[4] .. ' unlocked (locked since the review of ' .. by .. ')'
+    detail = outcome .. '; ' .. f[4] .. ' unlocked (locked since the review of ' .. table.concat(by, ', ') .. ')'
   end
 end
 audit(event, id, 'system', '', detail)
@@ -537,6 +544,19 @@ if state ~= S.Offered then
 end
 if NOW >= tonumber(by) then
   return refused(C.Conflict, 'the Reveal button of ' .. id .. ' has expired; nothing was reset: ask again')
+end
+-- a reset without a vote is not revealed once a rejected review locked
+-- its account: it ends here, nothing reset
+local account = redis.call('HGET', rk, 'account')
+local lock = K .. 'lock:' .. account
+if redis.call('HEXISTS', rk, 'rv_kind') == 1 and redis.call('SCARD', lock) > 0 and redis.call('SISMEMBER', lock, id) == 0 then
+  local why = account .. ' is locked: a review rejected a reset of it without a vote, and its password was reset again'
+  redis.call('HSET', rk, 'state', S.Denied, 'outcome', 'not revealed: ' .. why .. '; nothing was reset', 'updated', NOWS)
+  redis.call('HINCRBY', rk, 'rev', 1)
+  redis.call('HDEL', rk, 'reveal', 'token')
+  audit(E.Denied, id, 'system', '', 'not revealed: ' .. account .. ' is locked; nothing was reset')
+  close(id, account, requester)
+  return refuse(C.Conflict, id .. ' can no longer be revealed: ' .. why .. '. Nothing was reset: ask for a normal reset, which approvers vote on', id)
 end
 local deadline = istr(NOW + lease)
 redis.call('HSET', rk, 'state', S.Executing, 'token', token, 'lease', deadline, 'claim', CLAIM_REVEAL,

@@ -220,15 +220,27 @@ for _, id in ipairs(due) do
     overdue = true
   end
   -- a rotation's next attempt: claimed once the reset it undoes is over
-  local r = redis.call('HMGET', rk, 'state', 'rot_state', 'rot_next', 'rot_attempts')
+  local r = redis.call('HMGET', rk, 'state', 'rot_state', 'rot_next', 'rot_attempts', 'account', 'maybe_shown')
   if r[2] == ROT.Pending and NOW >= tonumber(r[3]) then
     if r[1] == S.Executing then
       redis.call('HSET', rk, 'rot_next', istr(NOW + rotationWait))
-    elseif r[1] == S.Succeeded or r[1] == S.Failed then
+    elseif redis.call('SISMEMBER', K .. 'lock:' .. r[5], id) == 0 then
+      -- a normal approved reset of the account since replaced the
+      -- password that was shown, and unlocked it: resetting again would
+      -- take the approved one away
+      redis.call('HSET', rk, 'rot_state', ROT.Done, 'rot_at', NOWS, 'updated', NOWS)
+      redis.call('HDEL', rk, 'rot_next')
+      redis.call('HINCRBY', rk, 'rev', 1)
+      audit(E.Rotated, id, 'system', '', 'not needed: a normal approved reset of ' .. r[5] .. ' replaced the password that was shown')
+    elseif r[1] == S.Succeeded or (r[1] == S.Failed and r[6] == '1') then
       rotate = tonumber(r[4] or '0') + 1
       redis.call('HSET', rk, 'rot_attempts', istr(rotate), 'rot_next', istr(NOW + rotationLease))
     else
-      redis.call('HSET', rk, 'rot_state', ROT.None)
+      -- the reset failed without showing a password: nothing to undo
+      redis.call('HSET', rk, 'rot_state', ROT.None, 'updated', NOWS)
+      redis.call('HDEL', rk, 'rot_next')
+      redis.call('HINCRBY', rk, 'rev', 1)
+      redis.call('SREM', K .. 'lock:' .. r[5], id)
     end
   end
   if h[1] == S.Pending and NOW >= tonumber(h[2]) then

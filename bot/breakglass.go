@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -26,15 +27,21 @@ func (s *Service) breakGlass(ctx context.Context, a Actor, p Person, cmd Command
 		refusal = Errorf(EFORBIDDEN, "you may not break the glass on %s: only %s may; ask for a normal reset, which approvers vote on",
 			acct.Name, strings.Join(acct.BreakGlass.Who, ", "))
 	}
+	if refusal == nil {
+		if _, err := ParseIncident(cmd.Incident); err != nil {
+			refusal = err.(*Error)
+		}
+	}
+	if refusal == nil {
+		if _, err := PickUsers(acct, cmd.Users); err != nil {
+			refusal = err.(*Error)
+		}
+	}
 	if refusal != nil {
-		s.audit(ctx, Event{Kind: EventRefused, Actor: p.Name, Platform: a.Platform, Incident: cmd.Incident,
-			Detail: "break-glass on " + cmd.Account + " refused: " + refusal.Message})
+		s.refuseBreakGlass(ctx, a, p.Name, cmd.Account, cmd.Incident, refusal.Message)
 		return fail(refusal)
 	}
-	users, err := PickUsers(acct, cmd.Users)
-	if err != nil {
-		return fail(err)
-	}
+	users, _ := PickUsers(acct, cmd.Users)
 	req := s.newRequest(acct, a, p, users, cmd.Reason)
 	req.Reminders, req.Escalation = nil, nil
 	req.Review = &Review{Kind: ReviewBreakGlass, Incident: cmd.Incident, State: ReviewOpen,
@@ -50,6 +57,25 @@ func (s *Service) breakGlass(ctx context.Context, a Actor, p Person, cmd Command
 		"The bot is sending you a direct message with a Reveal button, valid for %s: the password is reset when you press it. "+
 		"An approver must confirm it by %s; rejected, or not confirmed by then, the password is reset again and shown to nobody.",
 		created.ID, acct.Name, strings.Join(created.Users, ", "), cmd.Incident, shortDuration(acct.RevealWithin), timeOfDay(created.Review.Due))}
+}
+
+// refuseBreakGlass audits a refused break-glass by person (a platform user
+// ID when they are not in config) on account, with its incident.
+func (s *Service) refuseBreakGlass(ctx context.Context, a Actor, person, account, incident, why string) {
+	e := Event{Kind: EventRefused, Actor: person, Platform: a.Platform, Incident: incident,
+		Detail: "break-glass on " + account + " refused: " + why}
+	if person == "" {
+		e.Actor, e.Stranger = string(a.Platform)+":"+a.UserID, true
+	}
+	s.audit(ctx, e)
+}
+
+// RefuseBreakGlass audits a break-glass that an adapter refused before it
+// reached Handle (a form or options it could not read): every refused
+// break-glass is in the audit log, whichever way it was typed.
+func (s *Service) RefuseBreakGlass(ctx context.Context, a Actor, account, incident, why string) {
+	p, _ := s.Person(a.Platform, a.UserID)
+	s.refuseBreakGlass(ctx, a, p.Name, account, incident, why)
 }
 
 // onCall asks PagerDuty whether p is on call for acct now, and returns the
@@ -96,25 +122,28 @@ func (s *Service) skippedVote(ctx context.Context, req Request, acct Account) {
 	if req.Review.Kind == ReviewOnCall {
 		how = "ON CALL: PagerDuty approved " + req.Requester + "'s reset of " + req.Account + " (" + req.Review.Detail + ")"
 	}
-	s.replyUnderCards(ctx, req, s.reviewers(req, acct), fmt.Sprintf("%s, for %s: %q. Review it by %s: Confirm, or Reject to have the password reset again, to one nobody sees.",
+	s.replyUnderCards(ctx, req, s.reviewers(req), fmt.Sprintf("%s, for %s: %q. Review it by %s: Confirm, or Reject to have the password reset again, to one nobody sees.",
 		how, req.Review.Incident, req.Reason, timeOfDay(req.Review.Due)))
 }
 
-// reviewers are the people who may review req: anyone its rules admit or
-// its account escalates to, never its requester.
-func (s *Service) reviewers(req Request, acct Account) []Person {
+// reviewers are the people who may review req: its approvers, anyone its
+// rules admit, never its requester. (escalate_to is not among them: an
+// escalation admits its people only after escalate_after, and a reset
+// without a vote is reviewed by those it skipped.)
+func (s *Service) reviewers(req Request) []Person {
 	var out []Person
 	for _, p := range s.people {
-		if p.Name != req.Requester && (len(req.RulesOf(p.Name, nil)) > 0 || EscalatesTo(acct, p, req.Requester)) {
+		if p.Name != req.Requester && len(req.RulesOf(p.Name, nil)) > 0 {
 			out = append(out, p)
 		}
 	}
 	return out
 }
 
-// mayReview reports whether p, acting as a, may review req.
+// mayReview reports whether p, acting as a, may review req: whether one
+// of its rules admits them, by name or by a Discord role.
 func (s *Service) mayReview(p Person, a Actor, req Request) bool {
-	return len(req.RulesOf(p.Name, discordRoles(a))) > 0 || EscalatesTo(s.accounts[req.Account], p, req.Requester)
+	return len(req.RulesOf(p.Name, discordRoles(a))) > 0
 }
 
 // CheckReview tells whether actor may review request id now, without
@@ -211,16 +240,25 @@ func undoText(req Request) string {
 	return fmt.Sprintf("The password that was shown is being reset again, to one nobody sees; %s is locked until a normal approved reset.", req.Account)
 }
 
-// reviewTimer acts on what Due claimed about a review: an overdue review
-// is shown, and a rotation attempt run.
-func (s *Service) reviewTimer(ctx context.Context, t Timer) {
-	if t.Overdue {
-		s.metrics.Event(EventOverdue)
-		s.undone(ctx, t.Request)
+// maxRotations is how many rotations one sweep runs at once: each waits
+// on a cloud call, and all must be done well within the attempt's lease.
+const maxRotations = 4
+
+// rotateAll runs the rotation attempts Due claimed, a few at once.
+func (s *Service) rotateAll(ctx context.Context, due []Timer) {
+	slots := make(chan struct{}, maxRotations)
+	var wg sync.WaitGroup
+	for _, t := range due {
+		if t.Rotate == 0 {
+			continue
+		}
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			s.rotate(ctx, t.Request, t.Rotate)
+		})
 	}
-	if t.Rotate > 0 {
-		s.rotate(ctx, t.Request, t.Rotate)
-	}
+	wg.Wait()
 }
 
 // rotate resets req's password again, to one it shows nobody, and records

@@ -130,6 +130,13 @@ func (s *Service) Reveal(ctx context.Context, a Actor, id string, show func(cont
 	}
 	c, err := s.store.ClaimReveal(ctx, id, p.Name, a.Platform, s.lease)
 	if err != nil {
+		if ErrorCode(err) == ECONFLICT {
+			// a reset without a vote on an account a rejected review locked
+			// ends at this click, unrevealed: its cards and offer say so
+			if cur, gerr := s.store.Get(ctx, id); gerr == nil && cur.Review != nil && cur.State == StateDenied {
+				s.updateCards(ctx, cur)
+			}
+		}
 		return s.failed(ctx, "reveal "+id, err).Err
 	}
 	// A reset under way finishes even if the click's context ends; what
@@ -218,7 +225,12 @@ func (s *Service) notShown(ctx context.Context, h *held, a Actor, req Request, o
 	}
 	s.audit(ctx, Event{Kind: EventDeliveryFailed, RequestID: id, Actor: "system", Platform: a.Platform,
 		Detail: "delivery unknown, not sent again: " + ErrorMessage(err)})
-	s.finishHeld(ctx, h, StateFailed, fmt.Sprintf("delivery unknown: %s at %s's Reveal click; the answer with the new password may or may not have reached %s (%s), and it is never sent twice; ask again",
+	// the password may have reached the requester: a rejected review of it
+	// resets it again
+	h.finishing.Store(true)
+	c := h.claim()
+	c.MaybeShown = true
+	s.finishUntil(ctx, c, h.until, StateFailed, fmt.Sprintf("delivery unknown: %s at %s's Reveal click; the answer with the new password may or may not have reached %s (%s), and it is never sent twice; ask again",
 		outcome, req.Requester, req.Requester, ErrorMessage(err)))
 	return Errorf(EUNKNOWN, "delivery unknown for %s: %s, and the answer with the new password may or may not have reached you (%s); it is never sent twice: if you did not see it, ask again",
 		id, outcome, ErrorMessage(err))

@@ -36,6 +36,10 @@ type Claim struct {
 	Resumed bool
 	// Entry is the queue entry, acknowledged by Finish.
 	Entry string
+	// MaybeShown, set by the caller before Finish, records that a request
+	// finishing as failed may have shown its password all the same (its
+	// delivery is unknown): a rejected review of it then resets it again.
+	MaybeShown bool
 	// Until is the claim's lease deadline, by the store's clock: after it,
 	// another process may take the request over. Hold moves it.
 	Until time.Time

@@ -48,15 +48,20 @@ func notYet(req Request, person string) *Error {
 
 // remind claims the reminders and escalations that are due (Store.Due,
 // once across every replica) and sends them: each a reply under the
-// request's cards that mentions who may still approve.
+// request's cards that mentions who may still approve. It shows the
+// reviews that became overdue, and runs the rotations claimed.
 func (s *Service) remind(ctx context.Context) {
 	due, err := s.store.Due(ctx)
 	if err != nil && ctx.Err() == nil {
 		s.log.Error("claim due reminders", "err", err)
 	}
+	defer s.rotateAll(ctx, due)
 	for _, t := range due {
 		req := t.Request
-		s.reviewTimer(ctx, t)
+		if t.Overdue {
+			s.metrics.Event(EventOverdue)
+			s.undone(ctx, req)
+		}
 		if t.Escalated {
 			s.escalated(ctx, req)
 		}

@@ -86,7 +86,7 @@ func ReviewText(r Request) string {
 	}
 	kind := "BREAK-GLASS"
 	if rv.Kind == ReviewOnCall {
-		kind = "ON CALL (approved by PagerDuty: " + rv.Detail + ")"
+		kind = "BREAK-GLASS, on call (approved by PagerDuty: " + rv.Detail + ")"
 	}
 	s := kind + " for " + rv.Incident + ": "
 	switch rv.State {

@@ -86,6 +86,10 @@ func (c *Config) checkPeople(k *checker) []bot.Person {
 			k.errf(at+".name", "missing")
 		case strings.ContainsAny(p.Name, " \t\n,:"):
 			k.errf(at+".name", "%s: a name has no spaces, commas or colons", k.quoted(at+".name", p.Name))
+		case p.Name == "system" || p.Name == bot.ActorPagerDuty:
+			// the audit log's actors for the bot itself and for PagerDuty's
+			// auto-approvals: a person so named could pass for them
+			k.errf(at+".name", "%s is reserved: the audit log names the bot itself and PagerDuty's approvals so; pick another name", k.quoted(at+".name", p.Name))
 		default:
 			if j, dup := names[p.Name]; dup {
 				k.errf(at+".name", "person %s is already people[%d]", k.quoted(at+".name", p.Name), j)

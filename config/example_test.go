@@ -144,5 +144,5 @@ accounts:
 	// [oncall] 4h0m0s 2 24h0m0s
 	// PPOLICY1 [1] [PSERVICE1] PALICE1
 	// config: 1 problem:
-	//   line 23: accounts[0].break_glass.who: nobody but bob could review bob's break-glass reset of prod-db: reviewers are the approvers of the account's rules and escalate_to, never the requester
+	//   line 23: accounts[0].break_glass.who: nobody but bob could review bob's break-glass reset of prod-db: reviewers are the approvers of the account's rules, never the requester
 }

@@ -189,13 +189,14 @@ func (c *Config) checkReviewable(k *checker, at, path string, a Account, people 
 	if slices.Contains(reviewers(people, a, ""), requester) {
 		nobody = "nobody but " + who
 	}
-	k.errf(path, "%s could review %s's %s reset of %s: reviewers are the approvers of the account's rules and escalate_to, never the requester",
+	k.errf(path, "%s could review %s's %s reset of %s: reviewers are the approvers of the account's rules, never the requester",
 		nobody, who, kind, account)
 }
 
 // reviewers are the people who may confirm or reject a reset of a by
-// requester that skipped the vote: those who could approve it had it been
-// voted on, escalation included, never the requester. With Discord
+// requester that skipped the vote: those its rules admit (the approvers
+// it skipped), never the requester; escalate_to is not among them, since
+// an escalation admits its people only after escalate_after. With Discord
 // approver_roles anyone in config may hold a role, so anyone may review,
 // as checkShorthand counts them for approvals.
 func reviewers(people []bot.Person, a Account, requester string) []string {
@@ -212,7 +213,7 @@ func reviewers(people []bot.Person, a Account, requester string) []string {
 		if p.Name == requester {
 			continue
 		}
-		if roles || p.In(from) || p.In(a.EscalateTo) {
+		if roles || p.In(from) {
 			out = append(out, p.Name)
 		}
 	}

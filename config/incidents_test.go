@@ -225,13 +225,13 @@ func TestLoadReportsIncidentProblem(t *testing.T) {
 
 		// Who may review.
 		{"OnlyApproverIsBreakGlass", paged("approvers: [carol]", "break_glass:", "  who: [carol]", ok), nil,
-			"accounts[1].break_glass.who", "nobody but carol could review carol's break-glass reset of two: reviewers are the approvers of the account's rules and escalate_to, never the requester", "who: [carol]"},
+			"accounts[1].break_glass.who", "nobody but carol could review carol's break-glass reset of two: reviewers are the approvers of the account's rules, never the requester", "who: [carol]"},
 		{"OnlyApproverInGroup", paged("approvers: [carol]", "break_glass:", "  who: [dba]", ok), nil,
-			"accounts[1].break_glass.who", "nobody but carol could review carol's break-glass reset of two: reviewers are the approvers of the account's rules and escalate_to, never the requester", "who: [dba]"},
+			"accounts[1].break_glass.who", "nobody but carol could review carol's break-glass reset of two: reviewers are the approvers of the account's rules, never the requester", "who: [dba]"},
 		{"OnlyRulePersonIsBreakGlass", paged("approval_rules: [{from: [sec], count: 1}]", "break_glass:", "  who: [dave]", ok), nil,
-			"accounts[1].break_glass.who", "nobody but dave could review dave's break-glass reset of two: reviewers are the approvers of the account's rules and escalate_to, never the requester", "who: [dave]"},
+			"accounts[1].break_glass.who", "nobody but dave could review dave's break-glass reset of two: reviewers are the approvers of the account's rules, never the requester", "who: [dave]"},
 		{"OnCallRequesterOnlyApprover", paged("approvers: [bob]", "on_call: {escalation_policy: PPOLICY1, levels: [1]}"), nil,
-			"accounts[1].on_call", "nobody but bob could review bob's on-call reset of two: reviewers are the approvers of the account's rules and escalate_to, never the requester", "on_call:"},
+			"accounts[1].on_call", "nobody but bob could review bob's on-call reset of two: reviewers are the approvers of the account's rules, never the requester", "on_call:"},
 
 		// on_call:
 		{"OnCallMistyped", incident("on_cal: {escalation_policy: PPOLICY1, levels: [1]}"), nil,
@@ -276,6 +276,9 @@ func TestLoadReportsIncidentProblem(t *testing.T) {
 			"accounts[1].name", `"confirm" is a command word: /reset-password confirm would not ask for it`, "name: confirm"},
 		{"AccountNamedReject", withAccount(pagedBase, "name: Reject", "provider: tencent.cam", "user: u", "requesters: [eng]", "approvers: [dba]"), nil,
 			"accounts[1].name", `"Reject" is a command word: /reset-password Reject would not ask for it`, "name: Reject"},
+		// escalate_to does not review: it approves only after escalate_after
+		{"OnlyEscalateToCouldReview", paged("approvers: [carol]", "escalate_after: 20m", "escalate_to: [dave]", "break_glass: {who: [carol], review_within: 4h}"), nil,
+			"accounts[1].break_glass.who", "nobody but carol could review carol's break-glass reset of two: reviewers are the approvers of the account's rules, never the requester", "break_glass:"},
 		{"AccountNamedBreakGlass", withAccount(pagedBase, "name: break-glass", "provider: tencent.cam", "user: u", "requesters: [eng]", "approvers: [dba]"), nil,
 			"accounts[1].name", `"break-glass" is a command word: /reset-password break-glass would not ask for it`, "name: break-glass"},
 	}
@@ -293,14 +296,13 @@ func TestLoadReportsIncidentProblem(t *testing.T) {
 }
 
 // TestLoadReviewersAnywhere: a break-glass person who is an account's only
-// approver is reviewable when someone else may review: escalate_to, or
-// anyone in config when Discord roles admit approvers.
+// approver is reviewable when someone else may review: another rule's
+// people, or anyone in config when Discord roles admit approvers.
 func TestLoadReviewersAnywhere(t *testing.T) {
 	tests := []struct {
 		name string
 		yaml string
 	}{
-		{"EscalateTo", paged("approvers: [carol]", "escalate_after: 20m", "escalate_to: [dave]", "break_glass: {who: [carol], review_within: 4h}")},
 		{"AnotherRule", paged("approval_rules: [{from: [sec], count: 1}, {from: [carol], count: 1}]", "break_glass: {who: [dave], review_within: 4h}")},
 		{"ApproverRoles", discordYAML + paged("approvers: [carol]", `approver_roles: ["42"]`, "break_glass: {who: [carol], review_within: 4h}")},
 	}
@@ -385,7 +387,7 @@ func TestCheckIncidentsWithoutFile(t *testing.T) {
 	}
 	problems := c.Check()
 	for _, want := range []config.Problem{
-		{Path: "accounts[0].break_glass.who", Message: "nobody but alice could review alice's break-glass reset of prod-db: reviewers are the approvers of the account's rules and escalate_to, never the requester"},
+		{Path: "accounts[0].break_glass.who", Message: "nobody but alice could review alice's break-glass reset of prod-db: reviewers are the approvers of the account's rules, never the requester"},
 		{Path: "accounts[0].on_call", Message: `on_call needs pagerduty.token: set pagerduty: {token: "${PAGERDUTY_TOKEN}"}`},
 	} {
 		if !slices.Contains(problems, want) {
@@ -402,8 +404,24 @@ func TestCheckIncidentsWithoutFile(t *testing.T) {
 			about = append(about, p)
 		}
 	}
-	want := config.Problem{Path: "accounts[0].break_glass.who", Message: "nobody but bob could review bob's break-glass reset of prod-db: reviewers are the approvers of the account's rules and escalate_to, never the requester"}
+	want := config.Problem{Path: "accounts[0].break_glass.who", Message: "nobody but bob could review bob's break-glass reset of prod-db: reviewers are the approvers of the account's rules, never the requester"}
 	if len(about) != 1 || about[0] != want {
 		t.Errorf("got problems %v, want only %v", about, want)
+	}
+}
+
+// TestLoadReservedPersonNames: nobody may be called system or pagerduty,
+// the audit log's actors for the bot itself and for PagerDuty's
+// auto-approvals.
+func TestLoadReservedPersonNames(t *testing.T) {
+	for _, name := range []string{"system", "pagerduty"} {
+		t.Run(name, func(t *testing.T) {
+			yaml := strings.Replace(rulesBase, "accounts:", "  - {name: "+name+", slack: U0SYS, groups: [sec]}\naccounts:", 1)
+			ce := problemsOf(t, yaml, getenvFrom(testEnv))
+			want := config.Problem{Path: "people[4].name", Line: lineOf(t, yaml, "{name: "+name), Message: `"` + name + `" is reserved: the audit log names the bot itself and PagerDuty's approvals so; pick another name`}
+			if len(ce.Problems) != 1 || ce.Problems[0] != want {
+				t.Errorf("got problems:\n%v\nwant only %v", ce, want)
+			}
+		})
 	}
 }

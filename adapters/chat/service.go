@@ -33,6 +33,11 @@ type Service interface {
 	// *bot.Error: ENOTFOUND, EFORBIDDEN, ECONFLICT.
 	CheckReview(ctx context.Context, a bot.Actor, id string) error
 
+	// RefuseBreakGlass audits a break-glass the adapter refused before it
+	// reached Handle (its form or options could not be read): why is the
+	// refusal's message.
+	RefuseBreakGlass(ctx context.Context, a bot.Actor, account, incident, why string)
+
 	// Reveal runs the reset of the offered request id at its requester's
 	// click, and hands the new passwords to show, which puts them in the
 	// click's private answer: call it only once that answer is sure to be

@@ -173,6 +173,11 @@ func (a *Adapter) route(ctx context.Context, i *discordgo.Interaction) (*respons
 		}
 		cmd, err := commandOf(data)
 		if err != nil {
+			if sub := data.Options; len(sub) > 0 && sub[0].Name == string(bot.KindBreakGlass) {
+				// every refused break-glass is audited
+				account, incident := optionString(sub[0], "account"), optionString(sub[0], "incident")
+				b.RefuseBreakGlass(ctx, actor, account, incident, bot.ErrorMessage(err))
+			}
 			return ephemeral(bot.ErrorMessage(err)), nil
 		}
 		if cmd.Kind == bot.KindAsk {
@@ -461,4 +466,17 @@ func (a *Adapter) autocomplete(i *discordgo.Interaction) *response {
 		}
 	}
 	return result
+}
+
+// optionString is the string value of sub's option name; "" when absent or
+// not a string.
+func optionString(sub *discordgo.ApplicationCommandInteractionDataOption, name string) string {
+	for _, o := range sub.Options {
+		if o.Name == name {
+			if v, ok := o.Value.(string); ok {
+				return v
+			}
+		}
+	}
+	return ""
 }

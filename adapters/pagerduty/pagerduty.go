@@ -288,6 +288,9 @@ func (o *OnCall) startIncidents(ctx context.Context, services []string) *flight[
 			Limit:      pageSize,
 			Statuses:   []string{"triggered", "acknowledged"},
 			ServiceIDs: services,
+			// the API's default window is the last 30 days: an incident
+			// open longer than that is open all the same
+			DateRange: "all",
 		}
 		for range maxPages {
 			resp, err := o.client.ListIncidentsWithContext(ctx, opts)

@@ -311,10 +311,10 @@ func TestBreakGlassCard(t *testing.T) {
 		req.Review.Kind, req.Review.Incident = bot.ReviewOnCall, "#1234"
 		req.Review.Detail = "schedule PSCHED1, level 1, incident #1234"
 		c := card(t, req)
-		if !strings.Contains(c.header, "AUTO-APPROVED BY PAGERDUTY (on call), NEEDS REVIEW R-ONCAL1") {
+		if !strings.Contains(c.header, "BREAK-GLASS: AUTO-APPROVED BY PAGERDUTY (on call), NEEDS REVIEW R-ONCAL1") {
 			t.Errorf("header %q, want it marked auto-approved by PagerDuty", c.header)
 		}
-		for _, want := range []string{"AUTO-APPROVED BY PAGERDUTY (on call): alice is on call, so the vote was skipped. NEEDS REVIEW",
+		for _, want := range []string{"BREAK-GLASS: AUTO-APPROVED BY PAGERDUTY (on call): alice is on call, so the vote was skipped. NEEDS REVIEW",
 			"Incident: #1234", "PagerDuty: schedule PSCHED1, level 1, incident #1234", "Review due by " + glassSeen} {
 			if !strings.Contains(c.review(), want) {
 				t.Errorf("review line %q, want %q in it", c.review(), want)

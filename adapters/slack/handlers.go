@@ -344,6 +344,18 @@ func (a *Adapter) onSubmit(ic slack.InteractionCallback) ack {
 			errs[blockIncident] = problem
 		}
 		if len(errs) > 0 {
+			if breakGlass {
+				// every refused break-glass is audited
+				var why []string
+				for _, k := range []string{blockAccount, blockReason, blockUsers, blockIncident} {
+					if m := errs[k]; m != "" {
+						why = append(why, m)
+					}
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second) // within Slack's 3 s
+				a.bot.RefuseBreakGlass(ctx, actor, account, formValue(ic.View, blockIncident).Value, strings.Join(why, " "))
+				cancel()
+			}
 			return ack{status: http.StatusOK, body: slack.NewErrorsViewSubmissionResponse(errs)}
 		}
 		cmd = bot.Command{Kind: bot.KindAsk, Account: account, Users: users, Reason: reason}

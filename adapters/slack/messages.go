@@ -181,7 +181,7 @@ func cardBlocks(req bot.Request, acct bot.Account, command string) []slack.Block
 // top of its card.
 func reviewMark(req bot.Request) string {
 	if req.Review != nil && req.Review.Kind == bot.ReviewOnCall {
-		return "AUTO-APPROVED BY PAGERDUTY (on call)"
+		return "BREAK-GLASS: AUTO-APPROVED BY PAGERDUTY (on call)"
 	}
 	return "BREAK-GLASS"
 }
