@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 
-
 	"resetbot/bot"
 	"resetbot/config"
 )

@@ -422,11 +422,11 @@ func StartTLS(tb testing.TB) *TLSServer {
 	}
 	s := &TLSServer{CAFile: filepath.Join(dir, "ca.pem"), CertFile: filepath.Join(dir, "client.pem"), KeyFile: filepath.Join(dir, "client-key.pem")}
 	for path, block := range map[string][]*pem.Block{
-		s.CAFile:                            {{Type: "CERTIFICATE", Bytes: ca.Raw}},
+		s.CAFile:                             {{Type: "CERTIFICATE", Bytes: ca.Raw}},
 		filepath.Join(dir, "server.pem"):     {{Type: "CERTIFICATE", Bytes: srv.Raw}},
 		filepath.Join(dir, "server-key.pem"): {keyBlock(tb, srvKey)},
-		s.CertFile:                          {{Type: "CERTIFICATE", Bytes: cli.Raw}},
-		s.KeyFile:                           {keyBlock(tb, cliKey)},
+		s.CertFile:                           {{Type: "CERTIFICATE", Bytes: cli.Raw}},
+		s.KeyFile:                            {keyBlock(tb, cliKey)},
 	} {
 		var b []byte
 		for _, bl := range block {
