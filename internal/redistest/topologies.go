@@ -368,6 +368,18 @@ func (s *Sentinel) Failover(tb testing.TB) (old string) {
 	return net.JoinHostPort(m[0], m[1])
 }
 
+// MasterNow is the master's address as the first sentinel names it.
+func (s *Sentinel) MasterNow(tb testing.TB) string {
+	tb.Helper()
+	c := redis.NewSentinelClient(&redis.Options{Addr: s.Sentinels[0]})
+	defer c.Close()
+	m, err := c.GetMasterAddrByName(context.Background(), s.Master).Result()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return net.JoinHostPort(m[0], m[1])
+}
+
 // WaitMaster waits until every sentinel names a master other than old, and
 // returns it.
 func (s *Sentinel) WaitMaster(tb testing.TB, old string) string {
