@@ -23,12 +23,31 @@ type server struct {
 	name string
 	// addr returns the address of a server the test may use.
 	addr func(t *testing.T) string
+	// client, when set, returns a new client of the server (a Cluster's or
+	// a Sentinel setup's, for which addr is not enough); nil: a client of
+	// addr.
+	client func(t *testing.T) redis.UniversalClient
+}
+
+// deployments are the Redis setups users run besides one node: a real
+// Cluster and a real Sentinel setup, made of the same redis-server.
+func deployments() []server {
+	return []server{
+		{name: "Cluster", client: func(t *testing.T) redis.UniversalClient {
+			c, _ := redistest.ClusterClient(t)
+			return c
+		}},
+		{name: "Sentinel", client: func(t *testing.T) redis.UniversalClient {
+			c, _ := redistest.SharedSentinel(t).Client(t)
+			return c
+		}},
+	}
 }
 
 func servers() []server {
 	return []server{
-		{"RedisServer", func(t *testing.T) string { return redistest.Addr(t) }},
-		{"Miniredis", func(t *testing.T) string { return miniredis.RunT(t).Addr() }},
+		{name: "RedisServer", addr: func(t *testing.T) string { return redistest.Addr(t) }},
+		{name: "Miniredis", addr: func(t *testing.T) string { return miniredis.RunT(t).Addr() }},
 	}
 }
 
@@ -36,10 +55,11 @@ func servers() []server {
 // raw client to look at keys, and a store.
 type env struct {
 	t      *testing.T
+	srv    server
 	addr   string
 	prefix string
 	clock  *testkit.Clock
-	raw    *redis.Client
+	raw    redis.UniversalClient
 	store  *approvals.Store
 }
 
@@ -47,13 +67,20 @@ func newEnv(t *testing.T, srv server) *env {
 	t.Helper()
 	e := &env{
 		t:      t,
-		addr:   srv.addr(t),
+		srv:    srv,
 		prefix: "test:" + t.Name() + ":" + strconv.FormatInt(time.Now().UnixNano(), 36) + ":",
 		clock:  testkit.NewClock(time.Date(2030, 1, 2, 9, 30, 0, 0, time.UTC)),
 	}
-	e.raw = redis.NewClient(&redis.Options{Addr: e.addr})
+	if srv.client != nil {
+		e.raw = srv.client(t)
+	} else {
+		e.addr = srv.addr(t)
+		e.raw = redis.NewClient(&redis.Options{Addr: e.addr})
+	}
 	t.Cleanup(func() {
 		// The shared redis-server outlives the test: leave nothing behind.
+		// (A Cluster's client scans one node, which holds them all: they
+		// share one hash slot.)
 		ctx := context.Background()
 		iter := e.raw.Scan(ctx, 0, globEscape("{"+e.prefix+"}")+"*", 1000).Iterator()
 		for iter.Next(ctx) {
@@ -79,9 +106,20 @@ func globEscape(s string) string {
 // newStore returns another store on a client of its own, as another process
 // would have.
 func (e *env) newStore() *approvals.Store {
-	c := redis.NewClient(&redis.Options{Addr: e.addr})
-	e.t.Cleanup(func() { _ = c.Close() })
+	c := e.newClient()
 	return approvals.New(c, approvals.Options{Prefix: e.prefix, Clock: e.clock, Poll: 50 * time.Millisecond})
+}
+
+// newClient is a new client of the test's server, closed when the test ends.
+func (e *env) newClient() redis.UniversalClient {
+	var c redis.UniversalClient
+	if e.srv.client != nil {
+		c = e.srv.client(e.t)
+	} else {
+		c = redis.NewClient(&redis.Options{Addr: e.addr})
+	}
+	e.t.Cleanup(func() { _ = c.Close() })
+	return c
 }
 
 func (e *env) key(name string) string { return "{" + e.prefix + "}" + name }

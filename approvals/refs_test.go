@@ -55,7 +55,7 @@ func TestRefsKeptWhileUsable(t *testing.T) {
 	for _, srv := range lifetimeServers() {
 		t.Run(srv.name, func(t *testing.T) {
 			addr, pass := srv.start(t)
-			e := newEnv(t, server{srv.name, func(*testing.T) string { return addr }})
+			e := newEnv(t, server{name: srv.name, addr: func(*testing.T) string { return addr }})
 			create := func(t *testing.T, id string) {
 				t.Helper()
 				req := e.request(id, "alice", "acct-"+id, 1)

@@ -258,8 +258,7 @@ func testRevCounts(t *testing.T, e *env) {
 // flood of them leaves the real history whole, and AuditLog still shows
 // both, in order.
 func testStrangerAudit(t *testing.T, e *env) {
-	c := redis.NewClient(&redis.Options{Addr: e.addr})
-	t.Cleanup(func() { _ = c.Close() })
+	c := e.newClient()
 	s := approvals.New(c, approvals.WithAuditCaps(approvals.Options{Prefix: e.prefix, Clock: e.clock}, 1000, 10))
 	audit := func(ev bot.Event) {
 		t.Helper()

@@ -30,7 +30,7 @@ func TestStoreReview(t *testing.T) {
 		{"NormalResetSupersedesTheRotation", testReviewSuperseded},
 		{"FailedResetRotatedOnlyWhenMaybeShown", testReviewFailedReset},
 	}
-	for _, srv := range servers() {
+	for _, srv := range append(servers(), deployments()...) {
 		t.Run(srv.name, func(t *testing.T) {
 			for _, tc := range suite {
 				t.Run(tc.name, func(t *testing.T) {

@@ -91,9 +91,12 @@ func New(client redis.UniversalClient, opts Options) *Store {
 	return &Store{c: client, clock: opts.Clock, opts: opts, k: "{" + opts.Prefix + "}", lua: newScripts(), limits: limits}
 }
 
-// Ping checks that Redis answers, for readiness probes.
+// Ping checks that Redis answers for the store's keys, for readiness
+// probes. It reads a key in the store's hash slot, not PING: a Cluster node
+// that does not own that slot answers PING but refuses (MOVED) every key
+// the store would use, and a cluster client routes a key to its owner.
 func (s *Store) Ping(ctx context.Context) error {
-	if err := s.c.Ping(ctx).Err(); err != nil {
+	if err := s.c.Exists(ctx, s.key("ready")).Err(); err != nil {
 		return fail("ping redis", err)
 	}
 	return nil

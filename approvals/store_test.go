@@ -65,7 +65,7 @@ func TestStore(t *testing.T) {
 		{"RevCountsTransitions", testRevCounts},
 		{"StrangersAuditedApart", testStrangerAudit},
 	}
-	for _, srv := range servers() {
+	for _, srv := range append(servers(), deployments()...) {
 		t.Run(srv.name, func(t *testing.T) {
 			for _, tc := range suite {
 				t.Run(tc.name, func(t *testing.T) {
@@ -651,8 +651,7 @@ func testUnclaimedEntry(t *testing.T, e *env) {
 
 func testNextCancel(t *testing.T, e *env) {
 	// A poll far longer than the test's wait: Next must not sit it out.
-	client := redis.NewClient(&redis.Options{Addr: e.addr})
-	t.Cleanup(func() { _ = client.Close() })
+	client := e.newClient()
 	reading := make(chan struct{}, 1)
 	client.AddHook(onCommand{name: "xreadgroup", seen: reading})
 	s := approvals.New(client, approvals.Options{Prefix: e.prefix, Clock: e.clock, Poll: time.Hour})

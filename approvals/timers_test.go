@@ -27,7 +27,7 @@ func TestStoreTimers(t *testing.T) {
 		{"EscalationApprovesWithApprovalsGiven", testTimersEscalationApproves},
 		{"InvalidRefused", testTimersInvalid},
 	}
-	for _, srv := range servers() {
+	for _, srv := range append(servers(), deployments()...) {
 		t.Run(srv.name, func(t *testing.T) {
 			for _, tc := range suite {
 				t.Run(tc.name, func(t *testing.T) {

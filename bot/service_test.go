@@ -291,7 +291,7 @@ func (m *metrics) String() string {
 type env struct {
 	t       *testing.T
 	ctx     context.Context
-	client  *redis.Client
+	client  redis.UniversalClient
 	prefix  string
 	clock   *testkit.Clock
 	chat    *chat
@@ -308,7 +308,7 @@ func newEnv(t *testing.T, mods ...func(*bot.Options)) *env {
 	return newEnvOn(t, client, prefix, mods...)
 }
 
-func newEnvOn(t *testing.T, client *redis.Client, prefix string, mods ...func(*bot.Options)) *env {
+func newEnvOn(t *testing.T, client redis.UniversalClient, prefix string, mods ...func(*bot.Options)) *env {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), waitLimit)
 	t.Cleanup(cancel)

@@ -122,11 +122,77 @@ func (c *Config) checkServer(k *checker) {
 }
 
 func (c *Config) checkRedis(k *checker) {
-	raw := c.Redis.URL.Value()
-	if raw == "" {
+	r := c.Redis
+	var set []string
+	if !r.URL.IsZero() {
+		set = append(set, "url")
+	}
+	if r.Sentinel != nil {
+		set = append(set, "sentinel")
+	}
+	if r.Cluster != nil {
+		set = append(set, "cluster")
+	}
+	if len(set) > 1 {
+		k.errf("redis."+set[1], "set only one of url, sentinel, cluster (this config sets %s)", strings.Join(set, " and "))
+	}
+	if len(set) == 0 {
+		for _, extra := range []struct {
+			path string
+			set  bool
+		}{{"redis.username", r.Username != ""}, {"redis.password", !r.Password.IsZero()}, {"redis.tls", r.TLS != nil}} {
+			if extra.set {
+				k.errf(extra.path, "is set but there is no Redis to use it with: set redis.url, redis.sentinel or redis.cluster")
+			}
+		}
 		k.warnf("redis.url", "empty: the bot keeps its state in memory; run one replica only, and requests are lost on restart")
 		return
 	}
+	if !r.Password.IsZero() && k.src != nil && !k.src.isFromEnv("redis.password") {
+		k.warnf("redis.password", "written in the file: prefer \"${REDIS_PASSWORD}\"")
+	}
+	if r.Sentinel != nil && !r.Sentinel.Password.IsZero() && k.src != nil && !k.src.isFromEnv("redis.sentinel.password") {
+		k.warnf("redis.sentinel.password", "written in the file: prefer \"${REDIS_SENTINEL_PASSWORD}\"")
+	}
+	if t := r.TLS; t != nil && (t.CertFile == "") != (t.KeyFile == "") {
+		if t.CertFile == "" {
+			k.errf("redis.tls.cert_file", "missing: key_file is set, and a client certificate needs both")
+		} else {
+			k.errf("redis.tls.key_file", "missing: cert_file is set, and a client certificate needs both")
+		}
+	}
+	if !r.URL.IsZero() {
+		k.redisURL(r)
+	}
+	if s := r.Sentinel; s != nil {
+		if s.Master == "" {
+			k.errf("redis.sentinel.master", "missing: the name the sentinels know the master by (like mymaster)")
+		}
+		k.redisAddrs("redis.sentinel.addrs", s.Addrs, "sentinel")
+	}
+	if cl := r.Cluster; cl != nil {
+		k.redisAddrs("redis.cluster.addrs", cl.Addrs, "cluster node")
+	}
+}
+
+// redisAddrs checks a list of host:port addresses of Redis processes.
+func (k *checker) redisAddrs(path string, addrs []string, what string) {
+	if len(addrs) == 0 {
+		k.errf(path, "no addresses: list at least one %s as host:port", what)
+		return
+	}
+	for i, a := range addrs {
+		p := fmt.Sprintf("%s[%d]", path, i)
+		h, port, err := net.SplitHostPort(a)
+		n, perr := strconv.Atoi(port)
+		if err != nil || perr != nil || h == "" || n < 1 || n > 65535 {
+			k.errf(p, "%s is not host:port (like 10.0.0.1:6379)", k.quoted(p, a))
+		}
+	}
+}
+
+func (k *checker) redisURL(r Redis) {
+	raw := r.URL.Value()
 	u, err := url.Parse(raw)
 	if err != nil {
 		// url's error quotes the URL, password and all: say it in our words.
@@ -142,6 +208,11 @@ func (c *Config) checkRedis(k *checker) {
 		}
 		return
 	}
+	if strings.Contains(u.Host, ",") {
+		// go-redis takes one host from a URL: "h1:p1,h2:p2" never connects.
+		k.errf("redis.url", "names several hosts, but a URL reaches one Redis node: use redis.cluster (addrs: the nodes) or redis.sentinel (master, addrs: the sentinels)")
+		return
+	}
 	if _, err := redis.ParseURL(raw); err != nil {
 		if fromEnv {
 			// go-redis's reason quotes parts of the URL.
@@ -153,6 +224,13 @@ func (c *Config) checkRedis(k *checker) {
 			msg = strings.ReplaceAll(msg, pw, bot.NewSecret(pw).String())
 		}
 		k.errf("redis.url", "%s", msg)
+		return
+	}
+	if r.TLS != nil && u.Scheme != "rediss" {
+		k.errf("redis.tls", "is set but redis.url is redis://, which never uses TLS: write rediss://")
+	}
+	if _, ok := u.User.Password(); ok && !r.Password.IsZero() {
+		k.errf("redis.password", "redis.url carries a password too: set it in one place")
 	}
 }
 

@@ -63,13 +63,67 @@ type Config struct {
 	console bool
 }
 
-// Redis says where the shared state lives. An empty URL means an embedded
+// Redis says where the shared state lives: one node (URL), a Sentinel
+// setup, or a Cluster; exactly one of them. None of them means an embedded
 // in-memory store.
 type Redis struct {
 	// URL may hold a password: it prints redacted. RedactedURL is the form
 	// for logs.
-	URL    bot.Secret `yaml:"url"`
-	Prefix string     `yaml:"prefix"`
+	URL bot.Secret `yaml:"url"`
+	// Username and Password log in to the Redis nodes (the master of a
+	// Sentinel setup, each node of a Cluster), whichever of URL, Sentinel
+	// and Cluster is set; a URL may carry its own instead.
+	Username string     `yaml:"username"`
+	Password bot.Secret `yaml:"password"`
+	// TLS is the files of a TLS connection: with rediss:// URLs, and with
+	// Sentinel or Cluster, whose connections it turns to TLS.
+	TLS      *RedisTLS      `yaml:"tls"`
+	Sentinel *RedisSentinel `yaml:"sentinel"`
+	Cluster  *RedisCluster  `yaml:"cluster"`
+	Prefix   string         `yaml:"prefix"`
+}
+
+// RedisTLS names PEM files: the CA that signs the server's certificate (the
+// system's pool when empty), the client's certificate and key (both or
+// neither), and the name the server's certificate must hold (the host's by
+// default).
+type RedisTLS struct {
+	CAFile     string `yaml:"ca_file"`
+	CertFile   string `yaml:"cert_file"`
+	KeyFile    string `yaml:"key_file"`
+	ServerName string `yaml:"server_name"`
+}
+
+// RedisSentinel is a Sentinel setup: the name of the master the sentinels
+// watch, their host:port addresses, and their own password if they need one.
+type RedisSentinel struct {
+	Master   string     `yaml:"master"`
+	Addrs    []string   `yaml:"addrs"`
+	Password bot.Secret `yaml:"password"`
+}
+
+// RedisCluster is a Redis Cluster: the host:port of some of its nodes, from
+// which the client learns the others.
+type RedisCluster struct {
+	Addrs []string `yaml:"addrs"`
+}
+
+// Embedded reports whether none of url, sentinel and cluster is set: the
+// bot then keeps its state in an in-memory store of its own.
+func (r Redis) Embedded() bool {
+	return r.URL.IsZero() && r.Sentinel == nil && r.Cluster == nil
+}
+
+// Where says, for logs, which Redis the config names: the redacted URL, or
+// the sentinels' or cluster nodes' addresses. It holds no secret.
+func (r Redis) Where() string {
+	switch {
+	case r.Sentinel != nil:
+		return "sentinel master " + r.Sentinel.Master + " via " + strings.Join(r.Sentinel.Addrs, ",")
+	case r.Cluster != nil:
+		return "cluster " + strings.Join(r.Cluster.Addrs, ",")
+	}
+	return r.RedactedURL()
 }
 
 // RedactedURL is the URL with its password replaced, for logs: "" when

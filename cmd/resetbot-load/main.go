@@ -209,7 +209,7 @@ func load(ctx context.Context, c options, out io.Writer) error {
 		prov := tencent.New(tencent.Options{
 			SecretID: secretID, SecretKey: secretKey,
 			Endpoint: cfg.TencentCloud.Endpoint, Transport: cloud.Client().Transport,
-			Limiter: ratelimit.New(client, "{"+prefix+"}ratelimit:", c.rate),
+			Limiter: ratelimit.New(client, prefix, c.rate),
 		})
 		svc, err := bot.New(bot.Options{
 			Store:     approvals.New(client, approvals.Options{Prefix: prefix}),

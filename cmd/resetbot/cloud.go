@@ -17,7 +17,7 @@ import (
 // every replica together keeps under each API's 20 calls a second.
 // transport carries the calls (nil: the default).
 func cloudProviders(cfg *config.Config, rdb redis.UniversalClient, transport http.RoundTripper) map[bot.ProviderKey]bot.Provider {
-	limiter := ratelimit.New(rdb, cfg.Redis.Prefix+"ratelimit:", tencent.DefaultRate)
+	limiter := ratelimit.New(rdb, cfg.Redis.Prefix, tencent.DefaultRate)
 	m := map[bot.ProviderKey]bot.Provider{}
 	serve := func(p bot.Provider, kinds []bot.AccountKind) {
 		for _, k := range kinds {

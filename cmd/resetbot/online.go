@@ -6,8 +6,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/redis/go-redis/v9"
-
 	"resetbot/bot"
 	"resetbot/config"
 )
@@ -77,17 +75,16 @@ func channelProblems(ctx context.Context, cfg *config.Config, chats []chatAdapte
 // answers (a problem when not) and whether it keeps its data on disk (a
 // warning when it keeps nothing: a restart would lose every request).
 func redisOnline(ctx context.Context, cfg *config.Config) (problems, warnings []string) {
-	if cfg.Redis.URL.IsZero() {
+	if cfg.Redis.Embedded() {
 		return nil, nil // the embedded store: config's own warning says what that means
 	}
-	opts, err := redis.ParseURL(cfg.Redis.URL.Value())
+	c, err := redisClient(cfg.Redis)
 	if err != nil {
-		return []string{"redis.url does not parse"}, nil
+		return []string{err.Error()}, nil
 	}
-	c := redis.NewClient(opts)
 	defer c.Close()
 	if err := c.Ping(ctx).Err(); err != nil {
-		return []string{fmt.Sprintf("redis at %s does not answer: %v", cfg.Redis.RedactedURL(), err)}, nil
+		return []string{fmt.Sprintf("redis at %s does not answer: %v", cfg.Redis.Where(), err)}, nil
 	}
 	conf := map[string]string{}
 	for _, key := range []string{"save", "appendonly"} { // only these: "*" would read the passwords too
@@ -98,11 +95,11 @@ func redisOnline(ctx context.Context, cfg *config.Config) (problems, warnings []
 		conf[key] = kv[key]
 	}
 	if err != nil {
-		return nil, []string{fmt.Sprintf("redis at %s: could not read whether it persists its data (CONFIG GET refused: %v)", cfg.Redis.RedactedURL(), err)}
+		return nil, []string{fmt.Sprintf("redis at %s: could not read whether it persists its data (CONFIG GET refused: %v)", cfg.Redis.Where(), err)}
 	}
 	if strings.TrimSpace(conf["save"]) == "" && conf["appendonly"] != "yes" {
 		warnings = append(warnings, fmt.Sprintf("redis at %s persists nothing (save is empty and appendonly is no): "+
-			"a restart loses every open request and the audit log", cfg.Redis.RedactedURL()))
+			"a restart loses every open request and the audit log", cfg.Redis.Where()))
 	}
 	return nil, warnings
 }

@@ -18,5 +18,6 @@
 //
 // Keys are built with Key from the API action and a hash of the credential
 // ID; the secret itself never reaches Redis. Redis keys are
-// <prefix>ratelimit:<key> and expire a second after their TAT.
+// {<prefix>}ratelimit:<key>, in the bot's hash slot (see New), and expire a
+// second after their TAT.
 package ratelimit

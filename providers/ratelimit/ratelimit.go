@@ -59,12 +59,15 @@ type Limiter struct {
 }
 
 // New returns a limiter of perSecond calls a second per key (at least 1),
-// keeping its state in rdb under prefix.
+// keeping its state in rdb under the bot's key prefix (redis.prefix, like
+// "resetbot:"). Its keys are "{" + prefix + "}ratelimit:" + key: the braces
+// make the prefix their hash tag, the approvals store's, so that on a Redis
+// Cluster they live in the bot's one slot.
 func New(rdb redis.UniversalClient, prefix string, perSecond int) *Limiter {
 	perSecond = max(perSecond, 1)
 	return &Limiter{
 		rdb:      rdb,
-		prefix:   prefix,
+		prefix:   "{" + prefix + "}ratelimit:",
 		perSec:   perSecond,
 		interval: spacing(perSecond),
 		local:    map[string]*rate.Limiter{},
@@ -99,7 +102,7 @@ func (l *Limiter) Wait(ctx context.Context, key string) error {
 	if dl, ok := ctx.Deadline(); ok {
 		maxWait = max(time.Until(dl).Microseconds(), 0)
 	}
-	res, err := reserve.Run(ctx, l.rdb, []string{l.prefix + "ratelimit:" + key},
+	res, err := reserve.Run(ctx, l.rdb, []string{l.prefix + key},
 		l.interval.Microseconds(), maxWait).Slice()
 	if err != nil {
 		if ctx.Err() != nil {

@@ -230,3 +230,24 @@ func BenchmarkWaitUncontended(b *testing.B) {
 		}
 	}
 }
+
+// On a Redis Cluster the bot's keys must share one hash slot: a client of
+// the node that owns it (or a proxy) refuses the rest. The limiter's keys
+// carry the approvals store's hash tag, {prefix}.
+func TestKeysCarryTheBotsHashTag(t *testing.T) {
+	rdb, prefix := redistest.Client(t)
+	l := ratelimit.New(rdb, prefix, 1000)
+	key := ratelimit.Key("ResetPassword", "AKID")
+	if err := l.Wait(context.Background(), key); err != nil {
+		t.Fatal(err)
+	}
+	want := "{" + prefix + "}ratelimit:" + key
+	n, err := rdb.Exists(context.Background(), want).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		keys, _ := rdb.Keys(context.Background(), "*"+key+"*").Result()
+		t.Errorf("key %q: got none; keys written: %q", want, keys)
+	}
+}

@@ -1,0 +1,187 @@
+package bot_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"resetbot/bot"
+	"resetbot/internal/redistest"
+)
+
+// The service on the Redis setups users run besides one node: a real
+// three-master Cluster and a real Sentinel setup. An ask is approved,
+// offered and revealed, and resets once.
+func TestServiceAskApproveRevealOnClusterAndSentinel(t *testing.T) {
+	for name, setup := range map[string]func(t *testing.T) *env{
+		"Cluster": func(t *testing.T) *env {
+			c, prefix := redistest.ClusterClient(t)
+			return newEnvOn(t, c, prefix)
+		},
+		"Sentinel": func(t *testing.T) *env {
+			c, prefix := redistest.SharedSentinel(t).Client(t)
+			return newEnvOn(t, c, prefix)
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := setup(t)
+			id := e.offered(e.svc)
+			var s show
+			if err := e.svc.Reveal(e.ctx, as("alice", bot.PlatformDiscord), id, s.fn); err != nil {
+				t.Fatalf("alice's Reveal: %v", err)
+			}
+			e.wantState(id, bot.StateSucceeded)
+			if got := e.prov.calls.Load(); got != 1 || len(s.all()) != 1 {
+				t.Errorf("resets, passwords shown: got %d, %d; want 1, 1", got, len(s.all()))
+			}
+			e.wantAudit(id, "delivered", "system", "at the Reveal click")
+		})
+	}
+}
+
+// A forced Sentinel failover in the middle of traffic: resets run one after
+// another (ask, approve, offer, Reveal) while the master changes. Every
+// error a person gets during the switch is EUNAVAILABLE ("try again");
+// every ask acknowledged is still there afterwards and ends succeeded; no
+// request is reset twice. The time from the failover to the first answer
+// after the last error is logged, a figure and not a limit.
+func TestServiceSentinelFailoverMidTraffic(t *testing.T) {
+	s := redistest.StartSentinel(t)
+	client, prefix := s.Client(t)
+	// no rate limit: the traffic runs until the switch is over
+	e := newEnvOn(t, client, prefix, func(o *bot.Options) { o.Limit = bot.Limit{N: 1000, Window: time.Hour} })
+	// The master refuses writes until the old one has become its replica
+	// (min-replicas-to-write 1, which keeps acknowledged writes): some
+	// seconds, more than the usual wait.
+	var cancel context.CancelFunc
+	e.ctx, cancel = context.WithTimeout(t.Context(), time.Minute)
+	t.Cleanup(cancel)
+	e.runExecutor(e.svc, "exec")
+	alice, bob := as("alice", bot.PlatformDiscord), as("bob", bot.PlatformSlack)
+
+	var (
+		unavailable       int
+		lastErr, failedAt time.Time
+		recovered         time.Duration
+	)
+	// try runs step until it answers something other than EUNAVAILABLE,
+	// and returns that error. Any other code ends the test.
+	try := func(what string, step func() error, ok ...string) error {
+		for {
+			err := step()
+			if bot.ErrorCode(err) == bot.EUNAVAILABLE {
+				unavailable++
+				lastErr = time.Now()
+				if msg := bot.ErrorMessage(err); !strings.Contains(msg, "try again") {
+					t.Errorf("%s: unavailable, saying %q: want it to say try again", what, msg)
+				}
+				select {
+				case <-e.ctx.Done():
+					t.Fatalf("%s: still unavailable when the test's time ran out", what)
+				case <-time.After(20 * time.Millisecond):
+				}
+				continue
+			}
+			if !lastErr.IsZero() && recovered == 0 {
+				// an answer, even a refusal: Redis answers again
+				recovered = time.Since(failedAt)
+			}
+			if err != nil && !slicesContains(ok, bot.ErrorCode(err)) {
+				t.Fatalf("%s: got %v, want success or EUNAVAILABLE", what, err)
+			}
+			return err
+		}
+	}
+	waitState := func(id string, want ...bot.State) bot.Request {
+		var r bot.Request
+		_ = try("get "+id, func() error {
+			for {
+				var err error
+				r, err = e.store.Get(e.ctx, id)
+				if err != nil || slicesContains(want, r.State) {
+					return err
+				}
+				select {
+				case <-e.ctx.Done():
+					return errors.New("state of " + id + " stayed " + string(r.State))
+				case <-time.After(10 * time.Millisecond):
+				}
+			}
+		})
+		return r
+	}
+
+	var (
+		acknowledged []string
+		old, now     string
+		after        int // cycles done once every sentinel names the new master
+	)
+	for i := 0; after < 3; i++ {
+		if i == 3 {
+			failedAt = time.Now()
+			old = s.Failover(t)
+		}
+		if old != "" && now == "" {
+			if m := s.MasterNow(t); m != old {
+				now = m
+			}
+		}
+		if now != "" {
+			after++
+		}
+		if i > 200 {
+			t.Fatalf("the master did not move from %s in %d cycles", old, i)
+		}
+		var id string
+		_ = try("ask", func() error {
+			r := e.do(alice, "prod-db locked out")
+			if r.Err == nil {
+				id = r.Request.ID
+				acknowledged = append(acknowledged, id)
+				return nil
+			}
+			if bot.ErrorCode(r.Err) == bot.EDUPLICATE {
+				// an ask whose answer was lost was made: carry on with it
+				open, err := e.store.Open(e.ctx, "alice")
+				if err != nil {
+					return err
+				}
+				id = open[0].ID
+				return nil
+			}
+			return r.Err
+		})
+		_ = try("approve "+id, func() error { return e.do(bob, "approve "+id).Err }, bot.ECONFLICT)
+		waitState(id, bot.StateOffered)
+		var sh show
+		_ = try("reveal "+id, func() error { return e.svc.Reveal(e.ctx, alice, id, sh.fn) }, bot.ECONFLICT)
+		waitState(id, bot.StateSucceeded, bot.StateFailed)
+	}
+	t.Logf("master moved from %s to %s; %d resets, 3 before the failover, 3 after the switch", old, now, len(acknowledged))
+	for _, id := range acknowledged {
+		r, err := e.store.Get(e.ctx, id)
+		if err != nil {
+			t.Errorf("acknowledged %s: %v (lost in the failover)", id, err)
+			continue
+		}
+		if r.State != bot.StateSucceeded {
+			t.Errorf("acknowledged %s: state %s (%s), want succeeded", id, r.State, r.Outcome)
+		}
+	}
+	if got := e.prov.calls.Load(); got != int64(len(acknowledged)) {
+		t.Errorf("resets: got %d for %d acknowledged asks, want one each", got, len(acknowledged))
+	}
+	t.Logf("failover: %d answers were \"try again\"; the first answer after the last of them came %v after SENTINEL FAILOVER",
+		unavailable, recovered.Round(time.Millisecond))
+}
+
+func slicesContains[T comparable](s []T, v T) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
