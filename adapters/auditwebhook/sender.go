@@ -82,7 +82,8 @@ type Options struct {
 	// ClaimAfter is how long an event may sit pending to a consumer that
 	// does not touch it before another replica claims it; default 1m.
 	ClaimAfter time.Duration
-	// Block is how long one read waits for new events; default 5s.
+	// Block is how long one read waits for new events; default 2s. A
+	// Sender stops within about that long.
 	Block time.Duration
 	// Batch is how many events one read takes; default 100.
 	Batch int
@@ -134,7 +135,7 @@ func New(opts Options) (*Sender, error) {
 		opts.ClaimAfter = time.Minute
 	}
 	if opts.Block <= 0 {
-		opts.Block = 5 * time.Second
+		opts.Block = 2 * time.Second
 	}
 	if opts.Batch <= 0 {
 		opts.Batch = 100
