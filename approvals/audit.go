@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/redis/go-redis/v9"
+
 	"resetbot/bot"
 )
 
@@ -72,8 +74,35 @@ func (s *Store) AuditLog(ctx context.Context, q bot.AuditQuery) ([]bot.Event, er
 		return out, nil
 	}
 	out = append(append(out, refusals...), strangers...)
-	slices.SortStableFunc(out, func(a, b bot.Event) int { return compareIDs(a.ID, b.ID) })
+	sortByID(out)
 	return out, nil
+}
+
+// sortByID puts events from several streams in the order they were
+// written: their IDs come from one sequence.
+func sortByID(events []bot.Event) {
+	slices.SortStableFunc(events, func(a, b bot.Event) int { return compareIDs(a.ID, b.ID) })
+}
+
+// eventOf reads an audit entry; stranger says it is from audit:strangers.
+func eventOf(m redis.XMessage, stranger bool) bot.Event {
+	e := bot.Event{
+		ID:        m.ID,
+		Kind:      bot.EventKind(str(m.Values["event"])),
+		RequestID: str(m.Values["request"]),
+		Actor:     str(m.Values["actor"]),
+		Platform:  bot.Platform(str(m.Values["platform"])),
+		Detail:    str(m.Values["detail"]),
+		Incident:  str(m.Values["incident"]),
+		Stranger:  stranger,
+	}
+	if t, err := parseMS(str(m.Values["time"])); err == nil {
+		e.Time = t
+	}
+	if n, err := strconv.Atoi(str(m.Values["count"])); err == nil {
+		e.Count = n
+	}
+	return e
 }
 
 func (s *Store) auditStream(ctx context.Context, key, start string, q bot.AuditQuery, stranger bool) ([]bot.Event, error) {
@@ -84,22 +113,7 @@ func (s *Store) auditStream(ctx context.Context, key, start string, q bot.AuditQ
 			return nil, fail("read the audit log", err)
 		}
 		for _, m := range msgs {
-			e := bot.Event{
-				ID:        m.ID,
-				Kind:      bot.EventKind(str(m.Values["event"])),
-				RequestID: str(m.Values["request"]),
-				Actor:     str(m.Values["actor"]),
-				Platform:  bot.Platform(str(m.Values["platform"])),
-				Detail:    str(m.Values["detail"]),
-				Incident:  str(m.Values["incident"]),
-				Stranger:  stranger,
-			}
-			if t, err := parseMS(str(m.Values["time"])); err == nil {
-				e.Time = t
-			}
-			if n, err := strconv.Atoi(str(m.Values["count"])); err == nil {
-				e.Count = n
-			}
+			e := eventOf(m, stranger)
 			if q.RequestID == "" || e.RequestID == q.RequestID {
 				out = append(out, e)
 			}

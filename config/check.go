@@ -91,6 +91,7 @@ func (c *Config) check() (errs, warns []Problem) {
 	c.checkAccounts(k, people)
 	c.checkClouds(k)
 	c.checkPagerDuty(k)
+	c.checkAudit(k)
 	return k.errs, k.warns
 }
 

@@ -51,6 +51,7 @@ type Config struct {
 	TencentCloud   *TencentCloud `yaml:"tencentcloud"`
 	AlibabaCloud   *AlibabaCloud `yaml:"alibabacloud"`
 	PagerDuty      *PagerDuty    `yaml:"pagerduty"` // on_call's API; nil: no pagerduty section
+	Audit          *Audit        `yaml:"audit"`     // audit.webhook; nil: the log stays in Redis only
 	PersonConfigs  []Person      `yaml:"people"`
 	AccountConfigs []Account     `yaml:"accounts"`
 

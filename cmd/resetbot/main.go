@@ -33,8 +33,10 @@ Usage:
   resetbot serve --config FILE          run the bot (or set RESETBOT_CONFIG)
   resetbot check-config --config FILE   check a config file and list every problem
   resetbot playground                   try it in a console: embedded Redis, emulated clouds
-  resetbot audit --config FILE [--request ID] [--since DURATION] [--break-glass]
-                                        print the audit log as JSON lines; --break-glass:
+  resetbot audit --config FILE [--request ID] [--since DURATION] [--follow] [--format json|csv]
+                                        print the audit log as JSON lines (or CSV); --follow:
+                                        then new events as they come, until interrupted
+  resetbot audit --config FILE --break-glass [--request ID] [--since DURATION]
                                         the resets that skipped the vote and their reviews
 `
 

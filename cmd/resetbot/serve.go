@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"resetbot/adapters/auditwebhook"
 	"resetbot/approvals"
 	"resetbot/bot"
 	"resetbot/config"
@@ -57,7 +58,8 @@ type server struct {
 	svc      *bot.Service
 	chats    []chatAdapter
 	http     *http.Server
-	consumer string // this process's name in the execution queue
+	consumer string               // this process's name in the execution queue
+	webhook  *auditwebhook.Sender // nil without audit.webhook
 	close    func()
 }
 
@@ -86,6 +88,13 @@ func build(cfg *config.Config, log *slog.Logger) (*server, error) {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if s.webhook, err = auditSender(cfg, s.store, s.consumer, log); err != nil {
+		closeRedis()
+		return nil, err
+	}
+	if s.webhook != nil {
+		registerAuditMetrics(reg, s.webhook)
+	}
 	s.svc, err = bot.New(bot.Options{
 		Store:     s.store,
 		Providers: cloudProviders(cfg, rdb, nil),
@@ -174,6 +183,9 @@ func (s *server) run(ctx context.Context, stdout io.Writer) error {
 	})
 	g.Add(func() error { return s.svc.RunExecutor(runCtx, s.consumer) }, func(error) { cancel() })
 	g.Add(func() error { return s.svc.RunSweeper(runCtx, 5*time.Second) }, func(error) { cancel() })
+	if s.webhook != nil {
+		g.Add(func() error { return s.webhook.Run(runCtx) }, func(error) { cancel() })
+	}
 	for _, c := range s.chats {
 		g.Add(func() error {
 			if err := c.Run(runCtx); err != nil {
