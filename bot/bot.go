@@ -22,6 +22,10 @@ const (
 	StateCancelled State = "cancelled"
 )
 
+// States lists every State.
+var States = []State{StatePending, StateApproved, StateOffered, StateExecuting,
+	StateSucceeded, StateFailed, StateDenied, StateExpired, StateCancelled}
+
 // Terminal reports whether s is final.
 func (s State) Terminal() bool {
 	switch s {

@@ -52,6 +52,7 @@ func (s *Service) breakGlass(ctx context.Context, a Actor, p Person, cmd Command
 	}
 	s.metrics.Event(EventBreakGlass)
 	s.metrics.Event(EventApproved)
+	s.metrics.Decided(StateApproved, 0)
 	s.skippedVote(ctx, created, acct)
 	return Reply{Request: &created, Text: fmt.Sprintf("%s: BREAK-GLASS reset of %s (%s) for %s, without a vote. "+
 		"The bot is sending you a direct message with a Reveal button, valid for %s: the password is reset when you press it. "+

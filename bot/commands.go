@@ -129,6 +129,7 @@ func (s *Service) ask(ctx context.Context, a Actor, p Person, cmd Command) Reply
 		if err == nil {
 			s.metrics.Event(EventRequested)
 			s.metrics.Event(EventApproved)
+			s.metrics.Decided(StateApproved, 0)
 			s.skippedVote(ctx, created, acct)
 			return Reply{Request: &created, Text: fmt.Sprintf("%s: you are on call (%s), so PagerDuty approved the reset of %s (%s) without a vote. "+
 				"The bot is sending you a direct message with a Reveal button, valid for %s. An approver must confirm it by %s; rejected, or not confirmed by then, the password is reset again and shown to nobody.",
@@ -303,6 +304,14 @@ func (s *Service) vote(ctx context.Context, a Actor, p Person, cmd Command) Repl
 		return s.failed(ctx, "vote on "+cmd.ID, err)
 	}
 	s.metrics.Event(EventVoted)
+	switch req.State {
+	case StateApproved:
+		s.metrics.Event(EventApproved)
+		s.metrics.Decided(req.State, v.At.Sub(req.CreatedAt))
+	case StateDenied:
+		s.metrics.Event(EventDenied)
+		s.metrics.Decided(req.State, v.At.Sub(req.CreatedAt))
+	}
 	s.updateCards(ctx, req)
 	switch req.State {
 	case StateApproved:

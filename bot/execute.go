@@ -213,6 +213,9 @@ func (s *Service) Sweep(ctx context.Context) {
 	}
 	for _, r := range reqs {
 		s.metrics.Event(EventExpired)
+		if r.Review == nil && !Satisfied(r.Progress()) { // expired unapproved, not unrevealed
+			s.metrics.Decided(StateExpired, r.UpdatedAt.Sub(r.CreatedAt))
+		}
 		s.updateCards(ctx, r)
 		s.tell(ctx, r, fmt.Sprintf("%s %s.", r.ID, r.Outcome))
 	}

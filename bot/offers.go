@@ -185,6 +185,7 @@ func (s *Service) Reveal(ctx context.Context, a Actor, id string, show func(cont
 		s.log.Error("audit", "event", EventDelivered, "request", id, "err", err)
 	}
 	s.metrics.Event(EventDelivered)
+	s.metrics.Revealed(s.clock.Now().Sub(approvedAt(req)))
 	return nil
 }
 
@@ -234,4 +235,22 @@ func (s *Service) notShown(ctx context.Context, h *held, a Actor, req Request, o
 		outcome, req.Requester, req.Requester, ErrorMessage(err)))
 	return Errorf(EUNKNOWN, "delivery unknown for %s: %s, and the answer with the new password may or may not have reached you (%s); it is never sent twice: if you did not see it, ask again",
 		id, outcome, ErrorMessage(err))
+}
+
+// approvedAt is when req was approved: at the approval, or escalation,
+// that completed it; at its creation when it skipped the vote.
+func approvedAt(req Request) time.Time {
+	if req.Review != nil {
+		return req.CreatedAt
+	}
+	at := req.CreatedAt
+	for _, v := range req.Votes {
+		if v.Approve && v.At.After(at) {
+			at = v.At
+		}
+	}
+	if e := req.Escalation; e != nil && e.Done && e.At.After(at) {
+		at = e.At
+	}
+	return at
 }

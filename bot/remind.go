@@ -88,6 +88,7 @@ func (s *Service) escalated(ctx context.Context, req Request) {
 	s.metrics.Event(EventEscalated)
 	if req.State == StateApproved {
 		s.metrics.Event(EventApproved)
+		s.metrics.Decided(StateApproved, req.UpdatedAt.Sub(req.CreatedAt))
 	}
 	s.updateCards(ctx, req)
 	to := req.Escalated()

@@ -39,10 +39,17 @@ type Options struct {
 }
 
 // Metrics counts what the service does; cmd/resetbot backs it with
-// Prometheus. Labels never carry a password.
+// Prometheus. Labels never carry a password, nor anything a person typed.
 type Metrics interface {
 	Event(kind EventKind)                                     // an audit event
 	Execution(provider ProviderKey, d time.Duration, ok bool) // one provider call
+	// Decided: a request was decided (StateApproved, StateDenied, or
+	// StateExpired unapproved) d after it was asked. Requests that skip
+	// the vote (break-glass, on call) are decided at once.
+	Decided(decision State, d time.Duration)
+	// Revealed: a requester was shown a new password d after their
+	// request was approved.
+	Revealed(d time.Duration)
 }
 
 // Service runs resets end to end: it checks policy, keeps state in the
@@ -234,3 +241,5 @@ type noMetrics struct{}
 
 func (noMetrics) Event(EventKind)                            {}
 func (noMetrics) Execution(ProviderKey, time.Duration, bool) {}
+func (noMetrics) Decided(State, time.Duration)               {}
+func (noMetrics) Revealed(time.Duration)                     {}

@@ -280,6 +280,18 @@ func (m *metrics) Execution(provider bot.ProviderKey, d time.Duration, ok bool) 
 	m.labels = append(m.labels, fmt.Sprint(provider, d, ok))
 }
 
+func (m *metrics) Decided(decision bot.State, d time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.labels = append(m.labels, fmt.Sprint("decided ", decision, " ", d))
+}
+
+func (m *metrics) Revealed(d time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.labels = append(m.labels, fmt.Sprint("revealed ", d))
+}
+
 func (m *metrics) String() string {
 	m.mu.Lock()
 	defer m.mu.Unlock()

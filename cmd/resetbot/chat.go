@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"resetbot/adapters/chat"
 	"resetbot/adapters/discord"
@@ -36,8 +37,17 @@ type chatAdapter interface {
 
 // chatAdapters makes an adapter for each configured platform. With a nil
 // store (check-config --online, which only asks the platforms), each
-// adapter remembers deliveries in memory and holds no Gateway lease.
-func chatAdapters(cfg *config.Config, store *approvals.Store, log *slog.Logger) ([]chatAdapter, error) {
+// adapter remembers deliveries in memory and holds no Gateway lease. calls,
+// when not nil, wraps each platform's HTTP transport (to count its calls).
+func chatAdapters(cfg *config.Config, store *approvals.Store, log *slog.Logger,
+	calls func(bot.Platform, http.RoundTripper) http.RoundTripper) ([]chatAdapter, error) {
+	// Each client has the timeout the adapter gives its own by default.
+	client := func(p bot.Platform, timeout time.Duration) *http.Client {
+		if calls == nil {
+			return nil
+		}
+		return &http.Client{Timeout: timeout, Transport: calls(p, nil)}
+	}
 	var out []chatAdapter
 	var seen chat.Seen
 	var lease discord.Lease
@@ -54,6 +64,7 @@ func chatAdapters(cfg *config.Config, store *approvals.Store, log *slog.Logger) 
 			ApprovalsChannel: s.ApprovalsChannel,
 			Log:              log.With("platform", "slack"),
 			Seen:             seen,
+			HTTPClient:       client(bot.PlatformSlack, 15*time.Second),
 		})
 		if err != nil {
 			return nil, err
@@ -72,6 +83,7 @@ func chatAdapters(cfg *config.Config, store *approvals.Store, log *slog.Logger) 
 			Log:              log.With("platform", "discord"),
 			Seen:             seen,
 			Lease:            lease,
+			HTTPClient:       client(bot.PlatformDiscord, 20*time.Second),
 		})
 		if err != nil {
 			return nil, err

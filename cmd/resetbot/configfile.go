@@ -65,7 +65,7 @@ func checkConfig(args []string, getenv func(string) string, stdout, stderr io.Wr
 		ctx, cancel := context.WithTimeout(context.Background(), onlineTimeout)
 		defer cancel()
 		problems, warnings := redisOnline(ctx, cfg)
-		chats, err := chatAdapters(cfg, nil, slog.New(slog.DiscardHandler))
+		chats, err := chatAdapters(cfg, nil, slog.New(slog.DiscardHandler), nil)
 		if err != nil {
 			return err
 		}

@@ -1,35 +1,147 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"regexp"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 
 	"resetbot/bot"
+	"resetbot/providers/call"
 )
 
-// metrics backs bot.Metrics with Prometheus. Labels are event kinds and
-// provider keys only: nothing a person typed, never a password.
+// metrics backs bot.Metrics with Prometheus, and counts what the bot asks
+// of the outside: chat APIs, cloud APIs, Redis, and the HTTP answers it
+// gives. Every label value is a word of the code or of config (an event
+// kind, a state, a platform, a provider key, an API method, a result
+// class, a route pattern): nothing a person typed, never a password, a
+// reason, a user or a request ID.
+//
+// Every series whose labels are known at start exists from the start, at
+// zero: a counter that first appears at 1 is invisible to rate(), and so
+// to an alert.
 type metrics struct {
-	events     *prometheus.CounterVec
-	executions *prometheus.HistogramVec
+	events      *prometheus.CounterVec
+	executions  *prometheus.HistogramVec
+	decisions   *prometheus.HistogramVec
+	reveals     prometheus.Histogram
+	redisErrors *prometheus.CounterVec
+	chatCalls   *prometheus.CounterVec
+	cloudCalls  *prometheus.CounterVec
+	httpAnswers *prometheus.CounterVec
+	httpSeconds *prometheus.HistogramVec
+
+	chatSeen sync.Map // platform + " " + method: its results exist
 }
 
 var _ bot.Metrics = (*metrics)(nil)
 
-func newMetrics(reg prometheus.Registerer) *metrics {
+// metricsOptions are the label values known at start.
+type metricsOptions struct {
+	Providers []bot.ProviderKey // the provider keys of the configured clouds
+	Routes    []string          // the HTTP server's route patterns known before the chat adapters register theirs
+}
+
+// The result classes of a chat API call.
+const (
+	chatOK          = "ok"
+	chatRefused     = "refused"      // an error answer: Slack's "ok": false, a 4xx
+	chatRateLimited = "rate_limited" // 429, or Slack's "ratelimited"
+	chatServerError = "server_error" // 5xx
+	chatTimeout     = "timeout"      // no answer in time
+	chatNetwork     = "network"      // no answer: connection refused, reset, DNS, TLS
+)
+
+var chatResults = []string{chatOK, chatRefused, chatRateLimited, chatServerError, chatTimeout, chatNetwork}
+
+// The classes of a failed Redis command.
+const (
+	redisConnection = "connection" // no answer: network, timeout, a full pool, a closed client
+	redisReply      = "reply"      // Redis answered with an error (LOADING, READONLY, MOVED, ...)
+)
+
+// decisionBuckets span a quick approval (seconds) to a request's longest
+// wait (a day).
+var decisionBuckets = []float64{5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400, 43200, 86400}
+
+func newMetrics(reg prometheus.Registerer, o metricsOptions) *metrics {
 	m := &metrics{
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "resetbot_events_total",
-			Help: "Workflow events by kind (requested, voted, refused, approved, denied, expired, succeeded, failed, delivered, ...).",
+			Help: "Workflow events by kind (requested, voted, refused, approved, denied, expired, succeeded, failed, delivered, review_overdue, rotation_failed, ...).",
 		}, []string{"event"}),
 		executions: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "resetbot_provider_call_seconds",
-			Help:    "Time of one reset through a cloud provider, by provider and result.",
+			Help:    "Time of one reset through a cloud provider, by provider and result (ok, error).",
 			Buckets: prometheus.ExponentialBuckets(0.05, 2, 10),
 		}, []string{"provider", "result"}),
+		decisions: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "resetbot_decision_seconds",
+			Help:    "Time from a request's ask to its decision: approved, denied, or expired unapproved.",
+			Buckets: decisionBuckets,
+		}, []string{"decision"}),
+		reveals: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "resetbot_reveal_seconds",
+			Help:    "Time from a request's approval to its requester being shown the new password.",
+			Buckets: decisionBuckets,
+		}),
+		redisErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "resetbot_redis_errors_total",
+			Help: "Redis commands that failed, by class: connection (no answer) or reply (an error answer).",
+		}, []string{"class"}),
+		chatCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "resetbot_chat_api_calls_total",
+			Help: "Chat platform API calls, by platform, method (Slack's Web API method, Discord's route) and result (ok, refused, rate_limited, server_error, timeout, network).",
+		}, []string{"platform", "method", "result"}),
+		cloudCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "resetbot_cloud_api_calls_total",
+			Help: "Cloud API calls, retries included in one, by provider and result (ok, refused, transient, unknown, unreachable).",
+		}, []string{"provider", "result"}),
+		httpAnswers: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "resetbot_http_requests_total",
+			Help: "HTTP requests answered, by route pattern and status code.",
+		}, []string{"route", "code"}),
+		httpSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "resetbot_http_request_duration_seconds",
+			Help:    "Time to answer an HTTP request, by route pattern.",
+			Buckets: []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10},
+		}, []string{"route"}),
 	}
-	reg.MustRegister(m.events, m.executions)
+	reg.MustRegister(m.events, m.executions, m.decisions, m.reveals, m.redisErrors,
+		m.chatCalls, m.cloudCalls, m.httpAnswers, m.httpSeconds, buildInfo())
+	for _, k := range bot.EventKinds {
+		m.events.WithLabelValues(string(k))
+	}
+	for _, d := range []bot.State{bot.StateApproved, bot.StateDenied, bot.StateExpired} {
+		m.decisions.WithLabelValues(string(d))
+	}
+	for _, c := range []string{redisConnection, redisReply} {
+		m.redisErrors.WithLabelValues(c)
+	}
+	for _, p := range o.Providers {
+		for _, r := range []string{"ok", "error"} {
+			m.executions.WithLabelValues(string(p), r)
+		}
+		for _, r := range call.Results {
+			m.cloudCalls.WithLabelValues(string(p), string(r))
+		}
+	}
+	for _, r := range append(o.Routes, routeUnmatched) {
+		m.httpSeconds.WithLabelValues(r)
+	}
 	return m
 }
 
@@ -41,4 +153,362 @@ func (m *metrics) Execution(provider bot.ProviderKey, d time.Duration, ok bool) 
 		result = "error"
 	}
 	m.executions.WithLabelValues(string(provider), result).Observe(d.Seconds())
+}
+
+func (m *metrics) Decided(decision bot.State, d time.Duration) {
+	m.decisions.WithLabelValues(string(decision)).Observe(max(d, 0).Seconds())
+}
+
+func (m *metrics) Revealed(d time.Duration) { m.reveals.Observe(max(d, 0).Seconds()) }
+
+// buildInfo is resetbot_build_info: 1, labelled with the version and the
+// Go version the binary was built with.
+func buildInfo() prometheus.Collector {
+	version := "devel"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if v := bi.Main.Version; v != "" && v != "(devel)" {
+			version = v
+		} else {
+			for _, s := range bi.Settings {
+				if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+					version = "devel-" + s.Value[:12]
+				}
+			}
+		}
+	}
+	g := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name:        "resetbot_build_info",
+		Help:        "1, labelled with the bot's version and the Go version it was built with.",
+		ConstLabels: prometheus.Labels{"version": version, "go_version": runtime.Version()},
+	})
+	g.Set(1)
+	return g
+}
+
+// routeUnmatched is the route of a request no pattern matched: its path is
+// not a label, since anyone can send any path.
+const routeUnmatched = "unmatched"
+
+// instrument counts next's answers by route pattern (as the ServeMux
+// matched it, never the raw path) and status, and times them.
+func (m *metrics) instrument(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		route := r.Pattern // set by the ServeMux on r
+		if route == "" {
+			route = routeUnmatched
+		}
+		m.httpSeconds.WithLabelValues(route).Observe(time.Since(start).Seconds())
+		m.httpAnswers.WithLabelValues(route, httpCode(rec.code)).Inc()
+	})
+}
+
+func httpCode(code int) string {
+	if code < 100 || code > 599 {
+		return "other"
+	}
+	return strconv.Itoa(code)
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	code  int
+	wrote bool
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if !s.wrote {
+		s.code, s.wrote = code, true
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	s.wrote = true
+	return s.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection's writer.
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// redisHook counts the Redis commands that fail. It sits on the client, so
+// every user of Redis (the store, the rate limiter, readiness) is counted
+// in one place: a command that answers nil (redis.Nil) did not fail, one
+// whose caller gave up (its context ended) is not Redis's fault, a
+// NOSCRIPT is answered by loading the script, and a refused step of a new
+// connection's handshake (CLIENT SETINFO on an older Redis) is ignored by
+// go-redis.
+type redisHook struct{ m *metrics }
+
+var _ redis.Hook = redisHook{}
+
+func (m *metrics) redisHook() redis.Hook { return redisHook{m} }
+
+func (h redisHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h redisHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		err := next(ctx, cmd) // set on cmd by the caller, after the hooks
+		h.count(ctx, cmd.Name(), err)
+		return err
+	}
+}
+
+func (h redisHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		err := next(ctx, cmds)
+		for _, c := range cmds {
+			h.count(ctx, c.Name(), c.Err())
+		}
+		return err
+	}
+}
+
+func (h redisHook) count(ctx context.Context, name string, err error) {
+	if err == nil || errors.Is(err, redis.Nil) || ctx.Err() != nil {
+		return
+	}
+	if name == "hello" || name == "client" {
+		return // a new connection's handshake, whose refusals go-redis ignores
+	}
+	var reply redis.Error
+	if errors.As(err, &reply) {
+		if strings.HasPrefix(reply.Error(), "NOSCRIPT") {
+			return
+		}
+		h.m.redisErrors.WithLabelValues(redisReply).Inc()
+		return
+	}
+	h.m.redisErrors.WithLabelValues(redisConnection).Inc()
+}
+
+// tracedProviders wraps each provider so that the cloud API calls of its
+// resets are counted under the account's provider key.
+func (m *metrics) tracedProviders(ps map[bot.ProviderKey]bot.Provider) map[bot.ProviderKey]bot.Provider {
+	out := make(map[bot.ProviderKey]bot.Provider, len(ps))
+	for k, p := range ps {
+		out[k] = tracedProvider{Provider: p, m: m}
+	}
+	return out
+}
+
+type tracedProvider struct {
+	bot.Provider
+	m *metrics
+}
+
+func (p tracedProvider) Reset(ctx context.Context, acct bot.Account, users []string) ([]bot.UserResult, error) {
+	ctx = call.WithTrace(ctx, &call.Trace{Done: func(_ string, r call.Result) {
+		p.m.cloudCalls.WithLabelValues(string(acct.Provider), string(r)).Inc()
+	}})
+	return p.Provider.Reset(ctx, acct, users)
+}
+
+// chatTransport counts the API calls a chat adapter's HTTP client makes
+// through base (nil: http.DefaultTransport). The first call of a method
+// makes every result of it exist at zero: the methods are the adapter's
+// to choose, so they are not known before.
+func (m *metrics) chatTransport(p bot.Platform, base http.RoundTripper) http.RoundTripper {
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	return chatCounter{p: p, next: base, m: m}
+}
+
+type chatCounter struct {
+	p    bot.Platform
+	next http.RoundTripper
+	m    *metrics
+}
+
+func (c chatCounter) RoundTrip(r *http.Request) (*http.Response, error) {
+	method := chatMethod(c.p, r)
+	resp, err := c.next.RoundTrip(r)
+	result := chatResult(c.p, resp, err)
+	if _, seen := c.m.chatSeen.LoadOrStore(string(c.p)+" "+method, true); !seen {
+		for _, res := range chatResults {
+			c.m.chatCalls.WithLabelValues(string(c.p), method, res)
+		}
+	}
+	c.m.chatCalls.WithLabelValues(string(c.p), method, result).Inc()
+	return resp, err
+}
+
+// slackMethod is a Web API method's name: "chat.postMessage".
+var slackMethod = regexp.MustCompile(`^[a-z]+(\.[a-zA-Z]+)+$`)
+
+// discordWords are the words of Discord's REST routes; any other path
+// segment is an ID or a token (an interaction's token is a credential) and
+// reads ":id".
+var discordWords = map[string]bool{
+	"applications": true, "commands": true, "guilds": true, "channels": true, "messages": true,
+	"webhooks": true, "interactions": true, "callback": true, "original": true, "users": true,
+	"@me": true, "@original": true, "members": true, "roles": true, "gateway": true, "bot": true, "reactions": true,
+	"permissions": true, "typing": true, "pins": true, "threads": true,
+}
+
+// chatMethod names the call r makes, from a fixed vocabulary: Slack's
+// method name ("chat.postMessage", or "response_url" for a post to a
+// command's response URL, whose path is a credential), Discord's route
+// with its IDs blanked ("POST /channels/:id/messages").
+func chatMethod(p bot.Platform, r *http.Request) string {
+	segs := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	if p == bot.PlatformSlack {
+		if last := segs[len(segs)-1]; slackMethod.MatchString(last) {
+			return last
+		}
+		return "response_url"
+	}
+	for i, s := range segs {
+		if s == "api" { // what comes before is the API URL's, not the route's
+			segs = segs[i+1:]
+			if len(segs) > 0 && len(segs[0]) > 1 && segs[0][0] == 'v' && strings.Trim(segs[0][1:], "0123456789") == "" {
+				segs = segs[1:]
+			}
+			break
+		}
+	}
+	for i, s := range segs {
+		if !discordWords[s] {
+			segs[i] = ":id"
+		}
+	}
+	return r.Method + " /" + strings.Join(segs, "/")
+}
+
+// chatResult classifies an answer. Slack answers most errors with a 200
+// whose JSON says "ok": false: that body is read, and put back.
+func chatResult(p bot.Platform, resp *http.Response, err error) string {
+	if err != nil {
+		var ne net.Error
+		if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+			return chatTimeout
+		}
+		return chatNetwork
+	}
+	switch {
+	case resp.StatusCode == http.StatusTooManyRequests:
+		return chatRateLimited
+	case resp.StatusCode >= 500:
+		return chatServerError
+	case resp.StatusCode >= 400:
+		return chatRefused
+	}
+	if p != bot.PlatformSlack || !strings.Contains(resp.Header.Get("Content-Type"), "json") {
+		return chatOK
+	}
+	body, rerr := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if rerr != nil { // the answer was cut: the adapter reads the same error
+		resp.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), failingReader{rerr}))
+		return chatNetwork
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	var answer struct {
+		OK    *bool  `json:"ok"`
+		Error string `json:"error"`
+	}
+	if json.Unmarshal(body, &answer) != nil || answer.OK == nil || *answer.OK {
+		return chatOK
+	}
+	if answer.Error == "ratelimited" {
+		return chatRateLimited
+	}
+	return chatRefused
+}
+
+type failingReader struct{ err error }
+
+func (f failingReader) Read([]byte) (int, error) { return 0, f.err }
+
+// requestStates are the states the requests gauge counts: the open ones.
+// Terminal requests only pile up (Redis keeps them 30 days); how many end
+// each way is resetbot_events_total's.
+func requestStates() []bot.State {
+	var out []bot.State
+	for _, s := range bot.States {
+		if s.Open() {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// openLister is the part of the store the requests collector reads.
+type openLister interface {
+	Ping(ctx context.Context) error
+	Open(ctx context.Context, requester string) ([]bot.Request, error)
+}
+
+// requestsCollector counts the open requests by state at each scrape,
+// from Redis through the store's index of each person's open requests
+// (Store.Open, one script per person in config): the count is the same
+// whichever replica is scraped, survives restarts, and costs one round
+// trip per person. It also says how long the oldest request of each state
+// has stood still, and whether Redis answered.
+type requestsCollector struct {
+	store   openLister
+	people  []string
+	timeout time.Duration
+	now     func() time.Time
+
+	requests, oldest, up *prometheus.Desc
+}
+
+func newRequestsCollector(store openLister, people []bot.Person, timeout time.Duration) *requestsCollector {
+	c := &requestsCollector{store: store, timeout: timeout, now: time.Now,
+		requests: prometheus.NewDesc("resetbot_requests",
+			"Open requests by state (pending, approved, offered, executing), as Redis holds them: the same on every replica.", []string{"state"}, nil),
+		oldest: prometheus.NewDesc("resetbot_requests_oldest_seconds",
+			"How long the open request of each state that changed least recently has been in it; 0 when there is none.", []string{"state"}, nil),
+		up: prometheus.NewDesc("resetbot_redis_up",
+			"1 when Redis answered the scrape's count of open requests, 0 when it did not (the request series are then left out).", nil, nil),
+	}
+	for _, p := range people {
+		c.people = append(c.people, p.Name)
+	}
+	return c
+}
+
+func (c *requestsCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.requests
+	ch <- c.oldest
+	ch <- c.up
+}
+
+func (c *requestsCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+	defer cancel()
+	count := map[bot.State]int{}
+	since := map[bot.State]time.Time{}
+	down := func() { ch <- prometheus.MustNewConstMetric(c.up, prometheus.GaugeValue, 0) }
+	if c.store.Ping(ctx) != nil {
+		down()
+		return
+	}
+	for _, p := range c.people {
+		reqs, err := c.store.Open(ctx, p)
+		if err != nil {
+			down()
+			return
+		}
+		for _, r := range reqs {
+			count[r.State]++
+			if t, ok := since[r.State]; !ok || r.UpdatedAt.Before(t) {
+				since[r.State] = r.UpdatedAt
+			}
+		}
+	}
+	ch <- prometheus.MustNewConstMetric(c.up, prometheus.GaugeValue, 1)
+	now := c.now()
+	for _, s := range requestStates() {
+		age := 0.0
+		if t, ok := since[s]; ok {
+			age = max(now.Sub(t).Seconds(), 0)
+		}
+		ch <- prometheus.MustNewConstMetric(c.requests, prometheus.GaugeValue, float64(count[s]), string(s))
+		ch <- prometheus.MustNewConstMetric(c.oldest, prometheus.GaugeValue, age, string(s))
+	}
 }

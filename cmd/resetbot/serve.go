@@ -9,9 +9,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -72,8 +74,15 @@ func build(cfg *config.Config, log *slog.Logger) (*server, error) {
 		return nil, err
 	}
 	s := &server{cfg: cfg, log: log, close: closeRedis, consumer: consumerName()}
+	providers := cloudProviders(cfg, rdb, nil)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m := newMetrics(reg, metricsOptions{Providers: slices.Sorted(maps.Keys(providers)),
+		Routes: []string{routeHealthz, routeReadyz, routeMetrics}})
+	rdb.AddHook(m.redisHook())
 	s.store = approvals.New(rdb, approvals.Options{Prefix: cfg.Redis.Prefix})
-	if s.chats, err = chatAdapters(cfg, s.store, log); err != nil {
+	reg.MustRegister(newRequestsCollector(s.store, cfg.People(), 5*time.Second))
+	if s.chats, err = chatAdapters(cfg, s.store, log, m.chatTransport); err != nil {
 		closeRedis()
 		return nil, err
 	}
@@ -86,8 +95,6 @@ func build(cfg *config.Config, log *slog.Logger) (*server, error) {
 		closeRedis()
 		return nil, err
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if s.webhook, err = auditSender(cfg, s.store, s.consumer, log); err != nil {
 		closeRedis()
 		return nil, err
@@ -97,14 +104,14 @@ func build(cfg *config.Config, log *slog.Logger) (*server, error) {
 	}
 	s.svc, err = bot.New(bot.Options{
 		Store:     s.store,
-		Providers: cloudProviders(cfg, rdb, nil),
+		Providers: m.tracedProviders(providers),
 		Notifiers: notifiers,
 		People:    cfg.People(),
 		Accounts:  cfg.Accounts(),
 		Limit:     cfg.Limit(),
 		OnCall:    oncall,
 		Log:       log,
-		Metrics:   newMetrics(reg),
+		Metrics:   m,
 	})
 	if err != nil {
 		closeRedis()
@@ -115,10 +122,10 @@ func build(cfg *config.Config, log *slog.Logger) (*server, error) {
 		c.Attach(s.svc)
 		c.Register(mux)
 	}
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc(routeHealthz, func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, "ok\n")
 	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc(routeReadyz, func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		if err := s.store.Ping(ctx); err != nil {
@@ -127,10 +134,10 @@ func build(cfg *config.Config, log *slog.Logger) (*server, error) {
 		}
 		_, _ = io.WriteString(w, "ready\n")
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle(routeMetrics, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	// The chat endpoints face the internet and read a body before they can
 	// check its signature: no one may hold a connection open for long.
-	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second,
+	s.http = &http.Server{Handler: m.instrument(mux), ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout: httpTimeouts.read, WriteTimeout: httpTimeouts.write, IdleTimeout: httpTimeouts.idle}
 	return s, nil
 }
@@ -203,6 +210,13 @@ func (s *server) run(ctx context.Context, stdout io.Writer) error {
 	s.log.Info("stopped")
 	return err
 }
+
+// The routes serve registers itself; the chat adapters add theirs.
+const (
+	routeHealthz = "GET /healthz"
+	routeReadyz  = "GET /readyz"
+	routeMetrics = "GET /metrics"
+)
 
 func consumerName() string {
 	host, _ := os.Hostname()

@@ -106,6 +106,14 @@ func Backoff(n int) time.Duration {
 // says so), each wrapping a *TransportError or the limiter's error as the
 // cause.
 func (p Policy) Do(ctx context.Context, send func(ctx context.Context) error) error {
+	err := p.do(ctx, send)
+	if t, ok := ctx.Value(traceKey{}).(*Trace); ok && t.Done != nil {
+		t.Done(p.API, p.result(err))
+	}
+	return err
+}
+
+func (p Policy) do(ctx context.Context, send func(ctx context.Context) error) error {
 	timeout := p.Timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout
@@ -165,6 +173,53 @@ func (p Policy) Do(ctx context.Context, send func(ctx context.Context) error) er
 			return p.notSent(te)
 		}
 	}
+}
+
+// Result is how one call that Do ran ended, in a word: never the API's
+// text, so that it can label a metric.
+type Result string
+
+// Every Result.
+const (
+	ResultOK          Result = "ok"
+	ResultRefused     Result = "refused"     // the API refused it for good (an *APIError)
+	ResultTransient   Result = "transient"   // the API was throttled or failed, past the retries
+	ResultUnknown     Result = "unknown"     // sent, and no answer came (EUNKNOWN)
+	ResultUnreachable Result = "unreachable" // nothing could be sent (EUNAVAILABLE)
+)
+
+// Results lists every Result.
+var Results = []Result{ResultOK, ResultRefused, ResultTransient, ResultUnknown, ResultUnreachable}
+
+// Trace is told how each call Do runs under a context carrying it ends, as
+// net/http/httptrace's ClientTrace is told about requests: the composition
+// root counts cloud calls without every provider taking a metrics option.
+type Trace struct {
+	// Done gets the call's Policy.API ("cam.UpdateUser") and its result.
+	Done func(api string, result Result)
+}
+
+type traceKey struct{}
+
+// WithTrace returns ctx carrying t: every Do under it reports to t.
+func WithTrace(ctx context.Context, t *Trace) context.Context {
+	return context.WithValue(ctx, traceKey{}, t)
+}
+
+func (p Policy) result(err error) Result {
+	var apiErr *APIError
+	switch {
+	case err == nil:
+		return ResultOK
+	case errors.As(err, &apiErr):
+		if p.Retryable != nil && p.Retryable(apiErr) {
+			return ResultTransient
+		}
+		return ResultRefused
+	case bot.ErrorCode(err) == bot.EUNKNOWN:
+		return ResultUnknown
+	}
+	return ResultUnreachable
 }
 
 func (p Policy) attempt(ctx context.Context, timeout time.Duration, send func(context.Context) error) (*attempt, error) {

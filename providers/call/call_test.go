@@ -334,3 +334,43 @@ func TestDoUnreadableAnswer(t *testing.T) {
 		})
 	}
 }
+
+// TestTraceTellsHowEachCallEnded: a Do under a context with a Trace
+// reports its API and one result word per call, retries included in it.
+func TestTraceTellsHowEachCallEnded(t *testing.T) {
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close()
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		<-r.Context().Done()
+	}))
+	defer hang.Close()
+	tests := []struct {
+		name string
+		send func(context.Context) error
+		want call.Result
+	}{
+		{"OK", func(context.Context) error { return nil }, call.ResultOK},
+		{"Refused", func(context.Context) error { return &call.APIError{Code: "AuthFailure.SecretIdNotFound"} }, call.ResultRefused},
+		{"Transient", func(context.Context) error { return &call.APIError{Code: "RequestLimitExceeded"} }, call.ResultTransient},
+		{"Unknown", post(client(), hang.URL), call.ResultUnknown},
+		{"Unreachable", post(client(), closed.URL), call.ResultUnreachable},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			c := call.WithTrace(ctx(t), &call.Trace{Done: func(api string, r call.Result) {
+				got = append(got, api+" "+string(r))
+			}})
+			p := policy(nil)
+			p.Timeout = 200 * time.Millisecond
+			_ = p.Do(c, tt.send)
+			if want := "cam.UpdateUser " + string(tt.want); len(got) != 1 || got[0] != want {
+				t.Errorf("got %q, want [%q]", got, want)
+			}
+		})
+	}
+	if err := policy(nil).Do(ctx(t), func(context.Context) error { return nil }); err != nil {
+		t.Errorf("without a trace: %v", err)
+	}
+}
