@@ -121,7 +121,7 @@ func (s *Service) skippedVote(ctx context.Context, req Request, acct Account) {
 	}
 	how := "BREAK-GLASS: " + req.Requester + " reset " + req.Account + " without a vote"
 	if req.Review.Kind == ReviewOnCall {
-		how = "ON CALL: PagerDuty approved " + req.Requester + "'s reset of " + req.Account + " (" + req.Review.Detail + ")"
+		how = "BREAK-GLASS, on call: PagerDuty approved " + req.Requester + "'s reset of " + req.Account + " (" + req.Review.Detail + ")"
 	}
 	s.replyUnderCards(ctx, req, s.reviewers(req), fmt.Sprintf("%s, for %s: %q. Review it by %s: Confirm, or Reject to have the password reset again, to one nobody sees.",
 		how, req.Review.Incident, req.Reason, timeOfDay(req.Review.Due)))

@@ -338,8 +338,8 @@ func TestPlaygroundOnCallApprovedByPagerDuty(t *testing.T) {
 	const why = `carol is on call for escalation policy PDEMOPOLICY at level 1 \(schedule PDEMOSCHED\), incident #42 PDEMOINC`
 	m := out.waitAll(ctx, t,
 		regexp.MustCompile(`\[ephemeral to carol\] (R-[0-9A-Z]{6}): you are on call \(`+why+`\), so PagerDuty approved the reset of demo-tcr \(ci-robot\) without a vote`),
-		regexp.MustCompile(`^\[#approvals\]   ON CALL \(approved by PagerDuty: `+why+`\) for #42 PDEMOINC: review by`),
-		regexp.MustCompile(`↳ reply under (R-[0-9A-Z]{6}): @bob ON CALL: PagerDuty approved carol's reset of demo-tcr`),
+		regexp.MustCompile(`^\[#approvals\]   BREAK-GLASS, on call \(approved by PagerDuty: `+why+`\) for #42 PDEMOINC: review by`),
+		regexp.MustCompile(`↳ reply under (R-[0-9A-Z]{6}): @bob BREAK-GLASS, on call: PagerDuty approved carol's reset of demo-tcr`),
 		regexp.MustCompile(`\[DM to carol\] (R-[0-9A-Z]{6}) approved by PagerDuty \(carol is on call\): press Reveal`),
 	)
 	id := m[0][1]
@@ -354,7 +354,7 @@ func TestPlaygroundOnCallApprovedByPagerDuty(t *testing.T) {
 	out.waitAll(ctx, t,
 		regexp.MustCompile(`\[ephemeral to bob\] You confirmed `+id+`: carol's on-call reset of demo-tcr stands\.`),
 		regexp.MustCompile(`\[ephemeral to carol\] `+id+`: bob confirmed your on-call reset of demo-tcr\.`),
-		regexp.MustCompile(`^\[#approvals\]   ON CALL .*: confirmed by bob at \d\d:\d\d UTC`),
+		regexp.MustCompile(`^\[#approvals\]   BREAK-GLASS, on call .*: confirmed by bob at \d\d:\d\d UTC`),
 	)
 
 	inW.Close()
