@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"strconv"
+	"strings"
 	"time"
 
 	"resetbot/adapters/auditwebhook"
@@ -185,8 +186,19 @@ func (w *eventWriter) write(e bot.Event) error {
 	if e.Count > 0 {
 		count = strconv.Itoa(e.Count)
 	}
-	return w.csv.Write([]string{e.Time.UTC().Format(time.RFC3339Nano), string(e.Kind), e.RequestID, e.Actor,
-		string(e.Platform), e.Detail, e.Incident, count})
+	return w.csv.Write([]string{e.Time.UTC().Format(time.RFC3339Nano), string(e.Kind), e.RequestID, cell(e.Actor),
+		string(e.Platform), cell(e.Detail), cell(e.Incident), count})
+}
+
+// cell keeps a CSV cell that holds what people typed (a reason in a
+// detail, an incident reference) from reading as a formula in a
+// spreadsheet: one starting with = + - @ or a tab or carriage return gets
+// a leading apostrophe, the convention spreadsheets show as text.
+func cell(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
 }
 
 func (w *eventWriter) flush() error {

@@ -194,6 +194,29 @@ func TestAuditCSVWithoutFollow(t *testing.T) {
 	}
 }
 
+// TestAuditCSVNoFormulas: a cell of what people typed that a spreadsheet
+// would run as a formula is written as text.
+func TestAuditCSVNoFormulas(t *testing.T) {
+	ctx := context.Background()
+	rdb, prefix := redistest.Client(t)
+	store := approvals.New(rdb, approvals.Options{Prefix: prefix, Clock: testkit.NewClock(time.Now())})
+	path := writeConfig(t, strings.NewReplacer("%REDIS%", redistest.Addr(t), "%PREFIX%", prefix).Replace(serveYAML))
+	if err := store.Audit(ctx, bot.Event{Kind: bot.EventRefused, Actor: "mallory", Incident: "+1", Detail: `=HYPERLINK("http://x","y")`}); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut strings.Builder
+	if err := run(ctx, []string{"resetbot", "audit", "--config", path, "--format", "csv"}, serveEnv, nil, &out, &errOut); err != nil {
+		t.Fatalf("audit: %v\n%s", err, errOut.String())
+	}
+	rows, err := csv.NewReader(strings.NewReader(out.String())).ReadAll()
+	if err != nil || len(rows) != 2 {
+		t.Fatalf("not CSV of one event: %v\n%s", err, out.String())
+	}
+	if rows[1][5] != `'=HYPERLINK("http://x","y")` || rows[1][6] != "'+1" {
+		t.Errorf("cells: detail %q, incident %q, want each led by an apostrophe", rows[1][5], rows[1][6])
+	}
+}
+
 func TestAuditFlagsRefused(t *testing.T) {
 	path := writeConfig(t, strings.NewReplacer("%REDIS%", "127.0.0.1:1", "%PREFIX%", "unused:").Replace(serveYAML))
 	for _, tc := range []struct {
