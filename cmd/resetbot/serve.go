@@ -112,6 +112,7 @@ func build(cfg *config.Config, log *slog.Logger) (*server, error) {
 		OnCall:    oncall,
 		Log:       log,
 		Metrics:   m,
+		Lease:     cfg.Lease(),
 	})
 	if err != nil {
 		closeRedis()
