@@ -8,7 +8,7 @@ import (
 	"resetbot/bot"
 )
 
-// KEYS[1]: epoch. ARGV[1]: the epoch expected ('' for none), ARGV[2] and
+// KEYS[1]: epoch. ARGV[1]: the epoch expected (empty for none), ARGV[2] and
 // ARGV[3]: the ID and time (ms) of a fresh one. The hash's field after is
 // the epoch whose loss the current one follows, once a caller took on
 // saying so: one caller across replicas tells the channels about a loss.
