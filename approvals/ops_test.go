@@ -50,7 +50,7 @@ func (e *env) consumers() []string {
 }
 
 func TestTidyConsumers(t *testing.T) {
-	for _, srv := range servers() {
+	for _, srv := range append(servers(), deployments()...) {
 		t.Run(srv.name, func(t *testing.T) {
 			t.Run("AfterFiveRestartsOnlyTheLiveOneStays", func(t *testing.T) {
 				e := newEnv(t, srv)
@@ -96,7 +96,7 @@ func sameCheck(a, b bot.EpochCheck) bool {
 }
 
 func TestEpoch(t *testing.T) {
-	for _, srv := range servers() {
+	for _, srv := range append(servers(), deployments()...) {
 		t.Run(srv.name, func(t *testing.T) {
 			e := newEnv(t, srv)
 			ctx := t.Context()
@@ -150,7 +150,7 @@ func TestEpoch(t *testing.T) {
 }
 
 func TestCardDebts(t *testing.T) {
-	for _, srv := range servers() {
+	for _, srv := range append(servers(), deployments()...) {
 		t.Run(srv.name, func(t *testing.T) {
 			e := newEnv(t, srv)
 			ctx := t.Context()
