@@ -627,6 +627,8 @@ return {'ok'}
 // scripts are the Lua scripts of one Store.
 type scripts struct {
 	create, vote, cancel, expire, due, claim, finish, offer, reveal, hold, setRef, open, audit, review, rotated *redis.Script
+
+	ops opsScripts // the store's upkeep (consumers.go)
 }
 
 func newScripts() scripts {
@@ -646,5 +648,6 @@ func newScripts() scripts {
 		audit:   redis.NewScript(auditLua),
 		review:  redis.NewScript(reviewLua),
 		rotated: redis.NewScript(rotatedLua),
+		ops:     newOpsScripts(),
 	}
 }

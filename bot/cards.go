@@ -8,6 +8,7 @@ func (s *Service) postCards(ctx context.Context, req Request) {
 		ref, err := s.notifiers[pl].Card(ctx, req, acct, "")
 		if err != nil {
 			s.chatFault(ctx, req, pl, "post the approval card", err)
+			s.owe(ctx, req, pl) // the sweeper posts it (converge.go)
 			continue
 		}
 		if err := s.store.SetRef(ctx, req.ID, Ref(RefCard, pl), ref); err != nil {
@@ -37,10 +38,11 @@ func (s *Service) showCards(ctx context.Context, req Request) Request {
 		for _, pl := range s.platforms {
 			ref := req.Refs[Ref(RefCard, pl)]
 			if ref == "" {
-				continue // never posted (the chat API was down): nothing to update
+				continue // never posted (the chat API was down): owed, the sweeper posts it
 			}
 			if _, err := s.notifiers[pl].Card(ctx, req, acct, ref); err != nil {
 				s.chatFault(ctx, req, pl, "update the approval card", err)
+				s.owe(ctx, req, pl) // the sweeper refreshes it (converge.go)
 			}
 		}
 		if round == 3 || req.Version().Final() { // nothing newer can come

@@ -14,6 +14,7 @@ import (
 // that waits out a platform's rate limit) delays no other request; it
 // claims a request only when a worker is free to take it at once.
 func (s *Service) RunExecutor(ctx context.Context, consumer string) error {
+	s.setConsumer(consumer)
 	slots := make(chan struct{}, s.workers)
 	var wg sync.WaitGroup
 	defer wg.Wait() // a request under way finishes before the executor returns
@@ -201,9 +202,15 @@ func (s *Service) RunSweeper(ctx context.Context, every time.Duration) error {
 	}
 }
 
-// Sweep expires overdue requests once and tells everyone concerned, then
-// sends the reminders and escalations that are due.
+// Sweep checks that the store still holds its data (saying so when it
+// lost it: see Ready), expires overdue requests once and tells everyone
+// concerned, sends the reminders and escalations that are due, posts or
+// refreshes the cards that chat faults left behind, and, now and then,
+// removes the execution queue's consumers that hold nothing.
 func (s *Service) Sweep(ctx context.Context) {
+	s.watchStore(ctx)
+	defer s.tidyQueue(ctx)
+	defer s.settleCards(ctx)
 	reqs, err := s.store.ExpireDue(ctx)
 	if err != nil {
 		if ctx.Err() != nil {

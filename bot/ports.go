@@ -258,6 +258,57 @@ type Store interface {
 
 	// AuditLog reads the audit log, oldest first.
 	AuditLog(ctx context.Context, q AuditQuery) ([]Event, error)
+
+	// Epoch compares the store's epoch (one life of its data) with
+	// expected, the ID of the one the caller last saw ("" when it saw
+	// none), and writes fresh when the store holds none: at the first start,
+	// and when the store came back empty. See EpochCheck.
+	Epoch(ctx context.Context, expected string, fresh Epoch) (EpochCheck, error)
+
+	// OweCard records that the card of request id on platform pl may not
+	// show the request's state (posting or updating it failed): CardDebts
+	// hands it out again, later each time it is owed again, until
+	// PayCard.
+	OweCard(ctx context.Context, id string, pl Platform) error
+
+	// CardDebts claims, for lease, up to max debts that are due: each is
+	// handed to one caller, and again once its lease runs out unpaid.
+	CardDebts(ctx context.Context, lease time.Duration, max int) ([]CardDebt, error)
+
+	// PayCard clears d, unless the card was owed again since d was claimed
+	// (it then stays, to be claimed again). It reports whether it cleared it.
+	PayCard(ctx context.Context, d CardDebt) (bool, error)
+
+	// TidyConsumers removes from the execution queue's readers every
+	// consumer but keep that holds nothing, and returns how many it removed.
+	TidyConsumers(ctx context.Context, keep string) (int, error)
+}
+
+// Epoch is one life of the store's data, from when the bot found the store
+// empty.
+type Epoch struct {
+	ID    string
+	Since time.Time
+}
+
+// EpochCheck is what Store.Epoch found.
+type EpochCheck struct {
+	Epoch Epoch // the store's epoch, after the check
+	// Lost is true when the store's epoch is not the one expected: the
+	// store lost its data (Redis came back empty) since the caller looked.
+	Lost bool
+	// Announce is true for the one caller, across replicas, that is to
+	// tell the approvals channels about this loss.
+	Announce bool
+}
+
+// CardDebt is a card that may not show its request's state, as
+// Store.CardDebts hands it out.
+type CardDebt struct {
+	RequestID string
+	Platform  Platform
+	Tries     int    // how many times it was owed
+	Token     string // the claim, for PayCard
 }
 
 // Notifier shows the bot's messages on one chat platform.
@@ -289,6 +340,9 @@ type Notifier interface {
 	// Withdraw takes the way to reveal off the offer at ref, once req has
 	// ended (revealed, expired, cancelled, failed), and says how it ended.
 	Withdraw(ctx context.Context, req Request, ref string) error
+	// Announce posts text, for everyone, in channel, one of the channels
+	// cards go to; "" is the platform's approvals channel.
+	Announce(ctx context.Context, channel, text string) error
 }
 
 // Logger is what the service logs through; *slog.Logger satisfies it.

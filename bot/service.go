@@ -36,6 +36,10 @@ type Options struct {
 	// Workers is how many requests one executor (RunExecutor) handles at
 	// once. Zero: 4.
 	Workers int
+
+	// DataLost, when set, is called each time the service finds that the
+	// store lost its data (Store.Epoch); cmd/resetbot counts it.
+	DataLost func()
 }
 
 // Metrics counts what the service does; cmd/resetbot backs it with
@@ -72,6 +76,9 @@ type Service struct {
 
 	randMu sync.Mutex
 	rand   io.Reader
+
+	dataLost func()
+	upkeep   upkeep // the store's epoch, and the sweeper's chores (epoch.go)
 }
 
 // New checks opts and makes a Service.
@@ -93,6 +100,7 @@ func New(opts Options) (*Service, error) {
 		metrics:   opts.Metrics,
 		oncall:    opts.OnCall,
 		rand:      opts.Rand,
+		dataLost:  opts.DataLost,
 	}
 	if s.limit.N == 0 {
 		s.limit = Limit{N: 10, Window: time.Hour}
@@ -219,6 +227,7 @@ func (s *Service) audit(ctx context.Context, e Event) {
 // failed turns an error into a reply; internal errors are logged and shown
 // only as a reference.
 func (s *Service) failed(ctx context.Context, what string, err error) Reply {
+	err = s.vanished(err)
 	var e *Error
 	if errors.As(err, &e) && e.Code != EINTERNAL {
 		if e.Code == EUNAVAILABLE {

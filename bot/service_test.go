@@ -215,6 +215,13 @@ func (n notifier) Withdraw(_ context.Context, req bot.Request, ref string) error
 	return nil
 }
 
+// Announce records a message for everyone; Audience is the channel ("" for
+// the approvals channel).
+func (n notifier) Announce(_ context.Context, channel, text string) error {
+	n.chat.record(shown{Kind: "announce", Platform: n.platform, Audience: channel, Text: text})
+	return nil
+}
+
 // provider makes a fresh random password per user and counts its calls.
 type provider struct {
 	calls atomic.Int64

@@ -92,6 +92,7 @@ func (c *Config) check() (errs, warns []Problem) {
 	c.checkClouds(k)
 	c.checkPagerDuty(k)
 	c.checkAudit(k)
+	c.checkLease(k)
 	return k.errs, k.warns
 }
 

@@ -55,6 +55,9 @@ type Config struct {
 	PersonConfigs  []Person      `yaml:"people"`
 	AccountConfigs []Account     `yaml:"accounts"`
 
+	// ExecutionLease is execution_lease (lease.go); 0: the default.
+	ExecutionLease time.Duration `yaml:"execution_lease"`
+
 	// src locates keys in the file, so that problems name their line. A
 	// pointer, so that printing a Config does not dump it.
 	src *source

@@ -114,3 +114,9 @@ func (a *Adapter) Remind(_ context.Context, req bot.Request, _ string, people []
 	a.printf("[#approvals]   ↳ reply under %s: %s %s", req.ID, strings.Join(mentions, " "), text)
 	return nil
 }
+
+// Announce prints text to the approvals channel.
+func (a *Adapter) Announce(_ context.Context, _, text string) error {
+	a.printf("[#approvals] %s", text)
+	return nil
+}

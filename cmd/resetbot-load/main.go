@@ -152,6 +152,8 @@ func (s *sink) Offer(_ context.Context, _ bot.Person, req bot.Request) (string, 
 
 func (s *sink) Withdraw(context.Context, bot.Request, string) error { return nil }
 
+func (s *sink) Announce(context.Context, string, string) error { return nil }
+
 func (s *sink) Remind(context.Context, bot.Request, string, []bot.Person, string) error { return nil }
 
 // timed is the provider with its time counted into the *time.Duration a

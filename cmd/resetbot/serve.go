@@ -112,6 +112,8 @@ func build(cfg *config.Config, log *slog.Logger) (*server, error) {
 		OnCall:    oncall,
 		Log:       log,
 		Metrics:   m,
+		Lease:     cfg.Lease(),
+		DataLost:  registerDataLost(reg),
 	})
 	if err != nil {
 		closeRedis()
@@ -130,6 +132,11 @@ func build(cfg *config.Config, log *slog.Logger) (*server, error) {
 		defer cancel()
 		if err := s.store.Ping(ctx); err != nil {
 			http.Error(w, "redis unreachable", http.StatusServiceUnavailable)
+			return
+		}
+		// Until the bot said that Redis lost its data, it is not ready.
+		if err := s.svc.Ready(ctx); err != nil {
+			http.Error(w, bot.ErrorMessage(err), http.StatusServiceUnavailable)
 			return
 		}
 		_, _ = io.WriteString(w, "ready\n")
@@ -171,6 +178,16 @@ func (s *server) run(ctx context.Context, stdout io.Writer) error {
 		}
 		for _, p := range problems {
 			s.log.Error("approval channels", "problem", p)
+		}
+	})
+	// A Redis that keeps nothing on disk loses every request when it
+	// restarts: said at start, as check-config --online says it.
+	checks.Go(func() {
+		ctx, cancel := context.WithTimeout(runCtx, onlineTimeout)
+		defer cancel()
+		_, warnings := redisOnline(ctx, s.cfg)
+		for _, w := range warnings {
+			s.log.Warn("redis", "warning", w)
 		}
 	})
 	s.log.Info("serving", "listen", ln.Addr().String())

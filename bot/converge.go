@@ -1,0 +1,94 @@
+package bot
+
+import (
+	"context"
+	"time"
+)
+
+// The sweeper's share of the cards owed (Store.CardDebts): how many one
+// sweep takes at most, and how long it holds each before another replica
+// may take it.
+const (
+	cardsPerSweep = 50
+	cardLease     = time.Minute
+)
+
+// owe records that req's card on pl may not show req's state, for the
+// sweeper to post or refresh it (settleCards).
+func (s *Service) owe(ctx context.Context, req Request, pl Platform) {
+	if err := s.store.OweCard(ctx, req.ID, pl); err != nil {
+		s.log.Error("remember a card to show again", "request", req.ID, "platform", pl, "err", err)
+	}
+}
+
+// settleCards posts or refreshes the cards owed that are due, each by one
+// replica (the store's claim), until each shows its request's state.
+func (s *Service) settleCards(ctx context.Context) {
+	debts, err := s.store.CardDebts(ctx, cardLease, cardsPerSweep)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Error("claim the cards owed", "err", err)
+		}
+		return
+	}
+	for _, d := range debts {
+		if ctx.Err() != nil {
+			return
+		}
+		s.settleCard(ctx, d)
+	}
+}
+
+// settleCard shows d's request on its card: it posts the card when the
+// request has none on d's platform (the claim is the caller's alone, so one
+// replica posts), else updates it; reads the request again, and shows it
+// again when it moved on meanwhile; and pays the debt once the card shows
+// the request as it stands. A chat fault owes it again, later.
+func (s *Service) settleCard(ctx context.Context, d CardDebt) {
+	n, ok := s.notifiers[d.Platform]
+	req, err := s.store.Get(ctx, d.RequestID)
+	if !ok || ErrorCode(err) == ENOTFOUND {
+		s.pay(ctx, d) // the platform is no longer configured, or the request is gone
+		return
+	}
+	if err != nil {
+		s.log.Error("read a request whose card is owed", "request", d.RequestID, "err", err)
+		return // its claim runs out and it is due again
+	}
+	key := Ref(RefCard, d.Platform)
+	ref := req.Refs[key]
+	for round := 1; round <= 3; round++ {
+		got, err := n.Card(ctx, req, s.accounts[req.Account], ref)
+		if err != nil {
+			s.log.Error("show an owed card", "request", req.ID, "platform", d.Platform, "tries", d.Tries, "err", err)
+			s.owe(ctx, req, d.Platform)
+			return
+		}
+		if ref == "" {
+			ref = got
+			err := s.retry(ctx, func() error { return s.store.SetRef(ctx, req.ID, key, ref) })
+			if err != nil {
+				// Owed again, it would be posted twice: the card stays as posted.
+				s.log.Error("remember card", "request", req.ID, "err", err)
+				s.pay(ctx, d)
+				return
+			}
+		}
+		cur, err := s.store.Get(ctx, req.ID)
+		if err != nil {
+			return // its claim runs out and it is due again
+		}
+		if !req.Version().Before(cur.Version()) {
+			s.pay(ctx, d)
+			return
+		}
+		req = cur
+	}
+	// Still moving: the claim runs out, and the card is shown again then.
+}
+
+func (s *Service) pay(ctx context.Context, d CardDebt) {
+	if _, err := s.store.PayCard(ctx, d); err != nil {
+		s.log.Error("clear a card owed", "request", d.RequestID, "platform", d.Platform, "err", err)
+	}
+}
