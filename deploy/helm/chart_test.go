@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -101,8 +100,11 @@ func TestDefaults(t *testing.T) {
 // replicas, its own resources, a port of its own and the repository's
 // example config (every feature of resetbot's config).
 func TestEverythingOn(t *testing.T) {
-	example := mustReadYAMLMap(t, "../config.example.yaml")
-	example["listen"] = "0.0.0.0:9090"
+	example := mustReadFile(t, "../config.example.yaml")
+	if !strings.Contains(example, `listen: ":8080"`) {
+		t.Fatal(`deploy/config.example.yaml has no listen: ":8080" for this test to change`)
+	}
+	example = strings.Replace(example, `listen: ":8080"`, `listen: "0.0.0.0:9090"`, 1)
 	vals := mustValues(t, `
 replicaCount: 3
 image: {repository: registry.example/resetbot, tag: "1.2.3"}
@@ -226,12 +228,8 @@ extraVolumeMounts: [{name: redis-tls, mountPath: /etc/resetbot-tls, readOnly: tr
 		t.Errorf("ServiceMonitor selects %v, not the Service (%v)", sel, r.Service.Labels)
 	}
 
-	var inConfigMap map[string]any
-	if err := yaml.Unmarshal([]byte(r.ConfigMap.Data["config.yaml"]), &inConfigMap); err != nil {
-		t.Fatalf("the ConfigMap's config.yaml: %v", err)
-	}
-	if !reflect.DeepEqual(inConfigMap, example) {
-		t.Errorf("the ConfigMap's config.yaml is not values.config:\n got %s\nwant %s", toJSON(inConfigMap), toJSON(example))
+	if got := r.ConfigMap.Data["config.yaml"]; strings.TrimRight(got, "\n") != strings.TrimRight(example, "\n") {
+		t.Errorf("the ConfigMap's config.yaml is not values.config as written:\n got %s\nwant %s", got, example)
 	}
 	if !strings.Contains(r.Notes, "https://bot.example.com/slack/commands") {
 		t.Errorf("NOTES.txt does not give Slack's request URL:\n%s", r.Notes)
@@ -267,7 +265,11 @@ func TestConfigChangeRollsThePods(t *testing.T) {
 	if again := checksum(nil); again != base {
 		t.Errorf("the same values give checksums %s and %s", base, again)
 	}
-	debug := mustValues(t, "config: {log_level: debug}")
+	text := mustLoadChart(t).Values["config"].(string)
+	if !strings.Contains(text, "log_level: info") {
+		t.Fatalf("the default config has no log_level: info for this test to change:\n%s", text)
+	}
+	debug := map[string]any{"config": strings.Replace(text, "log_level: info", "log_level: debug", 1)}
 	if changed := checksum(debug); changed == base {
 		t.Error("a new log_level left the checksum unchanged: the pods would keep the old config")
 	}
@@ -276,33 +278,45 @@ func TestConfigChangeRollsThePods(t *testing.T) {
 	}
 }
 
-// TestSchemaRefusesBadValues: values.schema.json refuses each of these,
-// both when Helm installs (the render values) and when it lints, naming
-// the key.
-func TestSchemaRefusesBadValues(t *testing.T) {
+// TestBadValuesRefused: the chart refuses each of these, naming the key,
+// when Helm installs it (values.schema.json, or the templates' own checks
+// of config), and helm lint refuses the schema's (lint skips a template's
+// fail by design, so the checks of config's text show at install only).
+func TestBadValuesRefused(t *testing.T) {
 	ch := mustLoadChart(t)
 	for _, tc := range []struct {
 		name, values, key string
+		atInstallOnly     bool
 	}{
-		{"NoReplicas", "replicaCount: 0", "replicaCount"},
-		{"ReplicasNotANumber", `replicaCount: "two"`, "replicaCount"},
-		{"NoImage", `image: {repository: ""}`, "repository"},
-		{"NoSecret", `existingSecret: ""`, "existingSecret"},
-		{"UnknownKey", "replicas: 2", "replicas"},
-		{"ListenOnLoopback", `config: {listen: "127.0.0.1:8080"}`, "listen"},
-		{"WritableRoot", "securityContext: {readOnlyRootFilesystem: false}", "readOnlyRootFilesystem"},
-		{"RunsAsRoot", "podSecurityContext: {runAsNonRoot: false}", "runAsNonRoot"},
-		{"IngressWithoutHost", `ingress: {enabled: true, host: ""}`, "host"},
-		{"BadResources", "resources: {requests: {cpus: 1}}", "cpus"},
+		{"NoReplicas", "replicaCount: 0", "replicaCount", false},
+		{"ReplicasNotANumber", `replicaCount: "two"`, "replicaCount", false},
+		{"NoImage", `image: {repository: ""}`, "repository", false},
+		{"NoSecret", `existingSecret: ""`, "existingSecret", false},
+		{"UnknownKey", "replicas: 2", "replicas", false},
+		{"ConfigAsAMap", "config: {listen: \":8080\"}", "config", false},
+		{"EmptyConfig", `config: ""`, "config", false},
+		{"ConfigNotYAML", `config: "listen: [:8080"`, "config", true},
+		{"ListenOnLoopback", `config: "listen: 127.0.0.1:8080"`, "config.listen", true},
+		{"ListenWithoutPort", `config: "listen: localhost"`, "config.listen", true},
+		{"WritableRoot", "securityContext: {readOnlyRootFilesystem: false}", "readOnlyRootFilesystem", false},
+		{"RunsAsRoot", "podSecurityContext: {runAsNonRoot: false}", "runAsNonRoot", false},
+		{"IngressWithoutHost", `ingress: {enabled: true, host: ""}`, "host", false},
+		{"BadResources", "resources: {requests: {cpus: 1}}", "cpus", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			vals := mustValues(t, tc.values)
-			_, err := chartutil.ToRenderValues(ch, vals, releaseOptions(), nil)
+			top, err := chartutil.ToRenderValues(ch, vals, releaseOptions(), nil)
 			if err == nil {
-				t.Fatalf("values %q passed the schema", tc.values)
+				_, err = engine.Engine{}.RenderWithContext(context.Background(), ch, top)
 			}
-			if !strings.Contains(err.Error(), "schema") || !strings.Contains(err.Error(), tc.key) {
-				t.Errorf("error %q: want a schema error naming %s", err, tc.key)
+			if err == nil {
+				t.Fatalf("values %q rendered", tc.values)
+			}
+			if !strings.Contains(err.Error(), tc.key) {
+				t.Errorf("error %q: want one naming %s", err, tc.key)
+			}
+			if tc.atInstallOnly {
+				return
 			}
 
 			var lintErrs []string
@@ -316,6 +330,39 @@ func TestSchemaRefusesBadValues(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestOwnConfigReplacesTheDefault: a config in the values replaces the
+// chart's example whole; nothing of the example (its Tencent Cloud section,
+// its people) stays behind to ask for variables the Secret lacks.
+func TestOwnConfigReplacesTheDefault(t *testing.T) {
+	own := `listen: ":8080"
+redis: {url: "redis://redis:6379/0"}
+discord:
+  bot_token: "${DISCORD_BOT_TOKEN}"
+  application_id: "123456789012345678"
+  public_key: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+  guild_id: "234567890123456789"
+  approvals_channel: "345678901234567890"
+alibabacloud:
+  access_key_id: "${ALIBABA_CLOUD_ACCESS_KEY_ID}"
+  access_key_secret: "${ALIBABA_CLOUD_ACCESS_KEY_SECRET}"
+people:
+  - {name: carol, discord: 100000000000000003, groups: [hpc]}
+  - {name: dave, discord: 100000000000000004, groups: [hpc-admins]}
+accounts:
+  - {name: hpc, provider: alibaba.ehpc, region: cn-hangzhou, cluster_id: ehpc-hz-fyur32ab, users: [hpcuser1], requesters: [hpc], approvers: [hpc-admins]}
+`
+	r := mustLintAndRender(t, map[string]any{"config": own})
+	got := r.ConfigMap.Data["config.yaml"]
+	if strings.TrimRight(got, "\n") != strings.TrimRight(own, "\n") {
+		t.Errorf("config.yaml is not the values' config as written:\n got %s\nwant %s", got, own)
+	}
+	// Unquoted Discord IDs stay digits: a map would have made them floats.
+	if !strings.Contains(got, "discord: 100000000000000003,") {
+		t.Errorf("a Discord ID changed on the way:\n%s", got)
+	}
+	mustPassConfigCheck(t, r)
 }
 
 // checkSecurity: non-root as the image's user, read-only root, no
@@ -602,13 +649,13 @@ func mustValues(t *testing.T, text string) map[string]any {
 	return v
 }
 
-func mustReadYAMLMap(t *testing.T, path string) map[string]any {
+func mustReadFile(t *testing.T, path string) string {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return mustValues(t, string(data))
+	return string(data)
 }
 
 func selects(selector, labels map[string]string) bool {

@@ -31,16 +31,28 @@ deploy/compose.yaml use the same path.
 {{- define "resetbot.configFile" -}}config.yaml{{- end -}}
 
 {{/*
+The config, parsed: a mapping, or the render fails.
+*/}}
+{{- define "resetbot.config" -}}
+{{- $cfg := fromYaml .Values.config -}}
+{{- if or (hasKey $cfg "Error") (not $cfg) -}}
+{{- fail (printf "config is not a YAML mapping of resetbot's keys: %v" ($cfg.Error | default "empty")) -}}
+{{- end -}}
+{{- toYaml $cfg -}}
+{{- end -}}
+
+{{/*
 The port the bot listens on: the port of config.listen (":8080" when
-absent, as resetbot's own default).
+absent, as resetbot's own default). listen must take every interface, or
+the kubelet's probes and the Service could not reach it.
 */}}
 {{- define "resetbot.port" -}}
-{{- $listen := toString (.Values.config.listen | default ":8080") -}}
-{{- $port := regexFind "[0-9]+$" $listen -}}
-{{- if not $port -}}
-{{- fail (printf "config.listen %q has no port" $listen) -}}
+{{- $cfg := include "resetbot.config" . | fromYaml -}}
+{{- $listen := toString ($cfg.listen | default ":8080") -}}
+{{- if not (regexMatch "^(0\\.0\\.0\\.0|\\[::\\])?:[0-9]{1,5}$" $listen) -}}
+{{- fail (printf "config.listen %q: want :PORT (every interface), so that probes and the Service reach the bot" $listen) -}}
 {{- end -}}
-{{- $port -}}
+{{- regexFind "[0-9]+$" $listen -}}
 {{- end -}}
 
 {{- define "resetbot.image" -}}
