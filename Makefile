@@ -1,6 +1,6 @@
 GO ?= go
 
-.PHONY: run test bench fuzz build vet
+.PHONY: run test bench fuzz build vet chaos
 
 ## run: the playground: a console chat with embedded Redis and emulated clouds
 run:
@@ -23,3 +23,7 @@ fuzz:
 
 build:
 	$(GO) build -o bin/resetbot ./cmd/resetbot
+
+## chaos: three replicas on one Redis under load, with faults; prints the figures (about 3 minutes)
+chaos:
+	$(GO) run ./cmd/resetbot-chaos
