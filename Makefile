@@ -24,6 +24,6 @@ fuzz:
 build:
 	$(GO) build -o bin/resetbot ./cmd/resetbot
 
-## chaos: three replicas on one Redis under load, with faults; prints the figures (about 3 minutes)
+## chaos: three replicas on one Redis under load, with faults; prints the figures (about a minute and a half)
 chaos:
 	$(GO) run ./cmd/resetbot-chaos
