@@ -19,8 +19,18 @@ type upkeep struct {
 	epoch    string      // the store's epoch as last seen; "" before the first look
 	lostAt   time.Time   // when this process last found the store's data lost; zero: never
 	unsaid   *EpochCheck // a loss found and not yet said
+	// owed are the channels whose notice of a loss the chat API refused:
+	// each sweep tries them again until they take it.
+	owed []owedNotice
 	consumer string      // this process's name in the execution queue (RunExecutor)
 	tidied   time.Time   // when the queue's consumers were last tidied
+}
+
+// owedNotice is a notice of the store's loss a channel has not taken yet.
+type owedNotice struct {
+	platform Platform
+	channel  string
+	text     string
 }
 
 // tidyEvery is how often, at most, the sweeper removes the queue's consumers
@@ -92,31 +102,40 @@ func (s *Service) watchStore(ctx context.Context) {
 		}
 	}
 	s.upkeep.mu.Lock()
-	c := s.upkeep.unsaid
+	c, owed := s.upkeep.unsaid, s.upkeep.owed
+	s.upkeep.owed = nil
 	s.upkeep.mu.Unlock()
-	if c == nil {
-		return
-	}
-	s.log.Error("the store lost its data: Redis came back empty, so every request asked before then is gone",
-		"noticed", c.Epoch.Since.UTC().Format(time.RFC3339), "epoch", c.Epoch.ID)
-	if s.dataLost != nil {
-		s.dataLost()
-	}
-	if c.Announce {
-		text := fmt.Sprintf("resetbot's store (Redis) lost its data (noticed at %s): every request asked before then is gone, "+
-			"and its buttons no longer work. Whoever still needs a reset: ask again.", timeOfDay(c.Epoch.Since))
-		for _, pl := range s.platforms {
-			for _, ch := range s.cardChannels(pl) {
-				if err := s.notifiers[pl].Announce(ctx, ch, text); err != nil {
-					s.log.Error("announce the store's loss", "platform", pl, "channel", ch, "err", err)
+	if c != nil {
+		s.log.Error("the store lost its data: Redis came back empty, so every request asked before then is gone",
+			"noticed", c.Epoch.Since.UTC().Format(time.RFC3339), "epoch", c.Epoch.ID)
+		if s.dataLost != nil {
+			s.dataLost()
+		}
+		if c.Announce {
+			text := fmt.Sprintf("resetbot's store (Redis) lost its data (noticed at %s): every request asked before then is gone, "+
+				"and its buttons no longer work. Whoever still needs a reset: ask again.", timeOfDay(c.Epoch.Since))
+			for _, pl := range s.platforms {
+				for _, ch := range s.cardChannels(pl) {
+					owed = append(owed, owedNotice{platform: pl, channel: ch, text: text})
 				}
 			}
 		}
 	}
-	s.upkeep.mu.Lock()
-	if s.upkeep.unsaid == c {
-		s.upkeep.unsaid = nil
+	// The notice goes to every channel, each tried again by later sweeps
+	// while its chat API refuses it: the one replica the store picked to
+	// say it is the only one that will.
+	var still []owedNotice
+	for _, n := range owed {
+		if err := s.notifiers[n.platform].Announce(ctx, n.channel, n.text); err != nil {
+			s.log.Error("announce the store's loss; trying again at the next sweep", "platform", n.platform, "channel", n.channel, "err", err)
+			still = append(still, n)
+		}
 	}
+	s.upkeep.mu.Lock()
+	if c != nil && s.upkeep.unsaid == c {
+		s.upkeep.unsaid = nil // said: in the log, the metric, and tried in every channel
+	}
+	s.upkeep.owed = append(s.upkeep.owed, still...)
 	s.upkeep.mu.Unlock()
 }
 

@@ -91,6 +91,39 @@ func TestServiceSaysStoreLost(t *testing.T) {
 	}
 }
 
+// TestServiceAnnouncesLossOnceChatTakesIt: the chat API refuses the
+// notice of the loss: the replica is ready once it logged it, and later
+// sweeps post the notice, once per channel, as soon as the chat takes it.
+func TestServiceAnnouncesLossOnceChatTakesIt(t *testing.T) {
+	e := newEnv(t)
+	e.svc.Sweep(e.ctx)
+	e.wipe()
+	e.chat.mu.Lock()
+	e.chat.announceErr = bot.Errorf(bot.EUNAVAILABLE, "Slack answered 500")
+	e.chat.mu.Unlock()
+	e.svc.Sweep(e.ctx)
+	if err := e.svc.Ready(e.ctx); err != nil {
+		t.Errorf("Ready once logged: %v", err)
+	}
+	if n := e.chat.count("announce", nil); n != 0 {
+		t.Fatalf("announcements while the chat refuses them: %d", n)
+	}
+	e.svc.Sweep(e.ctx) // still refused: still owed
+	e.chat.mu.Lock()
+	e.chat.announceErr = nil
+	e.chat.mu.Unlock()
+	e.svc.Sweep(e.ctx)
+	e.svc.Sweep(e.ctx)
+	for _, pl := range []bot.Platform{bot.PlatformSlack, bot.PlatformDiscord} {
+		if n := e.chat.count("announce", func(s shown) bool { return s.Platform == pl }); n != 1 {
+			t.Errorf("announcements on %s once the chat takes them: %d, want 1", pl, n)
+		}
+	}
+	if n := strings.Count(e.log.String(), "the store lost its data"); n != 1 {
+		t.Errorf("log lines about the loss: %d, want 1", n)
+	}
+}
+
 // TestServiceStoreNotLostAtFirstStart: an empty store at a process's first
 // look is a first start, not a loss.
 func TestServiceStoreNotLostAtFirstStart(t *testing.T) {

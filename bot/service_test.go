@@ -89,6 +89,8 @@ type chat struct {
 	cards   int
 	// offerErr, when set, is what Offer answers.
 	offerErr error
+	// announceErr, when set, is what Announce answers.
+	announceErr error
 	// offerGate, when set, is called before an offer is sent.
 	offerGate func(req bot.Request)
 }
@@ -218,6 +220,12 @@ func (n notifier) Withdraw(_ context.Context, req bot.Request, ref string) error
 // Announce records a message for everyone; Audience is the channel ("" for
 // the approvals channel).
 func (n notifier) Announce(_ context.Context, channel, text string) error {
+	n.chat.mu.Lock()
+	err := n.chat.announceErr
+	n.chat.mu.Unlock()
+	if err != nil {
+		return err
+	}
 	n.chat.record(shown{Kind: "announce", Platform: n.platform, Audience: channel, Text: text})
 	return nil
 }

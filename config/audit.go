@@ -44,10 +44,11 @@ func (c *Config) checkAudit(k *checker) {
 	case w.URL == "":
 		k.errf("audit.webhook.url", "missing (like https://siem.example/resetbot)")
 	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
-		k.errf("audit.webhook.url", "%s is not an https URL (like https://siem.example/resetbot)", k.quoted("audit.webhook.url", w.URL))
+		// not echoed: the path or query of a SIEM's endpoint may hold its credential
+		k.errf("audit.webhook.url", "not an https URL (like https://siem.example/resetbot)")
 	case u.Scheme == "http" && !loopback(u.Hostname()):
 		k.errf("audit.webhook.url", "%s: must be https; http is allowed only to localhost or 127.0.0.1, where the events do not cross the network",
-			k.quoted("audit.webhook.url", w.URL))
+			k.quoted("audit.webhook.url", u.Scheme+"://"+u.Host))
 	}
 	k.secret("audit.webhook.secret", w.Secret, "AUDIT_WEBHOOK_SECRET")
 	if !w.Secret.IsZero() && len(w.Secret.Value()) < minWebhookSecret {

@@ -134,6 +134,10 @@ func New(opts Options) (*Sender, error) {
 	if opts.ClaimAfter <= 0 {
 		opts.ClaimAfter = time.Minute
 	}
+	// An event being retried is touched after each wait: a wait longer than
+	// a third of ClaimAfter would let another replica claim it meanwhile,
+	// and both post it.
+	opts.MaxBackoff = min(opts.MaxBackoff, max(opts.ClaimAfter/3, opts.MinBackoff))
 	if opts.Block <= 0 {
 		opts.Block = 2 * time.Second
 	}
@@ -159,7 +163,9 @@ func New(opts Options) (*Sender, error) {
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		}
 	}
-	return &Sender{o: opts, target: u.Redacted()}, nil
+	// Logged as scheme and host only: a SIEM's endpoint often carries its
+	// credential in the path or the query (/receiver/<token>, ?api-key=).
+	return &Sender{o: opts, target: u.Scheme + "://" + u.Host}, nil
 }
 
 // Lag is how far behind the receiver is, as last read from Redis: the

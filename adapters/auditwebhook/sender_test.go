@@ -250,6 +250,12 @@ func TestDeliversEveryEventInOrderSigned(t *testing.T) {
 		t.Errorf("%d events sent twice, want none from one sender with a receiver that answers", n)
 	}
 	r.inOrder()
+	// the receiver has them all; the sender counts each once its answer is
+	// in and the event acknowledged, a moment later
+	deadline := time.Now().Add(10 * time.Second)
+	for s.Delivered() < 60 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
 	if got := s.Delivered(); got != 60 {
 		t.Errorf("Delivered = %d, want 60", got)
 	}
