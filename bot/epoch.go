@@ -15,15 +15,15 @@ import (
 type upkeep struct {
 	checking sync.Mutex // one epoch check at a time, so that none undoes a newer one
 
-	mu       sync.Mutex
-	epoch    string      // the store's epoch as last seen; "" before the first look
-	lostAt   time.Time   // when this process last found the store's data lost; zero: never
-	unsaid   *EpochCheck // a loss found and not yet said
+	mu     sync.Mutex
+	epoch  string      // the store's epoch as last seen; "" before the first look
+	lostAt time.Time   // when this process last found the store's data lost; zero: never
+	unsaid *EpochCheck // a loss found and not yet said
 	// owed are the channels whose notice of a loss the chat API refused:
 	// each sweep tries them again until they take it.
-	owed []owedNotice
-	consumer string      // this process's name in the execution queue (RunExecutor)
-	tidied   time.Time   // when the queue's consumers were last tidied
+	owed     []owedNotice
+	consumer string    // this process's name in the execution queue (RunExecutor)
+	tidied   time.Time // when the queue's consumers were last tidied
 }
 
 // owedNotice is a notice of the store's loss a channel has not taken yet.
