@@ -1,6 +1,9 @@
 package bot
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 func (s *Service) postCards(ctx context.Context, req Request) {
 	acct := s.accounts[req.Account]
@@ -11,7 +14,15 @@ func (s *Service) postCards(ctx context.Context, req Request) {
 			s.owe(ctx, req, pl) // the sweeper posts it (converge.go)
 			continue
 		}
-		if err := s.store.SetRef(ctx, req.ID, Ref(RefCard, pl), ref); err != nil {
+		// Without its reference the card could never be updated: tried
+		// again through a blip of the store, for a few seconds.
+		rctx, cancel := context.WithTimeout(ctx, refRetry)
+		until := s.clock.Now().Add(refRetry)
+		err = s.whileLeased(rctx, func() time.Time { return until }, func() error {
+			return s.store.SetRef(rctx, req.ID, Ref(RefCard, pl), ref)
+		})
+		cancel()
+		if err != nil {
 			s.log.Error("remember card", "request", req.ID, "err", err)
 		}
 	}

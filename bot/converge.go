@@ -9,7 +9,7 @@ import (
 // sweep takes at most, and how long it holds each before another replica
 // may take it.
 const (
-	cardsPerSweep = 50
+	cardsPerSweep = 20
 	cardLease     = time.Minute
 )
 
@@ -31,8 +31,12 @@ func (s *Service) settleCards(ctx context.Context) {
 		}
 		return
 	}
+	// Each claim lasts cardLease from now: the debts not reached within
+	// half of it are left, so that no other replica's claim of one (once
+	// this one ran out) meets this replica posting it too.
+	until := s.clock.Now().Add(cardLease / 2)
 	for _, d := range debts {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || !s.clock.Now().Before(until) {
 			return
 		}
 		s.settleCard(ctx, d)
