@@ -179,7 +179,9 @@ func (s *Store) AckAudit(ctx context.Context, group, stream string, ids ...strin
 // that no other consumer claims them), for those still pending to it; it
 // returns those. One script, so that an entry another consumer claimed
 // meanwhile is not taken back.
-var touchLua = redis.NewScript(guardLua + `
+var touchLua = redis.NewScript(touchSrc)
+
+var touchSrc = guardLua + `
 local held = {}
 for i = 3, #ARGV do
   local p = R('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1, ARGV[2])
@@ -189,7 +191,7 @@ for i = 3, #ARGV do
   end
 end
 return held
-`)
+`
 
 // TouchAudit tells group that consumer still works on the events ids of
 // stream, so that ReadAuditGroup does not hand them to another consumer
@@ -223,7 +225,9 @@ func (s *Store) TouchAudit(ctx context.Context, group, stream, consumer string, 
 // if nothing is pending to it: deleting a consumer drops its pending
 // entries, which would then never be handed out again. ARGV[3], when not
 // empty, is the least idle time (ms) the consumer must have.
-var leaveLua = redis.NewScript(guardLua + `
+var leaveLua = redis.NewScript(leaveSrc)
+
+var leaveSrc = guardLua + `
 if #R('XPENDING', KEYS[1], ARGV[1], '-', '+', 1, ARGV[2]) > 0 then return 0 end
 if ARGV[3] ~= '' then
   for _, c in ipairs(R('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
@@ -236,7 +240,7 @@ if ARGV[3] ~= '' then
 end
 R('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])
 return 1
-`)
+`
 
 // LeaveAuditGroup removes consumer from group on every audit stream where
 // nothing is pending to it, so that the groups do not collect the

@@ -68,16 +68,24 @@ local KEYAT = {
 -- WROTE says the script has written: past that point it may no longer
 -- answer 'need', since its second run would write again.
 local WROTE = false
+-- (a string, not an error table: miniredis, which the playground runs,
+-- reports a table as "table: 0x...")
 local function undeclared(msg)
-  error({err = 'UNDECLARED ' .. msg})
+  error('UNDECLARED ' .. msg)
 end
 local function guard(cmd, ...)
   local spec = KEYAT[string.upper(cmd)]
   if not spec then undeclared('command ' .. cmd .. ': where its keys are is not known') end
   local args = {...}
-  local from, to = spec[1], spec[1]
-  if from == -1 then from, to = 1, #args else from, to = from - 1, from - 1 end
-  for i = from, to do
+  -- (one assignment a line: gopher-lua, in miniredis, mixes up
+  -- "a, b = a - 1, a - 1")
+  local first = spec[1] - 1
+  local last = first
+  if spec[1] == -1 then
+    first = 1
+    last = #args
+  end
+  for i = first, last do
     if i >= 1 and not DECLARED[args[i]] then
       undeclared('key ' .. tostring(args[i]) .. ' (' .. cmd .. ') is not in KEYS')
     end
