@@ -8,13 +8,15 @@ import "github.com/redis/go-redis/v9"
 // approximate MAXLEN of audit, audit:refusals and audit:strangers, how many
 // refusals per person and window are written in full, the window in ms) and
 // the retention of terminal requests (ms). Keys are derived from the prefix in
-// Lua because some (the requester's open-request hash) are only known once the
-// request is read; KEYS still names every key Go can know, for routing, and
-// all keys share one hash tag, so they live in one slot.
+// Lua; every one a script touches must also be in KEYS, or the guard it
+// starts with (guardLua) fails it. A key only known once the script has read
+// a request it asks for with a {'need', key...} answer (keys.go). All keys
+// share one hash tag, so they live in one slot.
 //
 // Replies are tables whose first element says what happened:
 // {'ok', <request as HGETALL>, ...}, {'err', code, message, id, extra} for a
-// refusal, or {'skip'}/{'none'} for the claim script.
+// refusal, {'skip'}/{'none'} for the claim script, or {'need', key...} when
+// the script needs keys not declared (Store.run sends it again with them).
 // prelude's words are bound to the Go constants that own them (see
 // words.go): S for states, E for audit event kinds, C for error codes, REF
 // for the prefix of reference fields. Scripts write S.Offered, never
