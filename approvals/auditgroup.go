@@ -179,17 +179,19 @@ func (s *Store) AckAudit(ctx context.Context, group, stream string, ids ...strin
 // that no other consumer claims them), for those still pending to it; it
 // returns those. One script, so that an entry another consumer claimed
 // meanwhile is not taken back.
-var touchLua = redis.NewScript(`
+var touchLua = redis.NewScript(touchSrc)
+
+var touchSrc = guardLua + `
 local held = {}
 for i = 3, #ARGV do
-  local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1, ARGV[2])
+  local p = R('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1, ARGV[2])
   if #p > 0 then
-    redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'JUSTID')
+    R('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'JUSTID')
     table.insert(held, ARGV[i])
   end
 end
 return held
-`)
+`
 
 // TouchAudit tells group that consumer still works on the events ids of
 // stream, so that ReadAuditGroup does not hand them to another consumer
@@ -223,10 +225,12 @@ func (s *Store) TouchAudit(ctx context.Context, group, stream, consumer string, 
 // if nothing is pending to it: deleting a consumer drops its pending
 // entries, which would then never be handed out again. ARGV[3], when not
 // empty, is the least idle time (ms) the consumer must have.
-var leaveLua = redis.NewScript(`
-if #redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 1, ARGV[2]) > 0 then return 0 end
+var leaveLua = redis.NewScript(leaveSrc)
+
+var leaveSrc = guardLua + `
+if #R('XPENDING', KEYS[1], ARGV[1], '-', '+', 1, ARGV[2]) > 0 then return 0 end
 if ARGV[3] ~= '' then
-  for _, c in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
+  for _, c in ipairs(R('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
     local name, idle
     for i = 1, #c, 2 do
       if c[i] == 'name' then name = c[i + 1] elseif c[i] == 'idle' then idle = c[i + 1] end
@@ -234,9 +238,9 @@ if ARGV[3] ~= '' then
     if name == ARGV[2] and idle < tonumber(ARGV[3]) then return 0 end
   end
 end
-redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])
+R('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])
 return 1
-`)
+`
 
 // LeaveAuditGroup removes consumer from group on every audit stream where
 // nothing is pending to it, so that the groups do not collect the

@@ -40,28 +40,34 @@ func (s *Store) seen(ctx context.Context, key string, ttl time.Duration, nonce s
 // Renewing and releasing must compare the holder and act in one step, or a
 // replica whose lease just ran out could extend or delete its successor's.
 var (
-	leaseAcquire = redis.NewScript(`
-local cur = redis.call('GET', KEYS[1])
+	acquireSrc = guardLua + `
+local cur = R('GET', KEYS[1])
 if cur == false then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  R('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
   return 1
 end
 if cur == ARGV[1] then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  R('PEXPIRE', KEYS[1], ARGV[2])
   return 1
 end
-return 0`)
-	leaseRenew = redis.NewScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 0`
+
+	renewSrc = guardLua + `
+if R('GET', KEYS[1]) == ARGV[1] then
+  R('PEXPIRE', KEYS[1], ARGV[2])
   return 1
 end
-return 0`)
-	leaseRelease = redis.NewScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('DEL', KEYS[1])
+return 0`
+
+	releaseSrc = guardLua + `
+if R('GET', KEYS[1]) == ARGV[1] then
+  R('DEL', KEYS[1])
 end
-return 0`)
+return 0`
+
+	leaseAcquire = redis.NewScript(acquireSrc)
+	leaseRenew   = redis.NewScript(renewSrc)
+	leaseRelease = redis.NewScript(releaseSrc)
 )
 
 // Acquire takes the lease name for holder for ttl when nobody holds it, or

@@ -6,8 +6,10 @@
 //
 // Every transition (Create, Vote, Cancel, ExpireDue, the claim inside Next,
 // Finish, Offer, ClaimReveal, Hold, SetRef, Audit) is one Lua script sent with
-// EVALSHA: one round trip,
-// atomic across processes. go-redis loads a script again when Redis answers
+// EVALSHA, atomic across processes: one round trip where Go knows every key
+// the script touches beforehand (Create, an approving Vote, the claim of a
+// queue entry, Cancel, Finish, Offer, Hold, SetRef, Audit), more where the
+// keys are only known from what Redis holds (see Keys). go-redis loads a script again when Redis answers
 // NOSCRIPT (after a restart or SCRIPT FLUSH). The time of a transition comes
 // from the injected bot.Clock and travels as an argument in milliseconds;
 // scripts never read Redis TIME, so tests control time and every replica
@@ -23,10 +25,22 @@
 //
 // Every key is "{" + Options.Prefix + "}" + name, with Prefix "resetbot:" by
 // default: {resetbot:}req:R-7F3K9Q. The braces make the whole prefix the Redis
-// Cluster hash tag, so all of the bot's keys live in one slot and a script
-// may touch any of them; scripts derive keys they can only know after reading
-// a request (the requester's open requests) from the prefix, and declare in
-// KEYS all the others. Names and IDs are used in keys as they are: each family
+// Cluster hash tag, so all of the bot's keys live in one slot.
+//
+// Every script names every key it touches in KEYS, so that the bot runs on
+// Redis Cluster and on the cloud Redis proxies that refuse undeclared keys.
+// Scripts call Redis only through a guard that fails, with an UNDECLARED
+// error, on a key not in KEYS (keys.go): every script run checks it, on every
+// server. Keys known only from what Redis holds are found in one of two
+// ways. The sweeps (ExpireDue, Due, the take-over of expired leases in Next)
+// read the due IDs, and the requesters and accounts their hashes name, in Go,
+// and pass them; the script looks again at each, and leaves alone one no
+// longer due. A script that reads a request and finds it needs a key it names
+// (the requester's open requests when a Vote denies, the open request a
+// duplicate Create finds) answers so before it writes anything, and is sent
+// again with that key: a denial and a duplicate take two round trips.
+//
+// Names and IDs are used in keys as they are: each family
 // of keys starts with its own word, so families cannot collide.
 //
 //	req:<id>          hash    One request. Written by Create and every

@@ -2,7 +2,10 @@ package approvals
 
 import (
 	"context"
+	"maps"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"resetbot/bot"
 )
@@ -59,4 +62,25 @@ func LuaNames() map[string]map[string]string {
 func WithRefusalLimits(o Options, maxLen, burst int64, window time.Duration) Options {
 	o.refusalMaxLen, o.refusalBurst, o.refusalWindow = maxLen, burst, window
 	return o
+}
+
+// GuardLua is the start of every script: the check that it touches only
+// the keys in KEYS, R, RP, want and needed.
+func GuardLua() string { return guardLua }
+
+// AllScriptSources are ScriptSources and the small scripts that need no
+// prelude (the audit group's and the leases').
+func AllScriptSources() map[string]string {
+	all := ScriptSources()
+	maps.Copy(all, map[string]string{"touch": touchSrc, "leave": leaveSrc,
+		"leaseAcquire": acquireSrc, "leaseRenew": renewSrc, "leaseRelease": releaseSrc})
+	return all
+}
+
+// RunScript runs the store's script name ("hold", ...) with keys as KEYS,
+// whatever they lack, and returns its status.
+func RunScript(s *Store, ctx context.Context, name string, keys []string, args ...any) (string, error) {
+	scripts := map[string]*redis.Script{"hold": s.lua.hold, "setRef": s.lua.setRef, "cancel": s.lua.cancel}
+	status, _, err := s.run(ctx, "run "+name, scripts[name], keys, s.now(), args...)
+	return status, err
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -161,15 +162,28 @@ func (s *Store) claim(ctx context.Context, id, entry, consumer string, lease tim
 		return bot.Claim{}, false, err
 	}
 	keys := s.withAudit("", s.key("leases"), s.key("queue"))
-	if id != "" {
-		keys = append([]string{s.reqKey(id), s.refsKey(id)}, keys...)
-	}
 	op := "claim " + id
-	if id == "" {
-		op = "take over an expired lease"
-	}
 	now := s.now()
-	status, rest, err := s.run(ctx, op, s.lua.claim, keys, now, id, entry, lease.Milliseconds(), token, consumer, Group)
+	args := []any{id, entry, lease.Milliseconds(), token, consumer, Group}
+	if id != "" {
+		keys = append(keys, s.reqKey(id), s.refsKey(id))
+	} else {
+		// the requests whose lease ran out: the script looks again at
+		// each, and takes over the first still due
+		op = "take over an expired lease"
+		due, err := s.c.ZRangeByScore(ctx, s.key("leases"), &redis.ZRangeBy{Min: "-inf", Max: strconv.FormatInt(now, 10), Count: 10}).Result()
+		if err != nil {
+			return bot.Claim{}, false, fail(op, err)
+		}
+		if len(due) == 0 {
+			return bot.Claim{}, false, nil
+		}
+		for _, d := range due {
+			keys = append(keys, s.reqKey(d), s.refsKey(d))
+		}
+		args = append(args, strArgs(due)...)
+	}
+	status, rest, err := s.run(ctx, op, s.lua.claim, keys, now, args...)
 	if err != nil {
 		return bot.Claim{}, false, err
 	}
@@ -209,7 +223,8 @@ func (s *Store) Finish(ctx context.Context, c bot.Claim, state bot.State, outcom
 		return bot.Request{}, bot.Errorf(bot.EINVALID, "a claim finishes as succeeded or failed, not %s", state)
 	}
 	id := c.Request.ID
-	keys := s.withAudit("", s.reqKey(id), s.refsKey(id), s.key("leases"), s.key("queue"), s.key("deadlines"), s.key("lock:"+c.Request.Account))
+	keys := s.withAudit("", s.reqKey(id), s.refsKey(id), s.key("leases"), s.key("queue"), s.key("deadlines"),
+		s.key("lock:"+c.Request.Account), s.key("open:"+c.Request.Requester))
 	maybeShown := "0"
 	if c.MaybeShown {
 		maybeShown = "1"
@@ -242,12 +257,13 @@ func (s *Store) ClaimReveal(ctx context.Context, id, person string, platform bot
 	if err != nil {
 		return bot.Claim{}, err
 	}
-	// the account names the lock the script checks, a key it declares
-	account, err := s.c.HGet(ctx, s.reqKey(id), "account").Result()
-	if err != nil && err != redis.Nil {
+	// the request names the lock the script checks and the open requests
+	// a locked account's refusal closes
+	own, err := s.ownKeys(ctx, id)
+	if err != nil {
 		return bot.Claim{}, fail("reveal "+id, err)
 	}
-	keys := s.withAudit(person, s.reqKey(id), s.refsKey(id), s.key("deadlines"), s.key("leases"), s.key("lock:"+account))
+	keys := s.withAudit(person, append(own, s.reqKey(id), s.refsKey(id), s.key("deadlines"), s.key("leases"))...)
 	now := s.now()
 	r, err := s.runRequest(ctx, "reveal "+id, s.lua.reveal, keys, now, id, person, string(platform), lease.Milliseconds(), token)
 	if err != nil {

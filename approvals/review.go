@@ -5,8 +5,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"resetbot/bot"
 )
 
@@ -103,34 +101,34 @@ const reviewLib = `
 -- revealed (or being revealed), its password is rotated, to one nobody
 -- sees, and its account locked until a normal request succeeds.
 local function undo(id, rk, by, platform, reason, event, detail)
-  local f = redis.call('HMGET', rk, 'state', 'requester', 'account')
+  local f = R('HMGET', rk, 'state', 'requester', 'account')
   local st, requester, account = f[1], f[2], f[3]
   local rs = RV.Rejected
   if event == E.Overdue then rs = RV.Overdue end
-  redis.call('HSET', rk, 'rv_state', rs, 'rv_by', by, 'rv_at', NOWS, 'updated', NOWS)
-  if reason ~= '' then redis.call('HSET', rk, 'rv_reason', reason) end
-  redis.call('HINCRBY', rk, 'rev', 1)
+  R('HSET', rk, 'rv_state', rs, 'rv_by', by, 'rv_at', NOWS, 'updated', NOWS)
+  if reason ~= '' then R('HSET', rk, 'rv_reason', reason) end
+  R('HINCRBY', rk, 'rev', 1)
   audit(event, id, by, platform, detail)
-  local resetting = st == S.Executing and redis.call('HGET', rk, 'claim') ~= CLAIM_QUEUE
+  local resetting = st == S.Executing and R('HGET', rk, 'claim') ~= CLAIM_QUEUE
   if st == S.Approved or st == S.Offered or st == S.Pending or (st == S.Executing and not resetting) then
     -- nothing was reset (an executing request claimed from the queue is
     -- being offered, not reset): the request ends here, nothing to rotate
     local why = 'rejected by ' .. by
     if event == E.Overdue then why = 'not confirmed in time' end
-    redis.call('HSET', rk, 'state', S.Denied, 'rot_state', ROT.None,
+    R('HSET', rk, 'state', S.Denied, 'rot_state', ROT.None,
       'outcome', why .. ' before ' .. requester .. ' revealed it; nothing was reset')
-    redis.call('HDEL', rk, 'reveal', 'token', 'lease', 'claim')
+    R('HDEL', rk, 'reveal', 'token', 'lease', 'claim')
     audit(E.Denied, id, by, platform, 'review ' .. rs .. ' before the reset; nothing was reset')
     close(id, account, requester)
-  elseif resetting or st == S.Succeeded or (st == S.Failed and redis.call('HGET', rk, 'maybe_shown') == '1') then
+  elseif resetting or st == S.Succeeded or (st == S.Failed and R('HGET', rk, 'maybe_shown') == '1') then
     -- its password was, or may have been, shown: it is reset again, and
     -- the account locked until a normal approved reset
-    redis.call('HSET', rk, 'rot_state', ROT.Pending, 'rot_attempts', '0', 'rot_next', NOWS)
-    redis.call('SADD', K .. 'lock:' .. account, id)
+    R('HSET', rk, 'rot_state', ROT.Pending, 'rot_attempts', '0', 'rot_next', NOWS)
+    R('SADD', K .. 'lock:' .. account, id)
   else
     -- expired or cancelled before its Reveal, or failed without showing a
     -- password: nothing to undo
-    redis.call('HSET', rk, 'rot_state', ROT.None)
+    R('HSET', rk, 'rot_state', ROT.None)
   end
   schedule(id)
 end
@@ -153,12 +151,13 @@ func (s *Store) Review(ctx context.Context, id, person string, platform bot.Plat
 	if confirm {
 		c = "1"
 	}
-	// the account names the lock a rejection sets, a key the script declares
-	account, err := s.c.HGet(ctx, s.reqKey(id), "account").Result()
-	if err != nil && err != redis.Nil {
+	// the request names the keys a rejection touches besides its own: the
+	// lock of its account and its requester's open requests
+	own, err := s.ownKeys(ctx, id)
+	if err != nil {
 		return bot.Request{}, fail("review "+id, err)
 	}
-	keys := s.withAudit(person, s.reqKey(id), s.refsKey(id), s.key("timers"), s.key("deadlines"), s.key("leases"), s.key("lock:"+account))
+	keys := s.withAudit(person, append(own, s.reqKey(id), s.refsKey(id), s.key("timers"), s.key("deadlines"), s.key("leases"))...)
 	return s.runRequest(ctx, "review "+id, s.lua.review, keys, s.now(), id, person, string(platform), c, reason)
 }
 
@@ -166,7 +165,7 @@ func (s *Store) Review(ctx context.Context, id, person string, platform bot.Plat
 var reviewLua = prelude + reviewLib + `
 local id, person, platform, confirm, reason = ARGV[5], ARGV[6], ARGV[7], ARGV[8] == '1', ARGV[9]
 local rk = rkey(id)
-local f = redis.call('HMGET', rk, 'state', 'requester', 'rv_kind', 'rv_state', 'rv_by')
+local f = R('HMGET', rk, 'state', 'requester', 'rv_kind', 'rv_state', 'rv_by')
 local function refused(code, msg) return refusedBy(id, person, platform, code, msg) end
 if not f[1] then
   return refused(C.NotFound, 'there is no request ' .. id)
@@ -177,19 +176,21 @@ end
 if person == f[2] then
   return refused(C.Forbidden, 'you asked for ' .. id .. ': another approver must review it')
 end
-local want = RV.Rejected
-if confirm then want = RV.Confirmed end
+local wanted = RV.Rejected
+if confirm then wanted = RV.Confirmed end
 if f[4] ~= RV.Open then
-  if f[4] == want and f[5] == person then return okreq(id) end -- the same review sent again
+  if f[4] == wanted and f[5] == person then return okreq(id) end -- the same review sent again
   local by = f[5] or 'system'
   if f[4] == RV.Overdue then
     return refused(C.Conflict, 'the review of ' .. id .. ' is closed: nobody confirmed it in time')
   end
   return refused(C.Conflict, id .. ' was already ' .. f[4] .. ' by ' .. by)
 end
+local n = needOwn(id, true, true)
+if n then return n end
 if confirm then
-  redis.call('HSET', rk, 'rv_state', RV.Confirmed, 'rv_by', person, 'rv_at', NOWS, 'updated', NOWS)
-  redis.call('HINCRBY', rk, 'rev', 1)
+  R('HSET', rk, 'rv_state', RV.Confirmed, 'rv_by', person, 'rv_at', NOWS, 'updated', NOWS)
+  R('HINCRBY', rk, 'rev', 1)
   audit(E.Confirmed, id, person, platform, reason)
   schedule(id)
 else
@@ -218,7 +219,7 @@ var rotatedLua = prelude + `
 local id, attempt, errText = ARGV[5], ARGV[6], ARGV[7]
 local base, most = tonumber(ARGV[8]), tonumber(ARGV[9])
 local rk = rkey(id)
-local f = redis.call('HMGET', rk, 'rot_state', 'rot_attempts', 'rot_failed')
+local f = R('HMGET', rk, 'rot_state', 'rot_attempts', 'rot_failed')
 if not f[1] then
   return refuse(C.NotFound, 'there is no rotation of ' .. id, id)
 end
@@ -233,16 +234,16 @@ if f[1] ~= ROT.Pending then
   return refuse(C.Conflict, 'there is no rotation of ' .. id .. ' to record', id)
 end
 if errText == '' then
-  redis.call('HSET', rk, 'rot_state', ROT.Done, 'rot_at', NOWS, 'updated', NOWS)
-  redis.call('HDEL', rk, 'rot_next', 'rot_error')
-  redis.call('HINCRBY', rk, 'rev', 1)
+  R('HSET', rk, 'rot_state', ROT.Done, 'rot_at', NOWS, 'updated', NOWS)
+  R('HDEL', rk, 'rot_next', 'rot_error')
+  R('HINCRBY', rk, 'rev', 1)
   audit(E.Rotated, id, 'system', '', 'the password was reset again; nobody has it')
 elseif f[3] == attempt then
   return okreq(id) -- the same failure sent again
 else
   local wait = math.min(base * 2 ^ (tonumber(attempt) - 1), most)
-  redis.call('HSET', rk, 'rot_error', errText, 'rot_failed', attempt, 'rot_next', istr(NOW + wait), 'updated', NOWS)
-  redis.call('HINCRBY', rk, 'rev', 1)
+  R('HSET', rk, 'rot_error', errText, 'rot_failed', attempt, 'rot_next', istr(NOW + wait), 'updated', NOWS)
+  R('HINCRBY', rk, 'rev', 1)
   audit(E.RotationFailed, id, 'system', '', 'attempt ' .. attempt .. ': ' .. errText .. '; still exposed, next attempt in ' .. istr(wait / 1000) .. 's')
 end
 schedule(id)

@@ -8,18 +8,20 @@ import "github.com/redis/go-redis/v9"
 // approximate MAXLEN of audit, audit:refusals and audit:strangers, how many
 // refusals per person and window are written in full, the window in ms) and
 // the retention of terminal requests (ms). Keys are derived from the prefix in
-// Lua because some (the requester's open-request hash) are only known once the
-// request is read; KEYS still names every key Go can know, for routing, and
-// all keys share one hash tag, so they live in one slot.
+// Lua; every one a script touches must also be in KEYS, or the guard it
+// starts with (guardLua) fails it. A key only known once the script has read
+// a request it asks for with a {'need', key...} answer (keys.go). All keys
+// share one hash tag, so they live in one slot.
 //
 // Replies are tables whose first element says what happened:
 // {'ok', <request as HGETALL>, ...}, {'err', code, message, id, extra} for a
-// refusal, or {'skip'}/{'none'} for the claim script.
+// refusal, {'skip'}/{'none'} for the claim script, or {'need', key...} when
+// the script needs keys not declared (Store.run sends it again with them).
 // prelude's words are bound to the Go constants that own them (see
 // words.go): S for states, E for audit event kinds, C for error codes, REF
 // for the prefix of reference fields. Scripts write S.Offered, never
 // 'offered', so that a word has one owner.
-var prelude = `
+var prelude = guardLua + `
 local K = ARGV[1]
 local NOWS = ARGV[2]
 local NOW = tonumber(ARGV[2])
@@ -39,13 +41,26 @@ local INCIDENT = nil
 ` + words + `
 local function istr(n) return string.format('%.0f', n) end
 local function rkey(id) return K .. 'req:' .. id end
+local function refskey(id) return K .. 'refs:' .. id end
+
+-- needOwn is the 'need' answer (keys.go) for the keys request id's hash
+-- names, when they are not declared: its requester's open requests (with
+-- open) and its account's lock (with lock); nil when they are declared,
+-- or when there is no request.
+local function needOwn(id, open, lock)
+  local f = R('HMGET', rkey(id), 'requester', 'account')
+  local list = {}
+  if open and f[1] then want(list, K .. 'open:' .. f[1]) end
+  if lock and f[2] then want(list, K .. 'lock:' .. f[2]) end
+  return needed(list)
+end
 
 -- schedule files request id in timers at the first of what it has due:
 -- while pending, its next reminder or its escalation; while its review is
 -- open, the review's deadline; while a rotation is pending, its next
 -- attempt. With none of them, it takes the request out.
 local function schedule(id)
-  local t = redis.call('HMGET', rkey(id), 'state', 'remind_next', 'esc_at', 'esc_done', 'rv_state', 'rv_due',
+  local t = R('HMGET', rkey(id), 'state', 'remind_next', 'esc_at', 'esc_done', 'rv_state', 'rv_due',
     'rot_state', 'rot_next')
   local due = nil
   local function consider(v)
@@ -59,9 +74,9 @@ local function schedule(id)
   if t[5] == RV.Open then consider(t[6]) end
   if t[7] == ROT.Pending then consider(t[8]) end
   if due then
-    redis.call('ZADD', K .. 'timers', istr(due), id)
+    R('ZADD', K .. 'timers', istr(due), id)
   else
-    redis.call('ZREM', K .. 'timers', id)
+    R('ZREM', K .. 'timers', id)
   end
 end
 
@@ -75,11 +90,11 @@ end
 -- order they were written. It follows the injected clock, so that AuditLog
 -- can select by time; a clock behind the last entry reuses its ms.
 local function nextAuditID()
-  local last = redis.call('GET', LASTID)
+  local last = R('GET', LASTID)
   if not last then
     -- a log written before audit:last: its newest entry
     for _, s in ipairs({AUDIT, REFUSALS, STRANGERS}) do
-      local l = redis.call('XREVRANGE', s, '+', '-', 'COUNT', 1)
+      local l = R('XREVRANGE', s, '+', '-', 'COUNT', 1)
       if #l > 0 then
         if not last then
           last = l[1][1]
@@ -97,7 +112,7 @@ local function nextAuditID()
     if lms and lms >= ms then ms, seq = lms, lseq + 1 end
   end
   local id = istr(ms) .. '-' .. istr(seq)
-  redis.call('SET', LASTID, id)
+  R('SET', LASTID, id)
   return id
 end
 
@@ -113,20 +128,20 @@ local function xadd(stream, maxlen, at, event, id, actor, platform, detail, coun
     table.insert(args, count)
   end
   local incident = INCIDENT
-  if not incident and id and id ~= '' then incident = redis.call('HGET', rkey(id), 'rv_incident') end
+  if not incident and id and id ~= '' then incident = R('HGET', rkey(id), 'rv_incident') end
   if incident then
     table.insert(args, 'incident')
     table.insert(args, incident)
   end
-  local eid = redis.pcall(unpack(args))
+  local eid = RP(unpack(args))
   if type(eid) == 'table' and eid.err then
     -- the stream is ahead of audit:last (an earlier version of the bot
     -- wrote it): take its next ID, and go on from there
     args[6] = '*'
-    local last = redis.call('XREVRANGE', stream, '+', '-', 'COUNT', 1)
+    local last = R('XREVRANGE', stream, '+', '-', 'COUNT', 1)
     if #last > 0 then args[6] = string.match(last[1][1], '^(%d+)%-') .. '-*' end
-    eid = redis.call(unpack(args))
-    redis.call('SET', LASTID, eid)
+    eid = R(unpack(args))
+    R('SET', LASTID, eid)
   end
   return eid
 end
@@ -139,21 +154,21 @@ end
 local function refusal(id, actor, platform, detail, at)
   local rk = K .. 'refusals:' .. actor
   local win = istr(math.floor(NOW / WINDOW))
-  local f = redis.call('HMGET', rk, 'w', 'n', 's')
+  local f = R('HMGET', rk, 'w', 'n', 's')
   local n = 1
   if f[1] == win then n = tonumber(f[2]) + 1 end
   if n > BURST then
-    if f[1] == win and f[3] then redis.call('XDEL', REFUSALS, f[3]) end
+    if f[1] == win and f[3] then R('XDEL', REFUSALS, f[3]) end
     local more = istr(n - BURST)
     local sid = xadd(REFUSALS, REFUSALS_MAXLEN, at, E.Refused, '', actor, platform,
       '… and ' .. more .. ' more refusals by ' .. actor, more)
-    redis.call('HSET', rk, 'w', win, 'n', istr(n), 's', sid)
+    R('HSET', rk, 'w', win, 'n', istr(n), 's', sid)
   else
     xadd(REFUSALS, REFUSALS_MAXLEN, at, E.Refused, id, actor, platform, detail)
-    if n == 1 then redis.call('DEL', rk) end
-    redis.call('HSET', rk, 'w', win, 'n', istr(n))
+    if n == 1 then R('DEL', rk) end
+    R('HSET', rk, 'w', win, 'n', istr(n))
   end
-  redis.call('PEXPIRE', rk, istr((tonumber(win) + 1) * WINDOW - NOW))
+  R('PEXPIRE', rk, istr((tonumber(win) + 1) * WINDOW - NOW))
 end
 
 -- audit appends an event: a decision to audit, a known person's refusal
@@ -178,22 +193,22 @@ local closedRefs = {}
 -- it, the refs kept while they can be used go, since they can no longer.
 local function close(id, account, requester)
   local open = K .. 'open:' .. requester
-  if redis.call('HGET', open, account) == id then
-    redis.call('HDEL', open, account)
+  if R('HGET', open, account) == id then
+    R('HDEL', open, account)
   end
-  redis.call('ZREM', K .. 'deadlines', id)
-  redis.call('ZREM', K .. 'leases', id)
-  redis.call('PEXPIRE', rkey(id), RETENTION)
-  closedRefs[id] = redis.call('HGETALL', K .. 'refs:' .. id)
-  redis.call('DEL', K .. 'refs:' .. id)
+  R('ZREM', K .. 'deadlines', id)
+  R('ZREM', K .. 'leases', id)
+  R('PEXPIRE', rkey(id), RETENTION)
+  closedRefs[id] = R('HGETALL', refskey(id))
+  R('DEL', refskey(id))
 end
 
 -- hreq is request id as HGETALL has it, with the refs kept while they can
 -- be used (refs:<id>) added as ref: fields.
 local function hreq(id)
-  local h = redis.call('HGETALL', rkey(id))
+  local h = R('HGETALL', rkey(id))
   if #h > 0 then
-    local r = closedRefs[id] or redis.call('HGETALL', K .. 'refs:' .. id)
+    local r = closedRefs[id] or R('HGETALL', refskey(id))
     for i = 1, #r, 2 do
       table.insert(h, REF .. r[i])
       table.insert(h, r[i + 1])
@@ -225,8 +240,8 @@ end
 local function dropEntries(group, ...)
   for _, e in ipairs({...}) do
     if e and e ~= '' then
-      redis.pcall('XACK', K .. 'queue', group, e)
-      redis.pcall('XDEL', K .. 'queue', e)
+      RP('XACK', K .. 'queue', group, e)
+      RP('XDEL', K .. 'queue', e)
     end
   end
 end
@@ -249,7 +264,7 @@ local ppN, ppWindow, ppDetail = tonumber(ARGV[17]), tonumber(ARGV[18]), ARGV[19]
 local refsPX, nrefs = ARGV[20], tonumber(ARGV[21])
 local fieldsAt = 22 + 2 * nrefs
 local rk = rkey(id)
-if redis.call('EXISTS', rk) == 1 then
+if R('EXISTS', rk) == 1 then
   return refuse(C.Conflict, 'request ID already in use', id)
 end
 if approver ~= '' then
@@ -257,7 +272,7 @@ if approver ~= '' then
   for i = fieldsAt, #ARGV - 1, 2 do
     if ARGV[i] == 'rv_incident' then INCIDENT = ARGV[i + 1] end
   end
-  local locked = redis.call('SMEMBERS', K .. 'lock:' .. account)
+  local locked = R('SMEMBERS', K .. 'lock:' .. account)
   table.sort(locked)
   local lock = locked[1]
   if lock then
@@ -267,22 +282,24 @@ if approver ~= '' then
   end
 end
 local open = K .. 'open:' .. requester
-local cur = redis.call('HGET', open, account)
+local cur = R('HGET', open, account)
 if cur then
-  local st = redis.call('HGET', rkey(cur), 'state')
+  local n = needed(want({}, rkey(cur)))
+  if n then return n end
+  local st = R('HGET', rkey(cur), 'state')
   if st and not TERMINAL[st] then
     audit(E.Refused, cur, requester, platform, 'duplicate: ' .. cur .. ' is already open for ' .. account)
     return refuse(C.Duplicate, 'you already have an open request for ' .. account .. ': ' .. cur, cur)
   end
-  redis.call('HDEL', open, account)
+  R('HDEL', open, account)
 end
 -- rateCheck counts this request in the zset key, unless it already holds
 -- n within the window: then it audits and returns the refusal, which
 -- names the limit (what) and how long until it allows one more.
 local function rateCheck(key, n, win, detail, what)
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', istr(NOW - win))
-  if redis.call('ZCARD', key) >= n then
-    local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+  R('ZREMRANGEBYSCORE', key, '-inf', istr(NOW - win))
+  if R('ZCARD', key) >= n then
+    local oldest = R('ZRANGE', key, 0, 0, 'WITHSCORES')
     local wait = tonumber(oldest[2]) + win - NOW
     audit(E.Refused, '', requester, platform, detail .. ' (' .. account .. ')')
     return refuse(C.RateLimited, what, '', istr(wait))
@@ -301,26 +318,26 @@ if limit > 0 then
 end
 -- both limits hold: count the request in each
 if ppN > 0 then
-  redis.call('ZADD', pp, NOWS, id)
-  redis.call('PEXPIRE', pp, istr(ppWindow))
+  R('ZADD', pp, NOWS, id)
+  R('PEXPIRE', pp, istr(ppWindow))
 end
 if limit > 0 then
-  redis.call('ZADD', rate, NOWS, id)
-  redis.call('PEXPIRE', rate, istr(window))
+  R('ZADD', rate, NOWS, id)
+  R('PEXPIRE', rate, istr(window))
 end
-redis.call('HSET', rk, unpack(ARGV, fieldsAt))
+R('HSET', rk, unpack(ARGV, fieldsAt))
 if nrefs > 0 then
-  local refs = K .. 'refs:' .. id
-  redis.call('HSET', refs, unpack(ARGV, 22, fieldsAt - 1))
-  redis.call('PEXPIRE', refs, refsPX)
+  local refs = refskey(id)
+  R('HSET', refs, unpack(ARGV, 22, fieldsAt - 1))
+  R('PEXPIRE', refs, refsPX)
 end
-redis.call('HSET', open, account, id)
+R('HSET', open, account, id)
 audit(event, id, requester, platform, account .. ': ' .. reason)
 if approver ~= '' then
   local who = approver == requester and platform or ''
   markApproved(id, rk, approver, who, approvalDetail)
 else
-  redis.call('ZADD', K .. 'deadlines', expires, id)
+  R('ZADD', K .. 'deadlines', expires, id)
 end
 schedule(id) -- its first reminder, its escalation, or its review's deadline
 return okreq(id)
@@ -331,7 +348,7 @@ var cancelLua = prelude + `
 local id, person, platform = ARGV[5], ARGV[6], ARGV[7]
 local rk = rkey(id)
 upgrade(rk)
-local f = redis.call('HMGET', rk, 'state', 'requester', 'account')
+local f = R('HMGET', rk, 'state', 'requester', 'account')
 local state, requester, account = f[1], f[2], f[3]
 local function refused(code, msg) return refusedBy(id, person, platform, code, msg) end
 if not state then
@@ -344,44 +361,60 @@ end
 if state ~= S.Pending and state ~= S.Offered then
   return refused(C.Conflict, id .. ' is already ' .. state)
 end
-redis.call('HSET', rk, 'state', S.Cancelled, 'outcome', 'cancelled by ' .. person, 'updated', NOWS)
-redis.call('HINCRBY', rk, 'rev', 1)
-redis.call('HDEL', rk, 'reveal', 'token')
+local n = needOwn(id, true, false)
+if n then return n end
+R('HSET', rk, 'state', S.Cancelled, 'outcome', 'cancelled by ' .. person, 'updated', NOWS)
+R('HINCRBY', rk, 'rev', 1)
+R('HDEL', rk, 'reveal', 'token')
 audit(E.Cancelled, id, person, platform, '')
 close(id, account, requester)
 return okreq(id)
 `
 
-// ARGV[5]: how many due requests to look at.
+// ARGV[5..]: the IDs of requests that were due when Go read deadlines
+// (Store.sweep). It answers how many it skipped, and the requests it
+// expired.
 var expireLua = prelude + `
-local due = redis.call('ZRANGEBYSCORE', K .. 'deadlines', '-inf', NOWS, 'LIMIT', 0, tonumber(ARGV[5]))
+local due, skipped = {}, 0
+for i = 5, #ARGV do
+  local id = ARGV[i]
+  local at = R('ZSCORE', K .. 'deadlines', id)
+  if at and tonumber(at) <= NOW then
+    if needOwn(id, true, false) then
+      skipped = skipped + 1 -- its hash names other keys now: the next round
+    else
+      table.insert(due, id)
+    end
+  end
+end
 local out = {}
 for _, id in ipairs(due) do
-  redis.call('ZREM', K .. 'deadlines', id)
+  R('ZREM', K .. 'deadlines', id)
   local rk = rkey(id)
   upgrade(rk)
-  local f = redis.call('HMGET', rk, 'state', 'requester', 'account')
+  local f = R('HMGET', rk, 'state', 'requester', 'account')
   if f[1] == S.Pending then
-    redis.call('HSET', rk, 'state', S.Expired, 'outcome', 'expired: not approved in time', 'updated', NOWS)
-    redis.call('HINCRBY', rk, 'rev', 1)
+    R('HSET', rk, 'state', S.Expired, 'outcome', 'expired: not approved in time', 'updated', NOWS)
+    R('HINCRBY', rk, 'rev', 1)
     audit(E.Expired, id, 'system', '', 'not approved before its expiry')
     close(id, f[3], f[2])
     table.insert(out, hreq(id))
   elseif f[1] == S.Offered then
-    redis.call('HSET', rk, 'state', S.Expired, 'outcome',
+    R('HSET', rk, 'state', S.Expired, 'outcome',
       'expired: ' .. f[2] .. ' did not press Reveal in time; nothing was reset', 'updated', NOWS)
-    redis.call('HINCRBY', rk, 'rev', 1)
-    redis.call('HDEL', rk, 'reveal', 'token')
+    R('HINCRBY', rk, 'rev', 1)
+    R('HDEL', rk, 'reveal', 'token')
     audit(E.Expired, id, 'system', '', 'Reveal not pressed before its deadline; nothing was reset')
     close(id, f[3], f[2])
     table.insert(out, hreq(id))
   end
 end
-return {'ok', istr(#due), out}
+return {'ok', istr(skipped), out}
 `
 
 // ARGV[5..]: id and queue entry (both empty: take over the first request
-// whose lease ran out), lease (ms), new token, consumer, consumer group.
+// whose lease ran out, among ARGV[11..], those leases held when Go read
+// them), lease (ms), new token, consumer, consumer group.
 var claimLua = prelude + `
 local id, entry, lease, token, consumer, group = ARGV[5], ARGV[6], tonumber(ARGV[7]), ARGV[8], ARGV[9], ARGV[10]
 local leases = K .. 'leases'
@@ -390,7 +423,7 @@ local leases = K .. 'leases'
 local function try(id, entry)
   local rk = rkey(id)
   upgrade(rk)
-  local f = redis.call('HMGET', rk, 'state', 'lease', 'entry', 'claim', 'token')
+  local f = R('HMGET', rk, 'state', 'lease', 'entry', 'claim', 'token')
   local state = f[1]
   if entry == '' then entry = f[3] or '' end
   if state == S.Executing and f[5] == token then
@@ -400,7 +433,7 @@ local function try(id, entry)
   if state ~= S.Approved and state ~= S.Executing then
     -- gone, terminal, never approved, or offered (an entry read just
     -- before Offer removed it): nothing to execute
-    redis.call('ZREM', leases, id)
+    R('ZREM', leases, id)
     dropEntries(group, entry)
     return nil
   end
@@ -414,15 +447,15 @@ local function try(id, entry)
   local resumed = taken and f[4] == CLAIM_QUEUE
   local stale = taken and not resumed
   local deadline = istr(NOW + lease)
-  redis.call('HSET', rk, 'state', S.Executing, 'token', token, 'lease', deadline, 'updated', NOWS)
+  R('HSET', rk, 'state', S.Executing, 'token', token, 'lease', deadline, 'updated', NOWS)
   if not stale then
-    redis.call('HSET', rk, 'claim', CLAIM_QUEUE)
+    R('HSET', rk, 'claim', CLAIM_QUEUE)
   end
-  redis.call('HINCRBY', rk, 'rev', 1)
-  redis.call('ZADD', leases, deadline, id)
+  R('HINCRBY', rk, 'rev', 1)
+  R('ZADD', leases, deadline, id)
   if stale then
     -- it may have shown the password before its lease ran out
-    redis.call('HSET', rk, 'maybe_shown', '1')
+    R('HSET', rk, 'maybe_shown', '1')
     audit(E.Executing, id, 'system', '', 'taken over by ' .. consumer .. ': the previous executor\'s lease ran out during the reset, outcome unknown')
   elseif resumed then
     audit(E.Executing, id, 'system', '', 'taken over by ' .. consumer .. ': the previous executor\'s lease ran out before it offered the request; nothing was reset')
@@ -435,10 +468,13 @@ end
 if id ~= '' then
   return try(id, entry) or {'skip'}
 end
-local due = redis.call('ZRANGEBYSCORE', leases, '-inf', NOWS, 'LIMIT', 0, 10)
-for _, d in ipairs(due) do
-  local r = try(d, '')
-  if r then return r end
+for i = 11, #ARGV do
+  local d = ARGV[i]
+  local at = R('ZSCORE', leases, d)
+  if at and tonumber(at) <= NOW then
+    local r = try(d, '')
+    if r then return r end
+  end
 end
 return {'none'}
 `
@@ -449,8 +485,10 @@ var finishLua = prelude + `
 local id, token, state, outcome, entry, group, event = ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11]
 local maybeShown = ARGV[12] == '1'
 local rk = rkey(id)
+local n = needOwn(id, true, true)
+if n then return n end
 upgrade(rk)
-local f = redis.call('HMGET', rk, 'state', 'token', 'requester', 'account', 'entry', 'done')
+local f = R('HMGET', rk, 'state', 'token', 'requester', 'account', 'entry', 'done')
 if not f[1] then
   return refuse(C.NotFound, 'there is no request ' .. id, id)
 end
@@ -464,22 +502,22 @@ local held = f[1] == S.Executing or f[1] == S.Offered
 if not held or f[2] ~= token then
   return lostClaim(id, f[1])
 end
-redis.call('HSET', rk, 'state', state, 'outcome', outcome, 'updated', NOWS)
-redis.call('HINCRBY', rk, 'rev', 1)
-redis.call('HDEL', rk, 'token', 'lease', 'reveal', 'claim')
-redis.call('HSET', rk, 'done', token)
-if maybeShown then redis.call('HSET', rk, 'maybe_shown', '1') end
+R('HSET', rk, 'state', state, 'outcome', outcome, 'updated', NOWS)
+R('HINCRBY', rk, 'rev', 1)
+R('HDEL', rk, 'token', 'lease', 'reveal', 'claim')
+R('HSET', rk, 'done', token)
+if maybeShown then R('HSET', rk, 'maybe_shown', '1') end
 close(id, f[4], f[3])
 dropEntries(group, f[5], entry)
 local detail = outcome
-if state == S.Succeeded and redis.call('HEXISTS', rk, 'rv_kind') == 0 then
+if state == S.Succeeded and R('HEXISTS', rk, 'rv_kind') == 0 then
   -- a normal, approved reset: the account's password is known again to
   -- someone approved, so a lock left by a rejected review ends
   local lock = K .. 'lock:' .. f[4]
-  local by = redis.call('SMEMBERS', lock)
+  local by = R('SMEMBERS', lock)
   if #by > 0 then
     table.sort(by)
-    redis.call('DEL', lock)
+    R('DEL', lock)
     detail = outcome .. '; ' .. f[4] .. ' unlocked (locked since the review of ' .. table.concat(by, ', ') .. ')'
   end
 end
@@ -493,7 +531,7 @@ return okreq(id)
 var offerLua = prelude + `
 local id, token, by, outcome, entry, group = ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10]
 local rk = rkey(id)
-local f = redis.call('HMGET', rk, 'state', 'token', 'entry')
+local f = R('HMGET', rk, 'state', 'token', 'entry')
 if not f[1] then
   return refuse(C.NotFound, 'there is no request ' .. id, id)
 end
@@ -503,11 +541,11 @@ end
 if f[1] ~= S.Executing or f[2] ~= token then
   return lostClaim(id, f[1])
 end
-redis.call('HSET', rk, 'state', S.Offered, 'reveal', by, 'outcome', outcome, 'updated', NOWS)
-redis.call('HINCRBY', rk, 'rev', 1)
-redis.call('HDEL', rk, 'lease', 'claim')
-redis.call('ZREM', K .. 'leases', id)
-redis.call('ZADD', K .. 'deadlines', by, id)
+R('HSET', rk, 'state', S.Offered, 'reveal', by, 'outcome', outcome, 'updated', NOWS)
+R('HINCRBY', rk, 'rev', 1)
+R('HDEL', rk, 'lease', 'claim')
+R('ZREM', K .. 'leases', id)
+R('ZADD', K .. 'deadlines', by, id)
 dropEntries(group, f[3], entry)
 audit(E.Offered, id, 'system', '', outcome)
 return okreq(id)
@@ -517,8 +555,10 @@ return okreq(id)
 var revealLua = prelude + `
 local id, person, platform, lease, token = ARGV[5], ARGV[6], ARGV[7], tonumber(ARGV[8]), ARGV[9]
 local rk = rkey(id)
+local n = needOwn(id, true, true)
+if n then return n end
 upgrade(rk)
-local f = redis.call('HMGET', rk, 'state', 'requester', 'reveal', 'claim', 'token')
+local f = R('HMGET', rk, 'state', 'requester', 'reveal', 'claim', 'token')
 local state, requester, by = f[1], f[2], f[3]
 local function refused(code, msg) return refusedBy(id, person, platform, code, msg) end
 if not state then
@@ -547,24 +587,24 @@ if NOW >= tonumber(by) then
 end
 -- a reset without a vote is not revealed once a rejected review locked
 -- its account: it ends here, nothing reset
-local account = redis.call('HGET', rk, 'account')
+local account = R('HGET', rk, 'account')
 local lock = K .. 'lock:' .. account
-if redis.call('HEXISTS', rk, 'rv_kind') == 1 and redis.call('SCARD', lock) > 0 and redis.call('SISMEMBER', lock, id) == 0 then
+if R('HEXISTS', rk, 'rv_kind') == 1 and R('SCARD', lock) > 0 and R('SISMEMBER', lock, id) == 0 then
   local why = account .. ' is locked: a review rejected a reset of it without a vote, and its password was reset again'
-  redis.call('HSET', rk, 'state', S.Denied, 'outcome', 'not revealed: ' .. why .. '; nothing was reset', 'updated', NOWS)
-  redis.call('HINCRBY', rk, 'rev', 1)
-  redis.call('HDEL', rk, 'reveal', 'token')
+  R('HSET', rk, 'state', S.Denied, 'outcome', 'not revealed: ' .. why .. '; nothing was reset', 'updated', NOWS)
+  R('HINCRBY', rk, 'rev', 1)
+  R('HDEL', rk, 'reveal', 'token')
   audit(E.Denied, id, 'system', '', 'not revealed: ' .. account .. ' is locked; nothing was reset')
   close(id, account, requester)
   return refuse(C.Conflict, id .. ' can no longer be revealed: ' .. why .. '. Nothing was reset: ask for a normal reset, which approvers vote on', id)
 end
 local deadline = istr(NOW + lease)
-redis.call('HSET', rk, 'state', S.Executing, 'token', token, 'lease', deadline, 'claim', CLAIM_REVEAL,
+R('HSET', rk, 'state', S.Executing, 'token', token, 'lease', deadline, 'claim', CLAIM_REVEAL,
   'outcome', 'resetting now, at ' .. person .. '\'s Reveal click', 'updated', NOWS)
-redis.call('HINCRBY', rk, 'rev', 1)
-redis.call('HDEL', rk, 'reveal')
-redis.call('ZREM', K .. 'deadlines', id)
-redis.call('ZADD', K .. 'leases', deadline, id)
+R('HINCRBY', rk, 'rev', 1)
+R('HDEL', rk, 'reveal')
+R('ZREM', K .. 'deadlines', id)
+R('ZADD', K .. 'leases', deadline, id)
 audit(E.Executing, id, person, platform, 'Reveal pressed by ' .. person)
 return okreq(id)
 `
@@ -575,7 +615,7 @@ return okreq(id)
 var holdLua = prelude + `
 local id, token, lease = ARGV[5], ARGV[6], tonumber(ARGV[7])
 local rk = rkey(id)
-local f = redis.call('HMGET', rk, 'state', 'token', 'lease')
+local f = R('HMGET', rk, 'state', 'token', 'lease')
 if not f[1] then
   return refuse(C.NotFound, 'there is no request ' .. id, id)
 end
@@ -586,25 +626,30 @@ if NOW >= tonumber(f[3] or '0') then
   return refuse(C.Conflict, 'the lease on ' .. id .. ' ran out: another executor may take it over', id)
 end
 local deadline = istr(NOW + lease)
-redis.call('HSET', rk, 'lease', deadline)
-redis.call('ZADD', K .. 'leases', deadline, id)
+R('HSET', rk, 'lease', deadline)
+R('ZADD', K .. 'leases', deadline, id)
 return {'ok', deadline}
 `
 
 // ARGV[5..]: id, ref key, value.
 var setRefLua = prelude + `
 local id = ARGV[5]
-if redis.call('EXISTS', rkey(id)) == 0 then
+if R('EXISTS', rkey(id)) == 0 then
   return refuse(C.NotFound, 'there is no request ' .. id, id)
 end
-redis.call('HSET', rkey(id), REF .. ARGV[6], ARGV[7])
+R('HSET', rkey(id), REF .. ARGV[6], ARGV[7])
 return {'ok'}
 `
 
 // ARGV[5]: requester.
 var openLua = prelude + `
+local ids = R('HVALS', K .. 'open:' .. ARGV[5])
+local list = {}
+for _, id in ipairs(ids) do want(list, rkey(id), refskey(id)) end
+local n = needed(list)
+if n then return n end
 local out = {}
-for _, id in ipairs(redis.call('HVALS', K .. 'open:' .. ARGV[5])) do
+for _, id in ipairs(ids) do
   local h = hreq(id)
   if #h > 0 then table.insert(out, h) end
 end

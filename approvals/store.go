@@ -106,6 +106,25 @@ func (s *Store) key(name string) string { return s.k + name }
 
 func (s *Store) reqKey(id string) string { return s.k + "req:" + id }
 
+// ownKeys are the keys request id's hash names, read before a script that
+// may touch them: its account's lock and its requester's open requests.
+// The script reads the hash again and asks for them (keys.go) if they
+// changed.
+func (s *Store) ownKeys(ctx context.Context, id string) ([]string, error) {
+	f, err := s.c.HMGet(ctx, s.reqKey(id), "account", "requester").Result()
+	if err != nil {
+		return nil, err
+	}
+	var keys []string
+	if a := str(f[0]); a != "" {
+		keys = append(keys, s.key("lock:"+a))
+	}
+	if r := str(f[1]); r != "" {
+		keys = append(keys, s.key("open:"+r))
+	}
+	return keys, nil
+}
+
 // refsKey holds the refs of request id that can be used for a while only
 // (bot.Request.RefsFor).
 func (s *Store) refsKey(id string) string { return s.k + "refs:" + id }
@@ -125,18 +144,41 @@ func (s *Store) withAudit(person string, keys ...string) []string {
 func (s *Store) now() int64 { return ms(s.clock.Now()) }
 
 // run runs script with the common arguments of the prelude and returns its
-// status and the rest of its reply.
+// status and the rest of its reply. keys are every key the script may
+// touch that Go can know; when the script answers that it needs more
+// (keys.go), run sends it again with them, at the same time now.
 func (s *Store) run(ctx context.Context, op string, script *redis.Script, keys []string, now int64, args ...any) (string, []any, error) {
 	all := append([]any{s.k, strconv.FormatInt(now, 10), s.limits, s.opts.retention.Milliseconds()}, args...)
-	v, err := script.Run(ctx, s.c, keys, all...).Result()
-	if err != nil {
-		return "", nil, fail(op, err)
+	keys = slices.Clone(keys)
+	declared := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		declared[k] = true
 	}
-	status, rest, err := reply(v)
-	if err != nil {
-		return "", nil, fmt.Errorf("%s: %w", op, err)
+	for range maxNeed + 1 {
+		v, err := script.Run(ctx, s.c, keys, all...).Result()
+		if err != nil {
+			return "", nil, fail(op, err)
+		}
+		status, rest, err := reply(v)
+		if err != nil {
+			return "", nil, fmt.Errorf("%s: %w", op, err)
+		}
+		if status != "need" {
+			return status, rest, nil
+		}
+		for _, k := range rest {
+			key := str(k)
+			if !strings.HasPrefix(key, s.k) {
+				// another slot: no script may touch it with the others
+				return "", nil, fmt.Errorf("%s: the script needs key %q, outside the store's hash tag", op, key)
+			}
+			if !declared[key] {
+				declared[key] = true
+				keys = append(keys, key)
+			}
+		}
 	}
-	return status, rest, nil
+	return "", nil, fmt.Errorf("%s: the keys it needs kept changing; try again", op)
 }
 
 // runRequest runs a script that answers with a request or a refusal.
@@ -307,7 +349,9 @@ func (s *Store) vote(ctx context.Context, id string, v bot.Vote, nonce string) (
 			roles = append(roles, r)
 		}
 	}
-	keys := s.withAudit(v.Person, s.reqKey(id), s.refsKey(id), s.key("deadlines"), s.key("queue"))
+	// a denial's script asks for the requester's open requests (keys.go):
+	// only the requester's name, in the request, says which
+	keys := s.withAudit(v.Person, s.reqKey(id), s.refsKey(id), s.key("deadlines"), s.key("queue"), s.key("leases"))
 	return s.runRequest(ctx, "vote on "+id, s.lua.vote, keys, now, id, v.Person, string(v.Platform), approve, string(vote), v.Reason, nonce,
 		strings.Join(roles, "\t"))
 }
@@ -318,7 +362,8 @@ func (s *Store) Cancel(ctx context.Context, id, person string, platform bot.Plat
 	if person == "" {
 		return bot.Request{}, bot.Errorf(bot.EINVALID, "a cancel needs a person")
 	}
-	keys := s.withAudit(person, s.reqKey(id), s.refsKey(id), s.key("deadlines"), s.key("leases"))
+	// only the requester may cancel: their open requests are person's
+	keys := s.withAudit(person, s.reqKey(id), s.refsKey(id), s.key("deadlines"), s.key("leases"), s.key("open:"+person))
 	return s.runRequest(ctx, "cancel "+id, s.lua.cancel, keys, s.now(), id, person, string(platform))
 }
 
@@ -397,26 +442,99 @@ func (s *Store) SetRef(ctx context.Context, id string, key bot.RefKey, value str
 // ExpireDue moves every pending request past its expiry, and every offered
 // one past its RevealBy, to expired.
 func (s *Store) ExpireDue(ctx context.Context) ([]bot.Request, error) {
+	const op = "expire due requests"
 	var out []bot.Request
-	for {
-		status, rest, err := s.run(ctx, "expire due requests", s.lua.expire, s.withAudit("", s.key("deadlines")), s.now(), expireBatch)
+	err := s.sweep(ctx, op, s.key("deadlines"), expireBatch, func(now int64, ids []string, keys []string) (int, error) {
+		keys = s.withAudit("", append(keys, s.key("deadlines"), s.key("leases"))...)
+		status, rest, err := s.run(ctx, op, s.lua.expire, keys, now, strArgs(ids)...)
 		if err != nil {
-			return out, err
+			return 0, err
 		}
 		if status != "ok" || len(rest) < 2 {
-			return out, fmt.Errorf("expire due requests: unexpected script status %q", status)
+			return 0, fmt.Errorf("%s: unexpected script status %q", op, status)
 		}
 		for _, h := range asList(rest[1]) {
 			r, err := parseRequest(h)
 			if err != nil {
-				return out, fmt.Errorf("expire due requests: %w", err)
+				return 0, fmt.Errorf("%s: %w", op, err)
 			}
 			out = append(out, r)
 		}
-		if n, _ := strconv.Atoi(str(rest[0])); n < expireBatch {
-			return out, nil
+		skipped, _ := strconv.Atoi(str(rest[0]))
+		return skipped, nil
+	})
+	return out, err
+}
+
+// sweep hands the requests due in zset, batch at a time, to script, with
+// the keys it will touch for them (keys.go): the requests' own, and those
+// their hashes name (their requesters' open requests, their accounts'
+// locks). The script looks again at each: one another replica took in
+// between is no longer due, and is left alone. It returns how many it
+// skipped because their hash named keys other than those declared; they
+// are due still, and the next round reads them again.
+func (s *Store) sweep(ctx context.Context, op, zset string, batch int, script func(now int64, ids, keys []string) (int, error)) error {
+	for rounds := 0; ; rounds++ {
+		now := s.now()
+		ids, err := s.c.ZRangeByScore(ctx, zset, &redis.ZRangeBy{Min: "-inf", Max: strconv.FormatInt(now, 10), Count: int64(batch)}).Result()
+		if err != nil {
+			return fail(op, err)
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		keys, err := s.requestKeys(ctx, ids)
+		if err != nil {
+			return fail(op, err)
+		}
+		skipped, err := script(now, ids, keys)
+		if err != nil {
+			return err
+		}
+		if skipped > 0 && rounds >= maxNeed {
+			return fmt.Errorf("%s: the keys it needs kept changing; try again", op)
+		}
+		if len(ids) < batch && skipped == 0 {
+			return nil
 		}
 	}
+}
+
+// requestKeys are the keys of requests ids, and those their hashes name:
+// their requesters' open requests and their accounts' locks.
+func (s *Store) requestKeys(ctx context.Context, ids []string) ([]string, error) {
+	cmds := make([]*redis.SliceCmd, len(ids))
+	_, err := s.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, id := range ids {
+			cmds[i] = p.HMGet(ctx, s.reqKey(id), "requester", "account")
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	keys := make([]string, 0, 4*len(ids))
+	for i, id := range ids {
+		keys = append(keys, s.reqKey(id), s.refsKey(id))
+		f := cmds[i].Val()
+		if len(f) == 2 {
+			if r := str(f[0]); r != "" {
+				keys = append(keys, s.key("open:"+r))
+			}
+			if a := str(f[1]); a != "" {
+				keys = append(keys, s.key("lock:"+a))
+			}
+		}
+	}
+	return keys, nil
+}
+
+func strArgs(l []string) []any {
+	out := make([]any, len(l))
+	for i, v := range l {
+		out[i] = v
+	}
+	return out
 }
 
 func asList(v any) []any {

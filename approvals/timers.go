@@ -108,45 +108,59 @@ const dueBatch = 100
 // one assignment of its approvals then satisfies every rule, as a vote
 // would (queued, audited as approved by "system").
 func (s *Store) Due(ctx context.Context) ([]bot.Timer, error) {
+	const op = "claim due reminders"
 	var out []bot.Timer
-	keys := s.withAudit("", s.key("timers"), s.key("deadlines"), s.key("queue"), s.key("leases"))
-	for {
-		status, rest, err := s.run(ctx, "claim due reminders", s.lua.due, keys, s.now(), dueBatch, bot.MaxReminders,
-			rotationLease.Milliseconds(), rotationWait.Milliseconds())
+	err := s.sweep(ctx, op, s.key("timers"), dueBatch, func(now int64, ids, keys []string) (int, error) {
+		keys = s.withAudit("", append(keys, s.key("timers"), s.key("deadlines"), s.key("queue"), s.key("leases"))...)
+		args := append([]any{bot.MaxReminders, rotationLease.Milliseconds(), rotationWait.Milliseconds()}, strArgs(ids)...)
+		status, rest, err := s.run(ctx, op, s.lua.due, keys, now, args...)
 		if err != nil {
-			return out, err
+			return 0, err
 		}
 		if status != "ok" || len(rest) < 2 {
-			return out, fmt.Errorf("claim due reminders: unexpected script status %q", status)
+			return 0, fmt.Errorf("%s: unexpected script status %q", op, status)
 		}
 		for _, item := range asList(rest[1]) {
 			parts := asList(item)
 			if len(parts) < 5 {
-				return out, fmt.Errorf("claim due reminders: short reply")
+				return 0, fmt.Errorf("%s: short reply", op)
 			}
 			r, err := parseRequest(parts[0])
 			if err != nil {
-				return out, fmt.Errorf("claim due reminders: %w", err)
+				return 0, fmt.Errorf("%s: %w", op, err)
 			}
 			n, _ := strconv.Atoi(str(parts[1]))
 			rot, _ := strconv.Atoi(str(parts[4]))
 			out = append(out, bot.Timer{Request: r, Reminder: n, Escalated: str(parts[2]) == "1",
 				Overdue: str(parts[3]) == "1", Rotate: rot})
 		}
-		if n, _ := strconv.Atoi(str(rest[0])); n < dueBatch {
-			return out, nil
-		}
-	}
+		skipped, _ := strconv.Atoi(str(rest[0]))
+		return skipped, nil
+	})
+	return out, err
 }
 
-// ARGV[5..]: how many due requests to look at, the most reminders a
-// request gets, a rotation attempt's lease and how long to wait for a
-// reset still running before rotating (ms).
+// ARGV[5..]: the most reminders a request gets, a rotation attempt's lease
+// and how long to wait for a reset still running before rotating (ms),
+// then the IDs of requests that were due when Go read timers
+// (Store.sweep). It answers how many it skipped, and the timers it
+// claimed.
 var dueLua = prelude + rulesLua + reviewLib + `
 local timers = K .. 'timers'
-local due = redis.call('ZRANGEBYSCORE', timers, '-inf', NOWS, 'LIMIT', 0, tonumber(ARGV[5]))
-local maxReminders = tonumber(ARGV[6])
-local rotationLease, rotationWait = tonumber(ARGV[7]), tonumber(ARGV[8])
+local maxReminders = tonumber(ARGV[5])
+local rotationLease, rotationWait = tonumber(ARGV[6]), tonumber(ARGV[7])
+local due, skipped = {}, 0
+for i = 8, #ARGV do
+  local id = ARGV[i]
+  local at = R('ZSCORE', timers, id)
+  if at and tonumber(at) <= NOW then
+    if needOwn(id, true, true) then
+      skipped = skipped + 1 -- its hash names other keys now: the next round
+    else
+      table.insert(due, id)
+    end
+  end
+end
 local out = {}
 
 local function split(s)
@@ -159,8 +173,8 @@ end
 -- approves it when its approvals then satisfy every rule.
 local function escalate(id, rk, f)
   local people = split(f.people)
-  redis.call('HSET', rk, 'esc_done', NOWS, 'updated', NOWS)
-  redis.call('HINCRBY', rk, 'rev', 1)
+  R('HSET', rk, 'esc_done', NOWS, 'updated', NOWS)
+  R('HINCRBY', rk, 'rev', 1)
   audit(E.Escalated, id, 'system', '', 'escalated to ' .. table.concat(split(f.to), ', '))
   if not f.rules then return end
   local lines, all = {}, {}
@@ -174,10 +188,10 @@ local function escalate(id, rk, f)
     table.insert(all, istr(#lines - 1))
   end
   local text = table.concat(lines, '\n')
-  redis.call('HSET', rk, 'rules', text)
+  R('HSET', rk, 'rules', text)
   for _, p in ipairs(people) do
-    if redis.call('HGET', rk, 'v:' .. p) == '1' then
-      redis.call('HSET', rk, VOTE_RULES .. p, table.concat(all, ','))
+    if R('HGET', rk, 'v:' .. p) == '1' then
+      R('HSET', rk, VOTE_RULES .. p, table.concat(all, ','))
     end
   end
   local done, progress = satisfied(rk, parseRules(text))
@@ -188,7 +202,7 @@ end
 
 for _, id in ipairs(due) do
   local rk = rkey(id)
-  local h = redis.call('HMGET', rk, 'state', 'expires', 'remind_next', 'rem_sent', 'remind_after', 'remind_backoff',
+  local h = R('HMGET', rk, 'state', 'expires', 'remind_next', 'rem_sent', 'remind_after', 'remind_backoff',
     'esc_at', 'esc_done', 'esc_people', 'esc_to', 'rules', 'approvals', 'rv_state', 'rv_due')
   local escalated, reminder, overdue, rotate = false, 0, false, 0
   if h[1] == S.Pending and NOW < tonumber(h[2]) then
@@ -196,7 +210,7 @@ for _, id in ipairs(due) do
       escalate(id, rk, {people = h[9], to = h[10], rules = h[11], approvals = h[12]})
       escalated = true
     end
-    if redis.call('HGET', rk, 'state') == S.Pending and h[3] and NOW >= tonumber(h[3]) then
+    if R('HGET', rk, 'state') == S.Pending and h[3] and NOW >= tonumber(h[3]) then
       reminder = tonumber(h[4] or '0') + 1
       local nxt = nil
       if reminder < maxReminders then
@@ -205,11 +219,11 @@ for _, id in ipairs(due) do
         if nxt <= NOW then nxt = NOW + wait end
         if nxt >= tonumber(h[2]) then nxt = nil end
       end
-      redis.call('HSET', rk, 'rem_sent', istr(reminder))
+      R('HSET', rk, 'rem_sent', istr(reminder))
       if nxt then
-        redis.call('HSET', rk, 'remind_next', istr(nxt))
+        R('HSET', rk, 'remind_next', istr(nxt))
       else
-        redis.call('HDEL', rk, 'remind_next')
+        R('HDEL', rk, 'remind_next')
       end
       audit(E.Reminded, id, 'system', '', 'reminder ' .. istr(reminder) .. ' of at most ' .. istr(maxReminders))
     end
@@ -220,32 +234,32 @@ for _, id in ipairs(due) do
     overdue = true
   end
   -- a rotation's next attempt: claimed once the reset it undoes is over
-  local r = redis.call('HMGET', rk, 'state', 'rot_state', 'rot_next', 'rot_attempts', 'account', 'maybe_shown')
+  local r = R('HMGET', rk, 'state', 'rot_state', 'rot_next', 'rot_attempts', 'account', 'maybe_shown')
   if r[2] == ROT.Pending and NOW >= tonumber(r[3]) then
     if r[1] == S.Executing then
-      redis.call('HSET', rk, 'rot_next', istr(NOW + rotationWait))
-    elseif redis.call('SISMEMBER', K .. 'lock:' .. r[5], id) == 0 then
+      R('HSET', rk, 'rot_next', istr(NOW + rotationWait))
+    elseif R('SISMEMBER', K .. 'lock:' .. r[5], id) == 0 then
       -- a normal approved reset of the account since replaced the
       -- password that was shown, and unlocked it: resetting again would
       -- take the approved one away
-      redis.call('HSET', rk, 'rot_state', ROT.Done, 'rot_at', NOWS, 'updated', NOWS)
-      redis.call('HDEL', rk, 'rot_next')
-      redis.call('HINCRBY', rk, 'rev', 1)
+      R('HSET', rk, 'rot_state', ROT.Done, 'rot_at', NOWS, 'updated', NOWS)
+      R('HDEL', rk, 'rot_next')
+      R('HINCRBY', rk, 'rev', 1)
       audit(E.Rotated, id, 'system', '', 'not needed: a normal approved reset of ' .. r[5] .. ' replaced the password that was shown')
     elseif r[1] == S.Succeeded or (r[1] == S.Failed and r[6] == '1') then
       rotate = tonumber(r[4] or '0') + 1
-      redis.call('HSET', rk, 'rot_attempts', istr(rotate), 'rot_next', istr(NOW + rotationLease))
+      R('HSET', rk, 'rot_attempts', istr(rotate), 'rot_next', istr(NOW + rotationLease))
     else
       -- the reset failed without showing a password: nothing to undo
-      redis.call('HSET', rk, 'rot_state', ROT.None, 'updated', NOWS)
-      redis.call('HDEL', rk, 'rot_next')
-      redis.call('HINCRBY', rk, 'rev', 1)
-      redis.call('SREM', K .. 'lock:' .. r[5], id)
+      R('HSET', rk, 'rot_state', ROT.None, 'updated', NOWS)
+      R('HDEL', rk, 'rot_next')
+      R('HINCRBY', rk, 'rev', 1)
+      R('SREM', K .. 'lock:' .. r[5], id)
     end
   end
   if h[1] == S.Pending and NOW >= tonumber(h[2]) then
     -- the expiry sweep will end it: nothing more to send
-    redis.call('ZREM', timers, id)
+    R('ZREM', timers, id)
   else
     schedule(id)
   end
@@ -253,5 +267,5 @@ for _, id in ipairs(due) do
     table.insert(out, {hreq(id), istr(reminder), escalated and '1' or '0', overdue and '1' or '0', istr(rotate)})
   end
 end
-return {'ok', istr(#due), out}
+return {'ok', istr(skipped), out}
 `

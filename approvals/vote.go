@@ -93,9 +93,9 @@ end
 -- queues it for execution: the vote that completes its rules, or its
 -- escalation, calls it.
 local function markApproved(id, rk, actor, platform, detail)
-  local entry = redis.call('XADD', K .. 'queue', '*', 'request', id)
-  redis.call('HSET', rk, 'state', S.Approved, 'entry', entry)
-  redis.call('ZREM', K .. 'deadlines', id)
+  local entry = R('XADD', K .. 'queue', '*', 'request', id)
+  R('HSET', rk, 'state', S.Approved, 'entry', entry)
+  R('ZREM', K .. 'deadlines', id)
   audit(E.Approved, id, actor, platform, detail)
 end
 
@@ -103,7 +103,7 @@ end
 -- returns whether one assignment of them satisfies every rule, and the
 -- progress as cards show it ("db-approvers 1/1 · security 0/1").
 local function satisfied(rk, rules)
-  local h = redis.call('HGETALL', rk)
+  local h = R('HGETALL', rk)
   local eligible = {}
   local plen = string.len(VOTE_RULES)
   for i = 1, #h, 2 do
@@ -129,7 +129,7 @@ end
 var voteLua = prelude + rulesLua + `
 local id, person, platform, approve, vote, reason, nonce = ARGV[5], ARGV[6], ARGV[7], ARGV[8] == '1', ARGV[9], ARGV[10], ARGV[11]
 local rk = rkey(id)
-local f = redis.call('HMGET', rk, 'state', 'requester', 'account', 'expires', 'approvals', 'rules')
+local f = R('HMGET', rk, 'state', 'requester', 'account', 'expires', 'approvals', 'rules')
 local state, requester, account = f[1], f[2], f[3]
 local function refused(code, msg) return refusedBy(id, person, platform, code, msg) end
 if not state then
@@ -137,7 +137,7 @@ if not state then
 end
 -- the same vote sent again (its answer was lost): counted already, maybe
 -- the one that ended the request
-if nonce ~= '' and redis.call('HGET', rk, 'vn:' .. person) == nonce then
+if nonce ~= '' and R('HGET', rk, 'vn:' .. person) == nonce then
   return okreq(id)
 end
 if state ~= S.Pending then
@@ -152,7 +152,7 @@ if person == requester then
   end
   return refused(C.Forbidden, 'you cannot deny your own request; cancel it instead')
 end
-if redis.call('HEXISTS', rk, 'v:' .. person) == 1 then
+if R('HEXISTS', rk, 'v:' .. person) == 1 then
   return refused(C.Forbidden, 'you already voted on ' .. id)
 end
 -- A request with rules admits the voters its rules name; one stored by an
@@ -167,18 +167,23 @@ if f[6] then
     return refused(C.Forbidden, notApprover(account, rules))
   end
 end
-local votes = redis.call('HGET', rk, 'votes')
+if not approve then
+  -- a denial ends the request: its requester's open requests change
+  local n = needOwn(id, true, false)
+  if n then return n end
+end
+local votes = R('HGET', rk, 'votes')
 if votes and votes ~= '' then votes = votes .. ',' .. vote else votes = vote end
-redis.call('HSET', rk, 'votes', votes, 'v:' .. person, approve and '1' or '0', 'vn:' .. person, nonce, 'updated', NOWS)
-redis.call('HINCRBY', rk, 'rev', 1)
+R('HSET', rk, 'votes', votes, 'v:' .. person, approve and '1' or '0', 'vn:' .. person, nonce, 'updated', NOWS)
+R('HINCRBY', rk, 'rev', 1)
 if approve then
-  local n = redis.call('HINCRBY', rk, 'nappr', 1)
+  local n = R('HINCRBY', rk, 'nappr', 1)
   audit(E.Voted, id, person, platform, 'approve')
   local done, detail
   if rules then
     local idx = {}
     for _, i in ipairs(mine) do table.insert(idx, istr(i - 1)) end
-    redis.call('HSET', rk, VOTE_RULES .. person, table.concat(idx, ','))
+    R('HSET', rk, VOTE_RULES .. person, table.concat(idx, ','))
     local progress
     done, progress = satisfied(rk, rules)
     detail = f[5] .. ' of ' .. f[5] .. ' approvals: ' .. progress
@@ -192,7 +197,7 @@ if approve then
 else
   local outcome = 'denied by ' .. person
   if reason ~= '' then outcome = outcome .. ': ' .. reason end
-  redis.call('HSET', rk, 'state', S.Denied, 'outcome', outcome)
+  R('HSET', rk, 'state', S.Denied, 'outcome', outcome)
   audit(E.Denied, id, person, platform, reason)
   close(id, account, requester)
 end

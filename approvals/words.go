@@ -101,8 +101,8 @@ var words = luaTable("S", luaStates) + luaTable("E", luaEvents) + luaTable("C", 
 const upgradeLua = `
 -- upgrade: an offer as an earlier version wrote it is an offered request.
 local function upgrade(rk)
-  if redis.call('HGET', rk, 'state') == S.Approved and redis.call('HEXISTS', rk, 'reveal') == 1 then
-    redis.call('HSET', rk, 'state', S.Offered)
+  if R('HGET', rk, 'state') == S.Approved and R('HEXISTS', rk, 'reveal') == 1 then
+    R('HSET', rk, 'state', S.Offered)
   end
 end
 `
