@@ -250,12 +250,7 @@ func TestDeliversEveryEventInOrderSigned(t *testing.T) {
 		t.Errorf("%d events sent twice, want none from one sender with a receiver that answers", n)
 	}
 	r.inOrder()
-	// the receiver has them all; the sender counts each once its answer is
-	// in and the event acknowledged, a moment later
-	deadline := time.Now().Add(10 * time.Second)
-	for s.Delivered() < 60 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitDelivered(60, s.Delivered)
 	if got := s.Delivered(); got != 60 {
 		t.Errorf("Delivered = %d, want 60", got)
 	}
@@ -345,6 +340,16 @@ func TestReplicaStoppedMidDelivery(t *testing.T) {
 	}
 }
 
+// waitDelivered waits, for 10 s at most, until delivered counts n: the
+// receiver has an event a moment before its sender counts it (once the
+// answer is in and the event acknowledged).
+func waitDelivered(n int64, delivered func() int64) {
+	deadline := time.Now().Add(10 * time.Second)
+	for delivered() < n && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 // TestTwoReplicas: two senders on one group deliver every event.
 func TestTwoReplicas(t *testing.T) {
 	r := newRig(t)
@@ -354,6 +359,7 @@ func TestTwoReplicas(t *testing.T) {
 	r.write(30)
 	r.waitAll(10 * time.Second)
 	repeats := r.check()
+	waitDelivered(60, func() int64 { return a.Delivered() + b.Delivered() })
 	t.Logf("replica a delivered %d, replica b %d; %d events sent twice", a.Delivered(), b.Delivered(), repeats)
 	if got := a.Delivered() + b.Delivered(); got < 60 {
 		t.Errorf("the replicas delivered %d events between them, want at least 60", got)
