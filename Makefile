@@ -1,6 +1,6 @@
 GO ?= go
 
-.PHONY: run test bench fuzz build vet chaos
+.PHONY: run test bench fuzz build vet chaos failover
 
 ## run: the playground: a console chat with embedded Redis and emulated clouds
 run:
@@ -27,3 +27,7 @@ build:
 ## chaos: three replicas on one Redis under load, with faults; prints the figures (about a minute and a half)
 chaos:
 	$(GO) run ./cmd/resetbot-chaos
+
+## failover: the Sentinel failover under traffic (not in `test`: see bot/deployments_test.go)
+failover:
+	RESETBOT_FAILOVER_TEST=1 ./scripts/with-redis.sh $(GO) test -race -count=1 -run TestServiceSentinelFailoverMidTraffic -v ./bot

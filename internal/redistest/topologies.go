@@ -283,7 +283,11 @@ func startSentinel() (s *Sentinel, err error) {
 		conf := filepath.Join(dir, "sentinel-"+strconv.Itoa(port)+".conf")
 		text := fmt.Sprintf("port %d\nbind 127.0.0.1\ndir %s\n"+
 			"sentinel monitor mymaster 127.0.0.1 %d 2\n"+
-			"sentinel down-after-milliseconds mymaster 1000\n"+
+			// long enough that a loaded machine (the suite under -race on
+			// two cores) does not look like a dead master: a spurious
+			// failover under the other tests refuses their writes; the
+			// failover test forces its own
+			"sentinel down-after-milliseconds mymaster 10000\n"+
 			"sentinel failover-timeout mymaster 10000\n"+
 			"sentinel parallel-syncs mymaster 1\n", port, dir, ports[0])
 		if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
