@@ -51,6 +51,27 @@ func servers() []server {
 	}
 }
 
+// suiteCase is one case of a conformance suite.
+type suiteCase struct {
+	name string
+	run  func(t *testing.T, e *env)
+}
+
+// runSuite runs every case of a conformance suite, in parallel, on each
+// of srvs, each case with an env of its own.
+func runSuite(t *testing.T, srvs []server, suite []suiteCase) {
+	for _, srv := range srvs {
+		t.Run(srv.name, func(t *testing.T) {
+			for _, tc := range suite {
+				t.Run(tc.name, func(t *testing.T) {
+					t.Parallel()
+					tc.run(t, newEnv(t, srv))
+				})
+			}
+		})
+	}
+}
+
 // env is one test's view of a server: a key prefix of its own, a clock, a
 // raw client to look at keys, and a store.
 type env struct {

@@ -13,10 +13,7 @@ import (
 // (break-glass, on call), their review and the rotation that undoes a
 // rejected one, run against the real redis-server and against miniredis.
 func TestStoreReview(t *testing.T) {
-	suite := []struct {
-		name string
-		run  func(t *testing.T, e *env)
-	}{
+	runSuite(t, append(servers(), deployments()...), []suiteCase{
 		{"BreakGlassSkipsTheVote", testReviewBreakGlass},
 		{"OnCallApprovedByPagerDuty", testReviewOnCall},
 		{"PerPersonLimit", testReviewPerPerson},
@@ -29,17 +26,7 @@ func TestStoreReview(t *testing.T) {
 		{"LockEndsOtherUnrevealedResets", testReviewLockEndsOthers},
 		{"NormalResetSupersedesTheRotation", testReviewSuperseded},
 		{"FailedResetRotatedOnlyWhenMaybeShown", testReviewFailedReset},
-	}
-	for _, srv := range append(servers(), deployments()...) {
-		t.Run(srv.name, func(t *testing.T) {
-			for _, tc := range suite {
-				t.Run(tc.name, func(t *testing.T) {
-					t.Parallel()
-					tc.run(t, newEnv(t, srv))
-				})
-			}
-		})
-	}
+	})
 }
 
 // glass is a break-glass request of alice on account, its review due in

@@ -14,10 +14,7 @@ import (
 // Rules, decided by the vote script), run against the real redis-server and
 // against miniredis.
 func TestStoreRules(t *testing.T) {
-	suite := []struct {
-		name string
-		run  func(t *testing.T, e *env)
-	}{
+	runSuite(t, servers(), []suiteCase{
 		{"RulesRecordedAndReadBack", testRulesStored},
 		{"InvalidRulesRefused", testRulesInvalid},
 		{"EveryRuleMustHold", testRulesAllHold},
@@ -30,17 +27,7 @@ func TestStoreRules(t *testing.T) {
 		{"DenyByRuleVoterEnds", testRulesDeny},
 		{"RequestWithoutRulesAsBefore", testRulesLegacy},
 		{"ConcurrentVotesTwoRulesApproveOnce", testRulesConcurrent},
-	}
-	for _, srv := range servers() {
-		t.Run(srv.name, func(t *testing.T) {
-			for _, tc := range suite {
-				t.Run(tc.name, func(t *testing.T) {
-					t.Parallel()
-					tc.run(t, newEnv(t, srv))
-				})
-			}
-		})
-	}
+	})
 }
 
 // ruled is a request of alice for prod-db that must satisfy rules.

@@ -19,10 +19,7 @@ import (
 // TestStore is the conformance suite of the store, run against the real
 // redis-server and against miniredis (which the playground uses).
 func TestStore(t *testing.T) {
-	suite := []struct {
-		name string
-		run  func(t *testing.T, e *env)
-	}{
+	runSuite(t, append(servers(), deployments()...), []suiteCase{
 		{"CreateStoresPendingRequest", testCreateStores},
 		{"CreateRefusesIncompleteRequest", testCreateInvalid},
 		{"CreateRefusesTakenID", testCreateIDTaken},
@@ -64,17 +61,7 @@ func TestStore(t *testing.T) {
 		{"EarlierVersionsOfferReadAsOffered", testLegacyOffer},
 		{"RevCountsTransitions", testRevCounts},
 		{"StrangersAuditedApart", testStrangerAudit},
-	}
-	for _, srv := range append(servers(), deployments()...) {
-		t.Run(srv.name, func(t *testing.T) {
-			for _, tc := range suite {
-				t.Run(tc.name, func(t *testing.T) {
-					t.Parallel()
-					tc.run(t, newEnv(t, srv))
-				})
-			}
-		})
-	}
+	})
 }
 
 func testCreateStores(t *testing.T, e *env) {

@@ -13,10 +13,7 @@ import (
 // TestStoreTimers is the conformance suite of reminders and escalation
 // (Store.Due), run against the real redis-server and against miniredis.
 func TestStoreTimers(t *testing.T) {
-	suite := []struct {
-		name string
-		run  func(t *testing.T, e *env)
-	}{
+	runSuite(t, append(servers(), deployments()...), []suiteCase{
 		{"StoredAndReadBack", testTimersStored},
 		{"ScheduleWithBackoffAtMostFive", testTimersSchedule},
 		{"EachReminderOnceAcrossStores", testTimersOnce},
@@ -26,17 +23,7 @@ func TestStoreTimers(t *testing.T) {
 		{"EscalationAdmitsToEveryRule", testTimersEscalation},
 		{"EscalationApprovesWithApprovalsGiven", testTimersEscalationApproves},
 		{"InvalidRefused", testTimersInvalid},
-	}
-	for _, srv := range append(servers(), deployments()...) {
-		t.Run(srv.name, func(t *testing.T) {
-			for _, tc := range suite {
-				t.Run(tc.name, func(t *testing.T) {
-					t.Parallel()
-					tc.run(t, newEnv(t, srv))
-				})
-			}
-		})
-	}
+	})
 }
 
 // timed is a request of alice with two rules, reminders every after (times
