@@ -88,16 +88,7 @@ func missing(res []*regexp.Regexp, got [][]string) []string {
 func TestPlaygroundAskApproveReveal(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	inR, inW := io.Pipe()
-	outR, outW := io.Pipe()
-	var stderr strings.Builder
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"resetbot", "playground"}, func(string) string { return "" }, inR, outW, &stderr)
-		outW.Close()
-	}()
-	var shown testkit.Log // everything the playground printed
-	out := readLines(io.TeeReader(outR, &shown))
+	inW, out, done, shown, stderr := watchPlayground(ctx)
 
 	io.WriteString(inW, "alice> /reset-password demo-tdsql locked out\n")
 	id := out.waitFor(ctx, t, regexp.MustCompile(`\[ephemeral to alice\] (R-[0-9A-Z]{6}): asked to reset demo-tdsql`))[1]
@@ -232,14 +223,23 @@ func TestPlaygroundReminderAndEscalation(t *testing.T) {
 // startPlayground runs the playground until its input ends: the test types
 // into in, reads out, and gets run's error from done.
 func startPlayground(ctx context.Context) (in *io.PipeWriter, out *lineReader, done <-chan error) {
+	in, out, done, _, _ = watchPlayground(ctx)
+	return in, out, done
+}
+
+// watchPlayground is startPlayground that also keeps everything the
+// playground printed (shown, as out reads it) and its stderr, for a test
+// that scans them.
+func watchPlayground(ctx context.Context) (in *io.PipeWriter, out *lineReader, done <-chan error, shown, stderr *testkit.Log) {
 	inR, inW := io.Pipe()
 	outR, outW := io.Pipe()
+	shown, stderr = &testkit.Log{}, &testkit.Log{}
 	errc := make(chan error, 1)
 	go func() {
-		errc <- run(ctx, []string{"resetbot", "playground"}, func(string) string { return "" }, inR, outW, io.Discard)
+		errc <- run(ctx, []string{"resetbot", "playground"}, func(string) string { return "" }, inR, outW, stderr)
 		outW.Close()
 	}()
-	return inW, readLines(outR), errc
+	return inW, readLines(io.TeeReader(outR, shown)), errc, shown, stderr
 }
 
 // TestPlaygroundBreakGlassRejected: alice breaks the glass on demo-cam and
@@ -251,16 +251,7 @@ func TestPlaygroundBreakGlassRejected(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	inR, inW := io.Pipe()
-	outR, outW := io.Pipe()
-	var stderr testkit.Log
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"resetbot", "playground"}, func(string) string { return "" }, inR, outW, &stderr)
-		outW.Close()
-	}()
-	var shown testkit.Log
-	out := readLines(io.TeeReader(outR, &shown))
+	inW, out, done, shown, stderr := watchPlayground(ctx)
 	out.waitFor(ctx, t, regexp.MustCompile(`demo-cam has break-glass for alice`))
 	out.waitFor(ctx, t, regexp.MustCompile(`alice> /reset-password break-glass demo-cam INC-42 db down`))
 
@@ -322,16 +313,7 @@ func TestPlaygroundOnCallApprovedByPagerDuty(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	inR, inW := io.Pipe()
-	outR, outW := io.Pipe()
-	var stderr testkit.Log
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"resetbot", "playground"}, func(string) string { return "" }, inR, outW, &stderr)
-		outW.Close()
-	}()
-	var shown testkit.Log
-	out := readLines(io.TeeReader(outR, &shown))
+	inW, out, done, shown, stderr := watchPlayground(ctx)
 	out.waitFor(ctx, t, regexp.MustCompile(`demo-tcr has on-call: carol is on call`))
 
 	io.WriteString(inW, "carol> /reset-password demo-tcr pipeline stuck\n")
