@@ -13,11 +13,15 @@ import (
 func (s *Service) HandleText(ctx context.Context, a Actor, text string) Reply {
 	cmd, err := Parse(text)
 	if err != nil {
-		if f := Fields(text); len(f) > 0 && slices.ContainsFunc(f[:min(2, len(f))], func(w string) bool { return strings.EqualFold(w, string(KindBreakGlass)) }) {
-			// every refused break-glass is audited, a malformed one too
+		// every refused break-glass is audited, a malformed one too
+		f := Fields(text)
+		if len(f) > 0 && strings.EqualFold(f[0], commandName) {
+			f = f[1:]
+		}
+		if len(f) > 0 && strings.EqualFold(f[0], string(KindBreakGlass)) {
 			account := ""
-			if i := slices.IndexFunc(f, func(w string) bool { return strings.EqualFold(w, string(KindBreakGlass)) }); i+1 < len(f) {
-				account, _, _ = strings.Cut(f[i+1], ":")
+			if len(f) > 1 {
+				account, _, _ = strings.Cut(f[1], ":")
 			}
 			s.RefuseBreakGlass(ctx, a, account, "", ErrorMessage(err))
 		}
