@@ -28,6 +28,6 @@ build:
 chaos:
 	$(GO) run ./cmd/resetbot-chaos
 
-## failover: the Sentinel failover under traffic (not in `test`: see bot/deployments_test.go)
+## failover: the Sentinel failover under traffic alone (it is in `test` too), with its figures
 failover:
-	RESETBOT_FAILOVER_TEST=1 ./scripts/with-redis.sh $(GO) test -race -count=1 -run TestServiceSentinelFailoverMidTraffic -v ./bot
+	./scripts/with-redis.sh $(GO) test -race -count=1 -run TestServiceSentinelFailoverMidTraffic -v ./bot

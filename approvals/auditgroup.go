@@ -211,7 +211,7 @@ func (s *Store) TouchAudit(ctx context.Context, group, stream, consumer string, 
 	for _, id := range ids {
 		args = append(args, id)
 	}
-	v, err := touchLua.Run(ctx, s.c, []string{s.key(stream)}, args...).StringSlice()
+	v, err := touchLua.Run(ctx, s.sc, []string{s.key(stream)}, args...).StringSlice()
 	if err != nil {
 		if noGroup(err) {
 			return nil, nil // Redis lost the group: nothing is pending to anyone
@@ -266,7 +266,7 @@ func (s *Store) TidyAuditGroup(ctx context.Context, group string, idle time.Dura
 		}
 		for _, c := range cs {
 			if c.Pending == 0 && c.Idle > idle {
-				if _, err := leaveLua.Run(ctx, s.c, []string{s.key(stream)}, group, c.Name, idle.Milliseconds()).Result(); err != nil {
+				if _, err := leaveLua.Run(ctx, s.sc, []string{s.key(stream)}, group, c.Name, idle.Milliseconds()).Result(); err != nil {
 					return fail("remove an idle consumer of the audit log", err)
 				}
 			}
@@ -277,7 +277,7 @@ func (s *Store) TidyAuditGroup(ctx context.Context, group string, idle time.Dura
 
 func (s *Store) leave(ctx context.Context, group, consumer, idle string) error {
 	for _, stream := range auditStreams {
-		_, err := leaveLua.Run(ctx, s.c, []string{s.key(stream)}, group, consumer, idle).Result()
+		_, err := leaveLua.Run(ctx, s.sc, []string{s.key(stream)}, group, consumer, idle).Result()
 		if err != nil && !noGroup(err) && !noKey(err) {
 			return fail("leave the audit log's consumer group", err)
 		}

@@ -62,7 +62,7 @@ func (s *Store) cardKeys() []string { return []string{s.key("cards:stale"), s.ke
 
 // OweCard implements bot.Store.OweCard.
 func (s *Store) OweCard(ctx context.Context, id string, pl bot.Platform) error {
-	err := s.lua.ops.debt.Run(ctx, s.c, s.cardKeys(), id+" "+string(pl), s.now(),
+	err := s.lua.ops.debt.Run(ctx, s.sc, s.cardKeys(), id+" "+string(pl), s.now(),
 		cardFirstWait.Milliseconds(), cardMaxWait.Milliseconds()).Err()
 	if err != nil {
 		return fail("owe the card of "+id, err)
@@ -75,7 +75,7 @@ func (s *Store) CardDebts(ctx context.Context, lease time.Duration, max int) ([]
 	if lease < time.Millisecond || max < 1 {
 		return nil, bot.Errorf(bot.EINVALID, "CardDebts needs a lease of at least 1ms and a max of at least 1")
 	}
-	v, err := s.lua.ops.claimDebts.Run(ctx, s.c, s.cardKeys(), s.now(), lease.Milliseconds(), max).StringSlice()
+	v, err := s.lua.ops.claimDebts.Run(ctx, s.sc, s.cardKeys(), s.now(), lease.Milliseconds(), max).StringSlice()
 	if err != nil {
 		return nil, fail("claim the cards owed", err)
 	}
@@ -93,7 +93,7 @@ func (s *Store) CardDebts(ctx context.Context, lease time.Duration, max int) ([]
 
 // PayCard implements bot.Store.PayCard.
 func (s *Store) PayCard(ctx context.Context, d bot.CardDebt) (bool, error) {
-	n, err := s.lua.ops.payDebt.Run(ctx, s.c, s.cardKeys(), d.RequestID+" "+string(d.Platform), d.Token).Int()
+	n, err := s.lua.ops.payDebt.Run(ctx, s.sc, s.cardKeys(), d.RequestID+" "+string(d.Platform), d.Token).Int()
 	if err != nil {
 		return false, fail("clear the card owed of "+d.RequestID, err)
 	}

@@ -50,7 +50,7 @@ return removed
 // member again. A consumer with entries pending stays, for Next to claim
 // them from once idle.
 func (s *Store) TidyConsumers(ctx context.Context, keep string) (int, error) {
-	n, err := s.lua.ops.tidy.Run(ctx, s.c, []string{s.key("queue")}, Group, keep).Int()
+	n, err := s.lua.ops.tidy.Run(ctx, s.sc, []string{s.key("queue")}, Group, keep).Int()
 	if err != nil {
 		if strings.HasPrefix(err.Error(), "NOGROUP") {
 			return 0, nil

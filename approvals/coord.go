@@ -75,7 +75,7 @@ return 0`
 // Leases run on Redis's own clock ("lease:" keys with a TTL): they only
 // decide which replica runs a long-lived session.
 func (s *Store) Acquire(ctx context.Context, name, holder string, ttl time.Duration) (bool, error) {
-	n, err := leaseAcquire.Run(ctx, s.c, []string{s.key("lease:" + name)}, holder, ttl.Milliseconds()).Int()
+	n, err := leaseAcquire.Run(ctx, s.sc, []string{s.key("lease:" + name)}, holder, ttl.Milliseconds()).Int()
 	if err != nil {
 		return false, fail("acquire lease "+name, err)
 	}
@@ -85,7 +85,7 @@ func (s *Store) Acquire(ctx context.Context, name, holder string, ttl time.Durat
 // Renew extends holder's lease on name to ttl from now; false when holder no
 // longer holds it.
 func (s *Store) Renew(ctx context.Context, name, holder string, ttl time.Duration) (bool, error) {
-	n, err := leaseRenew.Run(ctx, s.c, []string{s.key("lease:" + name)}, holder, ttl.Milliseconds()).Int()
+	n, err := leaseRenew.Run(ctx, s.sc, []string{s.key("lease:" + name)}, holder, ttl.Milliseconds()).Int()
 	if err != nil {
 		return false, fail("renew lease "+name, err)
 	}
@@ -94,7 +94,7 @@ func (s *Store) Renew(ctx context.Context, name, holder string, ttl time.Duratio
 
 // Release gives name up if holder holds it.
 func (s *Store) Release(ctx context.Context, name, holder string) error {
-	if err := leaseRelease.Run(ctx, s.c, []string{s.key("lease:" + name)}, holder).Err(); err != nil {
+	if err := leaseRelease.Run(ctx, s.sc, []string{s.key("lease:" + name)}, holder).Err(); err != nil {
 		return fail("release lease "+name, err)
 	}
 	return nil

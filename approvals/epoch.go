@@ -33,7 +33,7 @@ return {'lost', cur[1], cur[2], announce}
 // it follows, or ""). It has no TTL; a Redis that lost its data has lost it
 // too, which is how the loss shows.
 func (s *Store) Epoch(ctx context.Context, expected string, fresh bot.Epoch) (bot.EpochCheck, error) {
-	v, err := s.lua.ops.epoch.Run(ctx, s.c, []string{s.key("epoch")}, expected, fresh.ID, ms(fresh.Since)).StringSlice()
+	v, err := s.lua.ops.epoch.Run(ctx, s.sc, []string{s.key("epoch")}, expected, fresh.ID, ms(fresh.Since)).StringSlice()
 	if err != nil {
 		return bot.EpochCheck{}, fail("check the store's epoch", err)
 	}

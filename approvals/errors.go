@@ -13,11 +13,20 @@ import (
 // msgUnavailable is what people see when Redis cannot be reached.
 const msgUnavailable = "the bot's state store (Redis) is unreachable; try again in a minute"
 
+// msgNotReplicated is what people see when Redis took a change but no
+// replica confirmed it (see replicas.go): a failover may be under way.
+const msgNotReplicated = "the bot's state store (Redis) did not confirm that your change was kept " +
+	"(it may be switching to its replica); check with `status`, then try again"
+
 // fail wraps a Redis error with what was being done. Faults of the connection
 // or of the server's availability become an EUNAVAILABLE *bot.Error, with the
 // cause still in the chain for the log; anything else (a script bug, a wrong
 // reply) stays internal.
 func fail(op string, err error) error {
+	if _, ok := errors.AsType[*errNotReplicated](err); ok {
+		return fmt.Errorf("%s: %w: %w", op,
+			&bot.Error{Code: bot.EUNAVAILABLE, Message: msgNotReplicated, Retryable: true}, err)
+	}
 	if unavailable(err) {
 		return fmt.Errorf("%s: %w: %w", op,
 			&bot.Error{Code: bot.EUNAVAILABLE, Message: msgUnavailable, Retryable: true}, err)

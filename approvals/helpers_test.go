@@ -27,6 +27,8 @@ type server struct {
 	// a Sentinel setup's, for which addr is not enough); nil: a client of
 	// addr.
 	client func(t *testing.T) redis.UniversalClient
+	// replicas is how many replicas the stores wait for (Options.Replicas).
+	replicas int
 }
 
 // deployments are the Redis setups users run besides one node: a real
@@ -40,7 +42,7 @@ func deployments() []server {
 		{name: "Sentinel", client: func(t *testing.T) redis.UniversalClient {
 			c, _ := redistest.SharedSentinel(t).Client(t)
 			return c
-		}},
+		}, replicas: 1},
 	}
 }
 
@@ -128,7 +130,8 @@ func globEscape(s string) string {
 // would have.
 func (e *env) newStore() *approvals.Store {
 	c := e.newClient()
-	return approvals.New(c, approvals.Options{Prefix: e.prefix, Clock: e.clock, Poll: 50 * time.Millisecond})
+	return approvals.New(c, approvals.Options{Prefix: e.prefix, Clock: e.clock, Poll: 50 * time.Millisecond,
+		Replicas: e.srv.replicas})
 }
 
 // newClient is a new client of the test's server, closed when the test ends.

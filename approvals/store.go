@@ -30,6 +30,13 @@ type Options struct {
 	// Poll is how long Next blocks on the queue before it looks for
 	// executors whose lease ran out again; default 1s.
 	Poll time.Duration
+	// Replicas is how many replicas must confirm each script's writes
+	// (WAIT) before its answer counts (replicas.go); 0: none are waited
+	// for. A Sentinel setup sets it so that a failover loses no change a
+	// person was told had happened.
+	Replicas int
+	// ReplicaWait is how long a script waits for them; default 1s.
+	ReplicaWait time.Duration
 
 	// Only tests change these.
 	retention      time.Duration // how long terminal requests are kept; default 30 days
@@ -44,6 +51,7 @@ type Options struct {
 // hence one round trip and atomic across every process sharing the Redis.
 type Store struct {
 	c     redis.UniversalClient
+	sc    redis.Scripter // c, or c waiting for replicas (Options.Replicas)
 	clock bot.Clock
 	opts  Options
 	k     string // the key prefix with its hash tag
@@ -86,9 +94,12 @@ func New(client redis.UniversalClient, opts Options) *Store {
 	if opts.Poll <= 0 {
 		opts.Poll = time.Second
 	}
+	if opts.ReplicaWait <= 0 {
+		opts.ReplicaWait = defaultReplicaWait
+	}
 	limits := fmt.Sprintf("%d %d %d %d %d", opts.auditMaxLen, opts.refusalMaxLen, opts.strangerMaxLen,
 		opts.refusalBurst, opts.refusalWindow.Milliseconds())
-	return &Store{c: client, clock: opts.Clock, opts: opts, k: "{" + opts.Prefix + "}", lua: newScripts(), limits: limits}
+	return &Store{c: client, sc: scripter(client, opts.Replicas, opts.ReplicaWait), clock: opts.Clock, opts: opts, k: "{" + opts.Prefix + "}", lua: newScripts(), limits: limits}
 }
 
 // Ping checks that Redis answers for the store's keys, for readiness
@@ -155,7 +166,7 @@ func (s *Store) run(ctx context.Context, op string, script *redis.Script, keys [
 		declared[k] = true
 	}
 	for range maxNeed + 1 {
-		v, err := script.Run(ctx, s.c, keys, all...).Result()
+		v, err := script.Run(ctx, s.sc, keys, all...).Result()
 		if err != nil {
 			return "", nil, fail(op, err)
 		}

@@ -30,10 +30,11 @@ type watched struct {
 	holding    chan struct{}
 	holds      chan bot.Claim
 	finishErrs chan error
+	holdErrs   chan error
 }
 
 func newWatched() *watched {
-	return &watched{holding: make(chan struct{}, 64), holds: make(chan bot.Claim, 64), finishErrs: make(chan error, 64)}
+	return &watched{holding: make(chan struct{}, 64), holds: make(chan bot.Claim, 64), finishErrs: make(chan error, 64), holdErrs: make(chan error, 64)}
 }
 
 // wrap makes the service's store the watched one.
@@ -55,13 +56,18 @@ func (w *watched) Hold(ctx context.Context, c bot.Claim, lease time.Duration) (b
 		}
 	}
 	nc, err := w.Store.Hold(ctx, c, lease)
-	if err == nil {
+	if err != nil {
 		select {
-		case w.holds <- nc:
+		case w.holdErrs <- err:
 		default:
 		}
+		return nc, err
 	}
-	return nc, err
+	select {
+	case w.holds <- nc:
+	default:
+	}
+	return nc, nil
 }
 
 func (w *watched) Finish(ctx context.Context, c bot.Claim, st bot.State, outcome string) (bot.Request, error) {
@@ -355,6 +361,46 @@ func TestServiceRevealFinishThroughBlip(t *testing.T) {
 	e.noAudit(id, "outcome unknown")
 	if n := e.prov.calls.Load(); n != 1 {
 		t.Errorf("cloud calls: got %d, want 1", n)
+	}
+}
+
+// A Redis blip right before the cloud call (a Sentinel failover takes
+// seconds): the check of the claim is tried again while the lease lasts,
+// and the reset runs once it holds, instead of failing a request whose
+// asking again would need a new approval.
+func TestServiceRevealCheckThroughBlip(t *testing.T) {
+	shared, prefix := redistest.Client(t)
+	p := startProxy(t, shared.Options().Addr)
+	client := redis.NewClient(&redis.Options{Addr: p.ln.Addr().String(), MaxRetries: -1})
+	t.Cleanup(func() { _ = client.Close() })
+	w := newWatched()
+	e := newEnvOn(t, client, prefix, w.wrap)
+	id := e.offered(e.svc)
+	gate := make(chan struct{})
+	w.mu.Lock()
+	w.gate = gate
+	w.mu.Unlock()
+	var s show
+	errc := make(chan error, 1)
+	go func() { errc <- e.svc.Reveal(e.ctx, as("alice", bot.PlatformDiscord), id, s.fn) }()
+	wait(t, e.ctx, "the check before the cloud call", w.holding)
+	p.setDown(true)
+	close(gate)
+	if err := wait(t, e.ctx, "a check failing in the blip", w.holdErrs); bot.ErrorCode(err) != bot.EUNAVAILABLE {
+		t.Fatalf("the check in the blip: got %v, want %s", err, bot.EUNAVAILABLE)
+	}
+	if n := e.prov.calls.Load(); n != 0 {
+		t.Fatalf("cloud calls during the blip: got %d, want 0", n)
+	}
+	p.setDown(false)
+	if err := wait(t, e.ctx, "Reveal's answer", errc); err != nil {
+		t.Fatalf("Reveal: %v", err)
+	}
+	if req := e.wantState(id, bot.StateSucceeded); req.Outcome != "reset app_user" {
+		t.Errorf("outcome: got %q, want reset app_user", req.Outcome)
+	}
+	if n := e.prov.calls.Load(); n != 1 || s.calls != 1 {
+		t.Errorf("cloud calls, shows: %d, %d; want 1, 1", n, s.calls)
 	}
 }
 

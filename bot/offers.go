@@ -159,7 +159,10 @@ func (s *Service) Reveal(ctx context.Context, a Actor, id string, show func(cont
 		defer cancel()
 		s.showCards(cctx, req)
 	}()
-	if err := s.check(h); err != nil {
+	// A store that blinks (a Sentinel failover takes seconds) is waited
+	// for while the claim's lease lasts: asking again would need a new
+	// approval.
+	if err := s.whileLeased(h.ctx, h.until, func() error { return s.check(h) }); err != nil {
 		return s.lostBeforeReset(ctx, h, req, err)
 	}
 	results, outcome, err := s.reset(h.ctx, req, acct, prov)

@@ -327,6 +327,9 @@ type env struct {
 	metrics *metrics
 	store   *approvals.Store
 	svc     *bot.Service
+	// replicas is how many replicas each store waits for
+	// (approvals.Options.Replicas): 1 on a Sentinel setup, as serve does.
+	storeReplicas int
 }
 
 func newEnv(t *testing.T, mods ...func(*bot.Options)) *env {
@@ -337,15 +340,22 @@ func newEnv(t *testing.T, mods ...func(*bot.Options)) *env {
 
 func newEnvOn(t *testing.T, client redis.UniversalClient, prefix string, mods ...func(*bot.Options)) *env {
 	t.Helper()
+	return newEnvReplicated(t, client, prefix, 0, mods...)
+}
+
+// newEnvReplicated is newEnvOn with stores that wait for replicas.
+func newEnvReplicated(t *testing.T, client redis.UniversalClient, prefix string, replicas int, mods ...func(*bot.Options)) *env {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), waitLimit)
 	t.Cleanup(cancel)
 	e := &env{
 		t: t, ctx: ctx, client: client, prefix: prefix,
-		clock:   testkit.NewClock(time.Date(2030, 1, 2, 9, 30, 0, 0, time.UTC)),
-		chat:    newChat(),
-		prov:    &provider{},
-		log:     &testkit.Log{},
-		metrics: &metrics{},
+		clock:         testkit.NewClock(time.Date(2030, 1, 2, 9, 30, 0, 0, time.UTC)),
+		chat:          newChat(),
+		prov:          &provider{},
+		log:           &testkit.Log{},
+		metrics:       &metrics{},
+		storeReplicas: replicas,
 	}
 	t.Cleanup(func() {
 		// The shared server outlives the test: leave nothing behind.
@@ -363,7 +373,8 @@ func newEnvOn(t *testing.T, client redis.UniversalClient, prefix string, mods ..
 // the same prefix, chat, cloud and clock.
 func (e *env) newService(client redis.UniversalClient, mods ...func(*bot.Options)) (*bot.Service, *approvals.Store) {
 	e.t.Helper()
-	store := approvals.New(client, approvals.Options{Prefix: e.prefix, Clock: e.clock, Poll: 50 * time.Millisecond})
+	store := approvals.New(client, approvals.Options{Prefix: e.prefix, Clock: e.clock, Poll: 50 * time.Millisecond,
+		Replicas: e.storeReplicas})
 	opts := bot.Options{
 		Store:     store,
 		Providers: map[bot.ProviderKey]bot.Provider{"test.tdsql": e.prov, "test.ehpc": e.prov},

@@ -171,6 +171,10 @@ func (c *Config) checkRedis(k *checker) {
 			k.errf("redis.sentinel.master", "missing: the name the sentinels know the master by (like mymaster)")
 		}
 		k.redisAddrs("redis.sentinel.addrs", s.Addrs, "sentinel")
+		if n := s.MinReplicas; n != nil && (*n < 0 || *n > maxMinReplicas) {
+			k.errf("redis.sentinel.min_replicas", "%d: must be 0 to %d (default 1: each change waits until a replica has it, "+
+				"so that a failover keeps it; 0: no wait, and a failover may lose the last changes)", *n, maxMinReplicas)
+		}
 	}
 	if cl := r.Cluster; cl != nil {
 		k.redisAddrs("redis.cluster.addrs", cl.Addrs, "cluster node")

@@ -99,11 +99,32 @@ type RedisTLS struct {
 }
 
 // RedisSentinel is a Sentinel setup: the name of the master the sentinels
-// watch, their host:port addresses, and their own password if they need one.
+// watch, their host:port addresses, their own password if they need one,
+// and how many replicas must confirm each change (Replicas).
 type RedisSentinel struct {
 	Master   string     `yaml:"master"`
 	Addrs    []string   `yaml:"addrs"`
 	Password bot.Secret `yaml:"password"`
+	// MinReplicas is min_replicas; nil: the default, 1.
+	MinReplicas *int `yaml:"min_replicas"`
+}
+
+// maxMinReplicas bounds redis.sentinel.min_replicas: more replicas than that
+// behind one master is not a setup anyone runs.
+const maxMinReplicas = 5
+
+// Replicas is how many replicas must confirm each change before a person is
+// told it happened (approvals.Options.Replicas): min_replicas, by default 1,
+// so that a failover, which promotes a replica, keeps every change the bot
+// acknowledged. 0 when no Sentinel is configured.
+func (r Redis) Replicas() int {
+	switch {
+	case r.Sentinel == nil:
+		return 0
+	case r.Sentinel.MinReplicas == nil:
+		return 1
+	}
+	return *r.Sentinel.MinReplicas
 }
 
 // RedisCluster is a Redis Cluster: the host:port of some of its nodes, from

@@ -22,6 +22,8 @@ func TestRedisProblems(t *testing.T) {
 			"redis.sentinel.master", "missing", "sentinel:"},
 		{"SentinelWithoutAddrs", "redis:\n  sentinel: {master: m}\n",
 			"redis.sentinel.addrs", "no addresses", "sentinel:"},
+		{"MinReplicasNegative", "redis:\n  sentinel:\n    master: m\n    addrs: [\"s1:26379\"]\n    min_replicas: -1\n",
+			"redis.sentinel.min_replicas", "-1: must be 0 to 5", "min_replicas:"},
 		{"ClusterWithoutAddrs", "redis:\n  cluster: {addrs: []}\n",
 			"redis.cluster.addrs", "no addresses", "cluster:"},
 		{"ClusterAddrNotHostPort", "redis:\n  cluster:\n    addrs:\n      - c1:6379\n      - c2\n",
@@ -63,13 +65,18 @@ func TestRedisAccepted(t *testing.T) {
 	env := envWith(map[string]string{"REDIS_PASSWORD": "SECRET-redis-pw", "REDIS_SENTINEL_PASSWORD": "SECRET-sentinel-pw"})
 	tests := []struct {
 		name, redis, where string
+		replicas           int // Redis.Replicas
 	}{
 		{"TLSURL", "redis:\n  url: rediss://cache:6380/0\n  username: bot\n  password: ${REDIS_PASSWORD}\n  tls: {ca_file: ca.pem, cert_file: c.pem, key_file: k.pem, server_name: cache.internal}\n",
-			"rediss://cache:6380/0"},
+			"rediss://cache:6380/0", 0},
 		{"Sentinel", "redis:\n  password: ${REDIS_PASSWORD}\n  sentinel:\n    master: mymaster\n    addrs: [\"10.0.0.1:26379\", \"10.0.0.2:26379\"]\n    password: ${REDIS_SENTINEL_PASSWORD}\n",
-			"sentinel master mymaster via 10.0.0.1:26379,10.0.0.2:26379"},
+			"sentinel master mymaster via 10.0.0.1:26379,10.0.0.2:26379", 1},
+		{"SentinelWithoutWait", "redis:\n  sentinel: {master: m, addrs: [\"s:26379\"], min_replicas: 0}\n",
+			"sentinel master m via s:26379", 0},
+		{"SentinelTwoReplicas", "redis:\n  sentinel: {master: m, addrs: [\"s:26379\"], min_replicas: 2}\n",
+			"sentinel master m via s:26379", 2},
 		{"Cluster", "redis:\n  cluster: {addrs: [\"10.0.0.1:6379\", \"10.0.0.2:6379\"]}\n",
-			"cluster 10.0.0.1:6379,10.0.0.2:6379"},
+			"cluster 10.0.0.1:6379,10.0.0.2:6379", 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -79,6 +86,9 @@ func TestRedisAccepted(t *testing.T) {
 			}
 			if got := cfg.Redis.Where(); got != tt.where {
 				t.Errorf("Where: got %q, want %q", got, tt.where)
+			}
+			if got := cfg.Redis.Replicas(); got != tt.replicas {
+				t.Errorf("Replicas: got %d, want %d", got, tt.replicas)
 			}
 			for _, w := range cfg.Warnings() {
 				if strings.HasPrefix(w.Path, "redis") {

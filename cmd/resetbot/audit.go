@@ -72,7 +72,7 @@ func audit(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	defer closeRedis()
-	store := approvals.New(rdb, approvals.Options{Prefix: cfg.Redis.Prefix})
+	store := approvals.New(rdb, approvals.Options{Prefix: cfg.Redis.Prefix, Replicas: cfg.Redis.Replicas()})
 	if *breakGlass {
 		events, err := store.AuditLog(ctx, q)
 		if err != nil {

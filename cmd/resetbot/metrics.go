@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -71,6 +72,8 @@ var chatResults = []string{chatOK, chatRefused, chatRateLimited, chatServerError
 const (
 	redisConnection = "connection" // no answer: network, timeout, a full pool, a closed client
 	redisReply      = "reply"      // Redis answered with an error (LOADING, READONLY, MOVED, ...)
+	// a change no replica confirmed in time (WAIT, redis.sentinel.min_replicas)
+	redisUnreplicated = "unreplicated"
 )
 
 // decisionBuckets span a quick approval (seconds) to a request's longest
@@ -100,7 +103,7 @@ func newMetrics(reg prometheus.Registerer, o metricsOptions) *metrics {
 		}),
 		redisErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "resetbot_redis_errors_total",
-			Help: "Redis commands that failed, by class: connection (no answer) or reply (an error answer).",
+			Help: "Redis commands that failed, by class: connection (no answer), reply (an error answer) or unreplicated (a change fewer replicas confirmed in time than redis.sentinel.min_replicas asks).",
 		}, []string{"class"}),
 		chatCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "resetbot_chat_api_calls_total",
@@ -128,7 +131,7 @@ func newMetrics(reg prometheus.Registerer, o metricsOptions) *metrics {
 	for _, d := range []bot.State{bot.StateApproved, bot.StateDenied, bot.StateExpired} {
 		m.decisions.WithLabelValues(string(d))
 	}
-	for _, c := range []string{redisConnection, redisReply} {
+	for _, c := range []string{redisConnection, redisReply, redisUnreplicated} {
 		m.redisErrors.WithLabelValues(c)
 	}
 	for _, p := range o.Providers {
@@ -251,7 +254,7 @@ func (h redisHook) DialHook(next redis.DialHook) redis.DialHook { return next }
 func (h redisHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
 		err := next(ctx, cmd) // set on cmd by the caller, after the hooks
-		h.count(ctx, cmd.Name(), err)
+		h.count(ctx, cmd, err)
 		return err
 	}
 }
@@ -260,13 +263,18 @@ func (h redisHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pro
 	return func(ctx context.Context, cmds []redis.Cmder) error {
 		err := next(ctx, cmds)
 		for _, c := range cmds {
-			h.count(ctx, c.Name(), c.Err())
+			h.count(ctx, c, c.Err())
 		}
 		return err
 	}
 }
 
-func (h redisHook) count(ctx context.Context, name string, err error) {
+func (h redisHook) count(ctx context.Context, cmd redis.Cmder, err error) {
+	name := cmd.Name()
+	if err == nil && name == "wait" && unreplicated(cmd) {
+		h.m.redisErrors.WithLabelValues(redisUnreplicated).Inc()
+		return
+	}
 	if err == nil || errors.Is(err, redis.Nil) || ctx.Err() != nil {
 		return
 	}
@@ -282,6 +290,29 @@ func (h redisHook) count(ctx context.Context, name string, err error) {
 		return
 	}
 	h.m.redisErrors.WithLabelValues(redisConnection).Inc()
+}
+
+// unreplicated reports whether a WAIT answered that fewer replicas than it
+// asked for confirmed the connection's writes.
+func unreplicated(cmd redis.Cmder) bool {
+	args := cmd.Args()
+	if len(args) < 2 {
+		return false
+	}
+	want, err := strconv.ParseInt(fmt.Sprint(args[1]), 10, 64)
+	if err != nil {
+		return false
+	}
+	var got int64
+	switch c := cmd.(type) {
+	case *redis.Cmd:
+		got, err = c.Int64()
+	case *redis.IntCmd:
+		got, err = c.Result()
+	default:
+		return false
+	}
+	return err == nil && got < want
 }
 
 // tracedProviders wraps each provider so that the cloud API calls of its

@@ -192,7 +192,7 @@ func TestMetricsFromTheStartAndAfterAReset(t *testing.T) {
 		atStart = append(atStart, series{"resetbot_requests", []string{"state", s}, 0},
 			series{"resetbot_requests_oldest_seconds", []string{"state", s}, 0})
 	}
-	for _, c := range []string{"connection", "reply"} {
+	for _, c := range []string{"connection", "reply", "unreplicated"} {
 		atStart = append(atStart, series{"resetbot_redis_errors_total", []string{"class", c}, 0})
 	}
 	for _, k := range tencent.Kinds() {
@@ -414,7 +414,8 @@ func TestAlertsAreValidRules(t *testing.T) {
 }
 
 // TestRedisErrorsCounted: a command that gets no answer counts as a
-// connection error, an error answer as a reply error; a nil answer, a
+// connection error, an error answer as a reply error, a WAIT that fewer
+// replicas answered than it asked for as unreplicated; a nil answer, a
 // NOSCRIPT (go-redis loads the script) and a caller that gave up do not.
 func TestRedisErrorsCounted(t *testing.T) {
 	reg := prometheus.NewRegistry()
@@ -434,6 +435,16 @@ func TestRedisErrorsCounted(t *testing.T) {
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
 	_ = client.Get(cctx, prefix+"k").Err()
+	// no replica: WAIT 1 answers 0; WAIT 0 is met
+	_, err := client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.Set(ctx, prefix+"k", "v", time.Minute)
+		p.Do(ctx, "wait", 1, 10)
+		p.Do(ctx, "wait", 0, 10)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("SET and WAIT: %v", err)
+	}
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -449,7 +460,7 @@ func TestRedisErrorsCounted(t *testing.T) {
 	}
 
 	got := gather(t, reg)
-	for class, want := range map[string]float64{"reply": 1, "connection": 1} {
+	for class, want := range map[string]float64{"reply": 1, "connection": 1, "unreplicated": 1} {
 		if v, _ := got.value("resetbot_redis_errors_total", "class", class); v != want {
 			t.Errorf("redis errors of class %s: got %v, want %v", class, v, want)
 		}

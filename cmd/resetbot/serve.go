@@ -80,7 +80,7 @@ func build(cfg *config.Config, log *slog.Logger) (*server, error) {
 	m := newMetrics(reg, metricsOptions{Providers: slices.Sorted(maps.Keys(providers)),
 		Routes: []string{routeHealthz, routeReadyz, routeMetrics}})
 	rdb.AddHook(m.redisHook())
-	s.store = approvals.New(rdb, approvals.Options{Prefix: cfg.Redis.Prefix})
+	s.store = approvals.New(rdb, approvals.Options{Prefix: cfg.Redis.Prefix, Replicas: cfg.Redis.Replicas()})
 	reg.MustRegister(newRequestsCollector(s.store, cfg.People(), 5*time.Second))
 	if s.chats, err = chatAdapters(cfg, s.store, log, m.chatTransport); err != nil {
 		closeRedis()

@@ -264,7 +264,8 @@ func startSentinel() (s *Sentinel, err error) {
 		p := strconv.Itoa(port)
 		args := []string{"--port", p, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
 			"--daemonize", "no", "--loglevel", "warning", "--dbfilename", "dump-" + p + ".rdb",
-			"--min-replicas-to-write", "1", "--min-replicas-max-lag", "10"}
+			"--min-replicas-to-write", "1", "--min-replicas-max-lag", "10",
+			"--repl-diskless-sync-delay", "0"}
 		if i == 1 {
 			args = append(args, "--replicaof", "127.0.0.1", strconv.Itoa(ports[0]))
 		}

@@ -1,0 +1,100 @@
+package approvals
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Redis replicates asynchronously: a master acknowledges a write before any
+// replica has it, and a failover promotes a replica that may lack the last
+// writes. On a Sentinel setup that loses, after a failover, requests whose
+// ask, approval or execution claim a person was told had happened; a lost
+// claim is a reset that may run twice. So, when Options.Replicas is set,
+// every script the store runs is followed by WAIT on the same connection
+// (one pipeline, still one round trip), and its answer counts only once
+// that many replicas confirmed they hold the script's writes.
+
+// defaultReplicaWait is how long a write waits for its replicas before the
+// store answers that it may not have been kept.
+const defaultReplicaWait = time.Second
+
+// errNotReplicated is the answer to a write no replica confirmed in time.
+// The master kept it; whether it survives depends on the master staying
+// master, so the person is told it may not have been kept.
+type errNotReplicated struct {
+	want, got int64
+	wait      time.Duration
+}
+
+func (e *errNotReplicated) Error() string {
+	return fmt.Sprintf("%d of the %d replicas asked for confirmed the write within %v", e.got, e.want, e.wait)
+}
+
+// replicated is a redis.Scripter that runs each script with WAIT behind it.
+type replicated struct {
+	c    redis.UniversalClient
+	n    int
+	wait time.Duration
+}
+
+// scripter is what the store's scripts run on: c itself, or c with a WAIT
+// for n replicas behind each script.
+func scripter(c redis.UniversalClient, n int, wait time.Duration) redis.Scripter {
+	if n <= 0 {
+		return c
+	}
+	return replicated{c: c, n: n, wait: wait}
+}
+
+func (r replicated) Eval(ctx context.Context, script string, keys []string, args ...any) *redis.Cmd {
+	return r.run(ctx, func(p redis.Pipeliner) *redis.Cmd { return p.Eval(ctx, script, keys, args...) })
+}
+
+func (r replicated) EvalSha(ctx context.Context, sha1 string, keys []string, args ...any) *redis.Cmd {
+	return r.run(ctx, func(p redis.Pipeliner) *redis.Cmd { return p.EvalSha(ctx, sha1, keys, args...) })
+}
+
+// EvalRO and EvalShaRO write nothing: nothing to wait for.
+func (r replicated) EvalRO(ctx context.Context, script string, keys []string, args ...any) *redis.Cmd {
+	return r.c.EvalRO(ctx, script, keys, args...)
+}
+
+func (r replicated) EvalShaRO(ctx context.Context, sha1 string, keys []string, args ...any) *redis.Cmd {
+	return r.c.EvalShaRO(ctx, sha1, keys, args...)
+}
+
+func (r replicated) ScriptExists(ctx context.Context, hashes ...string) *redis.BoolSliceCmd {
+	return r.c.ScriptExists(ctx, hashes...)
+}
+
+func (r replicated) ScriptLoad(ctx context.Context, script string) *redis.StringCmd {
+	return r.c.ScriptLoad(ctx, script)
+}
+
+// run sends the script and WAIT in one pipeline: WAIT counts the writes of
+// its own connection only, and a pipeline keeps to one. A script that
+// failed (NOSCRIPT among others) is answered as it is: it wrote nothing
+// that needs waiting for.
+func (r replicated) run(ctx context.Context, script func(redis.Pipeliner) *redis.Cmd) *redis.Cmd {
+	var cmd *redis.Cmd
+	var wait *redis.Cmd
+	_, _ = r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		cmd = script(p)
+		// (Pipeliner has no Wait of its own)
+		wait = p.Do(ctx, "wait", r.n, r.wait.Milliseconds())
+		return nil
+	})
+	if cmd.Err() != nil {
+		return cmd
+	}
+	got, err := wait.Int64()
+	if err != nil {
+		cmd.SetErr(fmt.Errorf("wait for the replicas: %w", err))
+	} else if got < int64(r.n) {
+		cmd.SetErr(&errNotReplicated{want: int64(r.n), got: got, wait: r.wait})
+	}
+	return cmd
+}

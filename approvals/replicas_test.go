@@ -1,0 +1,98 @@
+package approvals_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"resetbot/approvals"
+	"resetbot/bot"
+	"resetbot/internal/redistest"
+	"resetbot/internal/testkit"
+)
+
+// With Options.Replicas, a change counts only once a replica confirmed it
+// (WAIT after each script): the replica holds it when the answer comes, and
+// while no replica confirms, the person is told the change may not have
+// been kept, with "try again", instead of being told it happened.
+func TestReplicasConfirmWrites(t *testing.T) {
+	r := redistest.StartReplicated(t)
+	master := redis.NewClient(&redis.Options{Addr: r.Master})
+	replica := redis.NewClient(&redis.Options{Addr: r.Replica})
+	t.Cleanup(func() { _ = master.Close(); _ = replica.Close() })
+	clock := testkit.NewClock(time.Date(2030, 1, 2, 9, 30, 0, 0, time.UTC))
+	store := func(replicas int) *approvals.Store {
+		return approvals.New(master, approvals.Options{Clock: clock, Replicas: replicas, ReplicaWait: 200 * time.Millisecond})
+	}
+	e := &env{t: t, clock: clock, prefix: "resetbot:", raw: master, store: store(1)}
+	limit := bot.Limit{N: 10, Window: time.Hour}
+
+	// in sync: the answer comes once the replica has the request
+	e.mustCreate(e.request("R-REPL01", "alice", "prod-db", 1))
+	if n, err := replica.Exists(ctx(t), e.key("req:R-REPL01")).Result(); err != nil || n != 1 {
+		t.Fatalf("the replica, right after the answer: exists %d, %v; want the request", n, err)
+	}
+	e.mustVote("R-REPL01", "bob", true)
+	if got, err := replica.HGet(ctx(t), e.key("req:R-REPL01"), "state").Result(); err != nil || got == string(bot.StatePending) {
+		t.Errorf("the replica, right after the approval: state %q, %v; want it approved", got, err)
+	}
+
+	resume := r.Stall(t)
+	_, err := e.store.Create(ctx(t), e.request("R-REPL02", "carol", "prod-db", 1), limit)
+	be := wantError(t, err, bot.EUNAVAILABLE)
+	if !strings.Contains(be.Message, "did not confirm") || !strings.Contains(be.Message, "try again") || !be.Retryable {
+		t.Errorf("unconfirmed ask: got %+v, want a retryable message that it may not have been kept", be)
+	}
+	// The master took it: if it stays master, the request is there, and
+	// the message's "check with status" finds it.
+	if got := e.mustGet("R-REPL02"); got.State != bot.StatePending {
+		t.Errorf("on the master: %s, want pending", got.State)
+	}
+	_, err = e.store.Vote(ctx(t), "R-REPL02", bot.Vote{Person: "bob", Approve: true})
+	wantError(t, err, bot.EUNAVAILABLE)
+
+	// Without Replicas, the same stalled replica is not waited for.
+	if _, err := store(0).Create(ctx(t), e.request("R-REPL03", "dave", "prod-db", 1), limit); err != nil {
+		t.Errorf("Replicas 0, stalled replica: %v, want no wait", err)
+	}
+
+	resume()
+	e.mustCreate(e.request("R-REPL04", "erin", "prod-db", 1))
+
+	// A failover as Sentinel makes it: the replica is promoted while the
+	// old master still takes writes, then the old master becomes the new
+	// one's replica and drops what it took meanwhile. The change no
+	// replica confirmed was not acknowledged; without Replicas it was, and
+	// it is gone.
+	if err := replica.ReplicaOf(ctx(t), "NO", "ONE").Err(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.store.Create(ctx(t), e.request("R-REPL05", "frank", "prod-db", 1), limit)
+	wantError(t, err, bot.EUNAVAILABLE)
+	if _, err := store(0).Create(ctx(t), e.request("R-REPL06", "gina", "prod-db", 1), limit); err != nil {
+		t.Fatalf("Replicas 0, on the old master: %v", err)
+	}
+	host, port, _ := strings.Cut(r.Replica, ":")
+	if err := master.ReplicaOf(ctx(t), host, port).Err(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		info, err := master.Info(ctx(t), "replication").Result()
+		if err == nil && strings.Contains(info, "master_link_status:up") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the old master did not sync with the new one: %q, %v", info, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n, err := master.Exists(ctx(t), e.key("req:R-REPL06")).Result(); err != nil || n != 0 {
+		t.Errorf("the acknowledged ask without Replicas, after the switch: exists %d, %v; want it lost (what Replicas prevents)", n, err)
+	}
+	if n, err := replica.Exists(ctx(t), e.key("req:R-REPL04")).Result(); err != nil || n != 1 {
+		t.Errorf("an ask acknowledged with Replicas, after the switch: exists %d, %v; want it kept", n, err)
+	}
+}
