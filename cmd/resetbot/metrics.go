@@ -239,8 +239,8 @@ func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter 
 // redisHook counts the Redis commands that fail. It sits on the client, so
 // every user of Redis (the store, the rate limiter, readiness) is counted
 // in one place: a command that answers nil (redis.Nil) did not fail, one
-// whose caller gave up (its context ended) is not Redis's fault, a
-// NOSCRIPT is answered by loading the script, and a refused step of a new
+// whose caller gave up (its context ended) is not Redis's fault, an answer
+// the bot expects and acts on (expectedReply) is none, and a refused step of a new
 // connection's handshake (CLIENT SETINFO on an older Redis) is ignored by
 // go-redis.
 type redisHook struct{ m *metrics }
@@ -283,13 +283,26 @@ func (h redisHook) count(ctx context.Context, cmd redis.Cmder, err error) {
 	}
 	var reply redis.Error
 	if errors.As(err, &reply) {
-		if strings.HasPrefix(reply.Error(), "NOSCRIPT") {
+		if expectedReply(name, reply.Error()) {
 			return
 		}
 		h.m.redisErrors.WithLabelValues(redisReply).Inc()
 		return
 	}
 	h.m.redisErrors.WithLabelValues(redisConnection).Inc()
+}
+
+// expectedReply reports whether an error answer is one the bot asks for
+// and acts on, not a failure: NOSCRIPT (the script is loaded), BUSYGROUP
+// (the consumer group it creates exists), NOGROUP (it creates the group),
+// and XINFO's "no such key" (a stream not written yet holds no event).
+func expectedReply(name, msg string) bool {
+	for _, p := range []string{"NOSCRIPT", "BUSYGROUP", "NOGROUP"} {
+		if strings.HasPrefix(msg, p) {
+			return true
+		}
+	}
+	return name == "xinfo" && strings.Contains(msg, "no such key")
 }
 
 // unreplicated reports whether a WAIT answered that fewer replicas than it

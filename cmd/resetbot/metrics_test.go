@@ -25,6 +25,7 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/redis/go-redis/v9"
 
+	"resetbot/adapters/auditwebhook/webhooktest"
 	"resetbot/adapters/slack/slacktest"
 	"resetbot/bot"
 	"resetbot/internal/redistest"
@@ -123,6 +124,8 @@ type metricsWorld struct {
 	log  *testkit.Log
 }
 
+const metricsWebhookSecret = "SECRET-audit-webhook-of-the-metrics-test"
+
 func startMetricsWorld(t *testing.T) *metricsWorld {
 	t.Helper()
 	fake := slacktest.NewServer(t, "xoxb-test-token", "")
@@ -134,8 +137,17 @@ func startMetricsWorld(t *testing.T) *metricsWorld {
 	yaml := strings.NewReplacer("%REDIS%", redistest.Addr(t), "%PREFIX%", prefix, "http://127.0.0.1:1/api/", fake.APIURL(),
 		`secret_key: "${TENCENTCLOUD_SECRET_KEY}"`, `secret_key: "${TENCENTCLOUD_SECRET_KEY}"`+"\n  endpoint: \""+
 			strings.TrimPrefix(cloud.URL, "http://")+"\"\n  scheme: http").Replace(serveYAML)
+	// with the audit webhook, whose lag the alerts read
+	recv := webhooktest.New(t, bot.NewSecret(metricsWebhookSecret))
+	yaml += "audit:\n  webhook: {url: \"" + recv.URL + "\", secret: \"${AUDIT_WEBHOOK_SECRET}\"}\n"
+	env := func(k string) string {
+		if k == "AUDIT_WEBHOOK_SECRET" {
+			return metricsWebhookSecret
+		}
+		return serveEnv(k)
+	}
 	w := &metricsWorld{log: &testkit.Log{}}
-	cfg, err := loadConfigFile(writeConfig(t, yaml), serveEnv, w.log)
+	cfg, err := loadConfigFile(writeConfig(t, yaml), env, w.log)
 	if err != nil {
 		t.Fatalf("config: %v\n%s", err, w.log.String())
 	}
@@ -264,7 +276,7 @@ func TestMetricsFromTheStartAndAfterAReset(t *testing.T) {
 		t.Errorf("chat.postMessage refused: got %v, want 0 (its results exist at zero)", got)
 	}
 
-	secrets := append([]string{reason, id, "U0ALICE", "U0BOB", "alice", "bob", "xoxb-test-token", "tencent-secret-key-for-tests"}, passwords...)
+	secrets := append([]string{reason, id, "U0ALICE", "U0BOB", "alice", "bob", "xoxb-test-token", "tencent-secret-key-for-tests", metricsWebhookSecret}, passwords...)
 	for _, v := range after.labelValues() {
 		for _, s := range secrets {
 			if strings.Contains(v, s) {
@@ -406,7 +418,8 @@ func TestAlertsAreValidRules(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"ResetbotExecutorStuck", "ResetbotChatAPIFailing", "ResetbotCloudAPIFailing",
-		"ResetbotRedisUnreachable", "ResetbotReviewsOverdue", "ResetbotRotationFailing"} {
+		"ResetbotRedisUnreachable", "ResetbotReviewsOverdue", "ResetbotRotationFailing",
+		"ResetbotRedisUnreplicated", "ResetbotAuditWebhookBehind"} {
 		if !slices.Contains(alerts, want) {
 			t.Errorf("alert %s missing; have %v", want, alerts)
 		}
@@ -416,7 +429,8 @@ func TestAlertsAreValidRules(t *testing.T) {
 // TestRedisErrorsCounted: a command that gets no answer counts as a
 // connection error, an error answer as a reply error, a WAIT that fewer
 // replicas answered than it asked for as unreplicated; a nil answer, a
-// NOSCRIPT (go-redis loads the script) and a caller that gave up do not.
+// NOSCRIPT (go-redis loads the script), a BUSYGROUP, XINFO of a stream not
+// written yet and a caller that gave up do not.
 func TestRedisErrorsCounted(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m := newMetrics(reg, metricsOptions{})
@@ -435,6 +449,13 @@ func TestRedisErrorsCounted(t *testing.T) {
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
 	_ = client.Get(cctx, prefix+"k").Err()
+	// answers the bot acts on: the group it creates exists; no stream yet
+	for range 2 {
+		_ = client.XGroupCreateMkStream(ctx, prefix+"stream", "g", "0").Err() // the second: BUSYGROUP
+	}
+	if err := client.XInfoGroups(ctx, prefix+"absent-stream").Err(); err == nil {
+		t.Fatal("XINFO GROUPS of no stream succeeded")
+	}
 	// no replica: WAIT 1 answers 0; WAIT 0 is met
 	_, err := client.Pipelined(ctx, func(p redis.Pipeliner) error {
 		p.Set(ctx, prefix+"k", "v", time.Minute)
