@@ -72,8 +72,9 @@ func channelProblems(ctx context.Context, cfg *config.Config, chats []chatAdapte
 }
 
 // redisOnline connects to the configured Redis and says whether it
-// answers (a problem when not) and whether it keeps its data on disk (a
-// warning when it keeps nothing: a restart would lose every request).
+// answers (a problem when not), whether it keeps its data on disk (a
+// warning when it keeps nothing: a restart would lose every request) and
+// whether it may evict the bot's keys (a warning unless noeviction).
 func redisOnline(ctx context.Context, cfg *config.Config) (problems, warnings []string) {
 	if cfg.Redis.Embedded() {
 		return nil, nil // the embedded store: config's own warning says what that means
@@ -87,7 +88,7 @@ func redisOnline(ctx context.Context, cfg *config.Config) (problems, warnings []
 		return []string{fmt.Sprintf("redis at %s does not answer: %v", cfg.Redis.Where(), err)}, nil
 	}
 	conf := map[string]string{}
-	for _, key := range []string{"save", "appendonly"} { // only these: "*" would read the passwords too
+	for _, key := range []string{"save", "appendonly", "maxmemory", "maxmemory-policy"} { // only these: "*" would read the passwords too
 		var kv map[string]string
 		if kv, err = c.ConfigGet(ctx, key).Result(); err != nil {
 			break
@@ -100,6 +101,13 @@ func redisOnline(ctx context.Context, cfg *config.Config) (problems, warnings []
 	if strings.TrimSpace(conf["save"]) == "" && conf["appendonly"] != "yes" {
 		warnings = append(warnings, fmt.Sprintf("redis at %s persists nothing (save is empty and appendonly is no): "+
 			"a restart loses every open request and the audit log", cfg.Redis.Where()))
+	}
+	// With a memory limit, any policy but noeviction drops keys when Redis
+	// is full: open requests, votes, leases and the audit log, silently.
+	if m, p := strings.TrimSpace(conf["maxmemory"]), conf["maxmemory-policy"]; m != "" && m != "0" && p != "" && p != "noeviction" {
+		warnings = append(warnings, fmt.Sprintf("redis at %s evicts keys when it reaches maxmemory (maxmemory-policy %s): "+
+			"it would silently drop open requests, their votes and the audit log; set maxmemory-policy noeviction, "+
+			"so that a full Redis refuses writes and the bot says so", cfg.Redis.Where(), p))
 	}
 	return nil, warnings
 }

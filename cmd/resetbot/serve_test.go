@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"resetbot/adapters/slack/slacktest"
 	"resetbot/internal/redistest"
 )
@@ -324,6 +326,35 @@ func TestCheckConfigOnline(t *testing.T) {
 	if err := run(context.Background(), []string{"resetbot", "check-config", "--online", "--config", writeConfig(t, withChannel)}, refused, nil, &out, &errOut); err == nil ||
 		!strings.Contains(out.String(), "problem: slack: could not check the approval channels: ") {
 		t.Errorf("with a refused token: %v\n%s", err, out.String())
+	}
+
+	// A Redis that evicts keys when full is warned about; noeviction is not.
+	own, err := redistest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = own.Stop() })
+	oc := redis.NewClient(&redis.Options{Addr: own.Addr})
+	t.Cleanup(func() { _ = oc.Close() })
+	evicting := strings.Replace(withChannel, redistest.Addr(t), own.Addr, 1)
+	for _, tc := range []struct {
+		maxmemory, policy string
+		warned            bool
+	}{{"100mb", "allkeys-lru", true}, {"100mb", "volatile-ttl", true}, {"100mb", "noeviction", false}, {"0", "allkeys-lru", false}} {
+		if err := oc.ConfigSet(context.Background(), "maxmemory", tc.maxmemory).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := oc.ConfigSet(context.Background(), "maxmemory-policy", tc.policy).Err(); err != nil {
+			t.Fatal(err)
+		}
+		out.Reset()
+		if err := run(context.Background(), []string{"resetbot", "check-config", "--online", "--config", writeConfig(t, evicting)}, serveEnv, nil, &out, &errOut); err != nil {
+			t.Fatalf("check-config --online, maxmemory %s, %s: %v\n%s", tc.maxmemory, tc.policy, err, out.String())
+		}
+		want := "evicts keys when it reaches maxmemory (maxmemory-policy " + tc.policy + ")"
+		if got := strings.Contains(out.String(), want); got != tc.warned {
+			t.Errorf("maxmemory %s, %s: warned %v, want %v:\n%s", tc.maxmemory, tc.policy, got, tc.warned, out.String())
+		}
 	}
 
 	// Redis down is a problem too.
