@@ -55,7 +55,7 @@ func ids(evs []bot.Event) []string {
 }
 
 func TestAuditGroup(t *testing.T) {
-	for _, srv := range servers() {
+	for _, srv := range append(servers(), deployments()...) {
 		t.Run(srv.name, func(t *testing.T) {
 			ctx := context.Background()
 			e := newEnv(t, srv)
@@ -157,7 +157,7 @@ func TestAuditGroup(t *testing.T) {
 // TestAuditGroupSummaryRewritten: a refusals summary deleted while pending
 // (written again with a higher count) is dropped, and its new entry read.
 func TestAuditGroupSummaryRewritten(t *testing.T) {
-	for _, srv := range servers() {
+	for _, srv := range append(servers(), deployments()...) {
 		t.Run(srv.name, func(t *testing.T) {
 			e := newEnv(t, srv)
 			for i := range 11 {
@@ -192,7 +192,7 @@ func TestAuditGroupSummaryRewritten(t *testing.T) {
 // TestAuditGroupLost: Redis losing the group (and the log) is not an
 // error: the next read makes the group again and reads what is new.
 func TestAuditGroupLost(t *testing.T) {
-	for _, srv := range servers() {
+	for _, srv := range append(servers(), deployments()...) {
 		t.Run(srv.name, func(t *testing.T) {
 			e := newEnv(t, srv)
 			e.audit(bot.Event{Kind: bot.EventRequested, Actor: "alice", Detail: "before"})
@@ -213,7 +213,7 @@ func TestAuditGroupLost(t *testing.T) {
 // each once, in the order written, across the three streams and across
 // pages.
 func TestFollowAudit(t *testing.T) {
-	for _, srv := range servers() {
+	for _, srv := range append(servers(), deployments()...) {
 		t.Run(srv.name, func(t *testing.T) {
 			ctx := context.Background()
 			e := newEnv(t, srv)

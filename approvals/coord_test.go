@@ -7,20 +7,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"resetbot/approvals"
 )
 
 func TestCoordination(t *testing.T) {
-	for _, srv := range servers() {
+	for _, srv := range append(servers(), deployments()...) {
 		t.Run(srv.name, func(t *testing.T) {
 			ctx := context.Background()
 			t.Run("SeenOnceAcrossStores", func(t *testing.T) {
 				e := newEnv(t, srv)
 				// A second replica: its own client, the same Redis and prefix.
-				c2 := redis.NewClient(&redis.Options{Addr: e.addr})
-				t.Cleanup(func() { _ = c2.Close() })
+				c2 := e.newClient()
 				stores := []*approvals.Store{e.store, approvals.New(c2, approvals.Options{Prefix: e.prefix})}
 				var firsts atomic.Int32
 				var wg sync.WaitGroup
