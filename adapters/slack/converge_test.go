@@ -20,9 +20,9 @@ import (
 
 // cardFaults answers about half the card calls (chat.postMessage and
 // chat.update in the approvals channel) with a fault, in turn: an answer
-// that comes after the client gave up (the call was carried out), a 500,
-// a connection cut without an answer, a 429 whose Retry-After is waited
-// out, and one too long to wait for. It records the requests whose card
+// that comes after the client gave up (the call was carried out), a 5xx,
+// a connection cut without an answer, a 429 whose Retry-After is too long
+// to wait for, and now and then one that is waited out. It records the requests whose card
 // post was carried out without the bot learning where.
 type cardFaults struct {
 	calls    atomic.Int64
@@ -42,8 +42,11 @@ func (f *cardFaults) pick(c slacktest.Call) *slacktest.Fault {
 		{Late: true},
 		{Status: http.StatusInternalServerError},
 		{Cut: true},
-		{Status: http.StatusTooManyRequests, RetryAfter: "1", Err: "ratelimited"},
 		{Status: http.StatusTooManyRequests, RetryAfter: "30", Err: "ratelimited"},
+		{Late: true},
+		{Status: http.StatusBadGateway},
+		{Cut: true},
+		{Status: http.StatusTooManyRequests, RetryAfter: "1", Err: "ratelimited"},
 	}
 	flt := faults[(n/2)%int64(len(faults))]
 	if flt.Late && c.Method == "chat.postMessage" {
@@ -85,13 +88,13 @@ func shownPasswords(v slacktest.View) []string {
 }
 
 // TestCardsConvergeUnderSlackFaults: three replicas on one Redis and one
-// Slack take 40 requests through ask, then approve and Reveal, deny or
-// cancel, while Slack answers about half the card calls with 500s, 429s,
-// answers too late (the card was posted) and cut connections. Once Slack
-// answers again, the replicas' sweeps leave every request with exactly one
-// card in the channel (a card posted without an answer is found by its
-// metadata, not posted again), each showing how its request ended, and no
-// password in any message.
+// Slack take 40 requests through ask, then deny, cancel, or approve and
+// then Reveal or cancel, while Slack answers about half the card calls
+// with 5xx, 429s, answers too late (the card was posted all the same) and
+// cut connections. Once Slack answers again, the replicas' sweeps leave
+// every request with exactly one card in the channel (a card posted
+// without an answer is found by its metadata, not posted again), each
+// showing how its request ended, and no password in any message.
 func TestCardsConvergeUnderSlackFaults(t *testing.T) {
 	const requests = 40
 	requesters := []string{alice, bob, carol, dave}
@@ -116,7 +119,7 @@ func TestCardsConvergeUnderSlackFaults(t *testing.T) {
 	adapters := []interface{ Wait() }{e.ad, ad2, ad3}
 	services := []*bot.Service{e.svc, svc2, svc3}
 	servers := []*httptest.Server{e.srv, srv2, srv3}
-	e.slack.PageLimit(7) // the look-up reads the channel a page at a time
+	e.slack.PageLimit(20) // the look-up reads the channel a page at a time
 	faults := &cardFaults{lostPost: map[string]bool{}}
 	for _, m := range []string{"chat.postMessage", "chat.update"} {
 		e.slack.FailSome(m, faults.pick)
@@ -137,8 +140,11 @@ func TestCardsConvergeUnderSlackFaults(t *testing.T) {
 		return send(i, "/slack/commands", func(hook string) string { return e.commandForm(user, text, hook) })
 	}
 
+	// Each request ends one way: denied; cancelled while pending;
+	// approved, then cancelled while offered; or approved and revealed.
 	type request struct {
 		id, requester, approver string
+		fate                    string // deny, cancel, withdraw, reveal
 		want                    bot.State
 	}
 	reqs := make([]request, requests)
@@ -147,37 +153,36 @@ func TestCardsConvergeUnderSlackFaults(t *testing.T) {
 		r := &reqs[i]
 		r.requester = requesters[i%len(requesters)]
 		r.approver = map[bool]string{true: bob, false: alice}[r.requester == alice || (r.requester != bob && i%2 == 0)]
-		r.want = map[int]bot.State{5: bot.StateDenied, 7: bot.StateCancelled}[i%8]
-		if r.want == "" {
-			r.want = bot.StateSucceeded
+		r.fate = map[int]string{3: "withdraw", 5: "deny", 7: "cancel"}[i%8]
+		r.want = map[string]bot.State{"deny": bot.StateDenied, "cancel": bot.StateCancelled, "withdraw": bot.StateCancelled}[r.fate]
+		if r.fate == "" {
+			r.fate, r.want = "reveal", bot.StateSucceeded
 		}
 		hooks[i] = command(i, r.requester, fmt.Sprintf("%s locked out", accts[i/len(requesters)].Name))
 	}
 	for i := range reqs {
-		reqs[i].id = askedID(t, e.slack.Reply(ctx, hooks[i]))
-	}
-	for i, r := range reqs {
-		switch r.want {
-		case bot.StateDenied:
+		r := &reqs[i]
+		r.id = askedID(t, e.slack.Reply(ctx, hooks[i]))
+		switch r.fate {
+		case "deny":
 			hooks[i] = command(i, r.approver, "deny "+r.id+" not now")
-		case bot.StateCancelled:
+		case "cancel":
 			hooks[i] = command(i, r.requester, "cancel "+r.id)
 		default:
 			hooks[i] = command(i, r.approver, "approve "+r.id)
 		}
 	}
-	for i := range reqs {
-		e.slack.Reply(ctx, hooks[i])
-	}
 
-	// Each approved request is offered to its requester, who reveals it:
-	// paced, as the cloud API takes 20 calls a second.
+	// Each approved request is offered to its requester, who reveals it, or
+	// cancels it. The Reveals are paced: the cloud API takes 20 calls a
+	// second.
 	var passwords []string
 	triggers := map[string]string{}
-	pace := time.NewTicker(70 * time.Millisecond)
+	withdrawn := map[string]string{}
+	pace := time.NewTicker(60 * time.Millisecond)
 	defer pace.Stop()
 	for i, r := range reqs {
-		if r.want != bot.StateSucceeded {
+		if r.fate != "reveal" && r.fate != "withdraw" {
 			continue
 		}
 		e.slack.WaitFor(ctx, "the offer of "+r.id, func([]slacktest.Call) bool {
@@ -188,19 +193,32 @@ func TestCardsConvergeUnderSlackFaults(t *testing.T) {
 			}
 			return false
 		})
+		if r.fate == "withdraw" {
+			withdrawn[r.id] = command(i, r.requester, "cancel "+r.id)
+			continue
+		}
 		<-pace.C
 		hook := send(i, "/slack/interactions", func(hook string) string {
 			return interactionForm(t, revealClick(e.slack, r.requester, r.id, hook))
 		})
 		triggers[r.id] = "reveal-" + hook
 	}
-	for _, r := range reqs {
-		if r.want == bot.StateSucceeded {
+	for i, r := range reqs {
+		reply := e.slack.Reply(ctx, hooks[i])
+		if (r.fate == "reveal" || r.fate == "withdraw") && !strings.Contains(reply, "You approved "+r.id) {
+			t.Errorf("approving %s: got %q", r.id, reply)
+		}
+		switch r.fate {
+		case "reveal":
 			pws := shownPasswords(e.window(triggers[r.id]))
 			if len(pws) != 1 {
 				t.Errorf("%s's window shows %d passwords, want 1", r.id, len(pws))
 			}
 			passwords = append(passwords, pws...)
+		case "withdraw":
+			if got := e.slack.Reply(ctx, withdrawn[r.id]); got != r.id+" is cancelled." {
+				t.Errorf("cancelling %s once offered: got %q", r.id, got)
+			}
 		}
 	}
 	e.slack.WaitFor(ctx, "every request to end", func([]slacktest.Call) bool {
