@@ -45,9 +45,10 @@ func (s *Service) settleCards(ctx context.Context) {
 
 // settleCard shows d's request on its card: it posts the card when the
 // request has none on d's platform (the claim is the caller's alone, so one
-// replica posts), else updates it; reads the request again, and shows it
-// again when it moved on meanwhile; and pays the debt once the card shows
-// the request as it stands. A chat fault owes it again, later.
+// replica posts) and the platform finds none posted earlier (CardFinder),
+// else updates it; reads the request again, and shows it again when it
+// moved on meanwhile; and pays the debt once the card shows the request as
+// it stands. A chat fault owes it again, later.
 func (s *Service) settleCard(ctx context.Context, d CardDebt) {
 	n, ok := s.notifiers[d.Platform]
 	req, err := s.store.Get(ctx, d.RequestID)
@@ -61,6 +62,24 @@ func (s *Service) settleCard(ctx context.Context, d CardDebt) {
 	}
 	key := Ref(RefCard, d.Platform)
 	ref := req.Refs[key]
+	if f, ok := n.(CardFinder); ok && ref == "" {
+		// A post whose answer was lost may have left a card: take it over.
+		found, err := f.FindCard(ctx, req, s.accounts[req.Account])
+		if err != nil {
+			s.log.Error("look for an owed card posted before", "request", req.ID, "platform", d.Platform, "err", err)
+			s.owe(ctx, req, d.Platform)
+			return
+		}
+		if found != "" {
+			if err := s.retry(ctx, func() error { return s.store.SetRef(ctx, req.ID, key, found) }); err != nil {
+				s.log.Error("remember card", "request", req.ID, "err", err)
+				s.owe(ctx, req, d.Platform) // found again next time
+				return
+			}
+			s.log.Info("took over a card posted before", "request", req.ID, "platform", d.Platform)
+			ref = found
+		}
+	}
 	for round := 1; round <= 3; round++ {
 		got, err := n.Card(ctx, req, s.accounts[req.Account], ref)
 		if err != nil {

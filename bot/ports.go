@@ -345,6 +345,19 @@ type Notifier interface {
 	Announce(ctx context.Context, channel, text string) error
 }
 
+// CardFinder is a Notifier that can find a card it may have posted
+// without learning where (the post's answer never came, or came too late).
+// Before the sweeper posts an owed card that has no reference, it asks
+// FindCard, so that such a card is taken over, not posted twice. A
+// platform that de-duplicates posts itself needs none.
+type CardFinder interface {
+	// FindCard returns the reference (as Card returns it) of req's card on
+	// the platform, or "" when it finds none. An error (EUNAVAILABLE when
+	// the platform could not be asked) means it could not look: the caller
+	// then posts nothing.
+	FindCard(ctx context.Context, req Request, acct Account) (string, error)
+}
+
 // Logger is what the service logs through; *slog.Logger satisfies it.
 type Logger interface {
 	Info(msg string, args ...any)

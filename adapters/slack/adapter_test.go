@@ -61,8 +61,10 @@ func TestResetOverHTTP(t *testing.T) {
 		if req.State != bot.StatePending {
 			t.Errorf("state: got %s, want pending", req.State)
 		}
-		if got, want := req.Refs["card.slack"], approvalsChannel+"/1700000000."; !strings.HasPrefix(got, want) {
+		if got, want := req.Refs["card.slack"], approvalsChannel+"/"; !strings.HasPrefix(got, want) {
 			t.Errorf("card ref: got %q, want %q…", got, want)
+		} else if _, ok := e.slack.Message(got); !ok {
+			t.Errorf("card ref %q: Slack keeps no message there", got)
 		}
 	})
 

@@ -30,7 +30,10 @@
 // The approval card lives in the account's channel (channels.slack, else
 // the approvals channel) and is edited in place (chat.update) on every
 // state change; its Approve and Deny buttons go away once the request is
-// no longer pending. Reminders are replies in the card's thread that
+// no longer pending. Each card carries message metadata (event_type
+// resetbot_card, the request's ID): when a post's answer was lost, the
+// sweeper finds the card by it in the channel's history (FindCard) instead
+// of posting a second one. Reminders are replies in the card's thread that
 // mention, as <@U…>, the people who have not voted; once the request is
 // escalated the card says to whom.
 //

@@ -87,6 +87,8 @@ type envConfig struct {
 	provider func(bot.Provider) bot.Provider
 	// accounts replace the package's accounts when set.
 	accounts []bot.Account
+	// limit is the service's per-requester rate limit; zero: its default.
+	limit bot.Limit
 	// wrap, when set, stands between the adapter and the service: the
 	// adapter is given wrap(service).
 	wrap func(chat.Service) chat.Service
@@ -146,6 +148,7 @@ func (e *env) replica(opts ...envOption) (*slackad.Adapter, *bot.Service, *httpt
 		Notifiers: []bot.Notifier{ad},
 		People:    people,
 		Accounts:  accountsOr(cfg.accounts),
+		Limit:     cfg.limit,
 		Clock:     cfg.clock,
 		Log:       e.Log(),
 		Lease:     time.Minute,

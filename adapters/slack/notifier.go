@@ -3,12 +3,16 @@ package slack
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"strings"
+	"time"
 
 	"github.com/slack-go/slack"
 
 	"resetbot/bot"
 )
+
+var _ bot.CardFinder = (*Adapter)(nil)
 
 // Card posts req's approval card in the account's channel (channels.slack,
 // else approvals_channel), or updates it in place when ref ("channel/ts",
@@ -17,6 +21,7 @@ func (a *Adapter) Card(ctx context.Context, req bot.Request, acct bot.Account, r
 	opts := []slack.MsgOption{
 		slack.MsgOptionText(cardText(req), true),
 		slack.MsgOptionBlocks(cardBlocks(req, acct, a.opts.Command)...),
+		slack.MsgOptionMetadata(cardMetadata(req.ID)),
 	}
 	if ref == "" {
 		to := cmp.Or(acct.Channels[bot.PlatformSlack], a.opts.ApprovalsChannel)
@@ -53,6 +58,68 @@ func (a *Adapter) Card(ctx context.Context, req bot.Request, acct bot.Account, r
 		return "", err
 	}
 	return ref, nil
+}
+
+// The metadata each card carries, by which FindCard knows it: the event
+// type, and the key of the request's ID in the payload.
+const (
+	cardEvent      = "resetbot_card"
+	cardRequestKey = "request_id"
+)
+
+func cardMetadata(id string) slack.SlackMetadata {
+	return slack.SlackMetadata{EventType: cardEvent, EventPayload: map[string]any{cardRequestKey: id}}
+}
+
+// How far FindCard looks back: from a little before the request was made
+// (clocks differ), a bounded number of pages of the channel's history.
+const (
+	findSkew  = 2 * time.Minute
+	findPage  = 200
+	findPages = 5
+)
+
+// FindCard looks in the channel of req's card for a message carrying its
+// metadata, posted since req was made, and returns its reference
+// ("channel/ts"), or "" when there is none: a card whose chat.postMessage
+// timed out may have been posted all the same. It needs the
+// channels:history scope (groups:history for a private channel). Without
+// it, it says it found none, so that the card is posted, as it was before
+// the scope was needed: two cards are better than none.
+func (a *Adapter) FindCard(ctx context.Context, req bot.Request, acct bot.Account) (string, error) {
+	channel := cmp.Or(acct.Channels[bot.PlatformSlack], a.opts.ApprovalsChannel)
+	p := slack.GetConversationHistoryParameters{ChannelID: channel, Limit: findPage, IncludeAllMetadata: true}
+	if !req.CreatedAt.IsZero() {
+		from := req.CreatedAt.Add(-findSkew)
+		p.Oldest = fmt.Sprintf("%d.%06d", from.Unix(), from.Nanosecond()/1000)
+	}
+	what := "look for the approval card of " + req.ID + " in " + channel
+	for page := 1; page <= findPages; page++ {
+		var h *slack.GetConversationHistoryResponse
+		err := a.withRetry(ctx, what, true, func(ctx context.Context) error {
+			var err error
+			h, err = a.api.GetConversationHistoryContext(ctx, &p)
+			return err
+		})
+		if codeOf(err) == "missing_scope" {
+			a.log.Error("slack: cannot read the approval channel's history to find a card posted before; add the channels:history and groups:history scopes", "request", req.ID)
+			return "", nil
+		}
+		if err != nil {
+			return "", a.fault(what, err)
+		}
+		for _, m := range h.Messages {
+			if m.Metadata.EventType == cardEvent && m.Metadata.EventPayload[cardRequestKey] == req.ID && m.Timestamp != "" {
+				return channel + "/" + m.Timestamp, nil
+			}
+		}
+		if !h.HasMore || h.ResponseMetaData.NextCursor == "" {
+			return "", nil
+		}
+		p.Cursor = h.ResponseMetaData.NextCursor
+	}
+	a.log.Error("slack: stopped looking for a card posted before, after the most pages allowed", "request", req.ID, "pages", findPages)
+	return "", nil
 }
 
 // Notify tells person something about req, in an ephemeral message in their

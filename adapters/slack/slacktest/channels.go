@@ -55,9 +55,10 @@ func (f *Server) Channel(id string) (Channel, bool) {
 	return Channel{}, false
 }
 
-// PageLimit makes users.conversations answer at most n channels a page,
-// whatever limit it is asked for: Slack may return "fewer than the
-// requested number of items", with a next_cursor for the rest.
+// PageLimit makes users.conversations and conversations.history answer at
+// most n channels or messages a page, whatever limit they are asked for:
+// Slack may return "fewer than the requested number of items", with a
+// next_cursor for the rest.
 func (f *Server) PageLimit(n int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -3,12 +3,17 @@
 // resetbot uses, response_url hooks and Socket Mode, over real HTTP, so
 // that tests drive the real slack-go client and then check what reached
 // "Slack" (Calls, CallsOf, WaitFor, Reply). Fail makes a method answer with
-// a Web API error, an HTTP status or a rate limit with Retry-After.
+// a Web API error, an HTTP status or a rate limit with Retry-After, an
+// answer that comes too late or none at all; FailSome picks such a fault
+// call by call.
 //
 // It keeps what Slack keeps, and refuses what Slack refuses, as Slack
 // documents it: messages (Message, Messages, and the replies in a
 // message's thread, Replies; chat.update of an unknown one is
-// message_not_found), channels and the bot's place in them (AddChannel:
+// message_not_found) with their metadata, read back newest first by
+// conversations.history (oldest, latest, limit, cursor; the metadata only
+// with include_all_metadata; not_in_channel or channel_not_found where the
+// bot is not a member), channels and the bot's place in them (AddChannel:
 // users.conversations lists the bot's a page at a time with a
 // next_cursor, PageLimit shortens the pages; conversations.info shows a
 // private one to its members only; a post where the bot is not a member is

@@ -104,11 +104,14 @@ const TriggerLife = 3 * time.Second
 
 // Server is a fake Slack: it speaks enough of the Web API for resetbot's
 // adapter (auth.test, chat.*, conversations.open, conversations.info,
-// users.conversations, views.open, views.update, users.info,
-// apps.connections.open), response_url hooks and Socket Mode, checks the
-// tokens, records every call, and answers with faults when told to. Like
-// Slack, it keeps the messages it was given, replies with the thread_ts
-// they answer (chat.update of an unknown one is message_not_found), the
+// conversations.history, users.conversations, views.open, views.update,
+// users.info, apps.connections.open), response_url hooks and Socket Mode,
+// checks the tokens, records every call, and answers with faults when
+// told to (Fail, FailSome). Like Slack, it keeps the messages it was
+// given, with their metadata, replies with the thread_ts they answer
+// (chat.update of an unknown one is message_not_found), stamps each with
+// a ts of the wall clock's seconds, and reads them back a page at a time
+// (conversations.history, see serveHistory), the
 // channels a test added and the bot's place in them (AddChannel), the
 // direct conversations it opened (posting to a D… channel never opened is
 // channel_not_found), the triggers it issued (Trigger: views.open refuses
@@ -126,7 +129,9 @@ type Server struct {
 	calls    []Call
 	changed  chan struct{} // closed on every call
 	faults   map[string]*Fault
+	pickers  map[string]func(Call) *Fault // FailSome's
 	seq      int
+	lastSec  int64 // of the last ts handed out
 	triggers map[string]*trigger
 	views    map[string]*View
 	ims      map[string]string   // DM channel -> user
@@ -146,6 +151,7 @@ func NewServer(t testing.TB, botToken, appToken string) *Server {
 		t: t, botToken: botToken, appToken: appToken,
 		changed:   make(chan struct{}),
 		faults:    map[string]*Fault{},
+		pickers:   map[string]func(Call) *Fault{},
 		triggers:  map[string]*trigger{},
 		views:     map[string]*View{},
 		ims:       map[string]string{},
@@ -169,11 +175,25 @@ func (f *Server) APIURL() string { return f.srv.URL + "/api/" }
 // Call with Method "hook" and Hook id).
 func (f *Server) HookURL(id string) string { return f.srv.URL + "/hooks/" + id }
 
-// fail makes the next calls of method answer with flt.
+// Fail makes the next calls of method answer with flt.
 func (f *Server) Fail(method string, flt Fault) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.faults[method] = &flt
+}
+
+// FailSome asks pick, for each later call of method, which fault it
+// answers with: nil, none. A fault set with Fail goes first. A nil pick
+// stops it. pick runs outside the Server's lock, one call at a time or
+// several at once.
+func (f *Server) FailSome(method string, pick func(Call) *Fault) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if pick == nil {
+		delete(f.pickers, method)
+		return
+	}
+	f.pickers[method] = pick
 }
 
 func (f *Server) record(c Call) {
@@ -306,9 +326,14 @@ func (f *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 			delete(f.faults, c.Method)
 		}
 	}
+	pick := f.pickers[c.Method]
 	f.seq++
 	n := f.seq
+	ts := f.stampLocked(n)
 	f.mu.Unlock()
+	if flt == nil && pick != nil {
+		flt = pick(c)
+	}
 	if flt != nil && flt.Cut {
 		if hj, ok := w.(http.Hijacker); ok {
 			if conn, _, err := hj.Hijack(); err == nil {
@@ -343,7 +368,6 @@ func (f *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	ts := fmt.Sprintf("1700000000.%06d", n)
 	switch c.Method {
 	case "auth.test":
 		writeJSON(w, map[string]any{"ok": true, "user_id": "UBOT", "bot_id": "BBOT", "team_id": "T1", "user": "resetbot"})
@@ -357,16 +381,29 @@ func (f *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, map[string]any{"ok": false, "error": code})
 			return
 		}
+		meta, ok := metadataOf(c)
+		if !ok {
+			writeJSON(w, map[string]any{"ok": false, "error": "invalid_metadata_format"})
+			return
+		}
 		f.mu.Lock()
-		f.messages[ch+"/"+ts] = &Message{Channel: ch, TS: ts, ThreadTS: c.Get("thread_ts"), Text: c.Get("text"), Blocks: c.Get("blocks")}
+		f.messages[ch+"/"+ts] = &Message{Channel: ch, TS: ts, ThreadTS: c.Get("thread_ts"), Text: c.Get("text"), Blocks: c.Get("blocks"), Metadata: meta}
 		f.mu.Unlock()
 		writeJSON(w, map[string]any{"ok": true, "channel": ch, "ts": ts,
 			"message": map[string]any{"text": c.Get("text"), "ts": ts}})
 	case "chat.update":
+		meta, ok := metadataOf(c)
+		if !ok {
+			writeJSON(w, map[string]any{"ok": false, "error": "invalid_metadata_format"})
+			return
+		}
 		f.mu.Lock()
 		m := f.messages[c.Get("channel")+"/"+c.Get("ts")]
 		if m != nil {
 			m.Text, m.Blocks = c.Get("text"), c.Get("blocks")
+			if meta != nil { // without metadata, an update leaves the message's as it was
+				m.Metadata = meta
+			}
 			m.Updates++
 		}
 		f.mu.Unlock()
@@ -428,6 +465,8 @@ func (f *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, map[string]any{"ok": true, "view": out})
 	case "users.conversations":
 		f.serveMemberships(w, c)
+	case "conversations.history":
+		f.serveHistory(w, c)
 	case "conversations.info":
 		ch, ok := f.Channel(c.Get("channel"))
 		if !ok || (ch.Private && !ch.Member) { // a private channel is invisible from outside

@@ -116,8 +116,9 @@ type Message struct {
 	// empty for a message posted in the channel itself.
 	ThreadTS string
 	Text     string
-	Blocks   string // JSON
-	Updates  int    // chat.update calls
+	Blocks   string    // JSON
+	Metadata *Metadata // as last set by chat.postMessage or chat.update; nil: none
+	Updates  int       // chat.update calls
 }
 
 // Replies returns the replies in the thread of the message at ref
