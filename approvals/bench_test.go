@@ -59,11 +59,29 @@ func benchmarkVote(b *testing.B, rules []bot.RequestRule) {
 		b.Fatalf("start redis-server: %v", err)
 	}
 	defer srv.Stop()
+	benchmarkVoteOn(b, srv.Addr, 0, rules)
+}
+
+// BenchmarkVoteReplicated is BenchmarkVote's OneRule on a master with one
+// replica: without waiting for it, and waiting (Options.Replicas 1, as on a
+// Sentinel setup): what WAIT in the script's pipeline costs. Still one
+// round trip a vote.
+func BenchmarkVoteReplicated(b *testing.B) {
+	one := []bot.RequestRule{{Name: "approvers", Count: 2, People: []string{"approver-0", "approver-1", "approver-2"}}}
+	for _, replicas := range []int{0, 1} {
+		b.Run(fmt.Sprintf("Replicas%d", replicas), func(b *testing.B) {
+			r := redistest.StartReplicated(b)
+			benchmarkVoteOn(b, r.Master, replicas, one)
+		})
+	}
+}
+
+func benchmarkVoteOn(b *testing.B, addr string, replicas int, rules []bot.RequestRule) {
 	var roundTrips atomic.Int64
-	client := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	client := redis.NewClient(&redis.Options{Addr: addr})
 	defer client.Close()
 	client.AddHook(counter{&roundTrips})
-	store := approvals.New(client, approvals.Options{})
+	store := approvals.New(client, approvals.Options{Replicas: replicas})
 	ctx := context.Background()
 
 	requests := (b.N+1)/2 + 1
