@@ -70,6 +70,7 @@ func checkConfig(args []string, getenv func(string) string, stdout, stderr io.Wr
 			return err
 		}
 		problems = append(problems, channelProblems(ctx, cfg, chats)...)
+		warnings = append(warnings, scopeWarnings(ctx, chats)...)
 		for _, w := range warnings {
 			fmt.Fprintf(stdout, "warning: %s\n", w)
 		}

@@ -71,6 +71,34 @@ func channelProblems(ctx context.Context, cfg *config.Config, chats []chatAdapte
 	return out
 }
 
+// scopeChecker is a platform that can say which of the permissions the bot
+// needs its app lacks (Slack's scopes).
+type scopeChecker interface {
+	MissingScopes(ctx context.Context) ([]string, error)
+}
+
+// scopeWarnings asks each platform that can tell which permissions the
+// bot's app lacks, and says, one line each, what that breaks. They are
+// warnings: an app installed from an older manifest still works, with less.
+func scopeWarnings(ctx context.Context, chats []chatAdapter) []string {
+	var out []string
+	for _, c := range chats {
+		sc, ok := c.(scopeChecker)
+		if !ok {
+			continue
+		}
+		missing, err := sc.MissingScopes(ctx)
+		if err != nil {
+			out = append(out, fmt.Sprintf("%s: could not check the app's permissions: %s", c.Platform(), bot.ErrorMessage(err)))
+			continue
+		}
+		for _, m := range missing {
+			out = append(out, fmt.Sprintf("%s: %s (deploy/slack/manifest.yaml lists them; add it and reinstall the app)", c.Platform(), m))
+		}
+	}
+	return out
+}
+
 // redisOnline connects to the configured Redis and says whether it
 // answers (a problem when not), whether it keeps its data on disk (a
 // warning when it keeps nothing: a restart would lose every request) and

@@ -179,6 +179,9 @@ func (s *server) run(ctx context.Context, stdout io.Writer) error {
 		for _, p := range problems {
 			s.log.Error("approval channels", "problem", p)
 		}
+		for _, w := range scopeWarnings(ctx, s.chats) {
+			s.log.Warn("chat app permissions", "warning", w)
+		}
 	})
 	// A Redis that keeps nothing on disk loses every request when it
 	// restarts: said at start, as check-config --online says it.

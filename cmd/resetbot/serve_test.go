@@ -315,6 +315,23 @@ func TestCheckConfigOnline(t *testing.T) {
 		t.Errorf("output:\n%s", out.String())
 	}
 
+	// An app installed from an older manifest, without the history scopes:
+	// warned, not a problem.
+	fake.SetScopes("commands", "chat:write", "im:write", "channels:read", "groups:read")
+	out.Reset()
+	if err := run(context.Background(), []string{"resetbot", "check-config", "--online", "--config", writeConfig(t, withChannel)}, serveEnv, nil, &out, &errOut); err != nil {
+		t.Fatalf("check-config --online without the history scopes: %v\n%s", err, out.String())
+	}
+	for _, want := range []string{
+		"warning: slack: the app lacks the channels:history scope: a card whose post timed out may be posted twice (deploy/slack/manifest.yaml lists them; add it and reinstall the app)",
+		"warning: slack: the app lacks the groups:history scope",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output:\n%s\nwant %q", out.String(), want)
+		}
+	}
+	fake.SetScopes(slacktest.AppScopes...)
+
 	// A bot token Slack refuses: the platform could not be asked.
 	out.Reset()
 	refused := func(k string) string {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -138,6 +139,7 @@ type Server struct {
 	messages map[string]*Message // "channel/ts" -> message
 	channels []*Channel          // AddChannel's, in the order added
 	pageMax  int                 // users.conversations' longest page; 0: as asked
+	scopes   []string            // the bot token's, in X-OAuth-Scopes (SetScopes)
 
 	// Socket Mode: envelopes to send, acknowledgements received.
 	envelopes chan []byte
@@ -156,6 +158,7 @@ func NewServer(t testing.TB, botToken, appToken string) *Server {
 		views:     map[string]*View{},
 		ims:       map[string]string{},
 		messages:  map[string]*Message{},
+		scopes:    slices.Clone(AppScopes),
 		envelopes: make(chan []byte, 16),
 		acks:      make(chan map[string]any, 16),
 	}
@@ -174,6 +177,18 @@ func (f *Server) APIURL() string { return f.srv.URL + "/api/" }
 // HookURL makes a response_url whose replies are recorded under id (a
 // Call with Method "hook" and Hook id).
 func (f *Server) HookURL(id string) string { return f.srv.URL + "/hooks/" + id }
+
+// AppScopes are the bot scopes deploy/slack/manifest.yaml grants: the
+// token's scopes until SetScopes says otherwise.
+var AppScopes = []string{"commands", "chat:write", "im:write", "channels:read", "groups:read", "channels:history", "groups:history"}
+
+// SetScopes sets the bot token's scopes, as an app installed with another
+// manifest has.
+func (f *Server) SetScopes(scopes ...string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.scopes = slices.Clone(scopes)
+}
 
 // Fail makes the next calls of method answer with flt.
 func (f *Server) Fail(method string, flt Fault) {
@@ -319,6 +334,10 @@ func (f *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	}
 
 	f.mu.Lock()
+	// Slack lists the token's scopes in every Web API answer.
+	if c.Method != "apps.connections.open" {
+		w.Header().Set("X-OAuth-Scopes", strings.Join(f.scopes, ","))
+	}
 	flt := f.faults[c.Method]
 	if flt != nil && flt.Times > 0 {
 		flt.Times--
