@@ -38,15 +38,22 @@ type replicated struct {
 	c    redis.UniversalClient
 	n    int
 	wait time.Duration
+	// barrier is a key written between the script and WAIT. WAIT waits for
+	// the connection's last write; a script that wrote nothing this time
+	// (go-redis sent it again after a lost answer, and the first send had
+	// written) would leave nothing to wait for. The barrier's write comes
+	// after everything Redis did before it, whoever did it, so WAIT covers
+	// all of that.
+	barrier string
 }
 
 // scripter is what the store's scripts run on: c itself, or c with a WAIT
-// for n replicas behind each script.
-func scripter(c redis.UniversalClient, n int, wait time.Duration) redis.Scripter {
+// for n replicas behind each script, with barrier its barrier key.
+func scripter(c redis.UniversalClient, n int, wait time.Duration, barrier string) redis.Scripter {
 	if n <= 0 {
 		return c
 	}
-	return replicated{c: c, n: n, wait: wait}
+	return replicated{c: c, n: n, wait: wait, barrier: barrier}
 }
 
 func (r replicated) Eval(ctx context.Context, script string, keys []string, args ...any) *redis.Cmd {
@@ -74,15 +81,16 @@ func (r replicated) ScriptLoad(ctx context.Context, script string) *redis.String
 	return r.c.ScriptLoad(ctx, script)
 }
 
-// run sends the script and WAIT in one pipeline: WAIT counts the writes of
-// its own connection only, and a pipeline keeps to one. A script that
-// failed (NOSCRIPT among others) is answered as it is: it wrote nothing
-// that needs waiting for.
+// run sends the script, the barrier and WAIT in one pipeline: WAIT counts
+// up to its own connection's last write, and a pipeline keeps to one
+// connection. A script that failed (NOSCRIPT among others) is answered as
+// it is: it wrote nothing that needs waiting for.
 func (r replicated) run(ctx context.Context, script func(redis.Pipeliner) *redis.Cmd) *redis.Cmd {
 	var cmd *redis.Cmd
 	var wait *redis.Cmd
 	_, _ = r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
 		cmd = script(p)
+		p.Incr(ctx, r.barrier)
 		// (Pipeliner has no Wait of its own)
 		wait = p.Do(ctx, "wait", r.n, r.wait.Milliseconds())
 		return nil

@@ -23,10 +23,13 @@ func TestReplicasConfirmWrites(t *testing.T) {
 	replica := redis.NewClient(&redis.Options{Addr: r.Replica})
 	t.Cleanup(func() { _ = master.Close(); _ = replica.Close() })
 	clock := testkit.NewClock(time.Date(2030, 1, 2, 9, 30, 0, 0, time.UTC))
-	store := func(replicas int) *approvals.Store {
-		return approvals.New(master, approvals.Options{Clock: clock, Replicas: replicas, ReplicaWait: 200 * time.Millisecond})
+	// wait: long where the replica is live (a loaded machine may take its
+	// time), short where it stalls (the test waits it out)
+	store := func(replicas int, wait time.Duration) *approvals.Store {
+		return approvals.New(master, approvals.Options{Clock: clock, Replicas: replicas, ReplicaWait: wait})
 	}
-	e := &env{t: t, clock: clock, prefix: "resetbot:", raw: master, store: store(1)}
+	live, stalled := store(1, 5*time.Second), store(1, 200*time.Millisecond)
+	e := &env{t: t, clock: clock, prefix: "resetbot:", raw: master, store: live}
 	limit := bot.Limit{N: 10, Window: time.Hour}
 
 	// in sync: the answer comes once the replica has the request
@@ -40,7 +43,7 @@ func TestReplicasConfirmWrites(t *testing.T) {
 	}
 
 	resume := r.Stall(t)
-	_, err := e.store.Create(ctx(t), e.request("R-REPL02", "carol", "prod-db", 1), limit)
+	_, err := stalled.Create(ctx(t), e.request("R-REPL02", "carol", "prod-db", 1), limit)
 	be := wantError(t, err, bot.EUNAVAILABLE)
 	if !strings.Contains(be.Message, "did not confirm") || !strings.Contains(be.Message, "try again") || !be.Retryable {
 		t.Errorf("unconfirmed ask: got %+v, want a retryable message that it may not have been kept", be)
@@ -50,11 +53,11 @@ func TestReplicasConfirmWrites(t *testing.T) {
 	if got := e.mustGet("R-REPL02"); got.State != bot.StatePending {
 		t.Errorf("on the master: %s, want pending", got.State)
 	}
-	_, err = e.store.Vote(ctx(t), "R-REPL02", bot.Vote{Person: "bob", Approve: true})
+	_, err = stalled.Vote(ctx(t), "R-REPL02", bot.Vote{Person: "bob", Approve: true})
 	wantError(t, err, bot.EUNAVAILABLE)
 
 	// Without Replicas, the same stalled replica is not waited for.
-	if _, err := store(0).Create(ctx(t), e.request("R-REPL03", "dave", "prod-db", 1), limit); err != nil {
+	if _, err := store(0, 0).Create(ctx(t), e.request("R-REPL03", "dave", "prod-db", 1), limit); err != nil {
 		t.Errorf("Replicas 0, stalled replica: %v, want no wait", err)
 	}
 
@@ -69,9 +72,9 @@ func TestReplicasConfirmWrites(t *testing.T) {
 	if err := replica.ReplicaOf(ctx(t), "NO", "ONE").Err(); err != nil {
 		t.Fatal(err)
 	}
-	_, err = e.store.Create(ctx(t), e.request("R-REPL05", "frank", "prod-db", 1), limit)
+	_, err = stalled.Create(ctx(t), e.request("R-REPL05", "frank", "prod-db", 1), limit)
 	wantError(t, err, bot.EUNAVAILABLE)
-	if _, err := store(0).Create(ctx(t), e.request("R-REPL06", "gina", "prod-db", 1), limit); err != nil {
+	if _, err := store(0, 0).Create(ctx(t), e.request("R-REPL06", "gina", "prod-db", 1), limit); err != nil {
 		t.Fatalf("Replicas 0, on the old master: %v", err)
 	}
 	host, port, _ := strings.Cut(r.Replica, ":")

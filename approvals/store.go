@@ -99,7 +99,8 @@ func New(client redis.UniversalClient, opts Options) *Store {
 	}
 	limits := fmt.Sprintf("%d %d %d %d %d", opts.auditMaxLen, opts.refusalMaxLen, opts.strangerMaxLen,
 		opts.refusalBurst, opts.refusalWindow.Milliseconds())
-	return &Store{c: client, sc: scripter(client, opts.Replicas, opts.ReplicaWait), clock: opts.Clock, opts: opts, k: "{" + opts.Prefix + "}", lua: newScripts(), limits: limits}
+	k := "{" + opts.Prefix + "}"
+	return &Store{c: client, sc: scripter(client, opts.Replicas, opts.ReplicaWait, k+"replicated"), clock: opts.Clock, opts: opts, k: k, lua: newScripts(), limits: limits}
 }
 
 // Ping checks that Redis answers for the store's keys, for readiness
@@ -159,6 +160,15 @@ func (s *Store) now() int64 { return ms(s.clock.Now()) }
 // touch that Go can know; when the script answers that it needs more
 // (keys.go), run sends it again with them, at the same time now.
 func (s *Store) run(ctx context.Context, op string, script *redis.Script, keys []string, now int64, args ...any) (string, []any, error) {
+	return s.runOn(ctx, s.sc, op, script, keys, now, args...)
+}
+
+// runRead runs a script that writes nothing: it waits for no replica.
+func (s *Store) runRead(ctx context.Context, op string, script *redis.Script, keys []string, now int64, args ...any) (string, []any, error) {
+	return s.runOn(ctx, s.c, op, script, keys, now, args...)
+}
+
+func (s *Store) runOn(ctx context.Context, on redis.Scripter, op string, script *redis.Script, keys []string, now int64, args ...any) (string, []any, error) {
 	all := append([]any{s.k, strconv.FormatInt(now, 10), s.limits, s.opts.retention.Milliseconds()}, args...)
 	keys = slices.Clone(keys)
 	declared := make(map[string]bool, len(keys))
@@ -166,7 +176,7 @@ func (s *Store) run(ctx context.Context, op string, script *redis.Script, keys [
 		declared[k] = true
 	}
 	for range maxNeed + 1 {
-		v, err := script.Run(ctx, s.sc, keys, all...).Result()
+		v, err := script.Run(ctx, on, keys, all...).Result()
 		if err != nil {
 			return "", nil, fail(op, err)
 		}
@@ -409,7 +419,7 @@ func (s *Store) Get(ctx context.Context, id string) (bot.Request, error) {
 // Open returns the requester's requests that are not terminal, newest first.
 func (s *Store) Open(ctx context.Context, requester string) ([]bot.Request, error) {
 	op := "list open requests of " + requester
-	status, rest, err := s.run(ctx, op, s.lua.open, []string{s.key("open:" + requester)}, s.now(), requester)
+	status, rest, err := s.runRead(ctx, op, s.lua.open, []string{s.key("open:" + requester)}, s.now(), requester)
 	if err != nil {
 		return nil, err
 	}

@@ -60,21 +60,34 @@ func StartReplicated(tb testing.TB) *Replicated {
 			r.Replica, r.replica = addr, cmd
 		}
 	}
-	c := redis.NewClient(&redis.Options{Addr: r.Replica})
+	if err := replicaOnline(r.Master); err != nil {
+		tb.Fatal(err)
+	}
+	return r
+}
+
+// replicaOnline waits until the master at addr counts a replica as online:
+// past its first sync and its first acknowledgement, so that WAIT counts it.
+// (The replica's own master_link_status:up comes earlier: with a diskless
+// sync the master may still list it as wait_bgsave.)
+func replicaOnline(addr string) error {
+	c := redis.NewClient(&redis.Options{Addr: addr})
 	defer c.Close()
-	if err := until(20*time.Second, func(ctx context.Context) error {
+	return until(20*time.Second, func(ctx context.Context) error {
 		info, err := c.Info(ctx, "replication").Result()
 		if err != nil {
 			return err
 		}
-		if !strings.Contains(info, "master_link_status:up") {
-			return errors.New("the replica is not in sync with " + r.Master)
+		for line := range strings.SplitSeq(info, "\n") {
+			if strings.HasPrefix(line, "slave0:") && strings.Contains(line, "state=online") {
+				// and WAIT 1 answers 1: the replica acknowledged
+				if n, err := c.Do(ctx, "wait", 1, 100).Int64(); err == nil && n >= 1 {
+					return nil
+				}
+			}
 		}
-		return nil
-	}); err != nil {
-		tb.Fatal(err)
-	}
-	return r
+		return errors.New("no replica online at " + addr)
+	})
 }
 
 // Stall stops the replica's process (SIGSTOP): its connection to the master

@@ -9,7 +9,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"math/big"
 	"net"
@@ -301,20 +300,9 @@ func startSentinel() (s *Sentinel, err error) {
 		s.procs = append(s.procs, cmd)
 		s.Sentinels = append(s.Sentinels, "127.0.0.1:"+strconv.Itoa(port))
 	}
-	// Ready: the replica is in sync, and every sentinel knows it and the
-	// two other sentinels (a failover needs all of that).
-	r := redis.NewClient(&redis.Options{Addr: s.Data[1]})
-	defer r.Close()
-	if err := until(20*time.Second, func(ctx context.Context) error {
-		info, err := r.Info(ctx, "replication").Result()
-		if err != nil {
-			return err
-		}
-		if !strings.Contains(info, "master_link_status:up") {
-			return errors.New("the replica is not in sync with " + master)
-		}
-		return nil
-	}); err != nil {
+	// Ready: the master counts the replica online, and every sentinel
+	// knows it and the two other sentinels (a failover needs all of that).
+	if err := replicaOnline(master); err != nil {
 		return nil, err
 	}
 	for _, a := range s.Sentinels {
