@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -124,6 +125,9 @@ type Adapter struct {
 	pool      *chat.Pool
 	gate      *chat.Gate
 	cards     chat.Cards
+
+	meMu sync.Mutex
+	me   string // the bot's user ID, once asked (botUserID)
 
 	svc atomic.Pointer[chat.Service]
 }

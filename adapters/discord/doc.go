@@ -85,6 +85,19 @@
 // minutes), so that whichever replica has news sends it as an ephemeral
 // follow-up where they asked; later news goes in a direct message. No password ever goes through it.
 //
+// A card whose post went unanswered (a timeout: Discord may have posted
+// it) is owed without a reference. The card's nonce (enforce_nonce) makes
+// a prompt repeat return it, but Discord keeps a nonce for a few minutes
+// only, and an owed card may wait longer. So the adapter is a
+// bot.CardFinder: before the sweeper posts such a card, FindCard reads the
+// card's channel (Get Channel Messages, after a snowflake of a little
+// before the request was made, pages of 100, at most five) for a message
+// by the bot itself (its user ID, from GET users/@me, asked once) titled
+// with the request, or with one of its buttons, and the sweeper takes it
+// over. A bot that may not read the channel (50001, 50013; without Read
+// Message History Discord returns no messages) finds none, and the card
+// is posted as before.
+//
 // A reminder (Remind) is a reply under the card (message_reference; a
 // plain message when the card is gone) that mentions the people who have
 // not voted, <@id>, and lets allowed_mentions ping them and nobody else.

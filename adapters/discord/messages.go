@@ -237,9 +237,9 @@ func cardEmbed(req bot.Request, acct bot.Account) *discordgo.MessageEmbed {
 	if !req.UpdatedAt.IsZero() {
 		updated = req.UpdatedAt.UTC().Format(time.RFC3339)
 	}
-	title, description, color := "Password reset "+req.ID, stateLine(req), stateColor(req.State)
+	title, description, color := cardTitle(req.ID, false), stateLine(req), stateColor(req.State)
 	if req.Review != nil {
-		title = "BREAK-GLASS password reset " + req.ID
+		title = cardTitle(req.ID, true)
 		description = reviewLine(req) + "\n" + description
 		color = reviewColor(req)
 	}
@@ -385,6 +385,24 @@ func stateColor(s bot.State) int {
 		return 0xE74C3C
 	}
 	return 0x95A5A6
+}
+
+// cardTitle is the title of the card of request id (breakGlass: one
+// that skipped the vote). FindCard knows a card by it.
+func cardTitle(id string, breakGlass bool) string {
+	if breakGlass {
+		return "BREAK-GLASS password reset " + id
+	}
+	return "Password reset " + id
+}
+
+// cardTitles are the titles a card of request id may have.
+func cardTitles(id string) []string { return []string{cardTitle(id, false), cardTitle(id, true)} }
+
+// cardCustomIDs are the custom_ids of the buttons a card of request id
+// may have (cardButtons).
+func cardCustomIDs(id string) []string {
+	return []string{"approve:" + id, "deny:" + id, "confirm:" + id, "reject:" + id}
 }
 
 // cardButtons are Approve and Deny while req is pending, Confirm and

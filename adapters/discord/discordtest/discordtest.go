@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gorilla/websocket"
 
@@ -33,7 +34,10 @@ type Server struct {
 	nextID       int
 	channels     map[string]bool           // channels that exist
 	messages     map[string]map[string]any // "channel/message" -> the message as last written
-	nonces       map[string]string         // nonce -> message ID, for enforce_nonce
+	nonces       map[string]nonceUse       // "author/nonce" -> its message, for enforce_nonce
+	nonceWindow  time.Duration             // how long a nonce is remembered
+	seq          int                       // the increment of the next snowflake
+	ids          map[string]bool           // message IDs given out
 	interactions map[string]*interaction   // by token
 	guilds       map[string]*Guild         // SetGuild
 	fault        func(c Call) *Fault       // injected failures; nil: none
@@ -94,7 +98,9 @@ func NewServer(t testing.TB, clock bot.Clock, botToken string, channels ...strin
 		changed:      make(chan struct{}),
 		channels:     map[string]bool{},
 		messages:     map[string]map[string]any{},
-		nonces:       map[string]string{},
+		nonces:       map[string]nonceUse{},
+		nonceWindow:  DefaultNonceWindow,
+		ids:          map[string]bool{},
 		interactions: map[string]*interaction{},
 		guilds:       map[string]*Guild{},
 		conns:        map[*websocket.Conn]string{},
@@ -308,10 +314,13 @@ func (f *Server) route(c *Call) (int, string) {
 		if nonce, _ := c.Body["nonce"].(string); len(nonce) > 25 {
 			return 400, apiError(50035, "Invalid Form Body: nonce: must be 25 or fewer in length")
 		}
-		if nonce, _ := c.Body["nonce"].(string); nonce != "" && c.Body["enforce_nonce"] == true {
-			if id, ok := f.nonces[nonce]; ok {
-				b, _ := json.Marshal(f.messages[p[1]+"/"+id])
-				return 200, string(b)
+		// Discord checks a nonce per author, within a few minutes.
+		nonce, _ := c.Body["nonce"].(string)
+		nonceKey := BotUserID + "/" + nonce
+		if u, ok := f.nonces[nonceKey]; ok && nonce != "" && c.Body["enforce_nonce"] == true &&
+			f.clock.Now().Sub(u.at) < f.nonceWindow {
+			if msg, ok := f.messages[p[1]+"/"+u.id]; ok {
+				return 200, jsonText(msg)
 			}
 		}
 		typ, ref, status, refused := f.reply(p[1], c.Body)
@@ -322,19 +331,20 @@ func (f *Server) route(c *Call) (int, string) {
 		if refused != "" {
 			return 400, refused
 		}
-		f.nextID++
-		id := fmt.Sprint(5000 + f.nextID)
-		msg := map[string]any{"id": id, "channel_id": p[1], "type": float64(typ), "content": c.Body["content"], "embeds": c.Body["embeds"],
+		msg := map[string]any{"type": float64(typ), "content": c.Body["content"], "embeds": c.Body["embeds"],
 			"components": c.Body["components"], "mentions": pinged}
 		if ref != nil {
 			msg["message_reference"] = ref
 		}
+		id := f.stamp(msg, p[1], BotUserID)
 		f.messages[p[1]+"/"+id] = msg
-		if nonce, _ := c.Body["nonce"].(string); nonce != "" {
-			f.nonces[nonce] = id
+		if nonce != "" {
+			f.nonces[nonceKey] = nonceUse{id: id, at: f.clock.Now()}
 		}
-		b, _ := json.Marshal(msg)
-		return 200, string(b)
+		return 200, jsonText(msg)
+
+	case c.Method == "GET" && len(p) == 3 && p[0] == "channels" && p[2] == "messages":
+		return f.listMessages(p[1], c.Query)
 
 	case c.Method == "PATCH" && len(p) == 4 && p[0] == "channels" && p[2] == "messages":
 		msg, ok := f.messages[p[1]+"/"+p[3]]

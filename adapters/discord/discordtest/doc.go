@@ -3,8 +3,18 @@
 // Gateway that resetbot uses, over real HTTP and WebSocket, so that tests
 // drive the real discordgo client and then check what reached "Discord"
 // (Calls, Count, Wait) and what stays there (Message, Stored). It keeps
-// messages, honours enforce_nonce, checks the bot token, and SetFault, with
-// RateLimited and FaultFirst, makes calls fail.
+// messages, honours enforce_nonce (for the bot's posts, within a window,
+// SetNonceWindow, as Discord keeps a nonce for a few minutes), checks the
+// bot token, and SetFault, with RateLimited and FaultFirst, makes calls
+// fail.
+//
+// Message IDs are snowflakes of the Server's clock, and each message has
+// its author (BotUserID for the bot's posts; PostAs writes as anyone else)
+// and timestamp. GET channels/{id}/messages pages them as Discord does:
+// limit 1-100 (default 50), at most one of around, before and after
+// (Snowflake makes one from a time), newest first whatever the parameter;
+// in a guild's channel, 403 Missing Access without View Channel, and no
+// messages without Read Message History. Messages lists a channel's.
 //
 // A new message may be a reply (message_reference: the referenced message
 // must exist unless fail_if_not_exists is false) and records whom it pinged

@@ -150,8 +150,7 @@ func (f *Server) ephemeralAnswer(token string, m map[string]any) bool {
 
 // newMessage makes a message in channel from a message body. f.mu is held.
 func (f *Server) newMessage(channel string, body map[string]any, flags int) map[string]any {
-	f.nextID++
-	msg := map[string]any{"id": fmt.Sprint(5000 + f.nextID), "channel_id": channel, "content": ""}
+	msg := map[string]any{"id": f.newID(), "channel_id": channel, "content": ""}
 	edit(msg, body)
 	msg["flags"] = float64(flags)
 	return msg
