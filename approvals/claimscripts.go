@@ -15,7 +15,7 @@ local leases = K .. 'leases'
 local function try(id, entry)
   local rk = rkey(id)
   upgrade(rk)
-  local f = R('HMGET', rk, 'state', 'lease', 'entry', 'claim', 'token')
+  local f = R('HMGET', rk, 'state', 'lease', 'entry', 'claim', 'token', 'calling')
   local state = f[1]
   if entry == '' then entry = f[3] or '' end
   if state == S.Executing and f[5] == token then
@@ -33,10 +33,13 @@ local function try(id, entry)
   if taken and tonumber(f[2] or '0') > NOW then
     return nil
   end
-  -- A lost claim from the queue was offering: nothing was reset, so it is
-  -- resumed. Any other (a Reveal click's, or one an earlier version of the
-  -- bot made while it reset at approval) may have reset: stale.
-  local resumed = taken and f[4] == CLAIM_QUEUE
+  -- A lost claim from the queue was offering, and a lost Reveal click's
+  -- claim whose cloud call had not begun (calling '0': its Hold right
+  -- before the call sets '1') had not reset: nothing was, so it is
+  -- resumed. Any other (a Reveal click's that may have called, or one an
+  -- earlier version of the bot made) may have reset: stale.
+  local revealing = f[4] == CLAIM_REVEAL
+  local resumed = taken and (f[4] == CLAIM_QUEUE or (revealing and f[6] == '0'))
   local stale = taken and not resumed
   local deadline = istr(NOW + lease)
   R('HSET', rk, 'state', S.Executing, 'token', token, 'lease', deadline, 'updated', NOWS)
@@ -49,6 +52,8 @@ local function try(id, entry)
     -- it may have shown the password before its lease ran out
     R('HSET', rk, 'maybe_shown', '1')
     audit(E.Executing, id, 'system', '', 'taken over by ' .. consumer .. ': the previous executor\'s lease ran out during the reset, outcome unknown')
+  elseif resumed and revealing then
+    audit(E.Executing, id, 'system', '', 'taken over by ' .. consumer .. ': the Reveal click\'s claim ran out before its reset began; nothing was reset, and the request is offered again')
   elseif resumed then
     audit(E.Executing, id, 'system', '', 'taken over by ' .. consumer .. ': the previous executor\'s lease ran out before it offered the request; nothing was reset')
   else
@@ -191,7 +196,7 @@ if R('HEXISTS', rk, 'rv_kind') == 1 and R('SCARD', lock) > 0 and R('SISMEMBER', 
   return refuse(C.Conflict, id .. ' can no longer be revealed: ' .. why .. '. Nothing was reset: ask for a normal reset, which approvers vote on', id)
 end
 local deadline = istr(NOW + lease)
-R('HSET', rk, 'state', S.Executing, 'token', token, 'lease', deadline, 'claim', CLAIM_REVEAL,
+R('HSET', rk, 'state', S.Executing, 'token', token, 'lease', deadline, 'claim', CLAIM_REVEAL, 'calling', '0',
   'outcome', 'resetting now, at ' .. person .. '\'s Reveal click', 'updated', NOWS)
 R('HINCRBY', rk, 'rev', 1)
 R('HDEL', rk, 'reveal')
@@ -201,11 +206,12 @@ audit(E.Executing, id, person, platform, 'Reveal pressed by ' .. person)
 return okreq(id)
 `
 
-// ARGV[5..]: id, token, lease (ms). It re-checks, in one step, that the
+// ARGV[5..]: id, token, lease (ms), "1" when the cloud call may begin (Claim.Calling).
+// It re-checks, in one step, that the
 // claim still holds the request and that its lease has not run out, and
 // extends the lease from now.
 var holdLua = prelude + `
-local id, token, lease = ARGV[5], ARGV[6], tonumber(ARGV[7])
+local id, token, lease, calling = ARGV[5], ARGV[6], tonumber(ARGV[7]), ARGV[8] == '1'
 local rk = rkey(id)
 local f = R('HMGET', rk, 'state', 'token', 'lease')
 if not f[1] then
@@ -219,6 +225,7 @@ if NOW >= tonumber(f[3] or '0') then
 end
 local deadline = istr(NOW + lease)
 R('HSET', rk, 'lease', deadline)
+if calling then R('HSET', rk, 'calling', '1') end
 R('ZADD', K .. 'leases', deadline, id)
 return {'ok', deadline}
 `

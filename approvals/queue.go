@@ -266,10 +266,11 @@ func (s *Store) ClaimReveal(ctx context.Context, id, person string, platform bot
 	keys := s.withAudit(person, append(own, s.reqKey(id), s.refsKey(id), s.key("deadlines"), s.key("leases"))...)
 	now := s.now()
 	r, err := s.runRequest(ctx, "reveal "+id, s.lua.reveal, keys, now, id, person, string(platform), lease.Milliseconds(), token)
-	if err != nil {
+	if err != nil && r.ID == "" {
 		return bot.Claim{}, err
 	}
-	return bot.Claim{Request: r, Token: token, Until: fromMS(now + lease.Milliseconds())}, nil
+	// (with err: claimed, not confirmed by the replicas; a Hold confirms it)
+	return bot.Claim{Request: r, Token: token, Until: fromMS(now + lease.Milliseconds())}, err
 }
 
 // Hold re-checks that c still holds its request, executing, with its lease
@@ -279,7 +280,11 @@ func (s *Store) Hold(ctx context.Context, c bot.Claim, lease time.Duration) (bot
 		return bot.Claim{}, bot.Errorf(bot.EINVALID, "a lease must be at least 1ms, not %s", lease)
 	}
 	id := c.Request.ID
-	status, rest, err := s.run(ctx, "hold "+id, s.lua.hold, []string{s.reqKey(id), s.key("leases")}, s.now(), id, c.Token, lease.Milliseconds())
+	calling := "0"
+	if c.Calling {
+		calling = "1"
+	}
+	status, rest, err := s.run(ctx, "hold "+id, s.lua.hold, []string{s.reqKey(id), s.key("leases")}, s.now(), id, c.Token, lease.Milliseconds(), calling)
 	if err != nil {
 		return bot.Claim{}, err
 	}

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"resetbot/bot"
 )
 
 // Redis replicates asynchronously: a master acknowledges a write before any
@@ -28,6 +30,9 @@ type errNotReplicated struct {
 	want, got int64
 	wait      time.Duration
 }
+
+// Is makes it bot.ErrUnconfirmed, for the service.
+func (e *errNotReplicated) Is(target error) bool { return target == bot.ErrUnconfirmed }
 
 func (e *errNotReplicated) Error() string {
 	return fmt.Sprintf("%d of the %d replicas asked for confirmed the write within %v", e.got, e.want, e.wait)

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -177,12 +178,17 @@ func (s *Store) runOn(ctx context.Context, on redis.Scripter, op string, script 
 	}
 	for range maxNeed + 1 {
 		v, err := script.Run(ctx, on, keys, all...).Result()
-		if err != nil {
+		unconfirmed := errors.Is(err, bot.ErrUnconfirmed) && v != nil
+		if err != nil && !unconfirmed {
 			return "", nil, fail(op, err)
 		}
-		status, rest, err := reply(v)
-		if err != nil {
-			return "", nil, fmt.Errorf("%s: %w", op, err)
+		status, rest, rerr := reply(v)
+		if rerr != nil {
+			return "", nil, fmt.Errorf("%s: %w", op, rerr)
+		}
+		if unconfirmed {
+			// the script ran: its answer, with the error that it may not stand
+			return status, rest, fail(op, err)
 		}
 		if status != "need" {
 			return status, rest, nil
@@ -202,12 +208,14 @@ func (s *Store) runOn(ctx context.Context, on redis.Scripter, op string, script 
 	return "", nil, fmt.Errorf("%s: the keys it needs kept changing; try again", op)
 }
 
-// runRequest runs a script that answers with a request or a refusal.
+// runRequest runs a script that answers with a request or a refusal. A
+// request the replicas did not confirm comes with its ErrUnconfirmed error.
 func (s *Store) runRequest(ctx context.Context, op string, script *redis.Script, keys []string, now int64, args ...any) (bot.Request, error) {
 	status, rest, err := s.run(ctx, op, script, keys, now, args...)
-	if err != nil {
+	if err != nil && !(errors.Is(err, bot.ErrUnconfirmed) && status == "ok") {
 		return bot.Request{}, err
 	}
+	unconfirmed := err
 	switch status {
 	case "ok":
 		if len(rest) == 0 {
@@ -217,7 +225,9 @@ func (s *Store) runRequest(ctx context.Context, op string, script *redis.Script,
 		if err != nil {
 			return bot.Request{}, fmt.Errorf("%s: %w", op, err)
 		}
-		return r, nil
+		// unconfirmed: the request as the script left it, and that it may
+		// not stand
+		return r, unconfirmed
 	case "err":
 		e, _ := refusal(rest)
 		return bot.Request{}, e

@@ -41,6 +41,7 @@ func TestStore(t *testing.T) {
 		{"LiveLeaseNotTakenOver", testLiveLease},
 		{"QueueClaimAfterLeaseResumed", testResumedClaim},
 		{"RevealClaimAfterLeaseStale", testStaleClaim},
+		{"RevealClaimBeforeCallResumed", testRevealClaimBeforeCallResumed},
 		{"EarlierVersionsExecutingStale", testLegacyExecutingIsStale},
 		{"FinishRefusesWrongToken", testFinishWrongToken},
 		{"UnclaimedEntryRecovered", testUnclaimedEntry},
@@ -555,13 +556,18 @@ func testResumedClaim(t *testing.T, e *env) {
 	}
 }
 
-// A Reveal click's claim whose process died may have reset: the take-over
-// is stale (outcome unknown), and the lost claim cannot finish it.
+// A Reveal click's claim whose process died after the Hold that begins
+// its cloud call may have reset: the take-over is stale (outcome unknown),
+// and the lost claim cannot finish it.
 func testStaleClaim(t *testing.T, e *env) {
 	e.offered("R-STAL03", "alice")
-	first, err := e.store.ClaimReveal(ctx(t), "R-STAL03", "alice", bot.PlatformSlack, time.Minute) // and its process dies
+	first, err := e.store.ClaimReveal(ctx(t), "R-STAL03", "alice", bot.PlatformSlack, time.Minute)
 	if err != nil || first.Stale || first.Resumed {
 		t.Fatalf("ClaimReveal: got %+v, %v; want a fresh claim", first, err)
+	}
+	first.Calling = true
+	if first, err = e.store.Hold(ctx(t), first, time.Minute); err != nil { // and its process dies
+		t.Fatal(err)
 	}
 	e.clock.Advance(time.Minute)
 
@@ -585,6 +591,42 @@ func testStaleClaim(t *testing.T, e *env) {
 	}
 	e.clock.Advance(time.Hour)
 	e.wantNothingNext(other, "exec-3", time.Minute)
+}
+
+// A Reveal click's claim whose process died (or whose claim no replica
+// confirmed) before the Hold that begins the cloud call reset nothing: the
+// take-over is resumed, and offers the request again; the lost claim can
+// neither hold nor finish it.
+func testRevealClaimBeforeCallResumed(t *testing.T, e *env) {
+	e.offered("R-STAL05", "alice")
+	first, err := e.store.ClaimReveal(ctx(t), "R-STAL05", "alice", bot.PlatformSlack, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.Hold(ctx(t), first, time.Minute); err != nil { // a heartbeat, not the call's Hold
+		t.Fatal(err)
+	}
+	e.clock.Advance(time.Minute) // and its process dies
+	other := e.newStore()
+	second := e.mustNext(other, "exec-2", time.Minute)
+	if second.Stale || !second.Resumed || second.Request.ID != "R-STAL05" {
+		t.Fatalf("take-over: got %+v, want R-STAL05 resumed", second)
+	}
+	if evs := e.events("R-STAL05"); !strings.Contains(evs[len(evs)-1].Detail, "before its reset began; nothing was reset") {
+		t.Errorf("last event: got %+v, want the take-over saying nothing was reset", evs[len(evs)-1])
+	}
+	first.Calling = true
+	if _, err := e.store.Hold(ctx(t), first, time.Minute); bot.ErrorCode(err) != bot.ECONFLICT {
+		t.Errorf("the lost claim's Hold before its call: got %v, want conflict", err)
+	}
+	got, err := other.Offer(ctx(t), second, e.clock.Now().Add(10*time.Minute), "offered again")
+	if err != nil || got.State != bot.StateOffered {
+		t.Fatalf("offered again: %+v, %v", got.State, err)
+	}
+	third, err := e.store.ClaimReveal(ctx(t), "R-STAL05", "alice", bot.PlatformSlack, time.Minute)
+	if err != nil || third.Stale {
+		t.Fatalf("Reveal clicked again: %+v, %v", third, err)
+	}
 }
 
 // A request left executing by an earlier version of the bot, which reset at

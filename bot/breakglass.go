@@ -196,7 +196,9 @@ func (s *Service) review(ctx context.Context, a Actor, p Person, cmd Command) Re
 		return fail(refusal)
 	}
 	confirm := cmd.Kind == KindConfirm
-	req, err = s.store.Review(ctx, req.ID, p.Name, a.Platform, confirm, cmd.Reason)
+	id := req.ID
+	req, err = s.store.Review(ctx, id, p.Name, a.Platform, confirm, cmd.Reason)
+	s.oweIfUnconfirmed(ctx, id, err)
 	if err != nil {
 		return s.failed(ctx, "review "+cmd.ID, err)
 	}

@@ -24,6 +24,9 @@ func (s *Service) postCards(ctx context.Context, req Request) {
 		cancel()
 		if err != nil {
 			s.log.Error("remember card", "request", req.ID, "err", err)
+			if _, ok := s.notifiers[pl].(CardFinder); ok {
+				s.owe(ctx, req, pl) // the sweeper finds it, and updates it from then on
+			}
 		}
 	}
 }

@@ -195,6 +195,7 @@ func (s *Service) create(ctx context.Context, req Request) (Request, error) {
 			return Request{}, fmt.Errorf("make a request ID: %w", err)
 		}
 		created, err := s.store.Create(ctx, req, s.limit)
+		s.oweIfUnconfirmed(ctx, req.ID, err)
 		var e *Error
 		if errors.As(err, &e) && e.Code == ECONFLICT && try < 3 {
 			continue // the ID was taken: another try with a new one
@@ -304,6 +305,7 @@ func (s *Service) vote(ctx context.Context, a Actor, p Person, cmd Command) Repl
 	v := Vote{Person: p.Name, Platform: a.Platform, Approve: cmd.Kind == KindApprove, Reason: cmd.Reason,
 		At: s.clock.Now().UTC().Truncate(time.Millisecond), Roles: discordRoles(a)}
 	req, err = s.store.Vote(ctx, cmd.ID, v)
+	s.oweIfUnconfirmed(ctx, cmd.ID, err)
 	if err != nil {
 		return s.failed(ctx, "vote on "+cmd.ID, err)
 	}
@@ -378,6 +380,7 @@ func (s *Service) CheckVote(ctx context.Context, a Actor, id string) error {
 
 func (s *Service) cancel(ctx context.Context, a Actor, p Person, id string) Reply {
 	req, err := s.store.Cancel(ctx, id, p.Name, a.Platform)
+	s.oweIfUnconfirmed(ctx, id, err)
 	if err != nil {
 		return s.failed(ctx, "cancel "+id, err)
 	}

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -91,9 +92,12 @@ func (s *Service) settleCard(ctx context.Context, d CardDebt) {
 			ref = got
 			err := s.retry(ctx, func() error { return s.store.SetRef(ctx, req.ID, key, ref) })
 			if err != nil {
-				// Owed again, it would be posted twice: the card stays as posted.
 				s.log.Error("remember card", "request", req.ID, "err", err)
-				s.pay(ctx, d)
+				if _, ok := n.(CardFinder); ok {
+					s.owe(ctx, req, d.Platform) // found next time, not posted again
+				} else {
+					s.pay(ctx, d) // owed again, it would be posted twice: the card stays as posted
+				}
 				return
 			}
 		}
@@ -108,6 +112,22 @@ func (s *Service) settleCard(ctx context.Context, d CardDebt) {
 		req = cur
 	}
 	// Still moving: the claim runs out, and the card is shown again then.
+}
+
+// oweIfUnconfirmed owes the cards of request id on every platform when err
+// says the store took a change that its replicas did not confirm
+// (ErrUnconfirmed): the person was told to try again, but the change may
+// stand, and the sweeper then shows it (a request the store does not hold
+// pays its debt).
+func (s *Service) oweIfUnconfirmed(ctx context.Context, id string, err error) {
+	if id == "" || !errors.Is(err, ErrUnconfirmed) {
+		return
+	}
+	for _, pl := range s.platforms {
+		if err := s.store.OweCard(ctx, id, pl); err != nil {
+			s.log.Error("remember a card to show again", "request", id, "platform", pl, "err", err)
+		}
+	}
 }
 
 func (s *Service) pay(ctx context.Context, d CardDebt) {

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"resetbot/bot"
 	"resetbot/internal/redistest"
 )
@@ -192,4 +194,38 @@ func slicesContains[T comparable](s []T, v T) bool {
 		}
 	}
 	return false
+}
+
+// An ask the master took but no replica confirmed is answered "try
+// again", and may stand: its cards are owed, so that once the store
+// answers, the sweeper posts them, and the approvers see the request the
+// requester's "try again" finds as a duplicate.
+func TestServiceUnconfirmedAskGetsItsCard(t *testing.T) {
+	r := redistest.StartReplicated(t)
+	client := redis.NewClient(&redis.Options{Addr: r.Master})
+	t.Cleanup(func() { _ = client.Close() })
+	e := newEnvReplicated(t, client, "unconfirmed:", 1)
+	resume := r.Stall(t)
+	alice := as("alice", bot.PlatformSlack)
+	res := e.do(alice, "prod-db locked out")
+	if bot.ErrorCode(res.Err) != bot.EUNAVAILABLE || !strings.Contains(bot.ErrorMessage(res.Err), "did not confirm") {
+		t.Fatalf("ask with the replica stalled: got %v, want EUNAVAILABLE saying it did not confirm", res.Err)
+	}
+	if n := e.chat.count("card", nil); n != 0 {
+		t.Fatalf("cards posted for an unconfirmed ask: %d, want 0 until the sweep", n)
+	}
+	resume()
+	open, err := e.store.Open(e.ctx, "alice")
+	if err != nil || len(open) != 1 {
+		t.Fatalf("alice's open requests once the replica is back: %v, %v; want the unconfirmed ask", open, err)
+	}
+	id := open[0].ID
+	e.svc.Sweep(e.ctx)
+	posted := func(s shown) bool { return s.Request.ID == id && s.Ref == "" }
+	if n := e.chat.count("card", posted); n != 2 {
+		t.Errorf("cards of %s posted by the sweep: %d, want one per platform (2)", id, n)
+	}
+	if again := e.do(alice, "prod-db locked out"); bot.ErrorCode(again.Err) != bot.EDUPLICATE {
+		t.Errorf("alice's try again: got %v, want a duplicate of %s", again.Err, id)
+	}
 }

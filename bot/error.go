@@ -19,6 +19,12 @@ const (
 	EINTERNAL    = "internal"     // a bug or an unexpected fault; details are in the log only
 )
 
+// ErrUnconfirmed is in the chain of a store error that says the store took
+// a change but not as many replicas as it asks for confirmed it in time
+// (a Sentinel setup's redis.sentinel.min_replicas): the change may stand
+// or may be lost in a failover. Its code is EUNAVAILABLE.
+var ErrUnconfirmed = errors.New("the store took the change, but its replicas did not confirm it in time")
+
 // Error is the one error type whose message is safe to show to people. Other
 // errors are internal: logged, never shown.
 type Error struct {

@@ -60,7 +60,7 @@ func (s *Service) execute(ctx context.Context, c Claim) {
 		return
 	}
 	if c.Resumed {
-		s.log.Info("offer again: the executor that claimed it stopped before offering it, and nothing was reset", "request", req.ID)
+		s.log.Info("offer again: the process that claimed it stopped before offering it or before its Reveal's reset began, and nothing was reset", "request", req.ID)
 	}
 	acct, _, ok := s.target(req)
 	if !ok {

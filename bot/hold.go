@@ -66,6 +66,14 @@ func (h *held) claim() Claim {
 
 func (h *held) until() time.Time { return h.claim().Until }
 
+// calling marks the claim as about to call the cloud: its next Hold
+// records it (Claim.Calling).
+func (h *held) calling() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.c.Calling = true
+}
+
 // release stops the heartbeat and ends h.ctx.
 func (h *held) release() {
 	close(h.stop)

@@ -204,8 +204,9 @@ func TestServiceRevealSlowChatOneReset(t *testing.T) {
 }
 
 // A claim lost between the click and the cloud call (the replica stalled
-// past its lease, and another failed the request) calls no cloud and shows
-// nothing.
+// past its lease, and another took the request over, offering it again:
+// nothing was reset) calls no cloud and shows nothing; the click is told to
+// click Reveal again.
 func TestServiceRevealLostClaimNoReset(t *testing.T) {
 	const lease = 1500 * time.Millisecond
 	w := newWatched()
@@ -224,20 +225,27 @@ func TestServiceRevealLostClaimNoReset(t *testing.T) {
 	go func() { errc <- e.svc.Reveal(e.ctx, as("alice", bot.PlatformDiscord), id, s.fn) }()
 	wait(t, e.ctx, "the check before the cloud call", w.holding)
 	e.clock.Advance(lease + time.Second)
-	if err := e.chat.waitFor(e.ctx, "the takeover", told("alice", id, "failed")); err != nil {
+	if err := e.chat.waitFor(e.ctx, "the takeover", func(all []shown) bool {
+		n := 0
+		for _, s := range all {
+			if s.Kind == "offer" && s.Request.ID == id {
+				n++
+			}
+		}
+		return n == 2
+	}); err != nil {
 		t.Fatal(err)
 	}
 	close(gate)
 	err := wait(t, e.ctx, "Reveal's answer", errc)
-	want := id + " was not reset: the bot lost its hold on the request before the reset; ask again"
-	if bot.ErrorCode(err) != bot.ECONFLICT || bot.ErrorMessage(err) != want {
-		t.Errorf("Reveal:\n got %v\nwant %s: %s", err, bot.ECONFLICT, want)
+	if bot.ErrorCode(err) != bot.EUNAVAILABLE || !strings.Contains(bot.ErrorMessage(err), "click Reveal again") {
+		t.Errorf("Reveal: got %v, want %s saying to click Reveal again", err, bot.EUNAVAILABLE)
 	}
 	if n := e.prov.calls.Load(); n != 0 || s.calls != 0 {
 		t.Errorf("cloud calls, shows: %d, %d; want 0", n, s.calls)
 	}
-	e.wantState(id, bot.StateFailed)
-	e.wantAudit(id, "executing", "system", "gave up before the cloud call")
+	e.wantState(id, bot.StateOffered)
+	e.wantAudit(id, "executing", "system", "before its reset began; nothing was reset")
 }
 
 // A claim whose lease ran out right before the cloud call, with no other

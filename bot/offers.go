@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -129,6 +130,12 @@ func (s *Service) Reveal(ctx context.Context, a Actor, id string, show func(cont
 		return s.stranger(ctx, a, id, "reveal")
 	}
 	c, err := s.store.ClaimReveal(ctx, id, p.Name, a.Platform, s.lease)
+	if err != nil && errors.Is(err, ErrUnconfirmed) && c.Token != "" {
+		// Claimed, but no replica confirmed it yet: the check before the
+		// cloud call confirms it, or finds it lost (a failover).
+		s.log.Info("the Reveal's claim is not confirmed by a replica yet: it is checked again before the reset", "request", id, "err", err)
+		err = nil
+	}
 	if err != nil {
 		if ErrorCode(err) == ECONFLICT {
 			// a reset without a vote on an account a rejected review locked
@@ -161,7 +168,9 @@ func (s *Service) Reveal(ctx context.Context, a Actor, id string, show func(cont
 	}()
 	// A store that blinks (a Sentinel failover takes seconds) is waited
 	// for while the claim's lease lasts: asking again would need a new
-	// approval.
+	// approval. This check records that the cloud call may begin (Calling):
+	// a claim lost before it is taken over as resumed, not outcome unknown.
+	h.calling()
 	if err := s.whileLeased(h.ctx, h.until, func() error { return s.check(h) }); err != nil {
 		return s.lostBeforeReset(ctx, h, req, err)
 	}
@@ -196,6 +205,11 @@ func (s *Service) Reveal(ctx context.Context, a Actor, id string, show func(cont
 // the cloud call: nothing was reset.
 func (s *Service) lostBeforeReset(ctx context.Context, h *held, req Request, err error) error {
 	s.log.Error("no reset: the claim did not hold right before the cloud call", "request", req.ID, "err", err)
+	if cur, gerr := s.store.Get(ctx, req.ID); gerr == nil && cur.State == StateOffered {
+		// The claim itself was lost (a Redis failover dropped it): the
+		// request is offered, as before the click.
+		return Errorf(EUNAVAILABLE, "%s was not reset: the bot's state store (Redis) lost your click as it switched to its replica; click Reveal again", req.ID)
+	}
 	if ErrorCode(err) == EUNAVAILABLE {
 		outcome := "not reset: the bot's state store could not be reached right before the reset; ask again"
 		s.finishHeld(ctx, h, StateFailed, outcome)

@@ -31,8 +31,9 @@ type Claim struct {
 	// again, and the outcome is unknown.
 	Stale bool
 	// Resumed is true when the request was claimed from the queue by a
-	// process whose lease ran out before it offered the request: nothing
-	// was reset, so the claimant offers it as if fresh.
+	// process whose lease ran out before it offered the request, or by a
+	// Reveal click whose lease ran out before its cloud call (Calling):
+	// nothing was reset, so the claimant offers it as if fresh.
 	Resumed bool
 	// Entry is the queue entry, acknowledged by Finish.
 	Entry string
@@ -43,6 +44,11 @@ type Claim struct {
 	// Until is the claim's lease deadline, by the store's clock: after it,
 	// another process may take the request over. Hold moves it.
 	Until time.Time
+	// Calling, set by the caller before the Hold right before the cloud
+	// call, records in the store that the call may have begun. A Reveal
+	// click's claim whose lease runs out without it never called the
+	// cloud: Next hands it out as Resumed, to be offered again, not Stale.
+	Calling bool
 }
 
 // Timer is what Store.Due claimed on one request.
@@ -240,6 +246,8 @@ type Store interface {
 	// out again as Stale. It fails with ENOTFOUND; EFORBIDDEN when person is
 	// not the requester; ECONFLICT when the request is not offered (not yet
 	// offered, being reset, ended, or past RevealBy). Refusals are audited.
+	// An error with ErrUnconfirmed in its chain comes with the claim: the
+	// store took it, and a Hold that succeeds confirms it.
 	ClaimReveal(ctx context.Context, id, person string, platform Platform, lease time.Duration) (Claim, error)
 
 	// Hold re-checks, in one atomic step, that c still holds its request

@@ -310,9 +310,10 @@ func TestServiceOfferUndeliverable(t *testing.T) {
 	}
 }
 
-// TestServiceRevealStale: a replica that claimed the click and died leaves
-// the request to the executors, which fail it as "outcome unknown" without
-// calling the cloud again.
+// TestServiceRevealStale: a replica that claimed the click, began the
+// cloud call (its Hold with Calling) and died leaves the request to the
+// executors, which fail it as "outcome unknown" without calling the cloud
+// again.
 func TestServiceRevealStale(t *testing.T) {
 	e := newEnv(t)
 	id := e.offered(e.svc)
@@ -321,6 +322,10 @@ func TestServiceRevealStale(t *testing.T) {
 	claim, err := dead.ClaimReveal(e.ctx, id, "alice", bot.PlatformDiscord, 50*time.Millisecond)
 	if err != nil {
 		t.Fatalf("the dead replica's claim: %v", err)
+	}
+	claim.Calling = true
+	if claim, err = dead.Hold(e.ctx, claim, 50*time.Millisecond); err != nil {
+		t.Fatalf("the dead replica's Hold before its cloud call: %v", err)
 	}
 	e.clock.Advance(time.Second)
 	if err := e.chat.waitFor(e.ctx, "failed", told("alice", id, "failed")); err != nil {
@@ -344,6 +349,44 @@ func TestServiceRevealStale(t *testing.T) {
 	e.wantState(id, bot.StateFailed)
 	if n := e.client.ZCard(e.ctx, "{"+e.prefix+"}leases").Val(); n != 0 {
 		t.Errorf("leases: got %d, want 0", n)
+	}
+}
+
+// TestServiceRevealDiedBeforeTheCall: a replica that claimed the click and
+// died before its cloud call reset nothing: the executors offer the
+// request again (a new Reveal button), not "outcome unknown", and the
+// requester's next click resets it.
+func TestServiceRevealDiedBeforeTheCall(t *testing.T) {
+	e := newEnv(t)
+	e.runExecutor(e.svc, "exec")
+	id := e.offered(e.svc)
+	deadClient, _ := redistest.Client(t)
+	dead := approvals.New(deadClient, approvals.Options{Prefix: e.prefix, Clock: e.clock})
+	if _, err := dead.ClaimReveal(e.ctx, id, "alice", bot.PlatformDiscord, 50*time.Millisecond); err != nil {
+		t.Fatalf("the dead replica's claim: %v", err)
+	}
+	e.clock.Advance(time.Second)
+	if err := e.chat.waitFor(e.ctx, "a second offer", func(all []shown) bool {
+		n := 0
+		for _, s := range all {
+			if s.Kind == "offer" && s.Request.ID == id {
+				n++
+			}
+		}
+		return n == 2
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e.wantState(id, bot.StateOffered)
+	e.wantAudit(id, "executing", "system", "before its reset began; nothing was reset")
+	e.noAudit(id, "outcome unknown")
+	var s show
+	if err := e.svc.Reveal(e.ctx, as("alice", bot.PlatformDiscord), id, s.fn); err != nil {
+		t.Fatalf("the click on the new offer: %v", err)
+	}
+	e.wantState(id, bot.StateSucceeded)
+	if n := e.prov.calls.Load(); n != 1 || s.calls != 1 {
+		t.Errorf("cloud calls, shows: %d, %d; want 1, 1", n, s.calls)
 	}
 }
 
