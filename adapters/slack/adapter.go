@@ -69,6 +69,9 @@ type Adapter struct {
 
 	dmMu sync.Mutex
 	dms  map[string]string // user ID -> their DM channel with the bot
+
+	botMu sync.Mutex
+	botID string // the bot's own bot ID (auth.test), once known
 }
 
 var _ bot.Notifier = (*Adapter)(nil)

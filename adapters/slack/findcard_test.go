@@ -76,6 +76,24 @@ func TestFindCard(t *testing.T) {
 		}
 	})
 
+	t.Run("OnlyTheBotsOwn", func(t *testing.T) {
+		f := slacktest.NewServer(t, botToken, appToken)
+		// another app posted a message carrying the same metadata
+		f.PostAsApp(approvalsChannel, "BOTHER", "a copy", &slacktest.Metadata{
+			EventType: "resetbot_card", EventPayload: map[string]any{"request_id": "R-FIND00"}})
+		ad := newAdapter(t, f)
+		if got, err := ad.FindCard(testCtx(t), pending("R-FIND00"), accounts[0]); err != nil || got != "" {
+			t.Errorf("FindCard with only another app's copy: got %q, %v; want none", got, err)
+		}
+		ref := postCard(t, ad, pending("R-FIND00"))
+		if got, err := ad.FindCard(testCtx(t), pending("R-FIND00"), accounts[0]); err != nil || got != ref {
+			t.Errorf("FindCard with the bot's card too: got %q, %v; want %q", got, err, ref)
+		}
+		if n := len(f.CallsOf("auth.test")); n != 1 {
+			t.Errorf("auth.test calls: got %d, want 1 (the bot's ID is asked once)", n)
+		}
+	})
+
 	t.Run("AccountsChannel", func(t *testing.T) {
 		f := slacktest.NewServer(t, botToken, appToken)
 		ad := newAdapter(t, f)

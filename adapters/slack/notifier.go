@@ -94,6 +94,10 @@ func (a *Adapter) FindCard(ctx context.Context, req bot.Request, acct bot.Accoun
 		p.Oldest = fmt.Sprintf("%d.%06d", from.Unix(), from.Nanosecond()/1000)
 	}
 	what := "look for the approval card of " + req.ID + " in " + channel
+	self, err := a.ownBotID(ctx)
+	if err != nil {
+		return "", err
+	}
 	for page := 1; page <= findPages; page++ {
 		var h *slack.GetConversationHistoryResponse
 		err := a.withRetry(ctx, what, true, func(ctx context.Context) error {
@@ -109,7 +113,9 @@ func (a *Adapter) FindCard(ctx context.Context, req bot.Request, acct bot.Accoun
 			return "", a.fault(what, err)
 		}
 		for _, m := range h.Messages {
-			if m.Metadata.EventType == cardEvent && m.Metadata.EventPayload[cardRequestKey] == req.ID && m.Timestamp != "" {
+			// the bot's own: another app's message may carry the same
+			// metadata, and the bot could never update it
+			if m.BotID == self && m.Metadata.EventType == cardEvent && m.Metadata.EventPayload[cardRequestKey] == req.ID && m.Timestamp != "" {
 				return channel + "/" + m.Timestamp, nil
 			}
 		}
@@ -120,6 +126,31 @@ func (a *Adapter) FindCard(ctx context.Context, req bot.Request, acct bot.Accoun
 	}
 	a.log.Error("slack: stopped looking for a card posted before, after the most pages allowed", "request", req.ID, "pages", findPages)
 	return "", nil
+}
+
+// ownBotID is the bot's own bot ID, asked of auth.test once.
+func (a *Adapter) ownBotID(ctx context.Context) (string, error) {
+	a.botMu.Lock()
+	defer a.botMu.Unlock()
+	if a.botID != "" {
+		return a.botID, nil
+	}
+	var id string
+	err := a.call(ctx, "ask Slack who the bot is", func(ctx context.Context) error {
+		r, err := a.api.AuthTestContext(ctx)
+		if err == nil {
+			id = r.BotID
+		}
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	if id == "" {
+		return "", bot.Errorf(bot.EINTERNAL, "slack: auth.test named no bot ID: the token is not a bot token")
+	}
+	a.botID = id
+	return id, nil
 }
 
 // Notify tells person something about req, in an ephemeral message in their

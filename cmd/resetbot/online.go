@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
+
+	"github.com/redis/go-redis/v9"
 
 	"resetbot/bot"
 	"resetbot/config"
@@ -115,6 +118,9 @@ func redisOnline(ctx context.Context, cfg *config.Config) (problems, warnings []
 	if err := c.Ping(ctx).Err(); err != nil {
 		return []string{fmt.Sprintf("redis at %s does not answer: %v", cfg.Redis.Where(), err)}, nil
 	}
+	if n := cfg.Redis.Replicas(); n > 0 {
+		problems = replicaProblems(ctx, c, cfg.Redis.Where(), n)
+	}
 	conf := map[string]string{}
 	for _, key := range []string{"save", "appendonly", "maxmemory", "maxmemory-policy"} { // only these: "*" would read the passwords too
 		var kv map[string]string
@@ -124,7 +130,7 @@ func redisOnline(ctx context.Context, cfg *config.Config) (problems, warnings []
 		conf[key] = kv[key]
 	}
 	if err != nil {
-		return nil, []string{fmt.Sprintf("redis at %s: could not read whether it persists its data (CONFIG GET refused: %v)", cfg.Redis.Where(), err)}
+		return problems, []string{fmt.Sprintf("redis at %s: could not read whether it persists its data (CONFIG GET refused: %v)", cfg.Redis.Where(), err)}
 	}
 	if strings.TrimSpace(conf["save"]) == "" && conf["appendonly"] != "yes" {
 		warnings = append(warnings, fmt.Sprintf("redis at %s persists nothing (save is empty and appendonly is no): "+
@@ -137,5 +143,30 @@ func redisOnline(ctx context.Context, cfg *config.Config) (problems, warnings []
 			"it would silently drop open requests, their votes and the audit log; set maxmemory-policy noeviction, "+
 			"so that a full Redis refuses writes and the bot says so", cfg.Redis.Where(), p))
 	}
-	return nil, warnings
+	return problems, warnings
+}
+
+// replicaProblems says what would stop every change of the bot when it
+// waits for n replicas (redis.sentinel.min_replicas): a user that may not
+// run WAIT, or fewer replicas connected to the master than n.
+func replicaProblems(ctx context.Context, c redis.UniversalClient, where string, n int) []string {
+	if err := c.Do(ctx, "wait", 0, 0).Err(); err != nil { // WAIT 0 0 answers at once
+		return []string{fmt.Sprintf("redis at %s refuses WAIT to the bot (%v): redis.sentinel.min_replicas needs it "+
+			"(allow the bot's Redis user +wait, or set min_replicas: 0)", where, err)}
+	}
+	info, err := c.Info(ctx, "replication").Result()
+	if err != nil {
+		return []string{fmt.Sprintf("redis at %s: could not read how many replicas the master has (INFO refused: %v)", where, err)}
+	}
+	for line := range strings.SplitSeq(info, "\n") {
+		v, ok := strings.CutPrefix(strings.TrimSpace(line), "connected_slaves:")
+		if !ok {
+			continue
+		}
+		if got, err := strconv.Atoi(v); err == nil && got < n {
+			return []string{fmt.Sprintf("redis at %s: the master has %d replicas connected, fewer than redis.sentinel.min_replicas (%d): "+
+				"every change would wait a second and be refused (bring the replicas back, or lower min_replicas)", where, got, n)}
+		}
+	}
+	return nil
 }

@@ -188,7 +188,10 @@ func (s *server) run(ctx context.Context, stdout io.Writer) error {
 	checks.Go(func() {
 		ctx, cancel := context.WithTimeout(runCtx, onlineTimeout)
 		defer cancel()
-		_, warnings := redisOnline(ctx, s.cfg)
+		problems, warnings := redisOnline(ctx, s.cfg)
+		for _, p := range problems {
+			s.log.Error("redis", "problem", p)
+		}
 		for _, w := range warnings {
 			s.log.Warn("redis", "warning", w)
 		}

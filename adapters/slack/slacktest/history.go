@@ -143,6 +143,9 @@ func (f *Server) serveHistory(w http.ResponseWriter, c Call) {
 	out := make([]map[string]any, 0, len(page))
 	for _, m := range page {
 		msg := map[string]any{"type": "message", "ts": m.TS, "text": m.Text, "bot_id": "BBOT", "app_id": "A1", "user": "UBOT"}
+		if m.BotID != "" {
+			msg["bot_id"], msg["app_id"], msg["user"] = m.BotID, "A-"+m.BotID, "U-"+m.BotID
+		}
 		var blocks any
 		if json.Unmarshal([]byte(m.Blocks), &blocks) == nil {
 			msg["blocks"] = blocks
@@ -224,4 +227,17 @@ func padFraction(s string) string {
 		s += "0"
 	}
 	return s
+}
+
+// PostAsApp keeps a message in channel as posted by another app's bot
+// (botID), with meta, and returns its ts: what another integration posted
+// where the bot's cards go.
+func (f *Server) PostAsApp(channel, botID, text string, meta *Metadata) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.seq++
+	ts := f.stampLocked(f.seq)
+	f.messages[channel+"/"+ts] = &Message{Channel: channel, TS: ts, Text: text, Metadata: meta, BotID: botID}
+	f.touchLocked()
+	return ts
 }

@@ -119,6 +119,9 @@ type Message struct {
 	Blocks   string    // JSON
 	Metadata *Metadata // as last set by chat.postMessage or chat.update; nil: none
 	Updates  int       // chat.update calls
+	// BotID is the bot user's of the app that posted it: "" for the bot
+	// the token belongs to (auth.test's "BBOT"); PostAsApp sets another.
+	BotID string
 }
 
 // Replies returns the replies in the thread of the message at ref
