@@ -225,15 +225,7 @@ func TestServiceRevealLostClaimNoReset(t *testing.T) {
 	go func() { errc <- e.svc.Reveal(e.ctx, as("alice", bot.PlatformDiscord), id, s.fn) }()
 	wait(t, e.ctx, "the check before the cloud call", w.holding)
 	e.clock.Advance(lease + time.Second)
-	if err := e.chat.waitFor(e.ctx, "the takeover", func(all []shown) bool {
-		n := 0
-		for _, s := range all {
-			if s.Kind == "offer" && s.Request.ID == id {
-				n++
-			}
-		}
-		return n == 2
-	}); err != nil {
+	if err := e.chat.waitFor(e.ctx, "the takeover", offers(id, 2)); err != nil {
 		t.Fatal(err)
 	}
 	close(gate)

@@ -366,15 +366,7 @@ func TestServiceRevealDiedBeforeTheCall(t *testing.T) {
 		t.Fatalf("the dead replica's claim: %v", err)
 	}
 	e.clock.Advance(time.Second)
-	if err := e.chat.waitFor(e.ctx, "a second offer", func(all []shown) bool {
-		n := 0
-		for _, s := range all {
-			if s.Kind == "offer" && s.Request.ID == id {
-				n++
-			}
-		}
-		return n == 2
-	}); err != nil {
+	if err := e.chat.waitFor(e.ctx, "a second offer", offers(id, 2)); err != nil {
 		t.Fatal(err)
 	}
 	e.wantState(id, bot.StateOffered)

@@ -491,6 +491,20 @@ func told(person, id, text string) func([]shown) bool {
 	}
 }
 
+// offers reports whether id was offered to its requester n times (a
+// take-over that found nothing reset offers it again).
+func offers(id string, n int) func([]shown) bool {
+	return func(all []shown) bool {
+		got := 0
+		for _, s := range all {
+			if s.Kind == "offer" && s.Request.ID == id {
+				got++
+			}
+		}
+		return got == n
+	}
+}
+
 func (e *env) wantTold(person, id, text string) {
 	e.t.Helper()
 	if !told(person, id, text)(e.chat.all()) {
