@@ -23,6 +23,7 @@ import (
 // refusals (Vote's, Cancel's, ClaimReveal's, Create's) are written the
 // same way, in the same step.
 func (s *Store) Audit(ctx context.Context, e bot.Event) error {
+	ctx = mustConfirm(ctx)
 	now := s.now()
 	at := now
 	if !e.Time.IsZero() {

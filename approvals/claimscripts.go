@@ -34,12 +34,14 @@ local function try(id, entry)
     return nil
   end
   -- A lost claim from the queue was offering, and a lost Reveal click's
-  -- claim whose cloud call had not begun (calling '0': its Hold right
-  -- before the call sets '1') had not reset: nothing was, so it is
-  -- resumed. Any other (a Reveal click's that may have called, or one an
-  -- earlier version of the bot made) may have reset: stale.
+  -- claim whose cloud call had not begun had not reset: nothing was, so it
+  -- is resumed. The Reveal claim writes calling 'no:' .. its token, and the
+  -- Hold right before its cloud call 'yes:' .. the token; bound to the
+  -- token, a value left by an earlier claim (or none, from an earlier
+  -- version of the bot, which never writes it) reads as "may have
+  -- called". Any other claim may have reset: stale.
   local revealing = f[4] == CLAIM_REVEAL
-  local resumed = taken and (f[4] == CLAIM_QUEUE or (revealing and f[6] == '0'))
+  local resumed = taken and (f[4] == CLAIM_QUEUE or (revealing and f[6] == 'no:' .. (f[5] or '')))
   local stale = taken and not resumed
   local deadline = istr(NOW + lease)
   R('HSET', rk, 'state', S.Executing, 'token', token, 'lease', deadline, 'updated', NOWS)
@@ -196,7 +198,7 @@ if R('HEXISTS', rk, 'rv_kind') == 1 and R('SCARD', lock) > 0 and R('SISMEMBER', 
   return refuse(C.Conflict, id .. ' can no longer be revealed: ' .. why .. '. Nothing was reset: ask for a normal reset, which approvers vote on', id)
 end
 local deadline = istr(NOW + lease)
-R('HSET', rk, 'state', S.Executing, 'token', token, 'lease', deadline, 'claim', CLAIM_REVEAL, 'calling', '0',
+R('HSET', rk, 'state', S.Executing, 'token', token, 'lease', deadline, 'claim', CLAIM_REVEAL, 'calling', 'no:' .. token,
   'outcome', 'resetting now, at ' .. person .. '\'s Reveal click', 'updated', NOWS)
 R('HINCRBY', rk, 'rev', 1)
 R('HDEL', rk, 'reveal')
@@ -225,7 +227,7 @@ if NOW >= tonumber(f[3] or '0') then
 end
 local deadline = istr(NOW + lease)
 R('HSET', rk, 'lease', deadline)
-if calling then R('HSET', rk, 'calling', '1') end
+if calling then R('HSET', rk, 'calling', 'yes:' .. token) end
 R('ZADD', K .. 'leases', deadline, id)
 return {'ok', deadline}
 `

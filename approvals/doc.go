@@ -84,9 +84,16 @@
 //	                          offered request's RevealBy) while offered,
 //	                          claim while executing: "queue" when Next
 //	                          claimed it (it is being offered; nothing is
-//	                          reset), "reveal" when ClaimReveal did (it is
-//	                          being reset); absent on a request an earlier
-//	                          version of the bot left executing; done (the
+//	                          reset), "reveal" when ClaimReveal did (a
+//	                          Reveal click's: it is being reset, or about
+//	                          to be); absent on a request an earlier
+//	                          version of the bot left executing; calling
+//	                          with a "reveal" claim: "no:<token>" from
+//	                          ClaimReveal, "yes:<token>" once the Hold right
+//	                          before the cloud call (Claim.Calling) ran, so
+//	                          that a take-over of a claim that never called
+//	                          is Resumed, and any other (none, or another
+//	                          claim's) Stale; done (the
 //	                          token of the claim that finished it, so that
 //	                          the same Finish sent again succeeds again).
 //	refs:<id>         hash    The refs of request <id> that can be used for a
@@ -116,6 +123,10 @@
 //	                          Added by Create, moved on or removed by Due,
 //	                          which also drops requests no longer pending.
 //	                          No TTL.
+//	replicated        string  A counter the store increments after each
+//	                          script on a Sentinel setup (Options.Replicas),
+//	                          in the pipeline before WAIT: a barrier that
+//	                          makes WAIT cover every write before it. No TTL.
 //	leases            zset    ID -> lease deadline (ms) of each executing
 //	                          request. Written by the claim in Next, by
 //	                          ClaimReveal and by Hold (which re-checks the

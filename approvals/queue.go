@@ -218,6 +218,7 @@ var finishEvents = map[bot.State]bot.EventKind{
 // Finish moves a claimed request to succeeded or failed with outcome and
 // removes its queue entry.
 func (s *Store) Finish(ctx context.Context, c bot.Claim, state bot.State, outcome string) (bot.Request, error) {
+	ctx = mustConfirm(ctx)
 	event, ok := finishEvents[state]
 	if !ok {
 		return bot.Request{}, bot.Errorf(bot.EINVALID, "a claim finishes as succeeded or failed, not %s", state)
@@ -237,6 +238,7 @@ func (s *Store) Finish(ctx context.Context, c bot.Claim, state bot.State, outcom
 // so that the claim can still finish the request as failed (when the offer
 // cannot be sent) until ClaimReveal takes it.
 func (s *Store) Offer(ctx context.Context, c bot.Claim, by time.Time, outcome string) (bot.Request, error) {
+	ctx = mustConfirm(ctx)
 	id := c.Request.ID
 	if by.IsZero() {
 		return bot.Request{}, bot.Errorf(bot.EINVALID, "an offer needs a deadline")
@@ -247,6 +249,7 @@ func (s *Store) Offer(ctx context.Context, c bot.Claim, by time.Time, outcome st
 
 // ClaimReveal claims an offered request at its requester's click.
 func (s *Store) ClaimReveal(ctx context.Context, id, person string, platform bot.Platform, lease time.Duration) (bot.Claim, error) {
+	ctx = mustConfirm(ctx)
 	if lease < time.Millisecond {
 		return bot.Claim{}, bot.Errorf(bot.EINVALID, "a lease must be at least 1ms, not %s", lease)
 	}
@@ -276,6 +279,7 @@ func (s *Store) ClaimReveal(ctx context.Context, id, person string, platform bot
 // Hold re-checks that c still holds its request, executing, with its lease
 // not run out, and extends the lease to lease from now, in one step.
 func (s *Store) Hold(ctx context.Context, c bot.Claim, lease time.Duration) (bot.Claim, error) {
+	ctx = mustConfirm(ctx)
 	if lease < time.Millisecond {
 		return bot.Claim{}, bot.Errorf(bot.EINVALID, "a lease must be at least 1ms, not %s", lease)
 	}

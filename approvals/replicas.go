@@ -19,6 +19,24 @@ import (
 // (one pipeline, still one round trip), and its answer counts only once
 // that many replicas confirmed they hold the script's writes.
 
+// Which answers wait for the replicas: the changes a person is told of (an
+// ask, a vote, a cancel, a review, a Reveal's claim, an offer, a reset's
+// end), an audit event (the SIEM must see every one), and the Hold right
+// before a cloud call, whose record that the call may begin must survive a
+// failover, or a take-over would call it again. Their methods mark their
+// context (mustConfirm), and a change no replica confirmed answers
+// ErrUnconfirmed. The bot's own bookkeeping (offers, finishes, expiries,
+// card debts, leases) waits the same, but an unconfirmed write of it
+// counts as done: the master holds it, and if a failover drops it, the
+// lease or the sweep that made it makes it again. The metric counts both.
+type confirmKey struct{}
+
+// mustConfirm marks ctx: the change made under it counts only once the
+// replicas confirm it.
+func mustConfirm(ctx context.Context) context.Context {
+	return context.WithValue(ctx, confirmKey{}, true)
+}
+
 // defaultReplicaWait is how long a write waits for its replicas before the
 // store answers that it may not have been kept.
 const defaultReplicaWait = time.Second
@@ -102,6 +120,9 @@ func (r replicated) run(ctx context.Context, script func(redis.Pipeliner) *redis
 	})
 	if cmd.Err() != nil {
 		return cmd
+	}
+	if ctx.Value(confirmKey{}) == nil {
+		return cmd // bookkeeping: done once the master has it (see mustConfirm)
 	}
 	got, err := wait.Int64()
 	if err != nil {

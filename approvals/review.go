@@ -144,6 +144,7 @@ end
 // account. The same call sent again (its answer was lost) succeeds again,
 // changing nothing.
 func (s *Store) Review(ctx context.Context, id, person string, platform bot.Platform, confirm bool, reason string) (bot.Request, error) {
+	ctx = mustConfirm(ctx)
 	if person == "" {
 		return bot.Request{}, bot.Errorf(bot.EINVALID, "a review needs a person")
 	}

@@ -186,10 +186,12 @@ func (s *Store) runOn(ctx context.Context, on redis.Scripter, op string, script 
 		if rerr != nil {
 			return "", nil, fmt.Errorf("%s: %w", op, rerr)
 		}
-		if unconfirmed {
-			// the script ran: its answer, with the error that it may not stand
+		if unconfirmed && status == "ok" {
+			// the change made: its answer, with the error that it may not stand
 			return status, rest, fail(op, err)
 		}
+		// (a refusal, or a 'need' for more keys, changed nothing that
+		// matters: answered, or sent again, as if confirmed)
 		if status != "need" {
 			return status, rest, nil
 		}
@@ -248,6 +250,7 @@ func (s *Store) runRequest(ctx context.Context, op string, script *redis.Script,
 // "request ID already in use"): the caller should pick a new ID and retry.
 // That collision is not audited, since no one was refused anything.
 func (s *Store) Create(ctx context.Context, req bot.Request, limit bot.Limit) (bot.Request, error) {
+	ctx = mustConfirm(ctx)
 	switch {
 	case req.ID == "":
 		return bot.Request{}, bot.Errorf(bot.EINVALID, "a request needs an ID")
@@ -350,6 +353,7 @@ func (s *Store) Create(ctx context.Context, req bot.Request, limit bot.Limit) (b
 // nonce of its own, recorded with the vote, and a vote whose recorded
 // nonce is the call's own succeeds again, changing nothing.
 func (s *Store) Vote(ctx context.Context, id string, v bot.Vote) (bot.Request, error) {
+	ctx = mustConfirm(ctx)
 	nonce, err := newToken()
 	if err != nil {
 		return bot.Request{}, err
@@ -390,6 +394,7 @@ func (s *Store) vote(ctx context.Context, id string, v bot.Vote, nonce string) (
 // Cancel withdraws a pending or offered request. A request still pending
 // past its expiry may be cancelled: withdrawing it harms no one.
 func (s *Store) Cancel(ctx context.Context, id, person string, platform bot.Platform) (bot.Request, error) {
+	ctx = mustConfirm(ctx)
 	if person == "" {
 		return bot.Request{}, bot.Errorf(bot.EINVALID, "a cancel needs a person")
 	}

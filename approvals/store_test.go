@@ -42,6 +42,7 @@ func TestStore(t *testing.T) {
 		{"QueueClaimAfterLeaseResumed", testResumedClaim},
 		{"RevealClaimAfterLeaseStale", testStaleClaim},
 		{"RevealClaimBeforeCallResumed", testRevealClaimBeforeCallResumed},
+		{"RevealClaimCallingUnknownStale", testRevealClaimCallingUnknownStale},
 		{"EarlierVersionsExecutingStale", testLegacyExecutingIsStale},
 		{"FinishRefusesWrongToken", testFinishWrongToken},
 		{"UnclaimedEntryRecovered", testUnclaimedEntry},
@@ -626,6 +627,37 @@ func testRevealClaimBeforeCallResumed(t *testing.T, e *env) {
 	third, err := e.store.ClaimReveal(ctx(t), "R-STAL05", "alice", bot.PlatformSlack, time.Minute)
 	if err != nil || third.Stale {
 		t.Fatalf("Reveal clicked again: %+v, %v", third, err)
+	}
+}
+
+// A Reveal claim whose 'calling' does not name it (none: an earlier
+// version of the bot claimed it, which never writes it; another claim's:
+// left behind) may have called the cloud: its take-over is stale.
+func testRevealClaimCallingUnknownStale(t *testing.T, e *env) {
+	for i, calling := range []string{"", "no:another-claims-token"} {
+		id := fmt.Sprintf("R-STAL%02d", 6+i)
+		e.offered(id, "alice")
+		if _, err := e.store.ClaimReveal(ctx(t), id, "alice", bot.PlatformSlack, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		var err error
+		if calling == "" {
+			err = e.raw.HDel(ctx(t), e.key("req:"+id), "calling").Err()
+		} else {
+			err = e.raw.HSet(ctx(t), e.key("req:"+id), "calling", calling).Err()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.clock.Advance(time.Minute)
+		other := e.newStore()
+		c := e.mustNext(other, "exec-2", time.Minute)
+		if c.Request.ID != id || !c.Stale || c.Resumed {
+			t.Errorf("calling %q: take-over %+v, want %s stale", calling, c, id)
+		}
+		if _, err := other.Finish(ctx(t), c, bot.StateFailed, "outcome unknown"); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 

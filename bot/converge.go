@@ -118,7 +118,7 @@ func (s *Service) settleCard(ctx context.Context, d CardDebt) {
 // says the store took a change that its replicas did not confirm
 // (ErrUnconfirmed): the person was told to try again, but the change may
 // stand, and the sweeper then shows it (a request the store does not hold
-// pays its debt).
+// pays its debt). It is also how a caller owes them for another reason.
 func (s *Service) oweIfUnconfirmed(ctx context.Context, id string, err error) {
 	if id == "" || !errors.Is(err, ErrUnconfirmed) {
 		return

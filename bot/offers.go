@@ -27,15 +27,27 @@ func (s *Service) offer(ctx context.Context, c Claim, acct Account) {
 		return
 	}
 	by := s.clock.Now().Add(acct.RevealWithin).UTC().Truncate(time.Millisecond)
-	offered, err := s.store.Offer(ctx, c, by, offerOutcome(req, by))
+	// Tried again while the store blinks (or its replicas do not confirm
+	// the offer), under the claim's lease: the same Offer sent again
+	// succeeds again, and one that a failover lost is made again.
+	until := c.Until
+	if until.IsZero() {
+		until = s.clock.Now().Add(s.lease)
+	}
+	var offered Request
+	err := s.whileLeased(ctx, func() time.Time { return until }, func() error {
+		var err error
+		offered, err = s.store.Offer(ctx, c, by, offerOutcome(req, by))
+		return err
+	})
 	if err != nil {
 		s.log.Error("offer Reveal", "request", req.ID, "err", err)
 		switch ErrorCode(err) {
 		case ECONFLICT: // another executor took the claim over, and offers it
 		case EUNAVAILABLE:
-			// The store is down: Finish would fail too. The claim's lease
-			// runs out and another executor resumes it (Claim.Resumed),
-			// offering it again: nothing was reset.
+			// The store is still down: Finish would fail too. The claim's
+			// lease runs out and another executor resumes it
+			// (Claim.Resumed), offering it again: nothing was reset.
 		default:
 			s.finish(ctx, c, StateFailed, fmt.Sprintf("not reset: the Reveal offer could not be recorded (%s); ask again",
 				ErrorMessage(err)))
@@ -45,6 +57,13 @@ func (s *Service) offer(ctx context.Context, c Claim, acct Account) {
 	s.metrics.Event(EventOffered)
 	s.updateCards(ctx, offered)
 	p, _ := s.personByName(req.Requester)
+	if c.Resumed && req.Refs[Ref(RefOffer, req.Platform)] != "" {
+		// A Reveal click's claim lost before its reset: the requester's
+		// direct message and its button are still there, and work again.
+		s.tell(ctx, offered, fmt.Sprintf("%s: your Reveal click did not go through, and nothing was reset. The Reveal button in the bot's direct message works again, until %s.",
+			req.ID, timeOfDay(offered.RevealBy)))
+		return
+	}
 	var ref string
 	err = s.retry(ctx, func() error {
 		var err error
@@ -71,8 +90,8 @@ func (s *Service) offer(ctx context.Context, c Claim, acct Account) {
 	// blip of the store, for a few seconds (an executor's worker waits).
 	rctx, cancel := context.WithTimeout(ctx, refRetry)
 	defer cancel()
-	until := s.clock.Now().Add(s.lease)
-	if err := s.whileLeased(rctx, func() time.Time { return until }, func() error {
+	refUntil := s.clock.Now().Add(s.lease)
+	if err := s.whileLeased(rctx, func() time.Time { return refUntil }, func() error {
 		return s.store.SetRef(rctx, req.ID, Ref(RefOffer, req.Platform), ref)
 	}); err != nil {
 		s.log.Error("remember the Reveal offer", "request", req.ID, "err", err)
@@ -206,9 +225,12 @@ func (s *Service) Reveal(ctx context.Context, a Actor, id string, show func(cont
 func (s *Service) lostBeforeReset(ctx context.Context, h *held, req Request, err error) error {
 	s.log.Error("no reset: the claim did not hold right before the cloud call", "request", req.ID, "err", err)
 	if cur, gerr := s.store.Get(ctx, req.ID); gerr == nil && cur.State == StateOffered {
-		// The claim itself was lost (a Redis failover dropped it): the
-		// request is offered, as before the click.
-		return Errorf(EUNAVAILABLE, "%s was not reset: the bot's state store (Redis) lost your click as it switched to its replica; click Reveal again", req.ID)
+		// The claim is gone and the request offered, as before the click:
+		// another replica took it over (nothing was reset), or a Redis
+		// failover dropped it. The cards said "resetting": they are owed,
+		// and the sweeper shows the request as it stands.
+		s.oweIfUnconfirmed(ctx, req.ID, ErrUnconfirmed)
+		return Errorf(EUNAVAILABLE, "%s was not reset: the bot lost your click before the reset, and the request is waiting for it again; click Reveal again", req.ID)
 	}
 	if ErrorCode(err) == EUNAVAILABLE {
 		outcome := "not reset: the bot's state store could not be reached right before the reset; ask again"

@@ -354,8 +354,9 @@ func TestServiceRevealStale(t *testing.T) {
 
 // TestServiceRevealDiedBeforeTheCall: a replica that claimed the click and
 // died before its cloud call reset nothing: the executors offer the
-// request again (a new Reveal button), not "outcome unknown", and the
-// requester's next click resets it.
+// request again, not "outcome unknown"; the requester is told that the
+// Reveal button they have works again (no second one), and their next
+// click resets it.
 func TestServiceRevealDiedBeforeTheCall(t *testing.T) {
 	e := newEnv(t)
 	e.runExecutor(e.svc, "exec")
@@ -366,12 +367,15 @@ func TestServiceRevealDiedBeforeTheCall(t *testing.T) {
 		t.Fatalf("the dead replica's claim: %v", err)
 	}
 	e.clock.Advance(time.Second)
-	if err := e.chat.waitFor(e.ctx, "a second offer", offers(id, 2)); err != nil {
+	if err := e.chat.waitFor(e.ctx, "the takeover", told("alice", id, "did not go through")); err != nil {
 		t.Fatal(err)
 	}
 	e.wantState(id, bot.StateOffered)
 	e.wantAudit(id, "executing", "system", "before its reset began; nothing was reset")
 	e.noAudit(id, "outcome unknown")
+	if !offers(id, 1)(e.chat.all()) {
+		t.Errorf("offers of %s: want still one (its button works again), not a second", id)
+	}
 	var s show
 	if err := e.svc.Reveal(e.ctx, as("alice", bot.PlatformDiscord), id, s.fn); err != nil {
 		t.Fatalf("the click on the new offer: %v", err)

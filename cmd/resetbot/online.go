@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/redis/go-redis/v9"
@@ -119,7 +118,7 @@ func redisOnline(ctx context.Context, cfg *config.Config) (problems, warnings []
 		return []string{fmt.Sprintf("redis at %s does not answer: %v", cfg.Redis.Where(), err)}, nil
 	}
 	if n := cfg.Redis.Replicas(); n > 0 {
-		problems = replicaProblems(ctx, c, cfg.Redis.Where(), n)
+		problems, warnings = replicaProblems(ctx, c, cfg.Redis.Where(), n)
 	}
 	conf := map[string]string{}
 	for _, key := range []string{"save", "appendonly", "maxmemory", "maxmemory-policy"} { // only these: "*" would read the passwords too
@@ -130,7 +129,7 @@ func redisOnline(ctx context.Context, cfg *config.Config) (problems, warnings []
 		conf[key] = kv[key]
 	}
 	if err != nil {
-		return problems, []string{fmt.Sprintf("redis at %s: could not read whether it persists its data (CONFIG GET refused: %v)", cfg.Redis.Where(), err)}
+		return problems, append(warnings, fmt.Sprintf("redis at %s: could not read whether it persists its data (CONFIG GET refused: %v)", cfg.Redis.Where(), err))
 	}
 	if strings.TrimSpace(conf["save"]) == "" && conf["appendonly"] != "yes" {
 		warnings = append(warnings, fmt.Sprintf("redis at %s persists nothing (save is empty and appendonly is no): "+
@@ -148,25 +147,27 @@ func redisOnline(ctx context.Context, cfg *config.Config) (problems, warnings []
 
 // replicaProblems says what would stop every change of the bot when it
 // waits for n replicas (redis.sentinel.min_replicas): a user that may not
-// run WAIT, or fewer replicas connected to the master than n.
-func replicaProblems(ctx context.Context, c redis.UniversalClient, where string, n int) []string {
+// run WAIT, or fewer replicas online at the master than n (one still
+// syncing is not counted: WAIT does not count it either). A master that
+// will not say how many it has is a warning.
+func replicaProblems(ctx context.Context, c redis.UniversalClient, where string, n int) (problems, warnings []string) {
 	if err := c.Do(ctx, "wait", 0, 0).Err(); err != nil { // WAIT 0 0 answers at once
 		return []string{fmt.Sprintf("redis at %s refuses WAIT to the bot (%v): redis.sentinel.min_replicas needs it "+
-			"(allow the bot's Redis user +wait, or set min_replicas: 0)", where, err)}
+			"(allow the bot's Redis user +wait, or set min_replicas: 0)", where, err)}, nil
 	}
 	info, err := c.Info(ctx, "replication").Result()
 	if err != nil {
-		return []string{fmt.Sprintf("redis at %s: could not read how many replicas the master has (INFO refused: %v)", where, err)}
+		return nil, []string{fmt.Sprintf("redis at %s: could not read how many replicas the master has (INFO refused: %v)", where, err)}
 	}
+	online := 0
 	for line := range strings.SplitSeq(info, "\n") {
-		v, ok := strings.CutPrefix(strings.TrimSpace(line), "connected_slaves:")
-		if !ok {
-			continue
-		}
-		if got, err := strconv.Atoi(v); err == nil && got < n {
-			return []string{fmt.Sprintf("redis at %s: the master has %d replicas connected, fewer than redis.sentinel.min_replicas (%d): "+
-				"every change would wait a second and be refused (bring the replicas back, or lower min_replicas)", where, got, n)}
+		if strings.HasPrefix(line, "slave") && strings.Contains(line, ":ip=") && strings.Contains(line, "state=online") {
+			online++
 		}
 	}
-	return nil
+	if online < n {
+		return []string{fmt.Sprintf("redis at %s: the master has %d replicas online, fewer than redis.sentinel.min_replicas (%d): "+
+			"every change would wait a second and be refused (bring the replicas back, or lower min_replicas)", where, online, n)}, nil
+	}
+	return nil, nil
 }

@@ -26,6 +26,7 @@ func TestCheckConfigOnlineSentinelReplicas(t *testing.T) {
 	if err := master.Do(context.Background(), "acl", "setuser", "nowait", "on", ">nowait-pw", "~*", "&*", "+@all", "-wait").Err(); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = master.Do(context.Background(), "acl", "deluser", "nowait").Err() })
 	config := func(sentinel string) string {
 		return strings.NewReplacer(`  url: "redis://%REDIS%/0"`, sentinel, "%PREFIX%", "online-sentinel:",
 			"http://127.0.0.1:1/api/", fake.APIURL()).Replace(serveYAML)
@@ -38,7 +39,7 @@ func TestCheckConfigOnlineSentinelReplicas(t *testing.T) {
 		{"OneReplica", fmt.Sprintf("  sentinel: {master: %s, addrs: %s}", s.Master, addrs), ""},
 		{"NoWait", fmt.Sprintf("  sentinel: {master: %s, addrs: %s, min_replicas: 0}", s.Master, addrs), ""},
 		{"TwoReplicas", fmt.Sprintf("  sentinel: {master: %s, addrs: %s, min_replicas: 2}", s.Master, addrs),
-			"the master has 1 replicas connected, fewer than redis.sentinel.min_replicas (2)"},
+			"the master has 1 replicas online, fewer than redis.sentinel.min_replicas (2)"},
 		{"UserWithoutWait", fmt.Sprintf("  username: nowait\n  password: nowait-pw\n  sentinel: {master: %s, addrs: %s}", s.Master, addrs),
 			"refuses WAIT to the bot"},
 	} {
