@@ -114,15 +114,20 @@ func (s *Service) settleCard(ctx context.Context, d CardDebt) {
 	// Still moving: the claim runs out, and the card is shown again then.
 }
 
-// oweIfUnconfirmed owes the cards of request id on every platform when err
-// says the store took a change that its replicas did not confirm
-// (ErrUnconfirmed): the person was told to try again, but the change may
-// stand, and the sweeper then shows it (a request the store does not hold
-// pays its debt). It is also how a caller owes them for another reason.
+// oweIfUnconfirmed owes the cards of request id when err says the store
+// took a change that its replicas did not confirm (ErrUnconfirmed): the
+// person was told to try again, but the change may stand, and the sweeper
+// then shows it.
 func (s *Service) oweIfUnconfirmed(ctx context.Context, id string, err error) {
-	if id == "" || !errors.Is(err, ErrUnconfirmed) {
-		return
+	if id != "" && errors.Is(err, ErrUnconfirmed) {
+		s.oweCards(ctx, id)
 	}
+}
+
+// oweCards owes the cards of request id on every platform, for the sweeper
+// to show the request as the store holds it (a request the store does not
+// hold pays its debt).
+func (s *Service) oweCards(ctx context.Context, id string) {
 	for _, pl := range s.platforms {
 		if err := s.store.OweCard(ctx, id, pl); err != nil {
 			s.log.Error("remember a card to show again", "request", id, "platform", pl, "err", err)

@@ -229,7 +229,7 @@ func (s *Service) lostBeforeReset(ctx context.Context, h *held, req Request, err
 		// another replica took it over (nothing was reset), or a Redis
 		// failover dropped it. The cards said "resetting": they are owed,
 		// and the sweeper shows the request as it stands.
-		s.oweIfUnconfirmed(ctx, req.ID, ErrUnconfirmed)
+		s.oweCards(ctx, req.ID)
 		return Errorf(EUNAVAILABLE, "%s was not reset: the bot lost your click before the reset, and the request is waiting for it again; click Reveal again", req.ID)
 	}
 	if ErrorCode(err) == EUNAVAILABLE {
