@@ -28,6 +28,6 @@ build:
 chaos:
 	$(GO) run ./cmd/resetbot-chaos
 
-## failover: the Sentinel failover under traffic, with its figures (not in `test`: see bot/deployments_test.go)
+## failover: the Sentinel failover under traffic alone, with its figures (it is in `test` too)
 failover:
-	RESETBOT_FAILOVER_TEST=1 ./scripts/with-redis.sh $(GO) test -race -count=1 -run TestServiceSentinelFailoverMidTraffic -v ./bot
+	./scripts/with-redis.sh $(GO) test -race -count=1 -run TestServiceSentinelFailoverMidTraffic -v ./bot

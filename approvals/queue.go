@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -17,16 +18,26 @@ import (
 // Group is the queue stream's consumer group.
 const Group = "executors"
 
+// orphaned is how long a queue entry stays with the consumer it was
+// delivered to before another may claim its request. An entry lives from
+// the approval to the Offer, which follows its claim at once; one idle for
+// longer was not claimed (its consumer died) or its claim was lost (a
+// failover), and its request waits. Handing it out changes nothing else:
+// the claim script takes only a request approved and not yet claimed, or
+// one whose lease ran out.
+const orphaned = 5 * time.Second
+
 // Next blocks until a request can be executed and claims it for consumer.
 //
 // It first takes over requests whose executor's lease ran out by the store's
 // clock (Claim.Stale after a Reveal click's claim, Claim.Resumed after a
-// claim from the queue), then queue entries that were delivered to a consumer
-// which died before claiming them (idle in the consumer group for longer than
-// lease), then waits up to Options.Poll for new entries, and starts again.
+// claim from the queue), then queue entries delivered to a consumer that did
+// not claim them (it died before, or a failover lost its claim: idle in the
+// consumer group for longer than orphaned, or lease when shorter), then waits
+// up to Options.Poll for new entries, and starts again.
 // It fails with EUNAVAILABLE when Redis is unreachable: the caller should wait
 // and call again. When ctx ends it returns ctx.Err() at once; an entry read by
-// the abandoned wait is then handed out again after lease.
+// the abandoned wait is then handed out again after orphaned.
 func (s *Store) Next(ctx context.Context, consumer string, lease time.Duration) (bot.Claim, error) {
 	if lease < time.Millisecond {
 		return bot.Claim{}, bot.Errorf(bot.EINVALID, "a lease must be at least 1ms, not %s", lease)
@@ -49,7 +60,7 @@ func (s *Store) Next(ctx context.Context, consumer string, lease time.Duration) 
 		}
 
 		msgs, _, err := s.c.XAutoClaim(ctx, &redis.XAutoClaimArgs{
-			Stream: queue, Group: Group, Consumer: consumer, MinIdle: lease, Start: "0-0", Count: 1,
+			Stream: queue, Group: Group, Consumer: consumer, MinIdle: min(lease, orphaned), Start: "0-0", Count: 1,
 		}).Result()
 		if err != nil && !s.noGroup(err) {
 			return bot.Claim{}, s.ctxOr(ctx, fail("reclaim idle queue entries", err))
@@ -183,7 +194,12 @@ func (s *Store) claim(ctx context.Context, id, entry, consumer string, lease tim
 		}
 		args = append(args, strArgs(due)...)
 	}
-	status, rest, err := s.run(ctx, op, s.lua.claim, keys, now, args...)
+	var status string
+	var rest []any
+	err = s.sendAgain(ctx, lease, func() error {
+		status, rest, err = s.run(ctx, op, s.lua.claim, keys, now, args...)
+		return err
+	})
 	if err != nil {
 		return bot.Claim{}, false, err
 	}
@@ -199,6 +215,35 @@ func (s *Store) claim(ctx context.Context, id, entry, consumer string, lease tim
 	}
 	return bot.Claim{Request: r, Token: token, Stale: str(rest[1]) == "1", Entry: str(rest[2]), Resumed: str(rest[3]) == "1",
 		Until: fromMS(now + lease.Milliseconds())}, true, nil
+}
+
+// sendAgainFor bounds how long a claim whose answer did not come is sent
+// again (and half its lease, when that is shorter).
+const sendAgainFor = 20 * time.Second
+
+// sendAgain runs a claim's script until Redis answers it, for a while: the
+// claim's answer may be lost after Redis made it (a connection cut by a
+// Sentinel failover, which takes seconds). Sent again with its token, a
+// claim already made is answered as made; given up on, it would hold its
+// request, with no one working on it, until its lease ran out (two
+// minutes by default). A claim made but not confirmed by the replicas is
+// answered, not sent again.
+func (s *Store) sendAgain(ctx context.Context, lease time.Duration, claim func() error) error {
+	end := time.Now().Add(min(lease/2, sendAgainFor))
+	pause := 50 * time.Millisecond
+	for {
+		err := claim()
+		if err == nil || bot.ErrorCode(err) != bot.EUNAVAILABLE || errors.Is(err, bot.ErrUnconfirmed) ||
+			ctx.Err() != nil || time.Now().Add(pause).After(end) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, time.Second)
+	}
 }
 
 func newToken() (string, error) {
@@ -268,7 +313,11 @@ func (s *Store) ClaimReveal(ctx context.Context, id, person string, platform bot
 	}
 	keys := s.withAudit(person, append(own, s.reqKey(id), s.refsKey(id), s.key("deadlines"), s.key("leases"))...)
 	now := s.now()
-	r, err := s.runRequest(ctx, "reveal "+id, s.lua.reveal, keys, now, id, person, string(platform), lease.Milliseconds(), token)
+	var r bot.Request
+	err = s.sendAgain(ctx, lease, func() error {
+		r, err = s.runRequest(ctx, "reveal "+id, s.lua.reveal, keys, now, id, person, string(platform), lease.Milliseconds(), token)
+		return err
+	})
 	if err != nil && r.ID == "" {
 		return bot.Claim{}, err
 	}

@@ -59,10 +59,13 @@ func TestSeenRetriedSendIsFirst(t *testing.T) {
 	}
 }
 
-// cutter dials connections that, once, read the answer to a command
-// containing match and then fail as a dropped connection would.
+// cutter dials connections that read the answer to a command containing
+// match (and with) and then fail as a dropped connection would: once, or
+// times times.
 type cutter struct {
 	match []byte
+	with  []byte // and this too, when set
+	times int    // answers to cut; 0 is one
 	mu    sync.Mutex
 	done  int
 }
@@ -90,7 +93,7 @@ type cutConn struct {
 
 func (cc *cutConn) Write(p []byte) (int, error) {
 	cc.c.mu.Lock()
-	if cc.c.done == 0 && bytes.Contains(p, cc.c.match) {
+	if cc.c.done < max(cc.c.times, 1) && bytes.Contains(p, cc.c.match) && bytes.Contains(p, cc.c.with) {
 		cc.armed = true
 	}
 	cc.c.mu.Unlock()
