@@ -117,6 +117,8 @@ networkPolicy:
   enabled: true
   ingressFrom:
     - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: ingress-nginx}}
+  metricsFrom:
+    - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: monitoring}}
   redisPorts: [6380]
 ingress:
   enabled: true
@@ -160,14 +162,26 @@ extraVolumeMounts: [{name: redis-tls, mountPath: /etc/resetbot-tls, readOnly: tr
 	checkConfigMount(t, r)
 	checkSelectors(t, r)
 
-	// NetworkPolicy: in on the bot's port from the ingress controller; out
-	// to DNS, HTTPS and the Redis port.
+	// NetworkPolicy: in on the bot's port from the ingress controller and
+	// from Prometheus (the ServiceMonitor's scrapes); out to DNS, HTTPS and
+	// the Redis port.
 	np := r.NetworkPolicy.Spec
 	if got, want := np.PolicyTypes, []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress}; !slices.Equal(got, want) {
 		t.Errorf("policyTypes = %v, want %v", got, want)
 	}
-	if len(np.Ingress) != 1 || len(np.Ingress[0].Ports) != 1 || np.Ingress[0].Ports[0].Port.IntValue() != 9090 || len(np.Ingress[0].From) != 1 {
-		t.Errorf("ingress rules %+v: want one, port 9090, from the ingress controller's namespace", np.Ingress)
+	var from []string
+	for _, rule := range np.Ingress {
+		if len(rule.Ports) != 1 || rule.Ports[0].Port.IntValue() != 9090 {
+			t.Errorf("ingress rule %+v: want port 9090 only", rule)
+		}
+		for _, peer := range rule.From {
+			if peer.NamespaceSelector != nil {
+				from = append(from, peer.NamespaceSelector.MatchLabels["kubernetes.io/metadata.name"])
+			}
+		}
+	}
+	if want := []string{"ingress-nginx", "monitoring"}; !slices.Equal(from, want) {
+		t.Errorf("ingress from the namespaces %v, want %v (the ingress controller, Prometheus)", from, want)
 	}
 	var egress []string
 	for _, rule := range np.Egress {
@@ -301,6 +315,7 @@ func TestBadValuesRefused(t *testing.T) {
 		{"WritableRoot", "securityContext: {readOnlyRootFilesystem: false}", "readOnlyRootFilesystem", false},
 		{"RunsAsRoot", "podSecurityContext: {runAsNonRoot: false}", "runAsNonRoot", false},
 		{"IngressWithoutHost", `ingress: {enabled: true, host: ""}`, "host", false},
+		{"ScrapesBlocked", `{serviceMonitor: {enabled: true}, networkPolicy: {enabled: true, ingressFrom: [{podSelector: {}}]}}`, "networkPolicy.metricsFrom", true},
 		{"BadResources", "resources: {requests: {cpus: 1}}", "cpus", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
