@@ -255,8 +255,14 @@ func (a *Adapter) service() chat.Service {
 
 // Register adds POST /discord/interactions to mux.
 func (a *Adapter) Register(mux *http.ServeMux) {
-	mux.HandleFunc("POST /discord/interactions", a.serveHTTP)
+	mux.HandleFunc(routeInteractions, a.serveHTTP)
 }
+
+// routeInteractions is the pattern of the Interactions Endpoint URL.
+const routeInteractions = "POST /discord/interactions"
+
+// Routes are the patterns Register serves, for the HTTP metrics.
+func (a *Adapter) Routes() []string { return []string{routeInteractions} }
 
 // Start registers the slash command, replacing whatever the application had
 // (in the guild when GuildID is set, else globally).

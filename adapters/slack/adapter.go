@@ -178,9 +178,19 @@ func (a *Adapter) Platform() bot.Platform { return bot.PlatformSlack }
 
 // Register adds the Slack endpoints to mux.
 func (a *Adapter) Register(mux *http.ServeMux) {
-	mux.HandleFunc("POST /slack/commands", a.serveCommand)
-	mux.HandleFunc("POST /slack/interactions", a.serveInteraction)
+	mux.HandleFunc(routeCommands, a.serveCommand)
+	mux.HandleFunc(routeInteractions, a.serveInteraction)
 }
+
+// The patterns Register serves: the slash command's and interactivity's
+// Request URLs.
+const (
+	routeCommands     = "POST /slack/commands"
+	routeInteractions = "POST /slack/interactions"
+)
+
+// Routes are the patterns Register serves, for the HTTP metrics.
+func (a *Adapter) Routes() []string { return []string{routeCommands, routeInteractions} }
 
 // Start does nothing: Slack's slash command and interactivity URL are
 // declared in the app's manifest, not registered by the bot. It is here so

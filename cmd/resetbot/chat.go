@@ -22,6 +22,8 @@ type chatAdapter interface {
 	Attach(chat.Service)
 	// Register puts the platform's HTTP endpoints on mux.
 	Register(mux *http.ServeMux)
+	// Routes are the patterns Register serves.
+	Routes() []string
 	// Start makes the platform's start-up calls (Discord registers its
 	// command). A platform that is down then is logged, not fatal.
 	Start(ctx context.Context) error

@@ -142,10 +142,22 @@ func newMetrics(reg prometheus.Registerer, o metricsOptions) *metrics {
 			m.cloudCalls.WithLabelValues(string(p), string(r))
 		}
 	}
-	for _, r := range append(o.Routes, routeUnmatched) {
-		m.httpSeconds.WithLabelValues(r)
-	}
+	m.routes(append(o.Routes, routeUnmatched)...)
 	return m
+}
+
+// httpCodes are the status codes the bot's routes answer with: each
+// route's answers exist at zero for these from the start.
+var httpCodes = []string{"200", "400", "401", "404", "405", "413", "500", "503"}
+
+// routes makes each route's series exist, at zero.
+func (m *metrics) routes(patterns ...string) {
+	for _, r := range patterns {
+		m.httpSeconds.WithLabelValues(r)
+		for _, c := range httpCodes {
+			m.httpAnswers.WithLabelValues(r, c)
+		}
+	}
 }
 
 func (m *metrics) Event(kind bot.EventKind) { m.events.WithLabelValues(string(kind)).Inc() }
@@ -351,14 +363,38 @@ func (p tracedProvider) Reset(ctx context.Context, acct bot.Account, users []str
 }
 
 // chatTransport counts the API calls a chat adapter's HTTP client makes
-// through base (nil: http.DefaultTransport). The first call of a method
-// makes every result of it exist at zero: the methods are the adapter's
-// to choose, so they are not known before.
+// through base (nil: http.DefaultTransport). Every result of the methods
+// the adapters call (chatMethods) exists at zero from the start; a method
+// not among them gets its results at its first call.
 func (m *metrics) chatTransport(p bot.Platform, base http.RoundTripper) http.RoundTripper {
 	if base == nil {
 		base = http.DefaultTransport
 	}
+	for _, method := range chatMethods[p] {
+		m.chatSeen.Store(string(p)+" "+method, true)
+		for _, res := range chatResults {
+			m.chatCalls.WithLabelValues(string(p), method, res)
+		}
+	}
 	return chatCounter{p: p, next: base, m: m}
+}
+
+// chatMethods are the API calls the chat adapters make, as chatMethod
+// names them: Slack's Web API methods, Discord's REST routes.
+var chatMethods = map[bot.Platform][]string{
+	bot.PlatformSlack: {
+		"auth.test", "chat.postMessage", "chat.update", "chat.postEphemeral", "views.open", "views.update",
+		"conversations.open", "conversations.info", "conversations.history", "users.conversations",
+		"apps.connections.open", "response_url",
+	},
+	bot.PlatformDiscord: {
+		"GET /gateway", "GET /users/@me", "POST /users/@me/channels",
+		"PUT /applications/:id/commands", "PUT /applications/:id/guilds/:id/commands",
+		"POST /interactions/:id/:id/callback",
+		"GET /webhooks/:id/:id/messages/@original", "PATCH /webhooks/:id/:id/messages/@original",
+		"GET /channels/:id", "GET /channels/:id/messages", "POST /channels/:id/messages", "PATCH /channels/:id/messages/:id",
+		"GET /guilds/:id", "GET /guilds/:id/members/:id",
+	},
 }
 
 type chatCounter struct {

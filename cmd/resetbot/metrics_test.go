@@ -215,8 +215,16 @@ func TestMetricsFromTheStartAndAfterAReset(t *testing.T) {
 			atStart = append(atStart, series{"resetbot_provider_call_seconds", []string{"provider", string(k.Provider()), "result", r}, 0})
 		}
 	}
-	for _, r := range []string{routeHealthz, routeReadyz, routeUnmatched} {
+	for _, r := range []string{routeHealthz, routeReadyz, routeMetrics, routeUnmatched, "POST /slack/commands", "POST /slack/interactions"} {
 		atStart = append(atStart, series{"resetbot_http_request_duration_seconds", []string{"route", r}, 0})
+		for _, code := range []string{"200", "401", "500", "503"} {
+			atStart = append(atStart, series{"resetbot_http_requests_total", []string{"route", r, "code", code}, 0})
+		}
+	}
+	for _, method := range []string{"chat.postMessage", "chat.update", "views.open", "views.update", "response_url"} {
+		for _, res := range chatResults {
+			atStart = append(atStart, series{"resetbot_chat_api_calls_total", []string{"platform", "slack", "method", method, "result", res}, 0})
+		}
 	}
 	atStart = append(atStart,
 		series{"resetbot_reveal_seconds", nil, 0},
@@ -274,6 +282,22 @@ func TestMetricsFromTheStartAndAfterAReset(t *testing.T) {
 	}
 	if got, _ := after.value("resetbot_chat_api_calls_total", "platform", "slack", "method", "chat.postMessage", "result", "refused"); got != 0 {
 		t.Errorf("chat.postMessage refused: got %v, want 0 (its results exist at zero)", got)
+	}
+
+	// The calls the reset made were all known at start.
+	for _, m := range after["resetbot_chat_api_calls_total"].GetMetric() {
+		var platform, method string
+		for _, l := range m.GetLabel() {
+			switch l.GetName() {
+			case "platform":
+				platform = l.GetValue()
+			case "method":
+				method = l.GetValue()
+			}
+		}
+		if !slices.Contains(chatMethods[bot.Platform(platform)], method) {
+			t.Errorf("%s's %s was called but its series did not exist at start: add it to chatMethods", platform, method)
+		}
 	}
 
 	secrets := append([]string{reason, id, "U0ALICE", "U0BOB", "alice", "bob", "xoxb-test-token", "tencent-secret-key-for-tests", metricsWebhookSecret}, passwords...)
@@ -579,7 +603,7 @@ func TestChatCallsClassified(t *testing.T) {
 		}
 	}
 	if v, ok := got.value("resetbot_chat_api_calls_total", "platform", "slack", "method", "chat.update", "result", "ok"); !ok || v != 0 {
-		t.Errorf("chat.update ok: got %v (present %v), want 0: a method's results exist once it is called", v, ok)
+		t.Errorf("chat.update ok: got %v (present %v), want 0: a method's results exist from the start", v, ok)
 	}
 	for _, v := range got.labelValues() {
 		if strings.Contains(v, interactionToken) || strings.Contains(v, "secretpart") || strings.Contains(v, "123456789012345678") {

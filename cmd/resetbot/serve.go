@@ -123,6 +123,7 @@ func build(cfg *config.Config, log *slog.Logger) (*server, error) {
 	for _, c := range s.chats {
 		c.Attach(s.svc)
 		c.Register(mux)
+		m.routes(c.Routes()...)
 	}
 	mux.HandleFunc(routeHealthz, func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, "ok\n")
