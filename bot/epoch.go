@@ -152,9 +152,11 @@ func (s *Service) cardChannels(pl Platform) []string {
 	return out
 }
 
-// vanished rewords "there is no request R-…" once this process found the
-// store's data lost: the request may well have existed.
-func (s *Service) vanished(err error) error {
+// vanished rewords "there is no request R-…" when the store's data was
+// lost: the request may well have existed. A process that has not found a
+// loss yet (its sweeps and readiness checks come every few seconds) looks
+// at the store's epoch first: the click may be the first to meet it.
+func (s *Service) vanished(ctx context.Context, err error) error {
 	var e *Error
 	if !errors.As(err, &e) || e.Code != ENOTFOUND || e.ID == "" {
 		return err
@@ -162,6 +164,14 @@ func (s *Service) vanished(err error) error {
 	s.upkeep.mu.Lock()
 	lost := s.upkeep.lostAt
 	s.upkeep.mu.Unlock()
+	if lost.IsZero() {
+		if cerr := s.checkEpoch(ctx); cerr != nil {
+			s.log.Error("check the store's epoch for a request not found", "request", e.ID, "err", cerr)
+		}
+		s.upkeep.mu.Lock()
+		lost = s.upkeep.lostAt
+		s.upkeep.mu.Unlock()
+	}
 	if lost.IsZero() {
 		return err
 	}

@@ -91,6 +91,31 @@ func TestServiceSaysStoreLost(t *testing.T) {
 	}
 }
 
+// TestServiceVanishedAtTheFirstClick: the first to meet the loss is a
+// click on the card of a request that vanished, before any sweep or
+// readiness check: it is told what happened, not only "there is no
+// request", and the loss is then said as usual.
+func TestServiceVanishedAtTheFirstClick(t *testing.T) {
+	var lost atomic.Int64
+	e := newEnv(t, func(o *bot.Options) { o.DataLost = func() { lost.Add(1) } })
+	e.svc.Sweep(e.ctx) // the epoch at start
+	id := e.ask(as("alice", bot.PlatformSlack), "prod-db locked out")
+	// with the store intact, an ID that never existed is only not found
+	if r := e.do(as("bob", bot.PlatformSlack), "approve R-7F3K9Q"); bot.ErrorCode(r.Err) != bot.ENOTFOUND || strings.Contains(r.Text, "lost") {
+		t.Errorf("approve R-7F3K9Q before the loss: got %v %q, want not found, saying nothing of a loss", r.Err, r.Text)
+	}
+	e.wipe()
+	const says = " is not in the bot's store: the store (Redis) lost its data (noticed at 09:30 UTC)"
+	refused(t, e.do(as("bob", bot.PlatformSlack), "approve "+id), bot.ENOTFOUND, id+says)
+	if err := e.svc.Ready(e.ctx); bot.ErrorCode(err) != bot.EUNAVAILABLE {
+		t.Errorf("Ready after the click found the loss: got %v, want EUNAVAILABLE until it is said", err)
+	}
+	e.svc.Sweep(e.ctx)
+	if lost.Load() != 1 || e.chat.count("announce", nil) != 2 {
+		t.Errorf("after a sweep: DataLost %d times, %d announcements; want 1, and one per platform", lost.Load(), e.chat.count("announce", nil))
+	}
+}
+
 // TestServiceAnnouncesLossOnceChatTakesIt: the chat API refuses the
 // notice of the loss: the replica is ready once it logged it, and later
 // sweeps post the notice, once per channel, as soon as the chat takes it.

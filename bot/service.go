@@ -227,7 +227,7 @@ func (s *Service) audit(ctx context.Context, e Event) {
 // failed turns an error into a reply; internal errors are logged and shown
 // only as a reference.
 func (s *Service) failed(ctx context.Context, what string, err error) Reply {
-	err = s.vanished(err)
+	err = s.vanished(ctx, err)
 	var e *Error
 	if errors.As(err, &e) && e.Code != EINTERNAL {
 		if e.Code == EUNAVAILABLE {
