@@ -2,8 +2,10 @@ package bot_test
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -43,14 +45,15 @@ func TestServiceAskApproveRevealOnClusterAndSentinel(t *testing.T) {
 	}
 }
 
-// A forced Sentinel failover in the middle of traffic: resets run one after
-// another (ask, approve, offer, Reveal) while the master changes. Every
-// error a person gets during the switch is EUNAVAILABLE ("try again");
-// every ask acknowledged is still there afterwards and ends succeeded; no
-// request is reset twice. Logged, figures and not limits: the "try again"
-// answers, the longest a step waited for its answer, and the time from the
-// failover to the end of the first reset begun once the sentinels named the
-// new master.
+// A forced Sentinel failover in the middle of traffic: two replicas of the
+// bot, each with its executor, and two requesters, each running resets one
+// after another (ask, approve, offer, Reveal) on a replica of their own,
+// while the master changes. Every error a person gets during the switch is
+// EUNAVAILABLE ("try again"); every ask acknowledged is still there
+// afterwards and ends succeeded; no request is reset twice. Logged, figures
+// and not limits: the "try again" answers, the longest a step waited for
+// its answer, and the time from the failover to the end of the first reset
+// begun once the sentinels named the new master.
 //
 // The stores wait for the replica after each write (Replicas 1, as serve
 // does on a Sentinel setup): without that, a write the old master took in
@@ -64,7 +67,10 @@ func TestServiceSentinelFailoverMidTraffic(t *testing.T) {
 	s := redistest.StartSentinel(t)
 	client, prefix := s.Client(t)
 	// no rate limit: the traffic runs until the switch is over
-	e := newEnvReplicated(t, client, prefix, 1, func(o *bot.Options) { o.Limit = bot.Limit{N: 1000, Window: time.Hour} })
+	noLimit := func(o *bot.Options) { o.Limit = bot.Limit{N: 1000, Window: time.Hour} }
+	e := newEnvReplicated(t, client, prefix, 1, noLimit)
+	other, _ := s.Client(t)
+	b, _ := e.newService(other, noLimit)
 	// The master refuses writes until the old one has become its replica
 	// (min-replicas-to-write 1, which keeps acknowledged writes): some
 	// seconds, more than the usual wait; on a loaded machine (the whole
@@ -73,92 +79,79 @@ func TestServiceSentinelFailoverMidTraffic(t *testing.T) {
 	var cancel context.CancelFunc
 	e.ctx, cancel = context.WithTimeout(t.Context(), 3*time.Minute)
 	t.Cleanup(cancel)
-	e.runExecutor(e.svc, "exec")
-	alice, bob := as("alice", bot.PlatformDiscord), as("bob", bot.PlatformSlack)
+	e.runExecutor(e.svc, "exec-a")
+	e.runExecutor(b, "exec-b")
 
 	var (
-		unavailable int
-		failedAt    time.Time
-		recovered   time.Duration // from the failover to the end of the first reset begun once the sentinels named the new master
-		longest     time.Duration // the longest a step waited for its answer
+		mu           sync.Mutex // guards what follows
+		unavailable  int
+		failedAt     time.Time
+		now          string        // the new master, once every sentinel names it
+		nowAt        time.Time     // when the test saw that
+		recovered    time.Duration // from the failover to the end of the first reset begun once the sentinels named the new master
+		longest      time.Duration // the longest a step waited for its answer
+		acknowledged []string
 	)
 	// try runs step until it answers something other than EUNAVAILABLE,
-	// and returns that error. Any other code ends the test.
+	// and returns that error; any other code but ok's is an error too.
 	try := func(what string, step func() error, ok ...string) error {
 		for {
 			began := time.Now()
 			err := step()
+			mu.Lock()
 			longest = max(longest, time.Since(began))
-			if bot.ErrorCode(err) == bot.EUNAVAILABLE {
-				unavailable++
-				if msg := bot.ErrorMessage(err); !strings.Contains(msg, "try again") {
-					t.Errorf("%s: unavailable, saying %q: want it to say try again", what, msg)
+			mu.Unlock()
+			if bot.ErrorCode(err) != bot.EUNAVAILABLE {
+				if err != nil && !slicesContains(ok, bot.ErrorCode(err)) {
+					return fmt.Errorf("%s: got %w, want success or EUNAVAILABLE", what, err)
 				}
-				select {
-				case <-e.ctx.Done():
-					t.Fatalf("%s: still unavailable when the test's time ran out", what)
-				case <-time.After(20 * time.Millisecond):
-				}
-				continue
+				return nil
 			}
-			if err != nil && !slicesContains(ok, bot.ErrorCode(err)) {
-				t.Fatalf("%s: got %v, want success or EUNAVAILABLE", what, err)
+			mu.Lock()
+			unavailable++
+			mu.Unlock()
+			if msg := bot.ErrorMessage(err); !strings.Contains(msg, "try again") {
+				t.Errorf("%s: unavailable, saying %q: want it to say try again", what, msg)
 			}
-			return err
+			select {
+			case <-e.ctx.Done():
+				return fmt.Errorf("%s: still unavailable when the test's time ran out", what)
+			case <-time.After(20 * time.Millisecond):
+			}
 		}
 	}
-	waitState := func(id string, want ...bot.State) bot.Request {
-		var r bot.Request
-		_ = try("get "+id, func() error {
+	waitState := func(id string, want ...bot.State) error {
+		return try("get "+id, func() error {
 			for {
-				var err error
-				r, err = e.store.Get(e.ctx, id)
+				r, err := e.store.Get(e.ctx, id)
 				if err != nil || slicesContains(want, r.State) {
 					return err
 				}
 				select {
 				case <-e.ctx.Done():
-					t.Logf("the bot's log:\n%s", e.log.String())
-					return errors.New("state of " + id + " stayed " + string(r.State))
+					return fmt.Errorf("state of %s stayed %s", id, r.State)
 				case <-time.After(10 * time.Millisecond):
 				}
 			}
 		})
-		return r
 	}
-
-	var (
-		acknowledged []string
-		old, now     string
-		after        int // cycles done once every sentinel names the new master
-	)
-	for i := 0; after < 3; i++ {
-		if i == 3 {
-			failedAt = time.Now()
-			old = s.Failover(t)
-		}
-		if old != "" && now == "" {
-			if m := s.MasterNow(t); m != old {
-				now = m
-			}
-		}
-		if now != "" {
-			after++
-		}
-		if i > 200 {
-			t.Fatalf("the master did not move from %s in %d cycles", old, i)
-		}
+	// cycle is one reset of requester's, approved by approver, on svc.
+	cycle := func(svc *bot.Service, requester, approver string) error {
+		began := time.Now()
+		asker, voter := as(requester, bot.PlatformDiscord), as(approver, bot.PlatformSlack)
 		var id string
-		_ = try("ask", func() error {
-			r := e.do(alice, "prod-db locked out")
+		err := try("ask", func() error {
+			r := svc.HandleText(e.ctx, asker, "prod-db locked out")
 			if r.Err == nil {
 				id = r.Request.ID
+				mu.Lock()
 				acknowledged = append(acknowledged, id)
+				mu.Unlock()
 				return nil
 			}
 			if bot.ErrorCode(r.Err) == bot.EDUPLICATE {
 				// an ask whose answer was lost was made: carry on with it
-				open, err := e.store.Open(e.ctx, "alice")
+				open, err := e.store.Open(e.ctx, requester)
 				if err != nil {
 					return err
 				}
@@ -167,16 +160,87 @@ func TestServiceSentinelFailoverMidTraffic(t *testing.T) {
 			}
 			return r.Err
 		})
-		_ = try("approve "+id, func() error { return e.do(bob, "approve "+id).Err }, bot.ECONFLICT)
-		waitState(id, bot.StateOffered)
+		if err != nil {
+			return err
+		}
+		if err := try("approve "+id, func() error { return svc.HandleText(e.ctx, voter, "approve "+id).Err }, bot.ECONFLICT); err != nil {
+			return err
+		}
+		if err := waitState(id, bot.StateOffered); err != nil {
+			return err
+		}
 		var sh show
-		_ = try("reveal "+id, func() error { return e.svc.Reveal(e.ctx, alice, id, sh.fn) }, bot.ECONFLICT)
-		waitState(id, bot.StateSucceeded, bot.StateFailed)
-		if now != "" && recovered == 0 { // (now was set as this cycle began)
+		if err := try("reveal "+id, func() error { return svc.Reveal(e.ctx, asker, id, sh.fn) }, bot.ECONFLICT); err != nil {
+			return err
+		}
+		if err := waitState(id, bot.StateSucceeded, bot.StateFailed); err != nil {
+			return err
+		}
+		mu.Lock()
+		if now != "" && began.After(nowAt) && recovered == 0 {
 			recovered = time.Since(failedAt)
 		}
+		mu.Unlock()
+		return nil
 	}
-	t.Logf("master moved from %s to %s; %d resets, 3 before the failover, 3 after the switch", old, now, len(acknowledged))
+
+	// Each requester runs resets until told to stop; cycles counts them.
+	var (
+		stop   atomic.Bool
+		cycles [2]atomic.Int64
+		wg     sync.WaitGroup
+	)
+	for i, w := range []struct {
+		svc                 *bot.Service
+		requester, approver string
+	}{{e.svc, "alice", "bob"}, {b, "sam", "carol"}} {
+		wg.Go(func() {
+			for !stop.Load() {
+				if err := cycle(w.svc, w.requester, w.approver); err != nil {
+					t.Errorf("%s's resets: %v", w.requester, err)
+					stop.Store(true)
+					return
+				}
+				cycles[i].Add(1)
+			}
+		})
+	}
+	// waitCycles waits until each requester has done n more resets.
+	waitCycles := func(n int64) {
+		from := [2]int64{cycles[0].Load(), cycles[1].Load()}
+		for !stop.Load() && (cycles[0].Load() < from[0]+n || cycles[1].Load() < from[1]+n) {
+			select {
+			case <-e.ctx.Done():
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}
+	waitCycles(3)
+	mu.Lock()
+	failedAt = time.Now()
+	mu.Unlock()
+	old := s.Failover(t)
+	for m := old; m == old && !stop.Load(); m = s.MasterNow(t) {
+		select {
+		case <-e.ctx.Done():
+			t.Errorf("the master did not move from %s", old)
+			stop.Store(true)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	mu.Lock()
+	now, nowAt = s.MasterNow(t), time.Now()
+	mu.Unlock()
+	waitCycles(3)
+	stop.Store(true)
+	wg.Wait()
+	if t.Failed() {
+		t.Logf("the bots' log:\n%s", e.log.String())
+		return
+	}
+
+	t.Logf("master moved from %s to %s; %d resets, 3 each before the failover, 3 each after the switch", old, now, len(acknowledged))
 	for _, id := range acknowledged {
 		r, err := e.store.Get(e.ctx, id)
 		if err != nil {
