@@ -109,11 +109,11 @@ func (r replicated) ScriptLoad(ctx context.Context, script string) *redis.String
 // connection. A script that failed (NOSCRIPT among others) is answered as
 // it is: it wrote nothing that needs waiting for.
 func (r replicated) run(ctx context.Context, script func(redis.Pipeliner) *redis.Cmd) *redis.Cmd {
-	var cmd *redis.Cmd
-	var wait *redis.Cmd
+	var cmd, wait *redis.Cmd
+	var barrier *redis.IntCmd
 	_, _ = r.c.Pipelined(ctx, func(p redis.Pipeliner) error {
 		cmd = script(p)
-		p.Incr(ctx, r.barrier)
+		barrier = p.Incr(ctx, r.barrier)
 		// (Pipeliner has no Wait of its own)
 		wait = p.Do(ctx, "wait", r.n, r.wait.Milliseconds())
 		return nil
@@ -124,6 +124,11 @@ func (r replicated) run(ctx context.Context, script func(redis.Pipeliner) *redis
 	if ctx.Value(confirmKey{}) == nil {
 		return cmd // bookkeeping: done once the master has it (see mustConfirm)
 	}
+	if err := barrier.Err(); err != nil {
+		// WAIT may then have nothing to wait for (see barrier)
+		cmd.SetErr(fmt.Errorf("write the replication barrier %s: %w", r.barrier, err))
+		return cmd
+	}
 	got, err := wait.Int64()
 	if err != nil {
 		cmd.SetErr(fmt.Errorf("wait for the replicas: %w", err))
@@ -132,3 +137,27 @@ func (r replicated) run(ctx context.Context, script func(redis.Pipeliner) *redis
 	}
 	return cmd
 }
+
+// CheckReplicated runs, without changing anything the bot keeps, what
+// waiting for the replicas adds to each change (Options.Replicas): the
+// barrier's INCR and a WAIT that answers at once. Its error names the
+// command the Redis user may not run.
+func (s *Store) CheckReplicated(ctx context.Context) error {
+	var barrier *redis.IntCmd
+	var wait *redis.Cmd
+	_, _ = s.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		barrier = p.Incr(ctx, s.barrierKey())
+		wait = p.Do(ctx, "wait", 0, 0)
+		return nil
+	})
+	if err := barrier.Err(); err != nil {
+		return fmt.Errorf("INCR %s: %w", s.barrierKey(), err)
+	}
+	if err := wait.Err(); err != nil {
+		return fmt.Errorf("WAIT: %w", err)
+	}
+	return nil
+}
+
+// barrierKey is the key written between each script and its WAIT.
+func (s *Store) barrierKey() string { return s.k + "replicated" }

@@ -99,3 +99,33 @@ func TestReplicasConfirmWrites(t *testing.T) {
 		t.Errorf("an ask acknowledged with Replicas, after the switch: exists %d, %v; want it kept", n, err)
 	}
 }
+
+// A Redis user that may not write the barrier between a script and its
+// WAIT: a change to which the replicas must confirm is refused, not told
+// as made (WAIT could have had nothing to wait for), and CheckReplicated,
+// which check-config --online runs, names the command.
+func TestReplicatedChangeNeedsTheBarrier(t *testing.T) {
+	s := redistest.SharedSentinel(t)
+	admin := redis.NewClient(&redis.Options{Addr: s.MasterNow(t)})
+	t.Cleanup(func() { _ = admin.Close() })
+	if err := admin.Do(ctx(t), "acl", "setuser", "store-noincr", "on", ">store-noincr-pw", "~*", "&*", "+@all", "-incr").Err(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = admin.Do(ctx(t), "acl", "deluser", "store-noincr").Err() })
+	c := redis.NewClient(&redis.Options{Addr: s.MasterNow(t), Username: "store-noincr", Password: "store-noincr-pw"})
+	t.Cleanup(func() { _ = c.Close() })
+	e := newEnv(t, server{name: "Sentinel", client: func(t *testing.T) redis.UniversalClient {
+		return redis.NewClient(&redis.Options{Addr: s.MasterNow(t)})
+	}, replicas: 1})
+	store := approvals.New(c, approvals.Options{Prefix: e.prefix, Clock: e.clock, Replicas: 1})
+	if err := store.CheckReplicated(ctx(t)); err == nil || !strings.Contains(err.Error(), "INCR {"+e.prefix+"}replicated") {
+		t.Errorf("CheckReplicated: got %v, want it to name the refused INCR", err)
+	}
+	_, err := store.Create(ctx(t), e.request("R-BARR01", "alice", "prod-db", 1), bot.Limit{N: 10, Window: time.Hour})
+	if err == nil || !strings.Contains(err.Error(), "replication barrier") {
+		t.Errorf("Create without the barrier: got %v, want it refused, naming the barrier", err)
+	}
+	if err := approvals.New(admin, approvals.Options{Prefix: e.prefix, Replicas: 1}).CheckReplicated(ctx(t)); err != nil {
+		t.Errorf("CheckReplicated for a user that may: %v", err)
+	}
+}

@@ -101,7 +101,9 @@ func New(client redis.UniversalClient, opts Options) *Store {
 	limits := fmt.Sprintf("%d %d %d %d %d", opts.auditMaxLen, opts.refusalMaxLen, opts.strangerMaxLen,
 		opts.refusalBurst, opts.refusalWindow.Milliseconds())
 	k := "{" + opts.Prefix + "}"
-	return &Store{c: client, sc: scripter(client, opts.Replicas, opts.ReplicaWait, k+"replicated"), clock: opts.Clock, opts: opts, k: k, lua: newScripts(), limits: limits}
+	s := &Store{c: client, clock: opts.Clock, opts: opts, k: k, lua: newScripts(), limits: limits}
+	s.sc = scripter(client, opts.Replicas, opts.ReplicaWait, s.barrierKey())
+	return s
 }
 
 // Ping checks that Redis answers for the store's keys, for readiness

@@ -8,6 +8,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"resetbot/approvals"
 	"resetbot/bot"
 	"resetbot/config"
 )
@@ -118,7 +119,7 @@ func redisOnline(ctx context.Context, cfg *config.Config) (problems, warnings []
 		return []string{fmt.Sprintf("redis at %s does not answer: %v", cfg.Redis.Where(), err)}, nil
 	}
 	if n := cfg.Redis.Replicas(); n > 0 {
-		problems, warnings = replicaProblems(ctx, c, cfg.Redis.Where(), n)
+		problems, warnings = replicaProblems(ctx, c, cfg.Redis, n)
 	}
 	conf := map[string]string{}
 	for _, key := range []string{"save", "appendonly", "maxmemory", "maxmemory-policy"} { // only these: "*" would read the passwords too
@@ -147,13 +148,14 @@ func redisOnline(ctx context.Context, cfg *config.Config) (problems, warnings []
 
 // replicaProblems says what would stop every change of the bot when it
 // waits for n replicas (redis.sentinel.min_replicas): a user that may not
-// run WAIT, or fewer replicas online at the master than n (one still
+// run WAIT, or INCR the barrier each change writes before it, or fewer replicas online at the master than n (one still
 // syncing is not counted: WAIT does not count it either). A master that
 // will not say how many it has is a warning.
-func replicaProblems(ctx context.Context, c redis.UniversalClient, where string, n int) (problems, warnings []string) {
-	if err := c.Do(ctx, "wait", 0, 0).Err(); err != nil { // WAIT 0 0 answers at once
-		return []string{fmt.Sprintf("redis at %s refuses WAIT to the bot (%v): redis.sentinel.min_replicas needs it "+
-			"(allow the bot's Redis user +wait, or set min_replicas: 0)", where, err)}, nil
+func replicaProblems(ctx context.Context, c redis.UniversalClient, r config.Redis, n int) (problems, warnings []string) {
+	where := r.Where()
+	if err := approvals.New(c, approvals.Options{Prefix: r.Prefix}).CheckReplicated(ctx); err != nil {
+		return []string{fmt.Sprintf("redis at %s refuses to the bot what waiting for replicas needs (%v): redis.sentinel.min_replicas "+
+			"needs WAIT, and INCR of a key under the prefix (allow the bot's Redis user +wait and +incr, or set min_replicas: 0)", where, err)}, nil
 	}
 	info, err := c.Info(ctx, "replication").Result()
 	if err != nil {

@@ -20,13 +20,15 @@ func TestCheckConfigOnlineSentinelReplicas(t *testing.T) {
 	s := redistest.SharedSentinel(t)
 	fake := slacktest.NewServer(t, "xoxb-test-token", "")
 	fake.AddChannel(slacktest.Channel{ID: "C0APPROVALS", Member: true})
-	// a user that may do everything but WAIT
+	// users that may do everything but WAIT, or INCR
 	master := redis.NewClient(&redis.Options{Addr: s.MasterNow(t)})
 	t.Cleanup(func() { _ = master.Close() })
-	if err := master.Do(context.Background(), "acl", "setuser", "nowait", "on", ">nowait-pw", "~*", "&*", "+@all", "-wait").Err(); err != nil {
-		t.Fatal(err)
+	for user, deny := range map[string]string{"nowait": "-wait", "noincr": "-incr"} {
+		if err := master.Do(context.Background(), "acl", "setuser", user, "on", ">"+user+"-pw", "~*", "&*", "+@all", deny).Err(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = master.Do(context.Background(), "acl", "deluser", user).Err() })
 	}
-	t.Cleanup(func() { _ = master.Do(context.Background(), "acl", "deluser", "nowait").Err() })
 	config := func(sentinel string) string {
 		return strings.NewReplacer(`  url: "redis://%REDIS%/0"`, sentinel, "%PREFIX%", "online-sentinel:",
 			"http://127.0.0.1:1/api/", fake.APIURL()).Replace(serveYAML)
@@ -41,7 +43,9 @@ func TestCheckConfigOnlineSentinelReplicas(t *testing.T) {
 		{"TwoReplicas", fmt.Sprintf("  sentinel: {master: %s, addrs: %s, min_replicas: 2}", s.Master, addrs),
 			"the master has 1 replicas online, fewer than redis.sentinel.min_replicas (2)"},
 		{"UserWithoutWait", fmt.Sprintf("  username: nowait\n  password: nowait-pw\n  sentinel: {master: %s, addrs: %s}", s.Master, addrs),
-			"refuses WAIT to the bot"},
+			"refuses to the bot what waiting for replicas needs (WAIT: NOPERM"},
+		{"UserWithoutIncr", fmt.Sprintf("  username: noincr\n  password: noincr-pw\n  sentinel: {master: %s, addrs: %s}", s.Master, addrs),
+			"refuses to the bot what waiting for replicas needs (INCR {online-sentinel:}replicated: NOPERM"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errOut strings.Builder
