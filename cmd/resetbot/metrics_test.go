@@ -128,13 +128,20 @@ const metricsWebhookSecret = "SECRET-audit-webhook-of-the-metrics-test"
 
 func startMetricsWorld(t *testing.T) *metricsWorld {
 	t.Helper()
+	_, prefix := redistest.Client(t)
+	return startWorldOn(t, redistest.Addr(t), prefix)
+}
+
+// startWorldOn is the same world on the Redis at addr (redis.url), under
+// prefix; it leaves the keys behind.
+func startWorldOn(t *testing.T, addr, prefix string) *metricsWorld {
+	t.Helper()
 	fake := slacktest.NewServer(t, "xoxb-test-token", "")
 	fake.AddChannel(slacktest.Channel{ID: "C0APPROVALS", Member: true})
 	emu := emulator.New(emulator.Options{TencentSecretID: serveEnv("TENCENTCLOUD_SECRET_ID"), TencentSecretKey: serveEnv("TENCENTCLOUD_SECRET_KEY")})
 	cloud := httptest.NewServer(emu)
 	t.Cleanup(cloud.Close)
-	_, prefix := redistest.Client(t)
-	yaml := strings.NewReplacer("%REDIS%", redistest.Addr(t), "%PREFIX%", prefix, "http://127.0.0.1:1/api/", fake.APIURL(),
+	yaml := strings.NewReplacer("%REDIS%", addr, "%PREFIX%", prefix, "http://127.0.0.1:1/api/", fake.APIURL(),
 		`secret_key: "${TENCENTCLOUD_SECRET_KEY}"`, `secret_key: "${TENCENTCLOUD_SECRET_KEY}"`+"\n  endpoint: \""+
 			strings.TrimPrefix(cloud.URL, "http://")+"\"\n  scheme: http").Replace(serveYAML)
 	// with the audit webhook, whose lag the alerts read

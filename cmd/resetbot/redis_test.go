@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -85,5 +88,68 @@ func TestReadyOnClusterNeedsTheSlotOwner(t *testing.T) {
 	defer c.Close()
 	if err := ratelimit.New(c, prefix, 1000).Wait(ctx, ratelimit.Key("ResetUserPassword", "AKID")); err != nil {
 		t.Errorf("the rate limiter at the slot's owner: %v", err)
+	}
+}
+
+// TestServeAtTheClusterNodeOwningItsSlot: serve pointed by redis.url at the
+// Cluster node that owns the bot's hash slot runs a whole reset, its cloud
+// call through the rate limiter in Redis, with every key it writes in that
+// slot (no MOVED anywhere); pointed at another node, /readyz says it is not
+// ready, as the ask would fail.
+func TestServeAtTheClusterNodeOwningItsSlot(t *testing.T) {
+	prefix := fmt.Sprintf("slot-owner:%d:", time.Now().UnixNano())
+	owner, other := redistest.SlotOwner(t, "{"+prefix+"}ready")
+	cl, _ := redistest.ClusterClient(t)
+	t.Cleanup(func() {
+		ctx := context.Background()
+		_ = cl.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
+			for _, k := range c.Keys(ctx, "{"+prefix+"}*").Val() {
+				c.Del(ctx, k)
+			}
+			return nil
+		})
+	})
+
+	w := startWorldOn(t, owner, prefix)
+	ctx := context.Background()
+	alice := bot.Actor{Platform: bot.PlatformSlack, UserID: "U0ALICE"}
+	reply := w.srv.svc.HandleText(ctx, alice, "prod-db locked out")
+	if reply.Err != nil || reply.Request == nil {
+		t.Fatalf("ask: %v %s", reply.Err, reply.Text)
+	}
+	id := reply.Request.ID
+	if r := w.srv.svc.HandleText(ctx, bot.Actor{Platform: bot.PlatformSlack, UserID: "U0BOB"}, "approve "+id); r.Err != nil {
+		t.Fatalf("approve: %v %s", r.Err, r.Text)
+	}
+	waitState(t, w.srv, id, bot.StateOffered)
+	if err := w.srv.svc.Reveal(ctx, alice, id, func(context.Context, []bot.UserResult) error { return nil }); err != nil {
+		t.Fatalf("reveal: %v", err)
+	}
+	if r, err := w.srv.store.Get(ctx, id); err != nil || r.State != bot.StateSucceeded {
+		t.Fatalf("after the reveal: %s, %v; want succeeded", r.State, err)
+	}
+	node := redis.NewClient(&redis.Options{Addr: owner})
+	defer node.Close()
+	keys := node.Keys(ctx, "*"+prefix+"*").Val()
+	if !slices.ContainsFunc(keys, func(k string) bool { return strings.Contains(k, "ratelimit") }) {
+		t.Errorf("keys at the owner %q: want the rate limiter's among them", keys)
+	}
+	for _, k := range keys {
+		if !strings.HasPrefix(k, "{"+prefix+"}") {
+			t.Errorf("key %q is outside the bot's hash tag", k)
+		}
+	}
+	if strings.Contains(w.log.String(), "MOVED") {
+		t.Errorf("serve's log mentions MOVED:\n%s", w.log.String())
+	}
+
+	elsewhere := startWorldOn(t, other, prefix)
+	res, err := http.Get("http://" + elsewhere.addr + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("/readyz at %s, which does not own the slot: %d, want 503", other, res.StatusCode)
 	}
 }
