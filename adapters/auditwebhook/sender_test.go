@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"resetbot/adapters/auditwebhook"
 	"resetbot/adapters/auditwebhook/webhooktest"
 	"resetbot/approvals"
@@ -25,19 +27,21 @@ var secret = bot.NewSecret(secretText)
 
 // rig is a real Redis store, a receiver, and the senders started on them.
 type rig struct {
-	t     *testing.T
-	store *approvals.Store
-	clock *testkit.Clock
-	recv  *webhooktest.Receiver
-	log   *testkit.Log
-	n     int // events written so far
-	tries atomic.Int64
+	t      *testing.T
+	rdb    *redis.Client
+	prefix string // the store's key prefix
+	store  *approvals.Store
+	clock  *testkit.Clock
+	recv   *webhooktest.Receiver
+	log    *testkit.Log
+	n      int // events written so far
+	tries  atomic.Int64
 }
 
 func newRig(t *testing.T) *rig {
 	rdb, prefix := redistest.Client(t)
 	clock := testkit.NewClock(time.Now().Truncate(time.Millisecond))
-	return &rig{t: t, clock: clock, store: approvals.New(rdb, approvals.Options{Prefix: prefix, Clock: clock}),
+	return &rig{t: t, rdb: rdb, prefix: prefix, clock: clock, store: approvals.New(rdb, approvals.Options{Prefix: prefix, Clock: clock}),
 		recv: webhooktest.New(t, secret), log: &testkit.Log{}}
 }
 
