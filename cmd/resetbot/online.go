@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -116,6 +117,10 @@ func redisOnline(ctx context.Context, cfg *config.Config) (problems, warnings []
 	}
 	defer c.Close()
 	if err := c.Ping(ctx).Err(); err != nil {
+		if _, answered := errors.AsType[redis.Error](err); answered {
+			// WRONGPASS, NOAUTH, NOPERM: it answers, and refuses the bot
+			return []string{fmt.Sprintf("redis at %s refuses the bot: %v (check redis.username and redis.password)", cfg.Redis.Where(), err)}, nil
+		}
 		return []string{fmt.Sprintf("redis at %s does not answer: %v", cfg.Redis.Where(), err)}, nil
 	}
 	if n := cfg.Redis.Replicas(); n > 0 {

@@ -188,7 +188,7 @@ func TestCheckConfigOnlineLogsInToRedis(t *testing.T) {
 
 	const wrong = "SECRET-wrong-password-of-the-test"
 	out, err = check(wrong)
-	if want := "problem: redis at redis://" + rs.Addr + "/0 does not answer: WRONGPASS"; err == nil || !strings.Contains(out, want) {
+	if want := "problem: redis at redis://" + rs.Addr + "/0 refuses the bot: WRONGPASS"; err == nil || !strings.Contains(out, want) {
 		t.Errorf("check-config --online with a wrong password: %v\n%s\nwant a line with %q", err, out, want)
 	}
 	noneShown(t, "check-config", out, wrong, rs.Password)
