@@ -20,11 +20,11 @@ const (
 // KEYS[1]: cards:stale, KEYS[2]: cards:tries. ARGV[1]: the debt ("<id>
 // <platform>"), ARGV[2]: now (ms), ARGV[3], ARGV[4]: the first and the
 // longest wait (ms).
-var debtLua = `
-local n = redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
+var debtLua = guardLua + `
+local n = R('HINCRBY', KEYS[2], ARGV[1], 1)
 local wait = 0
 if n > 1 then wait = math.min(tonumber(ARGV[3]) * 2 ^ (n - 2), tonumber(ARGV[4])) end
-redis.call('ZADD', KEYS[1], string.format('%.0f', tonumber(ARGV[2]) + wait), ARGV[1])
+R('ZADD', KEYS[1], string.format('%.0f', tonumber(ARGV[2]) + wait), ARGV[1])
 return n
 `
 
@@ -32,25 +32,25 @@ return n
 // how many at most. The claim moves each debt's score to the lease's end:
 // no other caller sees it due until then, and the score is the claim's
 // token.
-var claimDebtsLua = `
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+var claimDebtsLua = guardLua + `
+local due = R('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
 local out = {}
 local until_ = string.format('%.0f', tonumber(ARGV[1]) + tonumber(ARGV[2]))
 for _, m in ipairs(due) do
-  redis.call('ZADD', KEYS[1], until_, m)
+  R('ZADD', KEYS[1], until_, m)
   table.insert(out, m)
-  table.insert(out, redis.call('HGET', KEYS[2], m) or '0')
+  table.insert(out, R('HGET', KEYS[2], m) or '0')
   table.insert(out, until_)
 end
 return out
 `
 
 // KEYS as debtLua's. ARGV[1]: the debt, ARGV[2]: its claim's token.
-var payDebtLua = `
-local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+var payDebtLua = guardLua + `
+local score = R('ZSCORE', KEYS[1], ARGV[1])
 if not score or tonumber(score) ~= tonumber(ARGV[2]) then return 0 end
-redis.call('ZREM', KEYS[1], ARGV[1])
-redis.call('HDEL', KEYS[2], ARGV[1])
+R('ZREM', KEYS[1], ARGV[1])
+R('HDEL', KEYS[2], ARGV[1])
 return 1
 `
 

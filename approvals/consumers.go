@@ -27,15 +27,18 @@ func newOpsScripts() opsScripts {
 // XINFO and DELCONSUMER run in one script so that no consumer can read an
 // entry between the look and the deletion: DELCONSUMER drops a consumer's
 // pending entries, and an entry dropped so would never be claimed again.
-var tidyLua = `
-local ok, consumers = pcall(redis.call, 'XINFO', 'CONSUMERS', KEYS[1], ARGV[1])
-if not ok then return 0 end -- no queue or no group yet: nothing to tidy
+// XINFO goes through RP, which answers Redis's error (no queue, no group)
+// as a table with err instead of raising it, while the guard's refusal of
+// an undeclared key still fails the script.
+var tidyLua = guardLua + `
+local consumers = RP('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])
+if consumers.err then return 0 end -- no queue or no group yet: nothing to tidy
 local removed = 0
 for _, c in ipairs(consumers) do
   local f = {}
   for i = 1, #c, 2 do f[c[i]] = c[i + 1] end
   if f['name'] ~= ARGV[2] and tonumber(f['pending']) == 0 then
-    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], f['name'])
+    R('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], f['name'])
     removed = removed + 1
   end
 end

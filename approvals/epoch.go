@@ -12,17 +12,17 @@ import (
 // ARGV[3]: the ID and time (ms) of a fresh one. The hash's field after is
 // the epoch whose loss the current one follows, once a caller took on
 // saying so: one caller across replicas tells the channels about a loss.
-var epochLua = `
-local cur = redis.call('HMGET', KEYS[1], 'id', 'since', 'after')
+var epochLua = guardLua + `
+local cur = R('HMGET', KEYS[1], 'id', 'since', 'after')
 if not cur[1] then
-  redis.call('HSET', KEYS[1], 'id', ARGV[2], 'since', ARGV[3], 'after', ARGV[1])
+  R('HSET', KEYS[1], 'id', ARGV[2], 'since', ARGV[3], 'after', ARGV[1])
   if ARGV[1] == '' then return {'new', ARGV[2], ARGV[3], '0'} end
   return {'lost', ARGV[2], ARGV[3], '1'}
 end
 if ARGV[1] == '' or cur[1] == ARGV[1] then return {'same', cur[1], cur[2], '0'} end
 local announce = '0'
 if not cur[3] or cur[3] == '' then
-  redis.call('HSET', KEYS[1], 'after', ARGV[1])
+  R('HSET', KEYS[1], 'after', ARGV[1])
   announce = '1'
 end
 return {'lost', cur[1], cur[2], announce}

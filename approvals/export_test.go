@@ -69,11 +69,13 @@ func WithRefusalLimits(o Options, maxLen, burst int64, window time.Duration) Opt
 func GuardLua() string { return guardLua }
 
 // AllScriptSources are ScriptSources and the small scripts that need no
-// prelude (the audit group's and the leases').
+// prelude: the audit group's, the leases' and the upkeep's (the queue's
+// consumers, the epoch and the cards' debts).
 func AllScriptSources() map[string]string {
 	all := ScriptSources()
 	maps.Copy(all, map[string]string{"touch": touchSrc, "leave": leaveSrc,
-		"leaseAcquire": acquireSrc, "leaseRenew": renewSrc, "leaseRelease": releaseSrc})
+		"leaseAcquire": acquireSrc, "leaseRenew": renewSrc, "leaseRelease": releaseSrc,
+		"tidy": tidyLua, "epoch": epochLua, "debt": debtLua, "claimDebts": claimDebtsLua, "payDebt": payDebtLua})
 	return all
 }
 

@@ -31,9 +31,14 @@ func embedded(t *testing.T) (redis.UniversalClient, string) {
 	return c, "test:"
 }
 
-// Both stores pass the same suite (the playground runs on miniredis).
+func cluster(t *testing.T) (redis.UniversalClient, string) {
+	return redistest.ClusterClient(t)
+}
+
+// Every store passes the same suite (the playground runs on miniredis, a
+// deployment may run on a Redis Cluster).
 func TestLimiter(t *testing.T) {
-	for name, b := range map[string]backend{"Redis": realRedis, "Miniredis": embedded} {
+	for name, b := range map[string]backend{"Redis": realRedis, "Miniredis": embedded, "Cluster": cluster} {
 		t.Run(name, func(t *testing.T) {
 			t.Run("ReplicasTogetherStayUnderTheRate", func(t *testing.T) { testReplicas(t, b) })
 			t.Run("CancelReturnsPromptly", func(t *testing.T) { testCancel(t, b) })
