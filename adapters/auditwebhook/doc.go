@@ -31,11 +31,17 @@
 //   - a failed POST (no answer within Options.Timeout, a refused
 //     connection, any answer but 2xx, a redirect too) is sent again after a
 //     backoff that doubles from Options.MinBackoff up to Options.MaxBackoff,
-//     for as long as it takes. The events behind it wait: within one
-//     stream, one Sender delivers in the order the events were written.
-//     While it retries, the Sender keeps its events claimed (so that no
-//     other replica takes them) and stops retrying one that another replica
-//     claimed after all.
+//     for as long as it takes; the events of its batch behind it wait;
+//   - while it works through a batch, its POSTs failing or succeeding but
+//     slowly, the Sender keeps the batch's events claimed (so that no other
+//     replica takes them), and drops one that another replica claimed
+//     after all.
+//
+// Order is not guaranteed, even within one stream: replicas share a
+// stream's events, and a Sender delivers the events it claims from a
+// replica that died after newer events it may already have sent. Within a
+// stream, the "id"s (stream entry IDs, increasing) give the order the
+// events were written in.
 //
 // An event can be sent twice: a replica that posted it and died before the
 // acknowledgement, or two replicas that both held it for a moment. Each

@@ -73,11 +73,17 @@ type Options struct {
 	// share it share the work.
 	Group string
 
-	Client  *http.Client  // default: a client of its own, without redirects
-	Timeout time.Duration // per POST; default 10s
+	Client *http.Client // default: a client of its own, without redirects
+	// Timeout is how long one POST may wait for its answer; default 10s,
+	// and never more than a third of ClaimAfter (it is lowered to that):
+	// the Sender keeps its events claimed between POSTs, so a POST that
+	// waited longer could see another replica claim its event meanwhile,
+	// and both would send it.
+	Timeout time.Duration
 	// MinBackoff and MaxBackoff bound the wait between two tries of one
 	// event: it starts at MinBackoff and doubles up to MaxBackoff;
-	// defaults 1s and 1m.
+	// defaults 1s and 1m. MaxBackoff is lowered to a third of ClaimAfter
+	// (but not below MinBackoff), for the same reason as Timeout.
 	MinBackoff, MaxBackoff time.Duration
 	// ClaimAfter is how long an event may sit pending to a consumer that
 	// does not touch it before another replica claims it; default 1m.
@@ -134,10 +140,14 @@ func New(opts Options) (*Sender, error) {
 	if opts.ClaimAfter <= 0 {
 		opts.ClaimAfter = time.Minute
 	}
-	// An event being retried is touched after each wait: a wait longer than
-	// a third of ClaimAfter would let another replica claim it meanwhile,
-	// and both post it.
+	// The events of a batch are touched, once a third of ClaimAfter has
+	// passed since the last time, before each POST and before each wait
+	// between two tries. So that their idle time stays under ClaimAfter
+	// (and no other replica claims one this Sender is still posting, and
+	// posts it too), a wait and a POST are each bounded by a third of
+	// ClaimAfter: an event then sits idle for two thirds of it at most.
 	opts.MaxBackoff = min(opts.MaxBackoff, max(opts.ClaimAfter/3, opts.MinBackoff))
+	opts.Timeout = min(opts.Timeout, max(opts.ClaimAfter/3, time.Millisecond))
 	if opts.Block <= 0 {
 		opts.Block = 2 * time.Second
 	}
@@ -199,10 +209,15 @@ func (s *Sender) Run(ctx context.Context) error {
 	return nil
 }
 
-// follow delivers stream's events, in order, until ctx ends.
+// follow delivers stream's events until ctx ends, each batch in the order
+// it was read: the events already pending to this consumer, then those
+// claimed from another replica, then new ones.
 func (s *Sender) follow(ctx context.Context, stream string) {
 	b := s.backoff()
 	for ctx.Err() == nil {
+		// The read resets the idle time of every event it hands out, so
+		// the batch counts as touched from before it.
+		read := time.Now()
 		evs, err := s.o.Log.ReadAuditGroup(ctx, s.o.Group, stream, s.o.Consumer, s.o.Batch, s.o.ClaimAfter, s.o.Block)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -215,39 +230,84 @@ func (s *Sender) follow(ctx context.Context, stream string) {
 			continue
 		}
 		b.reset()
-		ids := make([]string, len(evs))
+		bt := &batch{stream: stream, ids: make([]string, len(evs)), mine: map[string]bool{}, touched: read}
 		for i, e := range evs {
-			ids[i] = e.ID
-		}
-		// mine is what of the batch is still this consumer's to deliver.
-		mine := map[string]bool{}
-		for _, id := range ids {
-			mine[id] = true
+			bt.ids[i] = e.ID
+			bt.mine[e.ID] = true
 		}
 		for i, e := range evs {
-			if !mine[e.ID] {
-				continue // another replica claimed it while this one retried
+			if !bt.mine[e.ID] {
+				continue // another replica claimed it: theirs to deliver
 			}
-			if !s.deliver(ctx, stream, e, ids[i:], mine) {
+			if !s.deliver(ctx, bt, i, e) {
 				return
 			}
 		}
 	}
 }
 
-// deliver posts e until the receiver takes it, then acknowledges it; it
-// returns false when ctx ended first. While it retries, it keeps rest (e
-// and the batch behind it) claimed, and gives up on e if another replica
-// claimed it after all.
-func (s *Sender) deliver(ctx context.Context, stream string, e bot.Event, rest []string, mine map[string]bool) bool {
-	body, err := json.Marshal(e)
-	if err != nil {
-		s.o.Logger.Error("audit webhook: encode an event", "stream", stream, "id", e.ID, "err", err)
+// batch is what one read handed this consumer from one stream, shared by
+// the deliveries of its events, so that the whole batch stays claimed
+// while the Sender works through it, however long that takes: its POSTs
+// may fail and be retried, or succeed but slowly.
+type batch struct {
+	stream  string
+	ids     []string        // the events read, in order
+	mine    map[string]bool // those still this consumer's to deliver
+	touched time.Time       // when their idle time was last reset, or before
+}
+
+// keep touches the batch's events from the i'th on that are still this
+// consumer's, once a third of ClaimAfter has passed since the last touch,
+// so that no other replica claims them; it drops from b.mine those no
+// longer pending to this consumer. It returns false when the i'th is no
+// longer this consumer's: another replica claimed it (after a Redis outage
+// kept it from being touched in time), or it was acknowledged.
+func (s *Sender) keep(ctx context.Context, b *batch, i int) bool {
+	if time.Since(b.touched) < s.o.ClaimAfter/3 {
 		return true
 	}
-	b := s.backoff()
-	touched := time.Now()
+	var rest []string
+	for _, id := range b.ids[i:] {
+		if b.mine[id] {
+			rest = append(rest, id)
+		}
+	}
+	now := time.Now()
+	held, err := s.o.Log.TouchAudit(ctx, s.o.Group, b.stream, s.o.Consumer, rest...)
+	if err != nil {
+		if ctx.Err() == nil {
+			// Still held as far as this Sender knows: it goes on, and
+			// touches again before its next POST or wait.
+			s.o.Logger.Warn("audit webhook: keep events claimed", "stream", b.stream, "err", bot.ErrorMessage(err))
+		}
+		return true
+	}
+	b.touched = now
+	for _, id := range rest {
+		b.mine[id] = false
+	}
+	for _, id := range held {
+		b.mine[id] = true
+	}
+	return b.mine[b.ids[i]]
+}
+
+// deliver posts e, the i'th event of b, until the receiver takes it, then
+// acknowledges it; it returns false when ctx ended first. Before each POST
+// and each wait between two tries it keeps the rest of the batch claimed
+// (keep), and gives up on e if another replica claimed it after all.
+func (s *Sender) deliver(ctx context.Context, b *batch, i int, e bot.Event) bool {
+	body, err := json.Marshal(e)
+	if err != nil {
+		s.o.Logger.Error("audit webhook: encode an event", "stream", b.stream, "id", e.ID, "err", err)
+		return true
+	}
+	bo := s.backoff()
 	for {
+		if !s.keep(ctx, b, i) {
+			return true // claimed by another replica, or acknowledged: theirs now
+		}
 		err := s.post(ctx, body)
 		if err == nil {
 			break
@@ -255,38 +315,21 @@ func (s *Sender) deliver(ctx context.Context, stream string, e bot.Event, rest [
 		if ctx.Err() != nil {
 			return false
 		}
-		s.o.Logger.Warn("audit webhook: delivery failed, will retry", "url", s.target, "stream", stream, "id", e.ID,
-			"err", err.Error(), "retry_in", b.next.String())
-		if !b.wait(ctx) {
-			return false
+		s.o.Logger.Warn("audit webhook: delivery failed, will retry", "url", s.target, "stream", b.stream, "id", e.ID,
+			"err", err.Error(), "retry_in", bo.next.String())
+		if !s.keep(ctx, b, i) {
+			return true
 		}
-		if time.Since(touched) >= s.o.ClaimAfter/3 {
-			held, err := s.o.Log.TouchAudit(ctx, s.o.Group, stream, s.o.Consumer, rest...)
-			if err != nil {
-				if ctx.Err() != nil {
-					return false
-				}
-				s.o.Logger.Warn("audit webhook: keep events claimed", "stream", stream, "err", bot.ErrorMessage(err))
-				continue
-			}
-			touched = time.Now()
-			for k := range mine {
-				delete(mine, k)
-			}
-			for _, id := range held {
-				mine[id] = true
-			}
-			if !mine[e.ID] {
-				return true // claimed by another replica, or acknowledged: theirs now
-			}
+		if !bo.wait(ctx) {
+			return false
 		}
 	}
 	s.delivered.Add(1)
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	if err := s.o.Log.AckAudit(actx, s.o.Group, stream, e.ID); err != nil {
+	if err := s.o.Log.AckAudit(actx, s.o.Group, b.stream, e.ID); err != nil {
 		// Left pending, it is read and sent again: a repeat, not a loss.
-		s.o.Logger.Warn("audit webhook: acknowledge a delivered event", "stream", stream, "id", e.ID, "err", bot.ErrorMessage(err))
+		s.o.Logger.Warn("audit webhook: acknowledge a delivered event", "stream", b.stream, "id", e.ID, "err", bot.ErrorMessage(err))
 	}
 	return true
 }

@@ -42,6 +42,7 @@ type Receiver struct {
 	bad      []string
 	changed  chan struct{} // closed and replaced at each request
 	blockAt  int           // hang every request once this many events are recorded; 0: never
+	delay    time.Duration // how long it takes over each delivery before answering
 	verifyAt func() time.Time
 }
 
@@ -100,6 +101,15 @@ func (r *Receiver) SetMode(m Mode) {
 	r.mode = m
 }
 
+// SetDelay makes the receiver take d over each delivery before it checks,
+// records and answers it, as a slow SIEM would; a sender that gives up
+// within d has its delivery dropped unrecorded.
+func (r *Receiver) SetDelay(d time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.delay = d
+}
+
 // HangAfter makes the receiver hang every request once n events are
 // recorded (0: never).
 func (r *Receiver) HangAfter(n int) {
@@ -114,7 +124,7 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
 	r.tries++
 	close(r.changed)
 	r.changed = make(chan struct{})
-	mode := r.mode
+	mode, delay := r.mode, r.delay
 	if r.blockAt > 0 && len(r.events) >= r.blockAt {
 		mode = Hang
 	}
@@ -126,6 +136,15 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
 	case Hang:
 		<-req.Context().Done()
 		return
+	}
+	if delay > 0 {
+		t := time.NewTimer(delay)
+		defer t.Stop()
+		select {
+		case <-req.Context().Done():
+			return
+		case <-t.C:
+		}
 	}
 	if err != nil {
 		http.Error(w, "read", http.StatusBadRequest)
