@@ -246,28 +246,8 @@ func TestMetricsFromTheStartAndAfterAReset(t *testing.T) {
 	}
 
 	// One request, asked, approved, revealed.
-	ctx := context.Background()
 	const reason = "metrics-test-reason-7731"
-	alice := bot.Actor{Platform: bot.PlatformSlack, UserID: "U0ALICE"}
-	reply := w.srv.svc.HandleText(ctx, alice, "prod-db "+reason)
-	if reply.Err != nil || reply.Request == nil {
-		t.Fatalf("ask: %v %s", reply.Err, reply.Text)
-	}
-	id := reply.Request.ID
-	if r := w.srv.svc.HandleText(ctx, bot.Actor{Platform: bot.PlatformSlack, UserID: "U0BOB"}, "approve "+id); r.Err != nil {
-		t.Fatalf("approve: %v %s", r.Err, r.Text)
-	}
-	waitState(t, w.srv, id, bot.StateOffered)
-	var passwords []string
-	err := w.srv.svc.Reveal(ctx, alice, id, func(_ context.Context, rs []bot.UserResult) error {
-		for _, r := range rs {
-			passwords = append(passwords, r.Password.Value())
-		}
-		return nil
-	})
-	if err != nil || len(passwords) == 0 {
-		t.Fatalf("reveal: %v, %d passwords", err, len(passwords))
-	}
+	id, passwords := w.reset(t, reason)
 	after := mustScrape(t, w.addr)
 
 	for _, s := range []series{
@@ -322,6 +302,33 @@ func TestMetricsFromTheStartAndAfterAReset(t *testing.T) {
 			t.Errorf("%s, read by deploy/prometheus or deploy/grafana, is not in /metrics", name)
 		}
 	}
+}
+
+// reset has alice ask for prod-db, giving reason, bob approve and alice
+// reveal; it returns the request's ID and the passwords shown.
+func (w *metricsWorld) reset(t *testing.T, reason string) (id string, passwords []string) {
+	t.Helper()
+	ctx := context.Background()
+	alice := bot.Actor{Platform: bot.PlatformSlack, UserID: "U0ALICE"}
+	reply := w.srv.svc.HandleText(ctx, alice, "prod-db "+reason)
+	if reply.Err != nil || reply.Request == nil {
+		t.Fatalf("ask: %v %s", reply.Err, reply.Text)
+	}
+	id = reply.Request.ID
+	if r := w.srv.svc.HandleText(ctx, bot.Actor{Platform: bot.PlatformSlack, UserID: "U0BOB"}, "approve "+id); r.Err != nil {
+		t.Fatalf("approve: %v %s", r.Err, r.Text)
+	}
+	waitState(t, w.srv, id, bot.StateOffered)
+	err := w.srv.svc.Reveal(ctx, alice, id, func(_ context.Context, rs []bot.UserResult) error {
+		for _, r := range rs {
+			passwords = append(passwords, r.Password.Value())
+		}
+		return nil
+	})
+	if err != nil || len(passwords) == 0 {
+		t.Fatalf("reveal: %v, %d passwords", err, len(passwords))
+	}
+	return id, passwords
 }
 
 func waitState(t *testing.T, srv *server, id string, want bot.State) {

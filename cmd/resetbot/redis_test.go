@@ -112,19 +112,7 @@ func TestServeAtTheClusterNodeOwningItsSlot(t *testing.T) {
 
 	w := startWorldOn(t, owner, prefix)
 	ctx := context.Background()
-	alice := bot.Actor{Platform: bot.PlatformSlack, UserID: "U0ALICE"}
-	reply := w.srv.svc.HandleText(ctx, alice, "prod-db locked out")
-	if reply.Err != nil || reply.Request == nil {
-		t.Fatalf("ask: %v %s", reply.Err, reply.Text)
-	}
-	id := reply.Request.ID
-	if r := w.srv.svc.HandleText(ctx, bot.Actor{Platform: bot.PlatformSlack, UserID: "U0BOB"}, "approve "+id); r.Err != nil {
-		t.Fatalf("approve: %v %s", r.Err, r.Text)
-	}
-	waitState(t, w.srv, id, bot.StateOffered)
-	if err := w.srv.svc.Reveal(ctx, alice, id, func(context.Context, []bot.UserResult) error { return nil }); err != nil {
-		t.Fatalf("reveal: %v", err)
-	}
+	id, _ := w.reset(t, "locked out")
 	if r, err := w.srv.store.Get(ctx, id); err != nil || r.State != bot.StateSucceeded {
 		t.Fatalf("after the reveal: %s, %v; want succeeded", r.State, err)
 	}
