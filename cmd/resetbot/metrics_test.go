@@ -129,19 +129,30 @@ const metricsWebhookSecret = "SECRET-audit-webhook-of-the-metrics-test"
 func startMetricsWorld(t *testing.T) *metricsWorld {
 	t.Helper()
 	_, prefix := redistest.Client(t)
-	return startWorldOn(t, redistest.Addr(t), prefix)
+	return startWorldOn(t, redistest.Addr(t), prefix, worldOptions{})
+}
+
+// worldOptions change a world: more config, and a cloud that does more
+// than the emulator (wrapping it).
+type worldOptions struct {
+	yaml  string
+	cloud func(http.Handler) http.Handler
 }
 
 // startWorldOn is the same world on the Redis at addr (redis.url), under
 // prefix; it leaves the keys behind.
-func startWorldOn(t *testing.T, addr, prefix string) *metricsWorld {
+func startWorldOn(t *testing.T, addr, prefix string, o worldOptions) *metricsWorld {
 	t.Helper()
 	fake := slacktest.NewServer(t, "xoxb-test-token", "")
 	fake.AddChannel(slacktest.Channel{ID: "C0APPROVALS", Member: true})
 	emu := emulator.New(emulator.Options{TencentSecretID: serveEnv("TENCENTCLOUD_SECRET_ID"), TencentSecretKey: serveEnv("TENCENTCLOUD_SECRET_KEY")})
-	cloud := httptest.NewServer(emu)
+	var api http.Handler = emu
+	if o.cloud != nil {
+		api = o.cloud(emu)
+	}
+	cloud := httptest.NewServer(api)
 	t.Cleanup(cloud.Close)
-	yaml := strings.NewReplacer("%REDIS%", addr, "%PREFIX%", prefix, "http://127.0.0.1:1/api/", fake.APIURL(),
+	yaml := o.yaml + strings.NewReplacer("%REDIS%", addr, "%PREFIX%", prefix, "http://127.0.0.1:1/api/", fake.APIURL(),
 		`secret_key: "${TENCENTCLOUD_SECRET_KEY}"`, `secret_key: "${TENCENTCLOUD_SECRET_KEY}"`+"\n  endpoint: \""+
 			strings.TrimPrefix(cloud.URL, "http://")+"\"\n  scheme: http").Replace(serveYAML)
 	// with the audit webhook, whose lag the alerts read

@@ -110,7 +110,7 @@ func TestServeAtTheClusterNodeOwningItsSlot(t *testing.T) {
 		})
 	})
 
-	w := startWorldOn(t, owner, prefix)
+	w := startWorldOn(t, owner, prefix, worldOptions{})
 	ctx := context.Background()
 	id, _ := w.reset(t, "locked out")
 	if r, err := w.srv.store.Get(ctx, id); err != nil || r.State != bot.StateSucceeded {
@@ -131,7 +131,7 @@ func TestServeAtTheClusterNodeOwningItsSlot(t *testing.T) {
 		t.Errorf("serve's log mentions MOVED:\n%s", w.log.String())
 	}
 
-	elsewhere := startWorldOn(t, other, prefix)
+	elsewhere := startWorldOn(t, other, prefix, worldOptions{})
 	res, err := http.Get("http://" + elsewhere.addr + "/readyz")
 	if err != nil {
 		t.Fatal(err)
