@@ -2,6 +2,7 @@ package approvals_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -51,6 +52,59 @@ func TestClaimAnswerLostSentAgain(t *testing.T) {
 					t.Errorf("audit: got %s, want one claim", got)
 				}
 			})
+			// The take-over of a request whose lease ran out, its answer
+			// lost: sent again, it finds the request it took by its token
+			// (no longer due), and answers as the first send did.
+			for _, stale := range []bool{false, true} {
+				t.Run(map[bool]string{false: "TakeOverResumed", true: "TakeOverStale"}[stale], func(t *testing.T) {
+					e := newEnv(t, srv)
+					e.offered("R-AGNT00", "alice") // Redis has the claim script
+					id := "R-AGNT01"
+					if stale {
+						// a Reveal click's claim that began its cloud call
+						e.offered(id, "alice")
+						c, err := e.store.ClaimReveal(ctx(t), id, "alice", bot.PlatformSlack, time.Minute)
+						if err != nil {
+							t.Fatal(err)
+						}
+						c.Calling = true
+						if _, err := e.store.Hold(ctx(t), c, time.Minute); err != nil {
+							t.Fatal(err)
+						}
+					} else {
+						// a claim from the queue that did not offer
+						e.approved(id, "alice")
+						e.mustNext(e.store, "exec-1", time.Minute)
+					}
+					e.clock.Advance(2 * time.Minute) // and its process died
+					store, cut := cutStore(e, "exec-cut")
+					next, cancel := context.WithTimeout(ctx(t), 5*time.Second)
+					defer cancel()
+					c, err := store.Next(next, "exec-cut", time.Minute)
+					if err != nil {
+						t.Fatalf("Next with the take-over's answer lost (%d times): %v; want it sent again", cut.cuts(), err)
+					}
+					if n := cut.cuts(); n != 3 {
+						t.Fatalf("answers cut: got %d, want 3 (the test did not reproduce the loss)", n)
+					}
+					if c.Request.ID != id || c.Stale != stale || c.Resumed == stale {
+						t.Fatalf("the take-over sent again: got %q (stale %v, resumed %v); want %s, stale %v, resumed %v",
+							c.Request.ID, c.Stale, c.Resumed, id, stale, !stale)
+					}
+					if _, err := e.store.Hold(ctx(t), c, time.Minute); err != nil {
+						t.Errorf("Hold with the claim Next returned: %v; want it to hold the request", err)
+					}
+					n := 0
+					for _, ev := range e.events(id) {
+						if ev.Kind == bot.EventExecuting && strings.Contains(ev.Detail, "exec-cut") {
+							n++
+						}
+					}
+					if n != 1 {
+						t.Errorf("audit: %d take-overs by exec-cut, want 1: %s", n, kinds(e.events(id)))
+					}
+				})
+			}
 			t.Run("Reveal", func(t *testing.T) {
 				e := newEnv(t, srv)
 				e.offered("R-AGNR00", "alice")

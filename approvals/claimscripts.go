@@ -19,8 +19,10 @@ local function try(id, entry)
   local state = f[1]
   if entry == '' then entry = f[3] or '' end
   if state == S.Executing and f[5] == token then
-    -- the same claim sent again (its answer was lost)
-    return {'ok', hreq(id), '0', entry, '0'}
+    -- the same claim sent again (its answer was lost): answered as the
+    -- first send was
+    local took = R('HGET', rk, 'took')
+    return {'ok', hreq(id), took == 'stale' and '1' or '0', entry, took == 'resumed' and '1' or '0'}
   end
   if state ~= S.Approved and state ~= S.Executing then
     -- gone, terminal, never approved, or offered (an entry read just
@@ -44,7 +46,8 @@ local function try(id, entry)
   local resumed = taken and (f[4] == CLAIM_QUEUE or (revealing and f[6] == 'no:' .. (f[5] or '')))
   local stale = taken and not resumed
   local deadline = istr(NOW + lease)
-  R('HSET', rk, 'state', S.Executing, 'token', token, 'lease', deadline, 'updated', NOWS)
+  R('HSET', rk, 'state', S.Executing, 'token', token, 'lease', deadline, 'updated', NOWS,
+    'took', stale and 'stale' or (resumed and 'resumed' or 'new'))
   if not stale then
     R('HSET', rk, 'claim', CLAIM_QUEUE)
   end
@@ -66,6 +69,13 @@ end
 
 if id ~= '' then
   return try(id, entry) or {'skip'}
+end
+-- the same take-over sent again (its answer was lost) finds the request
+-- it took by its token: that request's lease is no longer due
+for i = 11, #ARGV do
+  if R('HGET', rkey(ARGV[i]), 'token') == token then
+    return try(ARGV[i], '')
+  end
 end
 for i = 11, #ARGV do
   local d = ARGV[i]

@@ -93,7 +93,10 @@
 //	                          before the cloud call (Claim.Calling) ran, so
 //	                          that a take-over of a claim that never called
 //	                          is Resumed, and any other (none, or another
-//	                          claim's) Stale; done (the
+//	                          claim's) Stale; took with a claim of
+//	                          Next's: "new", "resumed" or "stale", what it
+//	                          was, so that the same claim sent again is
+//	                          answered as the first send was; done (the
 //	                          token of the claim that finished it, so that
 //	                          the same Finish sent again succeeds again).
 //	refs:<id>         hash    The refs of request <id> that can be used for a
