@@ -47,12 +47,16 @@ const defaultReplicaWait = time.Second
 type errNotReplicated struct {
 	want, got int64
 	wait      time.Duration
+	barrier   error // the barrier could not be written: WAIT was not asked
 }
 
 // Is makes it bot.ErrUnconfirmed, for the service.
 func (e *errNotReplicated) Is(target error) bool { return target == bot.ErrUnconfirmed }
 
 func (e *errNotReplicated) Error() string {
+	if e.barrier != nil {
+		return fmt.Sprintf("the replicas could not be asked to confirm the write: the barrier before WAIT was refused (%v)", e.barrier)
+	}
 	return fmt.Sprintf("%d of the %d replicas asked for confirmed the write within %v", e.got, e.want, e.wait)
 }
 
@@ -125,8 +129,9 @@ func (r replicated) run(ctx context.Context, script func(redis.Pipeliner) *redis
 		return cmd // bookkeeping: done once the master has it (see mustConfirm)
 	}
 	if err := barrier.Err(); err != nil {
-		// WAIT may then have nothing to wait for (see barrier)
-		cmd.SetErr(fmt.Errorf("write the replication barrier %s: %w", r.barrier, err))
+		// The script's change is made, and WAIT may have had nothing to
+		// wait for (see barrier): made, not confirmed.
+		cmd.SetErr(&errNotReplicated{want: int64(r.n), wait: r.wait, barrier: fmt.Errorf("INCR %s: %w", r.barrier, err)})
 		return cmd
 	}
 	got, err := wait.Int64()

@@ -1,6 +1,7 @@
 package approvals_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -101,9 +102,10 @@ func TestReplicasConfirmWrites(t *testing.T) {
 }
 
 // A Redis user that may not write the barrier between a script and its
-// WAIT: a change to which the replicas must confirm is refused, not told
-// as made (WAIT could have had nothing to wait for), and CheckReplicated,
-// which check-config --online runs, names the command.
+// WAIT: a change the replicas must confirm is made on the master but not
+// told as confirmed (WAIT could have had nothing to wait for): it answers
+// as a change no replica confirmed; and CheckReplicated, which
+// check-config --online runs, names the command.
 func TestReplicatedChangeNeedsTheBarrier(t *testing.T) {
 	s := redistest.SharedSentinel(t)
 	admin := redis.NewClient(&redis.Options{Addr: s.MasterNow(t)})
@@ -122,8 +124,12 @@ func TestReplicatedChangeNeedsTheBarrier(t *testing.T) {
 		t.Errorf("CheckReplicated: got %v, want it to name the refused INCR", err)
 	}
 	_, err := store.Create(ctx(t), e.request("R-BARR01", "alice", "prod-db", 1), bot.Limit{N: 10, Window: time.Hour})
-	if err == nil || !strings.Contains(err.Error(), "replication barrier") {
-		t.Errorf("Create without the barrier: got %v, want it refused, naming the barrier", err)
+	if be := wantError(t, err, bot.EUNAVAILABLE); !errors.Is(err, bot.ErrUnconfirmed) || !strings.Contains(be.Message, "did not confirm") ||
+		!strings.Contains(err.Error(), "barrier before WAIT was refused") {
+		t.Errorf("Create without the barrier: got %v, want it unconfirmed, naming the barrier", err)
+	}
+	if got := e.mustGet("R-BARR01"); got.State != bot.StatePending {
+		t.Errorf("on the master: %s, want the request made, pending", got.State)
 	}
 	if err := approvals.New(admin, approvals.Options{Prefix: e.prefix, Replicas: 1}).CheckReplicated(ctx(t)); err != nil {
 		t.Errorf("CheckReplicated for a user that may: %v", err)

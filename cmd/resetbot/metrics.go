@@ -148,7 +148,7 @@ func newMetrics(reg prometheus.Registerer, o metricsOptions) *metrics {
 
 // httpCodes are the status codes the bot's routes answer with: each
 // route's answers exist at zero for these from the start.
-var httpCodes = []string{"200", "400", "401", "404", "405", "413", "500", "503"}
+var httpCodes = []string{"200", "400", "401", "403", "404", "405", "413", "429", "500", "503"}
 
 // routes makes each route's series exist, at zero.
 func (m *metrics) routes(patterns ...string) {

@@ -235,7 +235,7 @@ func TestMetricsFromTheStartAndAfterAReset(t *testing.T) {
 	}
 	for _, r := range []string{routeHealthz, routeReadyz, routeMetrics, routeUnmatched, "POST /slack/commands", "POST /slack/interactions"} {
 		atStart = append(atStart, series{"resetbot_http_request_duration_seconds", []string{"route", r}, 0})
-		for _, code := range []string{"200", "401", "500", "503"} {
+		for _, code := range []string{"200", "401", "403", "429", "500", "503"} {
 			atStart = append(atStart, series{"resetbot_http_requests_total", []string{"route", r, "code", code}, 0})
 		}
 	}
