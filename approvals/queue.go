@@ -196,7 +196,7 @@ func (s *Store) claim(ctx context.Context, id, entry, consumer string, lease tim
 	}
 	var status string
 	var rest []any
-	err = s.sendAgain(ctx, lease, func() error {
+	err = s.sendAgain(ctx, lease, func(ctx context.Context) error {
 		status, rest, err = s.run(ctx, op, s.lua.claim, keys, now, args...)
 		return err
 	})
@@ -228,11 +228,17 @@ const sendAgainFor = 20 * time.Second
 // request, with no one working on it, until its lease ran out (two
 // minutes by default). A claim made but not confirmed by the replicas is
 // answered, not sent again.
-func (s *Store) sendAgain(ctx context.Context, lease time.Duration, claim func() error) error {
+func (s *Store) sendAgain(ctx context.Context, lease time.Duration, claim func(context.Context) error) error {
 	end := time.Now().Add(min(lease/2, sendAgainFor))
 	pause := 50 * time.Millisecond
-	for {
-		err := claim()
+	for first := true; ; first = false {
+		// a send again ends with the bound, however long Redis takes
+		actx, cancel := ctx, context.CancelFunc(func() {})
+		if !first {
+			actx, cancel = context.WithDeadline(ctx, end)
+		}
+		err := claim(actx)
+		cancel()
 		if err == nil || bot.ErrorCode(err) != bot.EUNAVAILABLE || errors.Is(err, bot.ErrUnconfirmed) ||
 			ctx.Err() != nil || time.Now().Add(pause).After(end) {
 			return err
@@ -314,7 +320,7 @@ func (s *Store) ClaimReveal(ctx context.Context, id, person string, platform bot
 	keys := s.withAudit(person, append(own, s.reqKey(id), s.refsKey(id), s.key("deadlines"), s.key("leases"))...)
 	now := s.now()
 	var r bot.Request
-	err = s.sendAgain(ctx, lease, func() error {
+	err = s.sendAgain(ctx, lease, func(ctx context.Context) error {
 		r, err = s.runRequest(ctx, "reveal "+id, s.lua.reveal, keys, now, id, person, string(platform), lease.Milliseconds(), token)
 		return err
 	})

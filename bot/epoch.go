@@ -16,9 +16,12 @@ type upkeep struct {
 	checking sync.Mutex // one epoch check at a time, so that none undoes a newer one
 
 	mu     sync.Mutex
-	epoch  string      // the store's epoch as last seen; "" before the first look
-	lostAt time.Time   // when this process last found the store's data lost; zero: never
-	unsaid *EpochCheck // a loss found and not yet said
+	epoch  string    // the store's epoch as last seen; "" before the first look
+	lostAt time.Time // when this process last found the store's data lost; zero: never
+	// lookedAt is when a request not found last made this process look at
+	// the epoch (vanished): at most once a second.
+	lookedAt time.Time
+	unsaid   *EpochCheck // a loss found and not yet said
 	// owed are the channels whose notice of a loss the chat API refused:
 	// each sweep tries them again until they take it.
 	owed     []owedNotice
@@ -155,16 +158,21 @@ func (s *Service) cardChannels(pl Platform) []string {
 // vanished rewords "there is no request R-…" when the store's data was
 // lost: the request may well have existed. A process that has not found a
 // loss yet (its sweeps and readiness checks come every few seconds) looks
-// at the store's epoch first: the click may be the first to meet it.
+// at the store's epoch first, at most once a second (IDs typed wrong are
+// not found too): the click may be the first to meet it.
 func (s *Service) vanished(ctx context.Context, err error) error {
 	var e *Error
 	if !errors.As(err, &e) || e.Code != ENOTFOUND || e.ID == "" {
 		return err
 	}
 	s.upkeep.mu.Lock()
-	lost := s.upkeep.lostAt
+	now := s.clock.Now()
+	lost, look := s.upkeep.lostAt, now.Sub(s.upkeep.lookedAt) >= time.Second
+	if lost.IsZero() && look {
+		s.upkeep.lookedAt = now
+	}
 	s.upkeep.mu.Unlock()
-	if lost.IsZero() {
+	if lost.IsZero() && look {
 		if cerr := s.checkEpoch(ctx); cerr != nil {
 			s.log.Error("check the store's epoch for a request not found", "request", e.ID, "err", cerr)
 		}

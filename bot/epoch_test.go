@@ -105,6 +105,7 @@ func TestServiceVanishedAtTheFirstClick(t *testing.T) {
 		t.Errorf("approve R-7F3K9Q before the loss: got %v %q, want not found, saying nothing of a loss", r.Err, r.Text)
 	}
 	e.wipe()
+	e.clock.Advance(time.Second) // it looks at most once a second
 	const says = " is not in the bot's store: the store (Redis) lost its data (noticed at 09:30 UTC)"
 	refused(t, e.do(as("bob", bot.PlatformSlack), "approve "+id), bot.ENOTFOUND, id+says)
 	if err := e.svc.Ready(e.ctx); bot.ErrorCode(err) != bot.EUNAVAILABLE {
