@@ -143,11 +143,17 @@ func compareIDs(a, b string) int {
 	return cmp.Compare(an, bn)
 }
 
-// after returns the smallest stream ID above id.
+// after returns the smallest stream ID above id. An ID without its
+// sequence number ("0") is its milliseconds' first, as Redis reads it:
+// miniredis gives a group's last-delivered ID as the group was created
+// with, "0", until the group reads an entry.
 func after(id string) (string, error) {
 	msPart, seqPart, ok := strings.Cut(id, "-")
+	if !ok {
+		seqPart = "0"
+	}
 	seq, err := strconv.ParseUint(seqPart, 10, 64)
-	if !ok || err != nil {
+	if _, merr := strconv.ParseUint(msPart, 10, 64); err != nil || merr != nil {
 		return "", fmt.Errorf("bad stream ID %q", id)
 	}
 	return msPart + "-" + strconv.FormatUint(seq+1, 10), nil

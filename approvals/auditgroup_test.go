@@ -189,6 +189,28 @@ func TestAuditGroupSummaryRewritten(t *testing.T) {
 	}
 }
 
+// TestAuditGroupLagOfAGroupMadeBeforeAnyEvent: a group made on empty
+// streams (a Sender's first read, before anything was written) is behind
+// by nothing, then by each event written after, on miniredis too, which
+// names such a group's place "0" rather than "0-0".
+func TestAuditGroupLagOfAGroupMadeBeforeAnyEvent(t *testing.T) {
+	for _, srv := range servers() {
+		t.Run(srv.name, func(t *testing.T) {
+			e := newEnv(t, srv)
+			for _, stream := range e.store.AuditStreams() {
+				e.readGroup(stream, "a", time.Hour)
+			}
+			if n, age := e.lag(); n != 0 || age != 0 {
+				t.Errorf("lag of a new group on an empty log: %d, %s; want 0, 0", n, age)
+			}
+			e.audit(bot.Event{Kind: bot.EventRequested, RequestID: "R-AAAAAA", Actor: "alice", Detail: "d1"})
+			if n, _ := e.lag(); n != 1 {
+				t.Errorf("lag after one event: %d, want 1", n)
+			}
+		})
+	}
+}
+
 // TestAuditGroupLost: Redis losing the group (and the log) is not an
 // error: the next read makes the group again and reads what is new.
 func TestAuditGroupLost(t *testing.T) {

@@ -5,15 +5,26 @@ import (
 	"crypto/rand"
 	_ "embed"
 	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
+	"net"
+	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"resetbot/adapters/auditwebhook"
 	"resetbot/adapters/console"
 	"resetbot/adapters/pagerduty/pdtest"
 	"resetbot/approvals"
@@ -31,15 +42,19 @@ var playgroundYAML []byte
 
 // playground runs the bot in a console: embedded Redis, in-process
 // emulators of the five cloud APIs and of PagerDuty, sample people and
-// accounts.
+// accounts, the audit log sent to an emulated SIEM, and /metrics.
 func playground(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("playground", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	metricsAddr := fs.String("metrics", "127.0.0.1:0", "serve /metrics on `ADDR` (by default a free loopback port)")
 	if err := fs.Parse(args); err != nil {
 		return errQuiet
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// The console, the SIEM emulator and the banner print from different
+	// goroutines: each line is one Write, and one at a time.
+	stdout = &lineWriter{w: stdout}
 
 	rdb, closeRedis, err := embeddedRedis(100 * time.Millisecond)
 	if err != nil {
@@ -87,24 +102,68 @@ func playground(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if err != nil {
 		return err
 	}
-	con := console.New(stdout, nil)
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+
+	// The metrics are serve's: the same series, with the playground's
+	// providers, and the same hook counting the Redis commands that fail.
+	provs := cloudProviders(cfg, rdb, cloud.Client().Transport)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m := newMetrics(reg, metricsOptions{Providers: slices.Sorted(maps.Keys(provs)), Routes: []string{routeMetrics}})
+	rdb.AddHook(m.redisHook())
+	reg.MustRegister(newRequestsCollector(store, cfg.People(), 5*time.Second))
+
+	// The audit log goes to a SIEM as serve sends it: the real Sender,
+	// reading the playground's Redis through the consumer group, posts each
+	// event signed with a secret made up at this start to a receiver in
+	// this process, which checks the signature as a SIEM must and prints
+	// the events it accepts.
+	secret := bot.NewSecret(randomHex(32))
+	siem := httptest.NewServer(siemReceiver(secret, stdout))
+	defer siem.Close()
+	sender, err := auditwebhook.New(auditwebhook.Options{
+		URL: siem.URL + "/siem", Secret: secret, Log: store, Consumer: "playground", Logger: log,
+		// Short waits, so that the playground stops at once at the end of
+		// its input and the lag metrics follow what is typed.
+		Block: 250 * time.Millisecond, LagEvery: time.Second, MinBackoff: 250 * time.Millisecond,
+	})
+	if err != nil {
+		return err
+	}
+	registerAuditMetrics(reg, sender)
+
+	con := console.New(stdout, nil)
 	svc, err := bot.New(bot.Options{
 		Store:     store,
-		Providers: cloudProviders(cfg, rdb, cloud.Client().Transport),
+		Providers: m.tracedProviders(provs),
 		Notifiers: []bot.Notifier{con},
 		People:    cfg.People(),
 		Accounts:  cfg.Accounts(),
 		OnCall:    oncall,
 		Log:       log,
+		Metrics:   m,
+		DataLost:  registerDataLost(reg),
 	})
 	if err != nil {
 		return err
 	}
 	con.Attach(svc)
 
+	ln, err := net.Listen("tcp", *metricsAddr)
+	if err != nil {
+		return fmt.Errorf("listen for /metrics on %s: %w", *metricsAddr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle(routeMetrics, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	metricsSrv := &http.Server{Handler: m.instrument(mux), ReadHeaderTimeout: 5 * time.Second}
+	served := make(chan struct{})
+	go func() { defer close(served); _ = metricsSrv.Serve(ln) }()
+	defer func() { _ = metricsSrv.Close(); <-served }()
+
 	fmt.Fprintf(stdout, `resetbot playground: embedded Redis, the real Tencent and Alibaba provider code calling an emulator of the five cloud APIs at %s,
 and the real PagerDuty client calling an emulator of PagerDuty at %s.
+Metrics: curl http://%s/metrics
+SIEM: the audit log is posted, signed, to a receiver at %s; each event it accepts is printed as [SIEM].
 People: alice (requester), bob and carol (approvers), dave (security), erin (managers). Accounts: %s.
 demo-prod needs approvers and security, reminds after 20s and escalates to managers after 30s.
 demo-cam has break-glass for alice: reset at once, reviewed within 10m; rejected, the password is reset again and shown to nobody.
@@ -119,23 +178,96 @@ Type lines as a person, for example:
   bob> confirm R-ZZZZZZ
   alice> /reset-password help
 End of input (Ctrl-D) quits.
-`, cloud.URL, pd.URL, strings.Join(names, ", "))
+`, cloud.URL, pd.URL, ln.Addr(), siem.URL+"/siem", strings.Join(names, ", "))
 
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer cancel()
-	wg.Add(2)
+	wg.Add(3)
 	go func() { defer wg.Done(); _ = svc.RunExecutor(ctx, "playground") }()
 	go func() { defer wg.Done(); _ = svc.RunSweeper(ctx, time.Second) }()
+	go func() { defer wg.Done(); _ = sender.Run(ctx) }()
 
 	ids, err := con.Run(ctx, stdin)
 	if err != nil {
 		return err
 	}
 	// Piped input ends at once: let approved requests finish so their
-	// deliveries are shown.
+	// deliveries are shown, then let the SIEM receive the last events.
 	console.Settle(ctx, store.Get, ids, 15*time.Second)
+	siemCatchUp(ctx, store, 5*time.Second)
 	return nil
+}
+
+// siemCatchUp waits until the audit webhook's consumer group has delivered
+// every event of the audit log, or timeout passes.
+func siemCatchUp(ctx context.Context, store *approvals.Store, timeout time.Duration) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for {
+		if n, _, err := store.AuditGroupLag(ctx, auditwebhook.DefaultGroup); err == nil && n == 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// siemReceiver is the playground's SIEM: it takes the audit webhook's
+// POSTs, checks each as the design asks a receiver to (auditwebhook.Verify:
+// the HMAC over the timestamp and the raw body, and a timestamp within five
+// minutes), and prints one short line for each event it accepts. An event
+// holds no password, and the line shows only its kind, request, actor and
+// platform.
+func siemReceiver(secret bot.Secret, out io.Writer) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		if err == nil {
+			err = auditwebhook.Verify(secret, r.Header, body, time.Now(), 5*time.Minute)
+		}
+		var e bot.Event
+		if err == nil && (r.Method != http.MethodPost || json.Unmarshal(body, &e) != nil || e.Kind == "") {
+			err = errors.New("not a POST of an audit event")
+		}
+		if err != nil {
+			fmt.Fprintf(out, "%s [SIEM] refused a delivery: %v\n", time.Now().Format("15:04:05"), err)
+			http.Error(w, err.Error(), http.StatusUnauthorized)
+			return
+		}
+		fmt.Fprintf(out, "%s [SIEM] %s\n", time.Now().Format("15:04:05"), siemLine(e))
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+// siemLine is an event as the playground's SIEM prints it:
+// "requested R-7F3K9Q by alice (console)".
+func siemLine(e bot.Event) string {
+	var b strings.Builder
+	b.WriteString(string(e.Kind))
+	if e.RequestID != "" {
+		b.WriteString(" " + e.RequestID)
+	}
+	b.WriteString(" by " + e.Actor)
+	if e.Platform != "" {
+		b.WriteString(" (" + string(e.Platform) + ")")
+	}
+	return b.String()
+}
+
+// lineWriter lets several goroutines print to w: each Write (a whole line,
+// as fmt.Fprintf makes it) goes out alone.
+type lineWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lineWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // playgroundPagerDutyToken is the token the playground's PagerDuty emulator

@@ -2,13 +2,19 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"resetbot/adapters/auditwebhook"
+	"resetbot/bot"
 	"resetbot/internal/testkit"
 )
 
@@ -350,5 +356,123 @@ func TestPlaygroundOnCallApprovedByPagerDuty(t *testing.T) {
 	}
 	if strings.Contains(stderr.String(), pw) || strings.Contains(stderr.String(), playgroundPagerDutyToken) {
 		t.Error("stderr shows carol's password or the PagerDuty token")
+	}
+}
+
+// TestPlaygroundSendsTheAuditLogToItsSIEMAndServesMetrics: the playground's
+// banner names its /metrics URL and its SIEM receiver; a reset asked,
+// approved and revealed at the console moves resetbot_events_total from
+// zero, and each of its audit events is posted, signed, to the receiver,
+// which prints it as a [SIEM] line with the request's ID. No line, on
+// stdout or stderr, holds the revealed password but the answer to the
+// Reveal.
+func TestPlaygroundSendsTheAuditLogToItsSIEMAndServesMetrics(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	inW, out, done, shown, stderr := watchPlayground(ctx)
+	addr := out.waitFor(ctx, t, regexp.MustCompile(`^Metrics: curl http://(127\.0\.0\.1:\d+)/metrics$`))[1]
+	out.waitFor(ctx, t, regexp.MustCompile(`^SIEM: the audit log is posted, signed, to a receiver at http://127\.0\.0\.1:\d+/siem`))
+	before := mustScrape(t, addr)
+	for _, kind := range []bot.EventKind{bot.EventRequested, bot.EventApproved, bot.EventDelivered} {
+		if v, ok := before.value("resetbot_events_total", "event", string(kind)); !ok || v != 0 {
+			t.Errorf("resetbot_events_total{event=%q} at start = %v (present %v), want 0", kind, v, ok)
+		}
+	}
+
+	io.WriteString(inW, "alice> /reset-password demo-tdsql locked out\n")
+	id := out.waitFor(ctx, t, regexp.MustCompile(`\[ephemeral to alice\] (R-[0-9A-Z]{6}): asked to reset demo-tdsql`))[1]
+	io.WriteString(inW, "bob> approve "+id+"\n")
+	out.waitFor(ctx, t, regexp.MustCompile(`\[DM to alice\]   button: \[Reveal\]  \(type: alice> reveal `+id+`\)`))
+	io.WriteString(inW, "alice> reveal "+id+"\n")
+	pw := out.waitFor(ctx, t, regexp.MustCompile(`\[ephemeral to alice\] `+id+` new password for user app_user: (\S+)`))[1]
+
+	// The delivery is counted just after the answer to the Reveal.
+	for {
+		s := mustScrape(t, addr)
+		requested, _ := s.value("resetbot_events_total", "event", string(bot.EventRequested))
+		approved, _ := s.value("resetbot_events_total", "event", string(bot.EventApproved))
+		delivered, _ := s.value("resetbot_events_total", "event", string(bot.EventDelivered))
+		if requested >= 1 && approved >= 1 && delivered >= 1 {
+			if v, _ := s.value("resetbot_cloud_api_calls_total", "provider", "tencent.tdsql", "result", "ok"); v < 1 {
+				t.Errorf("resetbot_cloud_api_calls_total{provider=tencent.tdsql,result=ok} = %v after a reset, want >= 1", v)
+			}
+			for _, v := range s.labelValues() {
+				if strings.Contains(v, pw) || strings.Contains(v, id) {
+					t.Errorf("a label of /metrics holds the password or the request ID: %q", v)
+				}
+			}
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("resetbot_events_total: requested %v, approved %v, delivered %v; want each >= 1", requested, approved, delivered)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+
+	// At the end of its input the playground waits for the SIEM to take
+	// every event, so the output then holds every [SIEM] line.
+	inW.Close()
+	if err := <-done; err != nil {
+		t.Fatalf("playground: %v\n%s", err, stderr.String())
+	}
+	for range out.lines {
+	}
+	for _, want := range []string{
+		"[SIEM] requested " + id + " by alice (console)",
+		"[SIEM] approved " + id + " by bob (console)",
+		"[SIEM] delivered " + id + " by ",
+	} {
+		if !strings.Contains(shown.String(), want) {
+			t.Errorf("no line %q in the output:\n%s", want, shown.String())
+		}
+	}
+	for _, l := range strings.Split(shown.String(), "\n") {
+		if strings.Contains(l, "[SIEM]") && (strings.Contains(l, pw) || strings.Contains(l, "refused")) {
+			t.Errorf("SIEM line %q holds the password or a refused delivery", l)
+		}
+	}
+	if n := strings.Count(shown.String(), pw); n != 1 {
+		t.Errorf("the password was printed %d times, want once: in the answer to the Reveal", n)
+	}
+	if strings.Contains(stderr.String(), pw) {
+		t.Error("the password appears on stderr")
+	}
+}
+
+// TestPlaygroundSIEMRefusesADeliveryNotSignedWithItsSecret: the
+// playground's receiver checks each POST as a SIEM must: signed with
+// another secret, or with an old timestamp, it is refused (401) and
+// printed as refused, not as an event; signed right, it is taken.
+func TestPlaygroundSIEMRefusesADeliveryNotSignedWithItsSecret(t *testing.T) {
+	secret := bot.NewSecret("the-playground-secret-for-this-test")
+	var out testkit.Log
+	h := siemReceiver(secret, &out)
+	body := []byte(`{"id":"1-0","event":"requested","request":"R-AAAAAA","actor":"alice","platform":"console"}`)
+	post := func(s bot.Secret, at time.Time) int {
+		ts := strconv.FormatInt(at.Unix(), 10)
+		req := httptest.NewRequest(http.MethodPost, "/siem", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set(auditwebhook.HeaderTimestamp, ts)
+		req.Header.Set(auditwebhook.HeaderSignature, auditwebhook.Sign(s, ts, body))
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	if code := post(bot.NewSecret("another-secret-of-sixteen"), time.Now()); code != http.StatusUnauthorized {
+		t.Errorf("signed with another secret: %d, want 401", code)
+	}
+	if code := post(secret, time.Now().Add(-time.Hour)); code != http.StatusUnauthorized {
+		t.Errorf("signed an hour ago: %d, want 401", code)
+	}
+	if strings.Contains(out.String(), "requested R-AAAAAA") || strings.Count(out.String(), "[SIEM] refused a delivery") != 2 {
+		t.Errorf("after two bad deliveries the receiver printed:\n%s", out.String())
+	}
+	if code := post(secret, time.Now()); code != http.StatusNoContent {
+		t.Errorf("signed right: %d, want 204", code)
+	}
+	if !strings.Contains(out.String(), "[SIEM] requested R-AAAAAA by alice (console)\n") {
+		t.Errorf("the event taken is not printed:\n%s", out.String())
 	}
 }
