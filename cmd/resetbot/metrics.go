@@ -7,19 +7,23 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"regexp"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
 
+	"resetbot/approvals"
 	"resetbot/bot"
 	"resetbot/providers/call"
 )
@@ -79,6 +83,20 @@ const (
 // decisionBuckets span a quick approval (seconds) to a request's longest
 // wait (a day).
 var decisionBuckets = []float64{5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400, 43200, 86400}
+
+// botMetrics is a registry of the bot's metrics, as serve and the
+// playground serve them: the Go and process collectors, newMetrics's
+// series (providers' and routes' at zero), the hook on rdb that counts the
+// Redis commands that fail, and the open requests counted in store.
+func botMetrics(rdb redis.UniversalClient, store *approvals.Store, people []bot.Person,
+	providers map[bot.ProviderKey]bot.Provider, routes ...string) (*prometheus.Registry, *metrics) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m := newMetrics(reg, metricsOptions{Providers: slices.Sorted(maps.Keys(providers)), Routes: routes})
+	rdb.AddHook(m.redisHook())
+	reg.MustRegister(newRequestsCollector(store, people, 5*time.Second))
+	return reg, m
+}
 
 func newMetrics(reg prometheus.Registerer, o metricsOptions) *metrics {
 	m := &metrics{

@@ -11,17 +11,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"slices"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"resetbot/adapters/auditwebhook"
@@ -107,11 +103,7 @@ func playground(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	// The metrics are serve's: the same series, with the playground's
 	// providers, and the same hook counting the Redis commands that fail.
 	provs := cloudProviders(cfg, rdb, cloud.Client().Transport)
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	m := newMetrics(reg, metricsOptions{Providers: slices.Sorted(maps.Keys(provs)), Routes: []string{routeMetrics}})
-	rdb.AddHook(m.redisHook())
-	reg.MustRegister(newRequestsCollector(store, cfg.People(), 5*time.Second))
+	reg, m := botMetrics(rdb, store, cfg.People(), provs, routeMetrics)
 
 	// The audit log goes to a SIEM as serve sends it: the real Sender,
 	// reading the playground's Redis through the consumer group, posts each

@@ -9,17 +9,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"maps"
 	"net"
 	"net/http"
 	"os"
-	"slices"
 	"sync"
 	"time"
 
 	oklog "github.com/oklog/run"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"resetbot/adapters/auditwebhook"
@@ -75,13 +71,8 @@ func build(cfg *config.Config, log *slog.Logger) (*server, error) {
 	}
 	s := &server{cfg: cfg, log: log, close: closeRedis, consumer: consumerName()}
 	providers := cloudProviders(cfg, rdb, nil)
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	m := newMetrics(reg, metricsOptions{Providers: slices.Sorted(maps.Keys(providers)),
-		Routes: []string{routeHealthz, routeReadyz, routeMetrics}})
-	rdb.AddHook(m.redisHook())
 	s.store = approvals.New(rdb, approvals.Options{Prefix: cfg.Redis.Prefix, Replicas: cfg.Redis.Replicas()})
-	reg.MustRegister(newRequestsCollector(s.store, cfg.People(), 5*time.Second))
+	reg, m := botMetrics(rdb, s.store, cfg.People(), providers, routeHealthz, routeReadyz, routeMetrics)
 	if s.chats, err = chatAdapters(cfg, s.store, log, m.chatTransport); err != nil {
 		closeRedis()
 		return nil, err
